@@ -1,0 +1,89 @@
+"""The local S3-compatible server (s3proxy, filesystem backend) and the boto3 client for any S3."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from infra import jars
+from infra.processes import ManagedProcess, port_answers
+from infra.settings import PlatformSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def s3_client(settings: PlatformSettings) -> S3Client:
+    """A boto3 S3 client for the configured endpoint (the local server or any S3)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    client: S3Client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_url,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        region_name=settings.s3_region,
+        config=config,
+    )
+    return client
+
+
+class LocalObjectStore:
+    """Runs s3proxy with its data under the data dir, so a restart keeps every object."""
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self.root = settings.data_dir / "s3"
+        self.process = ManagedProcess("s3proxy", settings.data_dir / "run", settings.data_dir / "logs")
+
+    def start(self) -> None:
+        if self.process.is_running():
+            return
+        s = self.settings
+        classpath = str(jars.fetch("s3proxy", s.jar_cache) / "*")
+        (self.root / "data").mkdir(parents=True, exist_ok=True)
+        config = self.root / "s3proxy.conf"
+        config.write_text("\n".join([
+            f"s3proxy.endpoint=http://127.0.0.1:{s.s3_port}",
+            "s3proxy.authorization=aws-v2-or-v4",
+            f"s3proxy.identity={s.s3_access_key}",
+            f"s3proxy.credential={s.s3_secret_key}",
+            "jclouds.provider=filesystem",
+            f"jclouds.filesystem.basedir={self.root / 'data'}",
+            "",
+        ]))
+        argv = [
+            jars.require_tool("java", "run the S3 server"),
+            "-Xmx256m", "-DLOG_LEVEL=warn",
+            "-cp", classpath, "org.gaul.s3proxy.Main", "--properties", str(config),
+        ]
+        self.process.start(argv, ports=[s.s3_port], ready=self._ready, timeout_s=60)
+
+    def _ready(self) -> bool:
+        if not port_answers(self.settings.s3_port):
+            return False
+        try:
+            s3_client(self.settings).list_buckets()
+        except Exception:
+            return False
+        return True
+
+
+def ensure_bucket(settings: PlatformSettings, bucket: str | None = None) -> None:
+    from botocore.exceptions import ClientError
+
+    client = s3_client(settings)
+    name = bucket or settings.s3_bucket
+    try:
+        client.head_bucket(Bucket=name)
+    except ClientError as e:
+        code: Any = e.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        client.create_bucket(Bucket=name)

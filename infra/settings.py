@@ -1,0 +1,49 @@
+"""Where the platform lives and whether to start it: every knob is an environment variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class PlatformSettings(BaseSettings):
+    """Local platform settings; giving an external address means nothing local is started for it."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    data_dir: Path = Field(default=REPO_ROOT / ".parley", description="Broker log, S3 data, pids")
+    jar_cache: Path = Field(default=Path.home() / ".cache" / "parley" / "jars")
+    kafka_bootstrap: str | None = Field(default=None, description="Use this cluster, start none")
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = "768m"
+    s3_endpoint: str | None = Field(default=None, description="Use this S3 endpoint, start none")
+    s3_port: int = 19000
+    s3_access_key: str = "parley"
+    s3_secret_key: str = "parley-local-secret"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "parley"
+    topic_prefix: str = "parley"
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int = Field(default=1, ge=1)
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def s3_url(self) -> str:
+        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def runs_local_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def runs_local_s3(self) -> bool:
+        return self.s3_endpoint is None

@@ -1,0 +1,132 @@
+"""Avro single-object encoding of typed records; the only module that imports fastavro.
+
+Each record is `C3 01` + the writer schema's 8-byte CRC-64-AVRO fingerprint + the Avro
+binary body. The fingerprint finds the writer schema in the registry; the reader's schema
+is the current `.avsc` of the same full name, so old and new records read alike.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint as _fingerprint
+from fastavro.schema import to_parsing_canonical_form
+
+from schemas.catalog import expanded
+from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.models import RECORD_TYPES
+from schemas.record import AvroRecord
+
+MAGIC = b"\xc3\x01"
+HEADER_LENGTH = 10
+
+
+def schema_fingerprint(schema: dict[str, Any]) -> str:
+    """CRC-64-AVRO of the parsing canonical form, as the hex of its little-endian bytes."""
+    return str(_fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
+
+
+@cache
+def _parsed(name_or_fingerprint: str) -> Any:
+    from schemas.registry import writer_schemas
+
+    if name_or_fingerprint in RECORD_TYPES:
+        return fastavro.parse_schema(expanded(name_or_fingerprint), named_schemas={})
+    _, schema = writer_schemas()[name_or_fingerprint]
+    return fastavro.parse_schema(schema, named_schemas={})
+
+
+@cache
+def _current_header(name: str) -> bytes:
+    return MAGIC + bytes.fromhex(schema_fingerprint(expanded(name)))
+
+
+def encode(record: AvroRecord) -> bytes:
+    """The record as single-object Avro, written with the current schema of its type."""
+    name = record.avro_name
+    out = io.BytesIO()
+    out.write(_current_header(name))
+    fastavro.schemaless_writer(out, _parsed(name), to_avro(record))
+    return out.getvalue()
+
+
+def decode(data: bytes) -> AvroRecord:
+    """The typed record in `data`, resolved from its writer schema to the current one."""
+    from schemas.registry import writer_schemas
+
+    if len(data) < HEADER_LENGTH or data[:2] != MAGIC:
+        raise MalformedRecordError("not an Avro single-object encoded record")
+    fp = data[2:HEADER_LENGTH].hex()
+    known = writer_schemas().get(fp)
+    if known is None:
+        raise UnknownSchemaError(fp)
+    name = known[0]
+    writer = _parsed(fp)
+    reader = _parsed(name)
+    same = fp == _current_header(name)[2:].hex()
+    try:
+        datum = fastavro.schemaless_reader(
+            io.BytesIO(data[HEADER_LENGTH:]),
+            writer,
+            None if same else reader,
+            return_record_name=True,
+            return_record_name_override=True,
+        )
+        return from_avro(name, datum)
+    except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
+        raise MalformedRecordError(f"cannot decode {name}: {e}") from e
+
+
+def encode_with_schema(schema: dict[str, Any], datum: dict[str, Any]) -> bytes:
+    """Encode a raw datum with an explicit (possibly older) schema: for evolution tests."""
+    out = io.BytesIO()
+    out.write(MAGIC + bytes.fromhex(schema_fingerprint(schema)))
+    fastavro.schemaless_writer(out, fastavro.parse_schema(schema, named_schemas={}), datum)
+    return out.getvalue()
+
+
+def decode_with_schema(data: bytes, reader_schema: dict[str, Any]) -> dict[str, Any]:
+    """Read `data` as a raw datum with an explicit (possibly older) reader schema."""
+    from schemas.registry import writer_schemas
+
+    fp = data[2:HEADER_LENGTH].hex()
+    if fp not in writer_schemas():
+        raise UnknownSchemaError(fp)
+    datum: dict[str, Any] = fastavro.schemaless_reader(
+        io.BytesIO(data[HEADER_LENGTH:]),
+        _parsed(fp),
+        fastavro.parse_schema(reader_schema, named_schemas={}),
+    )
+    return datum
+
+
+def to_avro(record: AvroRecord) -> dict[str, Any]:
+    """The datum fastavro writes; records inside unions are named, `(full name, datum)`."""
+    out: dict[str, Any] = {}
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        if isinstance(value, AvroRecord):
+            datum: Any = to_avro(value)
+            out[name] = (value.avro_name, datum) if name in record.record_union_fields else datum
+        elif isinstance(value, tuple):
+            out[name] = [to_avro(v) if isinstance(v, AvroRecord) else v for v in value]
+        else:
+            out[name] = value
+    return out
+
+
+def from_avro(name: str, datum: dict[str, Any]) -> AvroRecord:
+    return RECORD_TYPES[name].model_validate(_named_unions_to_records(datum))
+
+
+def _named_unions_to_records(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] in RECORD_TYPES:
+        return from_avro(value[0], value[1])
+    if isinstance(value, dict):
+        return {k: _named_unions_to_records(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_named_unions_to_records(v) for v in value]
+    return value

@@ -1,0 +1,83 @@
+"""The topic registry: every topic Parley uses, declared once with its key, types and policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class TopicRole(StrEnum):
+    COMMANDS = "commands"
+    EVENTS = "events"
+    OUTCOMES = "outcomes"
+    DEAD_LETTERS = "dead-letters"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """What a topic holds and how Kafka must keep it."""
+
+    role: TopicRole
+    name: str
+    key: str
+    value_namespace: str | None
+    partitions: int
+    replication_factor: int
+    cleanup_policy: str
+    retention_ms: int
+    min_insync_replicas: int
+
+    def config(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "max.message.bytes": str(1024 * 1024),
+        }
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic set of one deployment (or of one test, with its own prefix)."""
+
+    commands: TopicSpec
+    events: TopicSpec
+    outcomes: TopicSpec
+    dead_letters: TopicSpec
+
+    def all(self) -> tuple[TopicSpec, ...]:
+        return (self.commands, self.events, self.outcomes, self.dead_letters)
+
+
+def declare_topics(
+    prefix: str = "parley",
+    *,
+    partitions: int = 8,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
+) -> Topics:
+    """Commands and events share partition count and key, so a conversation's commands and
+    events sit in the same partition number and one sequencer owns both."""
+
+    def spec(role: TopicRole, key: str, namespace: str | None, retention_ms: int,
+             parts: int = partitions) -> TopicSpec:
+        return TopicSpec(
+            role=role,
+            name=f"{prefix}.{role.value}",
+            key=key,
+            value_namespace=namespace,
+            partitions=parts,
+            replication_factor=replication_factor,
+            cleanup_policy="delete",
+            retention_ms=retention_ms,
+            min_insync_replicas=min_insync_replicas,
+        )
+
+    return Topics(
+        commands=spec(TopicRole.COMMANDS, "conversation_id", "parley.command", 7 * DAY_MS),
+        events=spec(TopicRole.EVENTS, "conversation_id", "parley.event", -1),
+        outcomes=spec(TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS),
+        dead_letters=spec(TopicRole.DEAD_LETTERS, "source key", None, 30 * DAY_MS, 1),
+    )
