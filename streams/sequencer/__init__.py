@@ -1,0 +1,1 @@
+"""The conversation sequencer: commands in, dense per-conversation ordered events out."""

@@ -1,0 +1,44 @@
+"""`python -m streams.sequencer`: the sequencer process's composition root."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+from schemas.topics import declare_topics
+from streams.sequencer.settings import SequencerSettings
+from streams.sequencer.state import SequencerState
+from streams.sequencer.store import RocksStore
+from streams.sequencer.worker import ConversationSequencer
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = SequencerSettings()
+    store = RocksStore(settings.state_dir / f"sequencer-{settings.sequencer_instance}")
+    sequencer = ConversationSequencer(
+        bootstrap=settings.kafka_bootstrap,
+        topics=declare_topics(settings.topic_prefix, partitions=settings.partitions),
+        state=SequencerState(store),
+        group_id=settings.sequencer_group,
+        transactional_id=f"{settings.sequencer_group}-{settings.sequencer_instance}",
+        max_batch=settings.max_batch,
+        max_command_bytes=settings.max_command_bytes,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        sequencer.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        sequencer.run()
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

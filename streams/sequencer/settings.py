@@ -1,0 +1,25 @@
+"""The sequencer's settings, from PARLEY_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SequencerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = "parley"
+    partitions: int = Field(default=8, ge=1)
+    sequencer_instance: str = Field(
+        default="0", description="Stable per instance: its transactional id fences its zombie"
+    )
+    sequencer_group: str = "parley-sequencer"
+    state_dir: Path = REPO_ROOT / ".parley" / "state"
+    max_batch: int = Field(default=1000, ge=1)
+    max_command_bytes: int = Field(default=256 * 1024, ge=1024)

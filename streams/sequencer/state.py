@@ -1,0 +1,143 @@
+"""What the sequencer knows per conversation, read and written through a key-value store.
+
+The store is a cache of the events topic: every value here is derived from events, so a
+lost or stale store is rebuilt by replaying the partition (see `docs/sequencer.md`).
+Writes go to a pending overlay and reach the store only after the Kafka transaction that
+produced the events has committed, so the store is never ahead of the log.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from schemas.models import ConversationKind, Role
+
+
+class KeyValueStore(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def write(self, changes: dict[bytes, bytes | None]) -> None:
+        """Apply puts (and deletes, as None) atomically."""
+
+
+class MemoryStore:
+    """A dict-backed store for pure unit tests."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def write(self, changes: dict[bytes, bytes | None]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
+
+
+@dataclass(frozen=True)
+class Conversation:
+    kind: ConversationKind
+    last_seq: int
+    member_count: int
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    sender: str
+    deleted: bool = False
+    redacted: bool = False
+
+
+def _key(*parts: str | int) -> bytes:
+    return "\x1f".join(str(p) for p in parts).encode()
+
+
+@dataclass
+class SequencerState:
+    """Typed reads and pending writes over the store; `flush` makes pending writes durable."""
+
+    store: KeyValueStore
+    pending: dict[bytes, bytes | None] = field(default_factory=dict)
+
+    def _get(self, key: bytes) -> bytes | None:
+        if key in self.pending:
+            return self.pending[key]
+        return self.store.get(key)
+
+    def _put(self, key: bytes, value: bytes | None) -> None:
+        self.pending[key] = value
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        raw = self._get(_key("c", conversation_id))
+        if raw is None:
+            return None
+        data = json.loads(raw)
+        return Conversation(ConversationKind(data["kind"]), data["last_seq"],
+                            data["member_count"], data.get("name"))
+
+    def put_conversation(self, conversation_id: str, conversation: Conversation) -> None:
+        data = {"kind": conversation.kind.value, "last_seq": conversation.last_seq,
+                "member_count": conversation.member_count, "name": conversation.name}
+        self._put(_key("c", conversation_id), json.dumps(data).encode())
+
+    def role(self, conversation_id: str, user_id: str) -> Role | None:
+        raw = self._get(_key("u", conversation_id, user_id))
+        return None if raw is None else Role(raw.decode())
+
+    def put_role(self, conversation_id: str, user_id: str, role: Role | None) -> None:
+        self._put(_key("u", conversation_id, user_id), None if role is None else role.encode())
+
+    def message(self, conversation_id: str, seq: int) -> MessageFacts | None:
+        raw = self._get(_key("m", conversation_id, seq))
+        if raw is None:
+            return None
+        return MessageFacts(**json.loads(raw))
+
+    def put_message(self, conversation_id: str, seq: int, facts: MessageFacts) -> None:
+        data = {"sender": facts.sender, "deleted": facts.deleted, "redacted": facts.redacted}
+        self._put(_key("m", conversation_id, seq), json.dumps(data).encode())
+
+    def seq_of_command(self, conversation_id: str, device_id: str, client_msg_id: str) -> int | None:
+        """The seq of the event an earlier command with this idempotency key produced."""
+        raw = self._get(_key("k", conversation_id, device_id, client_msg_id))
+        return None if raw is None else int(raw)
+
+    def remember_command(self, conversation_id: str, device_id: str, client_msg_id: str,
+                         seq: int) -> None:
+        self._put(_key("k", conversation_id, device_id, client_msg_id), str(seq).encode())
+
+    def watermark(self, kind: str, conversation_id: str, who: str) -> int:
+        raw = self._get(_key("w", kind, conversation_id, who))
+        return 0 if raw is None else int(raw)
+
+    def put_watermark(self, kind: str, conversation_id: str, who: str, seq: int) -> None:
+        self._put(_key("w", kind, conversation_id, who), str(seq).encode())
+
+    def has_reaction(self, conversation_id: str, seq: int, user_id: str, emoji: str) -> bool:
+        return self._get(_key("x", conversation_id, seq, user_id, emoji)) is not None
+
+    def put_reaction(self, conversation_id: str, seq: int, user_id: str, emoji: str,
+                     present: bool) -> None:
+        self._put(_key("x", conversation_id, seq, user_id, emoji), b"1" if present else None)
+
+    def applied_offset(self, partition: int) -> int:
+        """The events-topic offset up to which this store reflects `partition`."""
+        raw = self.store.get(_key("o", partition))
+        return 0 if raw is None else int(raw)
+
+    def flush(self, applied_offsets: dict[int, int] | None = None) -> None:
+        changes = dict(self.pending)
+        for partition, offset in (applied_offsets or {}).items():
+            changes[_key("o", partition)] = str(offset).encode()
+        if changes:
+            self.store.write(changes)
+        self.pending.clear()
+
+    def discard(self) -> None:
+        self.pending.clear()

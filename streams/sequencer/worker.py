@@ -1,0 +1,304 @@
+"""The Kafka loop around `decide`/`evolve`: consume commands, produce events, in transactions.
+
+Per batch: decide each command against state (with the batch's own earlier events folded
+in), produce events to the same partition number of the events topic, outcomes to the
+requester's reply partition, undecodable records to the dead-letter topic, then commit the
+input offsets in the same transaction. State reaches RocksDB only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from schemas import codec
+from schemas import models as m
+from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.models import RejectionCode
+from schemas.partitioning import partition_for
+from schemas.topics import Topics
+from streams.sequencer.decide import (
+    Accepted,
+    Decision,
+    Duplicate,
+    Limits,
+    Rejected,
+    Unchanged,
+    decide,
+    evolve,
+)
+from streams.sequencer.state import SequencerState
+
+log = logging.getLogger("parley.sequencer")
+
+REPLY_PARTITION_HEADER = "parley-reply-partition"
+COMMAND_TYPES = tuple(t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command."))
+
+
+@dataclass
+class _Batch:
+    """What one transaction will write, and where its input started."""
+
+    first_offsets: dict[int, int] = field(default_factory=dict)
+    next_offsets: dict[int, int] = field(default_factory=dict)
+    event_offsets: dict[int, int] = field(default_factory=dict)
+
+
+class ConversationSequencer:
+    """The only writer of the events topic."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Topics,
+        state: SequencerState,
+        group_id: str,
+        transactional_id: str,
+        limits: Limits = Limits(),
+        max_batch: int = 1000,
+        max_command_bytes: int = 256 * 1024,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.topics = topics
+        self.state = state
+        self.limits = limits
+        self.max_batch = max_batch
+        self.max_command_bytes = max_command_bytes
+        self.clock = clock
+        self.bootstrap = bootstrap
+        self.stopping = threading.Event()
+        self.processed = 0
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap,
+            "transactional.id": transactional_id,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 1,
+            "transaction.timeout.ms": 60_000,
+        })
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 5,
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+        })
+
+    def run(self) -> None:
+        """Process until `stop()`; a fatal Kafka error ends the loop by raising."""
+        self.producer.init_transactions(60)
+        self.consumer.subscribe([self.topics.commands.name], on_assign=self._on_assign)
+        try:
+            while not self.stopping.is_set():
+                records = self.consumer.consume(num_messages=self.max_batch, timeout=0.1)
+                live = [r for r in records if not self._is_transport_error(r)]
+                if live:
+                    self._process(live)
+        finally:
+            self.consumer.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _is_transport_error(self, record: Message) -> bool:
+        error = record.error()
+        if error is None:
+            return False
+        if error.fatal():
+            raise KafkaException(error)
+        log.warning("consumer: %s", error)
+        return True
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Bring state up to the committed end of each assigned partition's events."""
+        consumer.committed(partitions, timeout=60)
+        for tp in partitions:
+            applied = self._catch_up(tp.partition)
+            log.info("partition %d: state caught up (%d events applied)", tp.partition, applied)
+
+    def _catch_up(self, partition: int) -> int:
+        reader = Consumer({
+            "bootstrap.servers": self.bootstrap,
+            "group.id": f"catch-up-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        })
+        start = self.state.applied_offset(partition)
+        reader.assign([TopicPartition(self.topics.events.name, partition, start)])
+        applied = 0
+        position = start
+        try:
+            while True:
+                records = reader.consume(num_messages=1000, timeout=1.0)
+                done = False
+                for record in records:
+                    error = record.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            done = True
+                            continue
+                        raise KafkaException(error)
+                    event = codec.decode(record.value() or b"")
+                    applied += evolve(self.state, event)  # type: ignore[arg-type]
+                    position = record.offset() + 1
+                if done:
+                    break
+        finally:
+            reader.close()
+        self.state.flush({partition: position})
+        return applied
+
+    def _process(self, records: list[Message]) -> None:
+        batch = _Batch()
+        self.producer.begin_transaction()
+        try:
+            for record in records:
+                partition = record.partition()
+                batch.first_offsets.setdefault(partition, record.offset())
+                batch.next_offsets[partition] = record.offset() + 1
+                self._handle(record, batch)
+            offsets = [TopicPartition(self.topics.commands.name, p, o)
+                       for p, o in batch.next_offsets.items()]
+            self.producer.send_offsets_to_transaction(
+                offsets, self.consumer.consumer_group_metadata(), 30)
+            self._commit()
+        except KafkaException as e:
+            self._abort(batch, e)
+            return
+        self.state.flush({p: o + 1 for p, o in batch.event_offsets.items()})
+        self.processed += len(records)
+
+    def _commit(self) -> None:
+        while True:
+            try:
+                self.producer.commit_transaction(30)
+                return
+            except KafkaException as e:
+                if not e.args[0].retriable():
+                    raise
+                log.warning("commit retry: %s", e)
+
+    def _abort(self, batch: _Batch, error: KafkaException) -> None:
+        kafka_error = error.args[0]
+        if not kafka_error.txn_requires_abort():
+            raise error
+        log.warning("transaction aborted, batch will be retried: %s", error)
+        self.producer.abort_transaction(30)
+        self.state.discard()
+        assigned = {tp.partition for tp in self.consumer.assignment()}
+        for partition, offset in batch.first_offsets.items():
+            if partition in assigned:
+                self.consumer.seek(TopicPartition(self.topics.commands.name, partition, offset))
+
+    def _handle(self, record: Message, batch: _Batch) -> None:
+        value = record.value() or b""
+        reply_partition = self._reply_partition(record)
+        try:
+            command = codec.decode(value)
+        except UnknownSchemaError as e:
+            self._dead_letter(record, str(e))
+            self._reject(reply_partition, None, RejectionCode.UNKNOWN_SCHEMA, str(e))
+            return
+        except MalformedRecordError as e:
+            self._dead_letter(record, str(e))
+            self._reject(reply_partition, None, RejectionCode.MALFORMED, str(e))
+            return
+        if not isinstance(command, COMMAND_TYPES):
+            reason = f"{command.avro_name} is not a command"
+            self._dead_letter(record, reason)
+            self._reject(reply_partition, None, RejectionCode.INVALID, reason)
+            return
+        meta: m.CommandMeta = command.meta  # type: ignore[attr-defined]
+        if reply_partition is None:
+            reply_partition = partition_for(meta.conversation_id, self.topics.outcomes.partitions)
+        if len(value) > self.max_command_bytes:
+            self._reject(reply_partition, meta, RejectionCode.TOO_LARGE,
+                         f"command is {len(value)} bytes; the limit is {self.max_command_bytes}")
+            return
+        if partition_for(meta.conversation_id, self.topics.commands.partitions) != record.partition():
+            self._reject(reply_partition, meta, RejectionCode.INVALID,
+                         "command is in the wrong partition for its conversation")
+            return
+        decision = decide(self.state, command, self.clock(), self.limits)  # type: ignore[arg-type]
+        self._answer(record.partition(), reply_partition, meta, decision, batch)
+
+    def _answer(self, partition: int, reply_partition: int, meta: m.CommandMeta,
+                decision: Decision, batch: _Batch) -> None:
+        if isinstance(decision, Rejected):
+            self._reject(reply_partition, meta, decision.code, decision.reason)
+            return
+        seq: int | None = None
+        if isinstance(decision, Accepted):
+            evolve(self.state, decision.event)
+            seq = decision.event.meta.seq
+            self._produce(self.topics.events.name, partition, meta.conversation_id,
+                          codec.encode(decision.event), on_delivery=batch.event_offsets)
+        elif isinstance(decision, Duplicate):
+            seq = decision.seq
+        elif not isinstance(decision, Unchanged):
+            raise TypeError(decision)
+        accepted = m.CommandAccepted(
+            command_id=meta.command_id, conversation_id=meta.conversation_id, actor=meta.actor,
+            client_msg_id=meta.client_msg_id, seq=seq, duplicate=isinstance(decision, Duplicate))
+        self._produce(self.topics.outcomes.name, reply_partition, meta.conversation_id,
+                      codec.encode(accepted))
+
+    def _reject(self, reply_partition: int | None, meta: m.CommandMeta | None,
+                code: RejectionCode, reason: str) -> None:
+        if reply_partition is None:
+            return
+        rejected = m.CommandRejected(
+            command_id=meta.command_id if meta else None,
+            conversation_id=meta.conversation_id if meta else None,
+            actor=meta.actor if meta else None,
+            client_msg_id=meta.client_msg_id if meta else None,
+            code=code, reason=reason)
+        key = meta.conversation_id if meta else None
+        self._produce(self.topics.outcomes.name, reply_partition, key, codec.encode(rejected))
+
+    def _dead_letter(self, record: Message, reason: str) -> None:
+        headers = [
+            ("source-topic", (record.topic() or "").encode()),
+            ("source-partition", str(record.partition()).encode()),
+            ("source-offset", str(record.offset()).encode()),
+            ("reason", reason.encode()),
+        ]
+        self._produce(self.topics.dead_letters.name, 0, record.key(), record.value() or b"",
+                      headers=headers)
+
+    def _reply_partition(self, record: Message) -> int | None:
+        for name, value in record.headers() or []:
+            if name == REPLY_PARTITION_HEADER and value is not None:
+                try:
+                    partition = int(value)
+                except ValueError:
+                    return None
+                return partition if 0 <= partition < self.topics.outcomes.partitions else None
+        return None
+
+    def _produce(self, topic: str, partition: int, key: str | bytes | None, value: bytes,
+                 *, headers: list[tuple[str, bytes]] | None = None,
+                 on_delivery: dict[int, int] | None = None) -> None:
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is None and on_delivery is not None:
+                p = msg.partition()
+                on_delivery[p] = max(on_delivery.get(p, -1), msg.offset())
+
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, partition=partition,
+                                      headers=headers, on_delivery=delivered)
+                return
+            except BufferError:
+                self.producer.poll(0.05)

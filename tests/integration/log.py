@@ -1,0 +1,123 @@
+"""Test-side access to the real broker: per-test topics, command producer, log readers."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from infra.topics import ensure_topics
+from schemas import codec
+from schemas import models as m
+from schemas.partitioning import partition_for
+from schemas.record import AvroRecord
+from schemas.topics import Topics, declare_topics
+from streams.sequencer.worker import REPLY_PARTITION_HEADER
+
+BOOTSTRAP = os.environ.get("PARLEY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def fresh_topics(partitions: int = 4) -> Topics:
+    """Topics of their own for one test."""
+    topics = declare_topics(f"t{uuid.uuid4().hex[:10]}", partitions=partitions)
+    ensure_topics(BOOTSTRAP, topics)
+    return topics
+
+
+def command_meta(conversation_id: str, user: str, device: str | None = None,
+                 client_msg_id: str | None = None) -> m.CommandMeta:
+    return m.CommandMeta(
+        command_id=str(uuid.uuid4()),
+        conversation_id=conversation_id,
+        actor=m.Actor(user_id=user, device_id=device or f"{user}-phone"),
+        client_msg_id=client_msg_id or str(uuid.uuid4()),
+        issued_at=datetime.now(UTC),
+    )
+
+
+class CommandProducer:
+    """Produces commands as the edge will: keyed and partitioned by conversation."""
+
+    def __init__(self, topics: Topics, reply_partition: int = 0) -> None:
+        self.topics = topics
+        self.reply_partition = reply_partition
+        self.producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True,
+                                  "linger.ms": 1})
+
+    def send(self, command: AvroRecord, *, raw: bytes | None = None,
+             conversation_id: str | None = None) -> None:
+        cid = conversation_id or command.meta.conversation_id  # type: ignore[attr-defined]
+        self.producer.produce(
+            self.topics.commands.name,
+            key=cid,
+            value=raw if raw is not None else codec.encode(command),
+            partition=partition_for(cid, self.topics.commands.partitions),
+            headers=[(REPLY_PARTITION_HEADER, str(self.reply_partition).encode())],
+        )
+        self.producer.poll(0)
+
+    def send_raw(self, conversation_id: str, value: bytes) -> None:
+        self.producer.produce(
+            self.topics.commands.name, key=conversation_id, value=value,
+            partition=partition_for(conversation_id, self.topics.commands.partitions),
+            headers=[(REPLY_PARTITION_HEADER, str(self.reply_partition).encode())],
+        )
+
+    def flush(self) -> None:
+        if self.producer.flush(30) != 0:
+            raise AssertionError("commands were not all delivered within 30 s")
+
+
+@dataclass
+class LogRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+def read_committed(topic: str, *, expected: int, deadline_s: float = 60.0,
+                   partitions: Iterable[int] | None = None) -> list[LogRecord]:
+    """Read `topic` from the start with a fresh read_committed consumer until `expected`
+    records arrived (and every partition reached its end), or the deadline passed."""
+    consumer = Consumer({
+        "bootstrap.servers": BOOTSTRAP,
+        "group.id": f"reader-{uuid.uuid4()}",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+        "enable.partition.eof": True,
+        "auto.offset.reset": "earliest",
+    })
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    chosen = sorted(partitions) if partitions is not None else sorted(metadata.partitions)
+    consumer.assign([TopicPartition(topic, p, 0) for p in chosen])
+    records: list[LogRecord] = []
+    at_end: set[int] = set()
+    deadline = time.monotonic() + deadline_s
+    try:
+        while time.monotonic() < deadline:
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(msg.partition())
+                        continue
+                    raise KafkaException(error)
+                at_end.discard(msg.partition())
+                records.append(LogRecord(msg.partition(), msg.offset(), msg.key(),
+                                         msg.value() or b"", dict(msg.headers() or [])))
+            if len(records) >= expected and at_end >= set(chosen):
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def decoded(records: list[LogRecord]) -> list[AvroRecord]:
+    return [codec.decode(r.value) for r in records]
