@@ -100,12 +100,22 @@ class ConversationSequencer:
         self.consumer.subscribe([self.topics.commands.name], on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
-                records = self.consumer.consume(num_messages=self.max_batch, timeout=0.1)
+                records = self._next_batch()
                 live = [r for r in records if not self._is_transport_error(r)]
                 if live:
                     self._process(live)
         finally:
             self.consumer.close()
+
+    def _next_batch(self) -> list[Message]:
+        """What is already fetched, without waiting to fill a batch; blocks only when idle."""
+        records: list[Message] = self.consumer.consume(num_messages=self.max_batch, timeout=0)
+        if records:
+            return records
+        first = self.consumer.poll(0.1)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(num_messages=self.max_batch - 1, timeout=0)]
 
     def stop(self) -> None:
         self.stopping.set()
@@ -120,13 +130,19 @@ class ConversationSequencer:
         return True
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Bring state up to the committed end of each assigned partition's events."""
-        consumer.committed(partitions, timeout=60)
-        for tp in partitions:
-            applied = self._catch_up(tp.partition)
-            log.info("partition %d: state caught up (%d events applied)", tp.partition, applied)
+        """Bring state up to the committed end of each assigned partition's events.
 
-    def _catch_up(self, partition: int) -> int:
+        Fetching committed offsets first waits (read_committed: stable offsets) until any
+        transaction of the partition's previous owner has completed.
+        """
+        consumer.committed(partitions, timeout=60)
+        applied = self._catch_up([tp.partition for tp in partitions])
+        log.info("assigned %s: state caught up, %d events applied",
+                 sorted(tp.partition for tp in partitions), applied)
+
+    def _catch_up(self, partitions: list[int]) -> int:
+        if not partitions:
+            return 0
         reader = Consumer({
             "bootstrap.servers": self.bootstrap,
             "group.id": f"catch-up-{uuid.uuid4()}",
@@ -134,29 +150,25 @@ class ConversationSequencer:
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
         })
-        start = self.state.applied_offset(partition)
-        reader.assign([TopicPartition(self.topics.events.name, partition, start)])
+        positions = {p: self.state.applied_offset(p) for p in partitions}
+        reader.assign([TopicPartition(self.topics.events.name, p, o) for p, o in positions.items()])
         applied = 0
-        position = start
+        pending = set(partitions)
         try:
-            while True:
-                records = reader.consume(num_messages=1000, timeout=1.0)
-                done = False
-                for record in records:
+            while pending:
+                for record in reader.consume(num_messages=1000, timeout=0.05):
                     error = record.error()
                     if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
-                            done = True
-                            continue
-                        raise KafkaException(error)
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            raise KafkaException(error)
+                        pending.discard(record.partition())
+                        continue
                     event = codec.decode(record.value() or b"")
                     applied += evolve(self.state, event)  # type: ignore[arg-type]
-                    position = record.offset() + 1
-                if done:
-                    break
+                    positions[record.partition()] = record.offset() + 1
         finally:
             reader.close()
-        self.state.flush({partition: position})
+        self.state.flush(positions)
         return applied
 
     def _process(self, records: list[Message]) -> None:
