@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,26 +85,19 @@ class ManagedProcess:
                 )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
-                start_new_session=True,
-            )
-        self.pid_file.write_text(f"{proc.pid}\n")
+        pid = _spawn_detached(argv, self.log_file, {**os.environ, **(env or {})})
+        self.pid_file.write_text(f"{pid}\n")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            exited, status = os.waitpid(pid, os.WNOHANG)
+            if exited:
                 self.pid_file.unlink(missing_ok=True)
                 raise PlatformError(
-                    f"{self.name} exited with code {proc.returncode} while starting; "
+                    f"{self.name} exited with status {status} while starting; "
                     f"last lines of {self.log_file}:\n{self.tail()}"
                 )
             if ready():
-                return proc.pid
+                return pid
             time.sleep(0.2)
         self.stop()
         raise PlatformError(
@@ -142,6 +134,16 @@ class ManagedProcess:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def _spawn_detached(argv: list[str], log_file: Path, env: dict[str, str]) -> int:
+    """Start a process in its own session that outlives this one, output to `log_file`."""
+    file_actions = [
+        (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    return os.posix_spawnp(argv[0], argv, env, file_actions=file_actions, setsid=True)
 
 
 def _is_zombie(pid: int) -> bool:

@@ -11,6 +11,7 @@ from schemas.topics import declare_topics
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
 from streams.sequencer.store import RocksStore
+from streams.sequencer.watchdog import StuckCallWatchdog
 from streams.sequencer.worker import ConversationSequencer
 
 
@@ -26,6 +27,8 @@ def main() -> int:
         transactional_id=f"{settings.sequencer_group}-{settings.sequencer_instance}",
         max_batch=settings.max_batch,
         max_command_bytes=settings.max_command_bytes,
+        kafka_debug=settings.kafka_debug,
+        watchdog=StuckCallWatchdog(settings.stuck_after_s),
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

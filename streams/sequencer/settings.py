@@ -22,4 +22,6 @@ class SequencerSettings(BaseSettings):
     sequencer_group: str = "parley-sequencer"
     state_dir: Path = REPO_ROOT / ".parley" / "state"
     max_batch: int = Field(default=1000, ge=1)
+    kafka_debug: str = Field(default="", description="librdkafka debug contexts, e.g. eos,cgrp")
+    stuck_after_s: float = Field(default=30.0, gt=0, description="See watchdog.py")
     max_command_bytes: int = Field(default=256 * 1024, ge=1024)

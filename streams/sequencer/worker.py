@@ -34,10 +34,12 @@ from streams.sequencer.decide import (
     evolve,
 )
 from streams.sequencer.state import SequencerState
+from streams.sequencer.watchdog import StuckCallWatchdog
 
 log = logging.getLogger("parley.sequencer")
 
 REPLY_PARTITION_HEADER = "parley-reply-partition"
+API_TIMEOUT_S = 10
 COMMAND_TYPES = tuple(t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command."))
 
 
@@ -65,7 +67,10 @@ class ConversationSequencer:
         max_batch: int = 1000,
         max_command_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        kafka_debug: str = "",
+        watchdog: StuckCallWatchdog | None = None,
     ) -> None:
+        self.watchdog = watchdog
         self.topics = topics
         self.state = state
         self.limits = limits
@@ -82,16 +87,19 @@ class ConversationSequencer:
             "acks": "all",
             "linger.ms": 1,
             "transaction.timeout.ms": 60_000,
+            **({"debug": kafka_debug} if kafka_debug else {}),
         })
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap,
             "group.id": group_id,
+            "group.instance.id": transactional_id,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "fetch.wait.max.ms": 5,
             "session.timeout.ms": 10_000,
             "heartbeat.interval.ms": 1_000,
+            **({"debug": kafka_debug} if kafka_debug else {}),
         })
 
     def run(self) -> None:
@@ -102,7 +110,10 @@ class ConversationSequencer:
             while not self.stopping.is_set():
                 records = self._next_batch()
                 live = [r for r in records if not self._is_transport_error(r)]
-                if live:
+                if live and self.watchdog is not None:
+                    with self.watchdog.watch("a transaction"):
+                        self._process(live)
+                elif live:
                     self._process(live)
         finally:
             self.consumer.close()
@@ -183,7 +194,7 @@ class ConversationSequencer:
             offsets = [TopicPartition(self.topics.commands.name, p, o)
                        for p, o in batch.next_offsets.items()]
             self.producer.send_offsets_to_transaction(
-                offsets, self.consumer.consumer_group_metadata(), 30)
+                offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S)
             self._commit()
         except KafkaException as e:
             self._abort(batch, e)
@@ -194,7 +205,7 @@ class ConversationSequencer:
     def _commit(self) -> None:
         while True:
             try:
-                self.producer.commit_transaction(30)
+                self.producer.commit_transaction(API_TIMEOUT_S)
                 return
             except KafkaException as e:
                 if not e.args[0].retriable():
@@ -206,7 +217,7 @@ class ConversationSequencer:
         if not kafka_error.txn_requires_abort():
             raise error
         log.warning("transaction aborted, batch will be retried: %s", error)
-        self.producer.abort_transaction(30)
+        self.producer.abort_transaction(API_TIMEOUT_S)
         self.state.discard()
         assigned = {tp.partition for tp in self.consumer.assignment()}
         for partition, offset in batch.first_offsets.items():

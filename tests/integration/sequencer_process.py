@@ -14,7 +14,8 @@ from tests.integration.log import BOOTSTRAP
 
 class SequencerProcess:
     def __init__(self, topics: Topics, state_dir: Path, instance: str = "0",
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+        self.extra_env = extra_env or {}
         self.topics = topics
         self.state_dir = state_dir
         self.instance = instance
@@ -31,6 +32,7 @@ class SequencerProcess:
             "PARLEY_SEQUENCER_INSTANCE": self.instance,
             "PARLEY_SEQUENCER_GROUP": f"{prefix}-sequencer",
             "PARLEY_STATE_DIR": str(self.state_dir),
+            **self.extra_env,
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
