@@ -1,1 +1,1 @@
-"""The local platform: a real Kafka broker (KRaft) and an S3-compatible server, run as plain processes."""
+"""The local platform: a real Kafka broker (KRaft) and an S3 server, run as plain processes."""

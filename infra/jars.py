@@ -27,8 +27,15 @@ def fetch(component: str, cache: Path) -> Path:
     mvn = require_tool("mvn", f"fetch {component} from Maven Central")
     require_tool("java", f"run {component}")
     target.mkdir(parents=True, exist_ok=True)
-    argv = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
-            f"-DoutputDirectory={target}"]
+    argv = [
+        mvn,
+        "-q",
+        "-B",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={target}",
+    ]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PlatformError(

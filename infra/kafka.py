@@ -20,7 +20,9 @@ class LocalKafka:
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
         self.root = settings.data_dir / "kafka"
-        self.process = ManagedProcess("kafka", settings.data_dir / "run", settings.data_dir / "logs")
+        self.process = ManagedProcess(
+            "kafka", settings.data_dir / "run", settings.data_dir / "logs"
+        )
 
     @property
     def config_file(self) -> Path:
@@ -37,10 +39,15 @@ class LocalKafka:
         s = self.settings
         argv = [
             jars.require_tool("java", "run the Kafka broker"),
-            f"-Xmx{s.kafka_heap}", f"-Xms{s.kafka_heap}",
-            "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            f"-Xmx{s.kafka_heap}",
+            f"-Xms{s.kafka_heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
             f"-Dlog4j.configuration=file:{LOG4J}",
-            "-cp", classpath, "kafka.Kafka", str(self.config_file),
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(self.config_file),
         ]
         self.process.start(
             argv,
@@ -57,8 +64,14 @@ class LocalKafka:
         argv = [
             jars.require_tool("java", "format Kafka storage"),
             f"-Dlog4j.configuration=file:{LOG4J}",
-            "-cp", classpath, "kafka.tools.StorageTool", "format",
-            "-t", cluster_id, "-c", str(self.config_file),
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.config_file),
         ]
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
@@ -77,29 +90,31 @@ class LocalKafka:
 
     def _server_properties(self) -> str:
         s = self.settings
-        return "\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
-            f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"log.dirs={self.root / 'log'}",
-            "num.partitions=1",
-            "auto.create.topics.enable=false",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=8",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "transaction.state.log.num.partitions=8",
-            "group.initial.rebalance.delay.ms=0",
-            "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
-            "log.retention.check.interval.ms=60000",
-            "",
-        ])
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},"
+                f"CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={self.root / 'log'}",
+                "num.partitions=1",
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=8",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "transaction.state.log.num.partitions=8",
+                "group.initial.rebalance.delay.ms=0",
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
+                "log.retention.check.interval.ms=60000",
+                "",
+            ]
+        )
 
 
 def _cluster_id() -> str:

@@ -40,7 +40,9 @@ class LocalObjectStore:
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
         self.root = settings.data_dir / "s3"
-        self.process = ManagedProcess("s3proxy", settings.data_dir / "run", settings.data_dir / "logs")
+        self.process = ManagedProcess(
+            "s3proxy", settings.data_dir / "run", settings.data_dir / "logs"
+        )
 
     def start(self) -> None:
         if self.process.is_running():
@@ -49,19 +51,28 @@ class LocalObjectStore:
         classpath = str(jars.fetch("s3proxy", s.jar_cache) / "*")
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         config = self.root / "s3proxy.conf"
-        config.write_text("\n".join([
-            f"s3proxy.endpoint=http://127.0.0.1:{s.s3_port}",
-            "s3proxy.authorization=aws-v2-or-v4",
-            f"s3proxy.identity={s.s3_access_key}",
-            f"s3proxy.credential={s.s3_secret_key}",
-            "jclouds.provider=filesystem",
-            f"jclouds.filesystem.basedir={self.root / 'data'}",
-            "",
-        ]))
+        config.write_text(
+            "\n".join(
+                [
+                    f"s3proxy.endpoint=http://127.0.0.1:{s.s3_port}",
+                    "s3proxy.authorization=aws-v2-or-v4",
+                    f"s3proxy.identity={s.s3_access_key}",
+                    f"s3proxy.credential={s.s3_secret_key}",
+                    "jclouds.provider=filesystem",
+                    f"jclouds.filesystem.basedir={self.root / 'data'}",
+                    "",
+                ]
+            )
+        )
         argv = [
             jars.require_tool("java", "run the S3 server"),
-            "-Xmx256m", "-DLOG_LEVEL=warn",
-            "-cp", classpath, "org.gaul.s3proxy.Main", "--properties", str(config),
+            "-Xmx256m",
+            "-DLOG_LEVEL=warn",
+            "-cp",
+            classpath,
+            "org.gaul.s3proxy.Main",
+            "--properties",
+            str(config),
         ]
         self.process.start(argv, ports=[s.s3_port], ready=self._ready, timeout_s=60)
 

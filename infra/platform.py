@@ -40,9 +40,12 @@ class LocalPlatform:
             self.object_store.start()
         ensure_topics(
             s.bootstrap,
-            declare_topics(s.topic_prefix, partitions=s.partitions,
-                           replication_factor=s.replication_factor,
-                           min_insync_replicas=s.min_insync_replicas),
+            declare_topics(
+                s.topic_prefix,
+                partitions=s.partitions,
+                replication_factor=s.replication_factor,
+                min_insync_replicas=s.min_insync_replicas,
+            ),
         )
         ensure_bucket(s)
 

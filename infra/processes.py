@@ -73,7 +73,7 @@ class ManagedProcess:
         timeout_s: float,
         env: dict[str, str] | None = None,
     ) -> int:
-        """Start unless running, then wait for `ready`; a taken port or a silent part is an error."""
+        """Start unless running, then wait for `ready`; a taken port or a mute part is an error."""
         existing = self.pid()
         if existing is not None:
             return existing

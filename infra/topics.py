@@ -22,8 +22,12 @@ def ensure_topics(bootstrap: str, topics: Topics, timeout_s: float = 30.0) -> li
     if missing:
         futures = admin.create_topics(
             [
-                NewTopic(s.name, num_partitions=s.partitions,
-                         replication_factor=s.replication_factor, config=s.config())
+                NewTopic(
+                    s.name,
+                    num_partitions=s.partitions,
+                    replication_factor=s.replication_factor,
+                    config=s.config(),
+                )
                 for s in missing
             ],
             operation_timeout=timeout_s,

@@ -9,9 +9,7 @@ from typing import Any
 
 AVRO_DIR = Path(__file__).resolve().parent / "avro"
 WIRE_NAMESPACES = ("parley.command", "parley.event", "parley.outcome")
-PRIMITIVES = frozenset(
-    {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
-)
+PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 
 Schema = Any
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from fastavro.schema import fingerprint as _fingerprint
@@ -75,7 +75,7 @@ def decode(data: bytes) -> AvroRecord:
             return_record_name=True,
             return_record_name_override=True,
         )
-        return from_avro(name, datum)
+        return from_avro(name, cast(dict[str, Any], datum))
     except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
 
@@ -95,12 +95,12 @@ def decode_with_schema(data: bytes, reader_schema: dict[str, Any]) -> dict[str, 
     fp = data[2:HEADER_LENGTH].hex()
     if fp not in writer_schemas():
         raise UnknownSchemaError(fp)
-    datum: dict[str, Any] = fastavro.schemaless_reader(
+    datum = fastavro.schemaless_reader(
         io.BytesIO(data[HEADER_LENGTH:]),
         _parsed(fp),
         fastavro.parse_schema(reader_schema, named_schemas={}),
     )
-    return datum
+    return cast(dict[str, Any], datum)
 
 
 def to_avro(record: AvroRecord) -> dict[str, Any]:

@@ -61,8 +61,9 @@ def declare_topics(
     """Commands and events share partition count and key, so a conversation's commands and
     events sit in the same partition number and one sequencer owns both."""
 
-    def spec(role: TopicRole, key: str, namespace: str | None, retention_ms: int,
-             parts: int = partitions) -> TopicSpec:
+    def spec(
+        role: TopicRole, key: str, namespace: str | None, retention_ms: int, parts: int = partitions
+    ) -> TopicSpec:
         return TopicSpec(
             role=role,
             name=f"{prefix}.{role.value}",

@@ -78,12 +78,17 @@ class SequencerState:
         if raw is None:
             return None
         data = json.loads(raw)
-        return Conversation(ConversationKind(data["kind"]), data["last_seq"],
-                            data["member_count"], data.get("name"))
+        return Conversation(
+            ConversationKind(data["kind"]), data["last_seq"], data["member_count"], data.get("name")
+        )
 
     def put_conversation(self, conversation_id: str, conversation: Conversation) -> None:
-        data = {"kind": conversation.kind.value, "last_seq": conversation.last_seq,
-                "member_count": conversation.member_count, "name": conversation.name}
+        data = {
+            "kind": conversation.kind.value,
+            "last_seq": conversation.last_seq,
+            "member_count": conversation.member_count,
+            "name": conversation.name,
+        }
         self._put(_key("c", conversation_id), json.dumps(data).encode())
 
     def role(self, conversation_id: str, user_id: str) -> Role | None:
@@ -103,13 +108,16 @@ class SequencerState:
         data = {"sender": facts.sender, "deleted": facts.deleted, "redacted": facts.redacted}
         self._put(_key("m", conversation_id, seq), json.dumps(data).encode())
 
-    def seq_of_command(self, conversation_id: str, device_id: str, client_msg_id: str) -> int | None:
+    def seq_of_command(
+        self, conversation_id: str, device_id: str, client_msg_id: str
+    ) -> int | None:
         """The seq of the event an earlier command with this idempotency key produced."""
         raw = self._get(_key("k", conversation_id, device_id, client_msg_id))
         return None if raw is None else int(raw)
 
-    def remember_command(self, conversation_id: str, device_id: str, client_msg_id: str,
-                         seq: int) -> None:
+    def remember_command(
+        self, conversation_id: str, device_id: str, client_msg_id: str, seq: int
+    ) -> None:
         self._put(_key("k", conversation_id, device_id, client_msg_id), str(seq).encode())
 
     def watermark(self, kind: str, conversation_id: str, who: str) -> int:
@@ -122,8 +130,9 @@ class SequencerState:
     def has_reaction(self, conversation_id: str, seq: int, user_id: str, emoji: str) -> bool:
         return self._get(_key("x", conversation_id, seq, user_id, emoji)) is not None
 
-    def put_reaction(self, conversation_id: str, seq: int, user_id: str, emoji: str,
-                     present: bool) -> None:
+    def put_reaction(
+        self, conversation_id: str, seq: int, user_id: str, emoji: str, present: bool
+    ) -> None:
         self._put(_key("x", conversation_id, seq, user_id, emoji), b"1" if present else None)
 
     def applied_offset(self, partition: int) -> int:

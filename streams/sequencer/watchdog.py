@@ -52,7 +52,10 @@ class StuckCallWatchdog:
             with self._lock:
                 started, what = self._started, self._what
             if started is not None and time.monotonic() - started > self.limit_s:
-                log.error("%s blocked for over %.0f s; restarting the process in place",
-                          what, self.limit_s)
+                log.error(
+                    "%s blocked for over %.0f s; restarting the process in place",
+                    what,
+                    self.limit_s,
+                )
                 self.on_stuck()
                 return

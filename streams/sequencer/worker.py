@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -27,12 +28,12 @@ from streams.sequencer.decide import (
     Accepted,
     Decision,
     Duplicate,
-    Limits,
     Rejected,
     Unchanged,
     decide,
     evolve,
 )
+from streams.sequencer.rules import DEFAULT_LIMITS, Limits
 from streams.sequencer.state import SequencerState
 from streams.sequencer.watchdog import StuckCallWatchdog
 
@@ -40,7 +41,9 @@ log = logging.getLogger("parley.sequencer")
 
 REPLY_PARTITION_HEADER = "parley-reply-partition"
 API_TIMEOUT_S = 10
-COMMAND_TYPES = tuple(t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command."))
+COMMAND_TYPES = tuple(
+    t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command.")
+)
 
 
 @dataclass
@@ -50,6 +53,19 @@ class _Batch:
     first_offsets: dict[int, int] = field(default_factory=dict)
     next_offsets: dict[int, int] = field(default_factory=dict)
     event_offsets: dict[int, int] = field(default_factory=dict)
+
+
+def position(record: Message) -> tuple[int, int]:
+    """A consumed or delivered record's (partition, offset); both are always set there."""
+    partition, offset = record.partition(), record.offset()
+    if partition is None or offset is None:
+        raise KafkaException(KafkaError(KafkaError._BAD_MSG, "record without a position"))
+    return partition, offset
+
+
+def header_pairs(record: Message) -> list[tuple[str, str | bytes | None]]:
+    headers = record.headers() or []
+    return list(headers.items()) if isinstance(headers, dict) else list(headers)
 
 
 class ConversationSequencer:
@@ -63,7 +79,7 @@ class ConversationSequencer:
         state: SequencerState,
         group_id: str,
         transactional_id: str,
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         max_batch: int = 1000,
         max_command_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -80,27 +96,31 @@ class ConversationSequencer:
         self.bootstrap = bootstrap
         self.stopping = threading.Event()
         self.processed = 0
-        self.producer = Producer({
-            "bootstrap.servers": bootstrap,
-            "transactional.id": transactional_id,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 1,
-            "transaction.timeout.ms": 60_000,
-            **({"debug": kafka_debug} if kafka_debug else {}),
-        })
-        self.consumer = Consumer({
-            "bootstrap.servers": bootstrap,
-            "group.id": group_id,
-            "group.instance.id": transactional_id,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "fetch.wait.max.ms": 5,
-            "session.timeout.ms": 10_000,
-            "heartbeat.interval.ms": 1_000,
-            **({"debug": kafka_debug} if kafka_debug else {}),
-        })
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "transactional.id": transactional_id,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 1,
+                "transaction.timeout.ms": 60_000,
+                **({"debug": kafka_debug} if kafka_debug else {}),
+            }
+        )
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group_id,
+                "group.instance.id": transactional_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 5,
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 1_000,
+                **({"debug": kafka_debug} if kafka_debug else {}),
+            }
+        )
 
     def run(self) -> None:
         """Process until `stop()`; a fatal Kafka error ends the loop by raising."""
@@ -148,19 +168,24 @@ class ConversationSequencer:
         """
         consumer.committed(partitions, timeout=60)
         applied = self._catch_up([tp.partition for tp in partitions])
-        log.info("assigned %s: state caught up, %d events applied",
-                 sorted(tp.partition for tp in partitions), applied)
+        log.info(
+            "assigned %s: state caught up, %d events applied",
+            sorted(tp.partition for tp in partitions),
+            applied,
+        )
 
     def _catch_up(self, partitions: list[int]) -> int:
         if not partitions:
             return 0
-        reader = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": f"catch-up-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        })
+        reader = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"catch-up-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            }
+        )
         positions = {p: self.state.applied_offset(p) for p in partitions}
         reader.assign([TopicPartition(self.topics.events.name, p, o) for p, o in positions.items()])
         applied = 0
@@ -172,11 +197,12 @@ class ConversationSequencer:
                     if error is not None:
                         if error.code() != KafkaError._PARTITION_EOF:
                             raise KafkaException(error)
-                        pending.discard(record.partition())
+                        pending.discard(position(record)[0])
                         continue
-                    event = codec.decode(record.value() or b"")
-                    applied += evolve(self.state, event)  # type: ignore[arg-type]
-                    positions[record.partition()] = record.offset() + 1
+                    event = cast(m.Event, codec.decode(record.value() or b""))
+                    applied += evolve(self.state, event)
+                    partition, offset = position(record)
+                    positions[partition] = offset + 1
         finally:
             reader.close()
         self.state.flush(positions)
@@ -187,14 +213,17 @@ class ConversationSequencer:
         self.producer.begin_transaction()
         try:
             for record in records:
-                partition = record.partition()
-                batch.first_offsets.setdefault(partition, record.offset())
-                batch.next_offsets[partition] = record.offset() + 1
+                partition, offset = position(record)
+                batch.first_offsets.setdefault(partition, offset)
+                batch.next_offsets[partition] = offset + 1
                 self._handle(record, batch)
-            offsets = [TopicPartition(self.topics.commands.name, p, o)
-                       for p, o in batch.next_offsets.items()]
+            offsets = [
+                TopicPartition(self.topics.commands.name, p, o)
+                for p, o in batch.next_offsets.items()
+            ]
             self.producer.send_offsets_to_transaction(
-                offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S)
+                offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S
+            )
             self._commit()
         except KafkaException as e:
             self._abort(batch, e)
@@ -246,18 +275,35 @@ class ConversationSequencer:
         if reply_partition is None:
             reply_partition = partition_for(meta.conversation_id, self.topics.outcomes.partitions)
         if len(value) > self.max_command_bytes:
-            self._reject(reply_partition, meta, RejectionCode.TOO_LARGE,
-                         f"command is {len(value)} bytes; the limit is {self.max_command_bytes}")
+            self._reject(
+                reply_partition,
+                meta,
+                RejectionCode.TOO_LARGE,
+                f"command is {len(value)} bytes; the limit is {self.max_command_bytes}",
+            )
             return
-        if partition_for(meta.conversation_id, self.topics.commands.partitions) != record.partition():
-            self._reject(reply_partition, meta, RejectionCode.INVALID,
-                         "command is in the wrong partition for its conversation")
+        if (
+            partition_for(meta.conversation_id, self.topics.commands.partitions)
+            != position(record)[0]
+        ):
+            self._reject(
+                reply_partition,
+                meta,
+                RejectionCode.INVALID,
+                "command is in the wrong partition for its conversation",
+            )
             return
-        decision = decide(self.state, command, self.clock(), self.limits)  # type: ignore[arg-type]
-        self._answer(record.partition(), reply_partition, meta, decision, batch)
+        decision = decide(self.state, cast(m.Command, command), self.clock(), self.limits)
+        self._answer(position(record)[0], reply_partition, meta, decision, batch)
 
-    def _answer(self, partition: int, reply_partition: int, meta: m.CommandMeta,
-                decision: Decision, batch: _Batch) -> None:
+    def _answer(
+        self,
+        partition: int,
+        reply_partition: int,
+        meta: m.CommandMeta,
+        decision: Decision,
+        batch: _Batch,
+    ) -> None:
         if isinstance(decision, Rejected):
             self._reject(reply_partition, meta, decision.code, decision.reason)
             return
@@ -265,20 +311,36 @@ class ConversationSequencer:
         if isinstance(decision, Accepted):
             evolve(self.state, decision.event)
             seq = decision.event.meta.seq
-            self._produce(self.topics.events.name, partition, meta.conversation_id,
-                          codec.encode(decision.event), on_delivery=batch.event_offsets)
+            self._produce(
+                self.topics.events.name,
+                partition,
+                meta.conversation_id,
+                codec.encode(decision.event),
+                on_delivery=batch.event_offsets,
+            )
         elif isinstance(decision, Duplicate):
             seq = decision.seq
         elif not isinstance(decision, Unchanged):
             raise TypeError(decision)
         accepted = m.CommandAccepted(
-            command_id=meta.command_id, conversation_id=meta.conversation_id, actor=meta.actor,
-            client_msg_id=meta.client_msg_id, seq=seq, duplicate=isinstance(decision, Duplicate))
-        self._produce(self.topics.outcomes.name, reply_partition, meta.conversation_id,
-                      codec.encode(accepted))
+            command_id=meta.command_id,
+            conversation_id=meta.conversation_id,
+            actor=meta.actor,
+            client_msg_id=meta.client_msg_id,
+            seq=seq,
+            duplicate=isinstance(decision, Duplicate),
+        )
+        self._produce(
+            self.topics.outcomes.name, reply_partition, meta.conversation_id, codec.encode(accepted)
+        )
 
-    def _reject(self, reply_partition: int | None, meta: m.CommandMeta | None,
-                code: RejectionCode, reason: str) -> None:
+    def _reject(
+        self,
+        reply_partition: int | None,
+        meta: m.CommandMeta | None,
+        code: RejectionCode,
+        reason: str,
+    ) -> None:
         if reply_partition is None:
             return
         rejected = m.CommandRejected(
@@ -286,22 +348,25 @@ class ConversationSequencer:
             conversation_id=meta.conversation_id if meta else None,
             actor=meta.actor if meta else None,
             client_msg_id=meta.client_msg_id if meta else None,
-            code=code, reason=reason)
+            code=code,
+            reason=reason,
+        )
         key = meta.conversation_id if meta else None
         self._produce(self.topics.outcomes.name, reply_partition, key, codec.encode(rejected))
 
     def _dead_letter(self, record: Message, reason: str) -> None:
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("source-topic", (record.topic() or "").encode()),
             ("source-partition", str(record.partition()).encode()),
             ("source-offset", str(record.offset()).encode()),
             ("reason", reason.encode()),
         ]
-        self._produce(self.topics.dead_letters.name, 0, record.key(), record.value() or b"",
-                      headers=headers)
+        self._produce(
+            self.topics.dead_letters.name, 0, record.key(), record.value() or b"", headers=headers
+        )
 
     def _reply_partition(self, record: Message) -> int | None:
-        for name, value in record.headers() or []:
+        for name, value in header_pairs(record):
             if name == REPLY_PARTITION_HEADER and value is not None:
                 try:
                     partition = int(value)
@@ -310,18 +375,31 @@ class ConversationSequencer:
                 return partition if 0 <= partition < self.topics.outcomes.partitions else None
         return None
 
-    def _produce(self, topic: str, partition: int, key: str | bytes | None, value: bytes,
-                 *, headers: list[tuple[str, bytes]] | None = None,
-                 on_delivery: dict[int, int] | None = None) -> None:
+    def _produce(
+        self,
+        topic: str,
+        partition: int,
+        key: str | bytes | None,
+        value: bytes,
+        *,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+        on_delivery: dict[int, int] | None = None,
+    ) -> None:
         def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is None and on_delivery is not None:
-                p = msg.partition()
-                on_delivery[p] = max(on_delivery.get(p, -1), msg.offset())
+                p, o = position(msg)
+                on_delivery[p] = max(on_delivery.get(p, -1), o)
 
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, partition=partition,
-                                      headers=headers, on_delivery=delivered)
+                self.producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    partition=partition,
+                    headers=headers,
+                    on_delivery=delivered,
+                )
                 return
             except BufferError:
                 self.producer.poll(0.05)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
@@ -15,9 +16,8 @@ from infra.topics import ensure_topics
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics
-from streams.sequencer.worker import REPLY_PARTITION_HEADER
+from streams.sequencer.worker import REPLY_PARTITION_HEADER, header_pairs, position
 
 BOOTSTRAP = os.environ.get("PARLEY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
@@ -29,8 +29,9 @@ def fresh_topics(partitions: int = 4) -> Topics:
     return topics
 
 
-def command_meta(conversation_id: str, user: str, device: str | None = None,
-                 client_msg_id: str | None = None) -> m.CommandMeta:
+def command_meta(
+    conversation_id: str, user: str, device: str | None = None, client_msg_id: str | None = None
+) -> m.CommandMeta:
     return m.CommandMeta(
         command_id=str(uuid.uuid4()),
         conversation_id=conversation_id,
@@ -46,12 +47,14 @@ class CommandProducer:
     def __init__(self, topics: Topics, reply_partition: int = 0) -> None:
         self.topics = topics
         self.reply_partition = reply_partition
-        self.producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True,
-                                  "linger.ms": 1})
+        self.producer = Producer(
+            {"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True, "linger.ms": 1}
+        )
 
-    def send(self, command: AvroRecord, *, raw: bytes | None = None,
-             conversation_id: str | None = None) -> None:
-        cid = conversation_id or command.meta.conversation_id  # type: ignore[attr-defined]
+    def send(
+        self, command: Any, *, raw: bytes | None = None, conversation_id: str | None = None
+    ) -> None:
+        cid = conversation_id or command.meta.conversation_id
         self.producer.produce(
             self.topics.commands.name,
             key=cid,
@@ -63,7 +66,9 @@ class CommandProducer:
 
     def send_raw(self, conversation_id: str, value: bytes) -> None:
         self.producer.produce(
-            self.topics.commands.name, key=conversation_id, value=value,
+            self.topics.commands.name,
+            key=conversation_id,
+            value=value,
             partition=partition_for(conversation_id, self.topics.commands.partitions),
             headers=[(REPLY_PARTITION_HEADER, str(self.reply_partition).encode())],
         )
@@ -82,18 +87,21 @@ class LogRecord:
     headers: dict[str, bytes]
 
 
-def read_committed(topic: str, *, expected: int, deadline_s: float = 60.0,
-                   partitions: Iterable[int] | None = None) -> list[LogRecord]:
+def read_committed(
+    topic: str, *, expected: int, deadline_s: float = 60.0, partitions: Iterable[int] | None = None
+) -> list[LogRecord]:
     """Read `topic` from the start with a fresh read_committed consumer until `expected`
     records arrived (and every partition reached its end), or the deadline passed."""
-    consumer = Consumer({
-        "bootstrap.servers": BOOTSTRAP,
-        "group.id": f"reader-{uuid.uuid4()}",
-        "enable.auto.commit": False,
-        "isolation.level": "read_committed",
-        "enable.partition.eof": True,
-        "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": BOOTSTRAP,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
     metadata = consumer.list_topics(topic, timeout=10).topics[topic]
     chosen = sorted(partitions) if partitions is not None else sorted(metadata.partitions)
     consumer.assign([TopicPartition(topic, p, 0) for p in chosen])
@@ -106,12 +114,20 @@ def read_committed(topic: str, *, expected: int, deadline_s: float = 60.0,
                 error = msg.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:
-                        at_end.add(msg.partition())
+                        at_end.add(position(msg)[0])
                         continue
                     raise KafkaException(error)
-                at_end.discard(msg.partition())
-                records.append(LogRecord(msg.partition(), msg.offset(), msg.key(),
-                                         msg.value() or b"", dict(msg.headers() or [])))
+                partition, offset = position(msg)
+                at_end.discard(partition)
+                records.append(
+                    LogRecord(
+                        partition,
+                        offset,
+                        msg.key(),
+                        msg.value() or b"",
+                        {k: v for k, v in header_pairs(msg) if isinstance(v, bytes)},
+                    )
+                )
             if len(records) >= expected and at_end >= set(chosen):
                 break
     finally:
@@ -119,5 +135,6 @@ def read_committed(topic: str, *, expected: int, deadline_s: float = 60.0,
     return records
 
 
-def decoded(records: list[LogRecord]) -> list[AvroRecord]:
+def decoded(records: list[LogRecord]) -> list[Any]:
+    """Typed records; `Any` so that tests read `.meta` of events without casts."""
     return [codec.decode(r.value) for r in records]

@@ -13,8 +13,14 @@ from tests.integration.log import BOOTSTRAP
 
 
 class SequencerProcess:
-    def __init__(self, topics: Topics, state_dir: Path, instance: str = "0",
-                 log_path: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        state_dir: Path,
+        instance: str = "0",
+        log_path: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.extra_env = extra_env or {}
         self.topics = topics
         self.state_dir = state_dir
@@ -36,8 +42,12 @@ class SequencerProcess:
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "streams.sequencer"], env=env,
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.sequencer"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as in a crash."""

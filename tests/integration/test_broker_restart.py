@@ -7,6 +7,7 @@ it in place."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,14 @@ from tests.integration.sequencer_process import SequencerProcess
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalKafka:
+def own_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalKafka]:
     """A second broker with its own ports and data dir, so restarting it disturbs no one."""
-    settings = PlatformSettings(data_dir=tmp_path / "platform", kafka_port=29092,
-                                kafka_controller_port=29093, kafka_heap="512m")
+    settings = PlatformSettings(
+        data_dir=tmp_path / "platform",
+        kafka_port=29092,
+        kafka_controller_port=29093,
+        kafka_heap="512m",
+    )
     broker = LocalKafka(settings)
     broker.start()
     monkeypatch.setattr(log, "BOOTSTRAP", settings.bootstrap)
@@ -34,17 +39,24 @@ def own_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LocalKafka:
     broker.process.stop(timeout_s=60)
 
 
-def test_log_survives_broker_restart(kafka_bootstrap: str, own_broker: LocalKafka,
-                                     tmp_path: Path) -> None:
+def test_log_survives_broker_restart(
+    kafka_bootstrap: str, own_broker: LocalKafka, tmp_path: Path
+) -> None:
     topics = declare_topics("restart", partitions=2)
     ensure_topics(own_broker.settings.bootstrap, topics)
-    sequencer = SequencerProcess(topics, tmp_path / "state",
-                                 extra_env={"PARLEY_STUCK_AFTER_S": "15"})
+    sequencer = SequencerProcess(
+        topics, tmp_path / "state", extra_env={"PARLEY_STUCK_AFTER_S": "15"}
+    )
     sequencer.start()
     try:
         out = CommandProducer(topics)
-        out.send(m.CreateConversation(meta=command_meta("r1", "alice"), kind=m.ConversationKind.DIRECT,
-                                      members=(m.Member(user_id="bob", role=m.Role.MEMBER),)))
+        out.send(
+            m.CreateConversation(
+                meta=command_meta("r1", "alice"),
+                kind=m.ConversationKind.DIRECT,
+                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
+            )
+        )
         for i in range(49):
             out.send(m.SendMessage(meta=command_meta("r1", "bob"), body=m.PlainBody(text=str(i))))
         out.flush()
@@ -64,4 +76,4 @@ def test_log_survives_broker_restart(kafka_bootstrap: str, own_broker: LocalKafk
         events = decoded(read_committed(topics.events.name, expected=60, deadline_s=120))
     finally:
         sequencer.stop()
-    assert [e.meta.seq for e in events] == list(range(1, 61))  # type: ignore[attr-defined]
+    assert [e.meta.seq for e in events] == list(range(1, 61))

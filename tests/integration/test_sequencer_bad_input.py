@@ -24,23 +24,37 @@ def test_bad_commands_are_rejected_and_dead_lettered(kafka_bootstrap: str, tmp_p
     sequencer.start()
     try:
         out = CommandProducer(topics)
-        out.send(m.CreateConversation(meta=command_meta("c1", "alice"), kind=m.ConversationKind.GROUP,
-                                      members=(m.Member(user_id="bob", role=m.Role.MEMBER),)))
+        out.send(
+            m.CreateConversation(
+                meta=command_meta("c1", "alice"),
+                kind=m.ConversationKind.GROUP,
+                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
+            )
+        )
         out.send_raw("c1", b"\x00 definitely not avro")
         out.send_raw("c1", codec.MAGIC + bytes.fromhex("00112233445566ff") + b"\x02\x04")
         big = m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text="x" * 300_000))
         out.send(big)
-        body_over_limit = m.SendMessage(meta=command_meta("c1", "bob"),
-                                        body=m.PlainBody(text="y" * 70_000))
+        body_over_limit = m.SendMessage(
+            meta=command_meta("c1", "bob"), body=m.PlainBody(text="y" * 70_000)
+        )
         out.send(body_over_limit)
         event_not_command = m.MemberAdded(
-            meta=m.EventMeta(event_id="x", conversation_id="c1", seq=2,
-                             actor=m.Actor(user_id="bob", device_id="d"), client_msg_id="k",
-                             command_id="c", occurred_at=command_meta("c1", "bob").issued_at),
-            user_id="mallory")
+            meta=m.EventMeta(
+                event_id="x",
+                conversation_id="c1",
+                seq=2,
+                actor=m.Actor(user_id="bob", device_id="d"),
+                client_msg_id="k",
+                command_id="c",
+                occurred_at=command_meta("c1", "bob").issued_at,
+            ),
+            user_id="mallory",
+        )
         out.send(event_not_command)
-        wrong = next(f"c{i}" for i in range(2, 100)
-                     if partition_for(f"c{i}", 4) != partition_for("c1", 4))
+        wrong = next(
+            f"c{i}" for i in range(2, 100) if partition_for(f"c{i}", 4) != partition_for("c1", 4)
+        )
         misrouted = m.SendMessage(meta=command_meta(wrong, "bob"), body=m.PlainBody(text="lost?"))
         out.send(misrouted, conversation_id="c1")
         good = m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text="still here"))
@@ -55,17 +69,22 @@ def test_bad_commands_are_rejected_and_dead_lettered(kafka_bootstrap: str, tmp_p
 
     rejected = [o for o in outcomes if isinstance(o, m.CommandRejected)]
     codes = [r.code for r in rejected]
-    assert codes == [m.RejectionCode.MALFORMED, m.RejectionCode.UNKNOWN_SCHEMA,
-                     m.RejectionCode.TOO_LARGE, m.RejectionCode.TOO_LARGE,
-                     m.RejectionCode.INVALID, m.RejectionCode.INVALID]
+    assert codes == [
+        m.RejectionCode.MALFORMED,
+        m.RejectionCode.UNKNOWN_SCHEMA,
+        m.RejectionCode.TOO_LARGE,
+        m.RejectionCode.TOO_LARGE,
+        m.RejectionCode.INVALID,
+        m.RejectionCode.INVALID,
+    ]
     assert all(r.reason for r in rejected)
     assert "00112233445566ff" in rejected[1].reason
     assert rejected[2].command_id == big.meta.command_id
     assert "70000 bytes" in rejected[3].reason
     assert "wrong partition" in rejected[5].reason
     accepted = [o for o in outcomes if isinstance(o, m.CommandAccepted)]
-    assert [a.command_id for a in accepted] == [outcomes[0].command_id, good.meta.command_id]  # type: ignore[attr-defined]
-    assert [e.meta.seq for e in events] == [1, 2]  # type: ignore[attr-defined]
+    assert [a.command_id for a in accepted] == [outcomes[0].command_id, good.meta.command_id]
+    assert [e.meta.seq for e in events] == [1, 2]
     assert len(dead) == 3
     assert {d.headers["source-topic"].decode() for d in dead} == {topics.commands.name}
     assert all(d.headers["reason"] and d.headers["source-offset"] for d in dead)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,24 +30,27 @@ N = 4000
 def produced_so_far(topic: str, partitions: int) -> int:
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "watermarks"})
     try:
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in range(partitions))
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        )
     finally:
         consumer.close()
 
 
-def wait_until(condition: object, deadline_s: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("state_after_crash", ["kept", "wiped"])
-def test_kill_9_mid_stream_then_restart(kafka_bootstrap: str, tmp_path: Path,
-                                        state_after_crash: str) -> None:
+def test_kill_9_mid_stream_then_restart(
+    kafka_bootstrap: str, tmp_path: Path, state_after_crash: str
+) -> None:
     """With the RocksDB state kept, or wiped so that it is rebuilt from the events topic."""
     topics = fresh_topics(partitions=4)
     state_dir = tmp_path / "state"
@@ -55,15 +59,24 @@ def test_kill_9_mid_stream_then_restart(kafka_bootstrap: str, tmp_path: Path,
     out = CommandProducer(topics)
     cids = [f"c{i}" for i in range(CONVERSATIONS)]
     for cid in cids:
-        out.send(m.CreateConversation(meta=command_meta(cid, "u0"), kind=m.ConversationKind.GROUP,
-                                      members=(m.Member(user_id="u1", role=m.Role.MEMBER),)))
+        out.send(
+            m.CreateConversation(
+                meta=command_meta(cid, "u0"),
+                kind=m.ConversationKind.GROUP,
+                members=(m.Member(user_id="u1", role=m.Role.MEMBER),),
+            )
+        )
     out.flush()
 
     def stream() -> None:
         for i in range(N):
             cid = cids[i % CONVERSATIONS]
-            out.send(m.SendMessage(meta=command_meta(cid, f"u{i % 2}", client_msg_id=f"m{i}"),
-                                   body=m.PlainBody(text=f"message {i}")))
+            out.send(
+                m.SendMessage(
+                    meta=command_meta(cid, f"u{i % 2}", client_msg_id=f"m{i}"),
+                    body=m.PlainBody(text=f"message {i}"),
+                )
+            )
             if i % 200 == 0:
                 out.producer.flush(10)
                 time.sleep(0.02)
@@ -72,8 +85,9 @@ def test_kill_9_mid_stream_then_restart(kafka_bootstrap: str, tmp_path: Path,
     producer_thread = threading.Thread(target=stream)
     producer_thread.start()
     try:
-        wait_until(lambda: produced_so_far(topics.events.name, 4) > N // 4, 60,
-                   "a quarter of the events")
+        wait_until(
+            lambda: produced_so_far(topics.events.name, 4) > N // 4, 60, "a quarter of the events"
+        )
         sequencer.kill()
         killed_at = produced_so_far(topics.events.name, 4)
         if state_after_crash == "wiped":
@@ -82,8 +96,9 @@ def test_kill_9_mid_stream_then_restart(kafka_bootstrap: str, tmp_path: Path,
         restarted = SequencerProcess(topics, state_dir, log_path=tmp_path / "second.log")
         restarted.start()
         try:
-            events = decoded(read_committed(topics.events.name, expected=N + CONVERSATIONS,
-                                            deadline_s=120))
+            events = decoded(
+                read_committed(topics.events.name, expected=N + CONVERSATIONS, deadline_s=120)
+            )
         finally:
             restarted.stop()
     finally:
@@ -94,7 +109,6 @@ def test_kill_9_mid_stream_then_restart(kafka_bootstrap: str, tmp_path: Path,
     assert len(events) == N + CONVERSATIONS
     by_conversation = assert_dense(events)
     assert sum(len(s) for s in by_conversation.values()) == N + CONVERSATIONS
-    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events  # type: ignore[attr-defined]
-                  if isinstance(e, m.MessageSent))
+    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events if isinstance(e, m.MessageSent))
     assert sent == list(range(N))
     assert "Traceback" not in restarted.log()

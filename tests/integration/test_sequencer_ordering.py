@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from schemas import models as m
 from tests.integration.log import (
@@ -23,21 +24,25 @@ PER_SENDER = 15
 
 def create_group(cid: str) -> m.CreateConversation:
     return m.CreateConversation(
-        meta=command_meta(cid, "owner"), kind=m.ConversationKind.GROUP, name=cid,
-        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in SENDERS))
+        meta=command_meta(cid, "owner"),
+        kind=m.ConversationKind.GROUP,
+        name=cid,
+        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in SENDERS),
+    )
 
 
-def assert_dense(events: list[m.AvroRecord]) -> dict[str, list[int]]:
+def assert_dense(events: list[Any]) -> dict[str, list[int]]:
     by_conversation: dict[str, list[int]] = defaultdict(list)
     for e in events:
-        by_conversation[e.meta.conversation_id].append(e.meta.seq)  # type: ignore[attr-defined]
+        by_conversation[e.meta.conversation_id].append(e.meta.seq)
     for cid, seqs in by_conversation.items():
         assert seqs == list(range(1, len(seqs) + 1)), f"{cid}: {seqs}"
     return by_conversation
 
 
-def test_concurrent_senders_with_retries_across_partitions(kafka_bootstrap: str,
-                                                           tmp_path: Path) -> None:
+def test_concurrent_senders_with_retries_across_partitions(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
     topics = fresh_topics(partitions=4)
     sequencer = SequencerProcess(topics, tmp_path)
     sequencer.start()
@@ -52,12 +57,15 @@ def test_concurrent_senders_with_retries_across_partitions(kafka_bootstrap: str,
             out = CommandProducer(topics)
             for n in range(PER_SENDER):
                 for cid in cids:
-                    command = m.SendMessage(meta=command_meta(cid, user, client_msg_id=f"{user}-{n}"),
-                                            body=m.PlainBody(text=f"{user} {n}"))
+                    command = m.SendMessage(
+                        meta=command_meta(cid, user, client_msg_id=f"{user}-{n}"),
+                        body=m.PlainBody(text=f"{user} {n}"),
+                    )
                     out.send(command)
                     if n % 3 == 0:  # a client retry: same device, same client id, new command id
-                        retry = command.model_copy(update={"meta": command_meta(
-                            cid, user, client_msg_id=f"{user}-{n}")})
+                        retry = command.model_copy(
+                            update={"meta": command_meta(cid, user, client_msg_id=f"{user}-{n}")}
+                        )
                         out.send(retry)
             out.flush()
 
@@ -78,10 +86,9 @@ def test_concurrent_senders_with_retries_across_partitions(kafka_bootstrap: str,
     assert {len(s) for s in by_conversation.values()} == {1 + len(SENDERS) * PER_SENDER}
     partitions = {r.partition for r in read_committed(topics.events.name, expected=unique)}
     assert partitions == {0, 1, 2, 3}
-    keys = [(e.meta.conversation_id, e.meta.actor.device_id, e.meta.client_msg_id)  # type: ignore[attr-defined]
-            for e in events]
+    keys = [(e.meta.conversation_id, e.meta.actor.device_id, e.meta.client_msg_id) for e in events]
     assert len(set(keys)) == len(keys)
-    seq_of = {k: e.meta.seq for k, e in zip(keys, events, strict=True)}  # type: ignore[attr-defined]
+    seq_of = {k: e.meta.seq for k, e in zip(keys, events, strict=True)}
     duplicates = [o for o in outcomes if isinstance(o, m.CommandAccepted) and o.duplicate]
     assert len(duplicates) == retries
     for d in duplicates:

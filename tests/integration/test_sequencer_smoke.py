@@ -21,13 +21,21 @@ def test_create_and_send(kafka_bootstrap: str, tmp_path: Path) -> None:
     seq.start()
     try:
         out = CommandProducer(topics)
-        out.send(m.CreateConversation(meta=command_meta("c1", "alice"), kind=m.ConversationKind.GROUP,
-                                      name="g", members=(m.Member(user_id="bob", role=m.Role.MEMBER),)))
+        out.send(
+            m.CreateConversation(
+                meta=command_meta("c1", "alice"),
+                kind=m.ConversationKind.GROUP,
+                name="g",
+                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
+            )
+        )
         for i in range(5):
-            out.send(m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text=f"hi {i}")))
+            out.send(
+                m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text=f"hi {i}"))
+            )
         out.flush()
         events = decoded(read_committed(topics.events.name, expected=6))
-        assert [e.meta.seq for e in events] == [1, 2, 3, 4, 5, 6]  # type: ignore[attr-defined]
+        assert [e.meta.seq for e in events] == [1, 2, 3, 4, 5, 6]
         outcomes = decoded(read_committed(topics.outcomes.name, expected=6))
         assert all(isinstance(o, m.CommandAccepted) for o in outcomes)
     finally:

@@ -13,8 +13,16 @@ NOW = datetime(2026, 11, 28, 12, 0, 0, 123000, tzinfo=UTC)
 def sample(schema: Any, branch: int = 0) -> Any:
     defs = definitions()
     if isinstance(schema, str):
-        simple = {"null": None, "boolean": True, "int": 7, "long": 42, "float": 1.5,
-                  "double": 2.5, "bytes": b"\x00\xff", "string": "text"}
+        simple = {
+            "null": None,
+            "boolean": True,
+            "int": 7,
+            "long": 42,
+            "float": 1.5,
+            "double": 2.5,
+            "bytes": b"\x00\xff",
+            "string": "text",
+        }
         if schema in simple:
             return simple[schema]
         return sample(defs[schema], branch)

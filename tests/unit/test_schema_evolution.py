@@ -47,7 +47,9 @@ def test_current_schema_is_published_and_compatible(name: str) -> None:
     any change that an older or newer reader could not follow."""
     assert compatibility_problems(name) == []
     published = {fingerprint(v) for v in published_versions(name)}
-    assert fingerprint(expanded(name)) in published, f"run: python -m schemas.registry freeze ({name})"
+    assert fingerprint(expanded(name)) in published, (
+        f"run: python -m schemas.registry freeze ({name})"
+    )
 
 
 def _mutated(change: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -65,13 +67,15 @@ def test_new_field_without_default_is_incompatible() -> None:
 
 def test_new_field_with_default_is_compatible() -> None:
     new, old = _mutated(
-        lambda s: s["fields"].append({"name": "priority", "type": "int", "default": 0}))
+        lambda s: s["fields"].append({"name": "priority", "type": "int", "default": 0})
+    )
     assert fully_compatible_problems(new, old) == []
 
 
 def test_changed_field_type_is_incompatible() -> None:
     def change(s: dict[str, Any]) -> None:
         next(f for f in s["fields"] if f["name"] == "mentions")["type"] = "string"
+
     new, old = _mutated(change)
     assert fully_compatible_problems(new, old)
 

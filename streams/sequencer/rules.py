@@ -1,0 +1,238 @@
+"""What each command must satisfy against conversation state, and the event fields it yields.
+
+One small function per command type; `event_fields` picks it by the command's type.
+A rule raises `RejectedError` to refuse and `NoChangeError` when the command is already true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from schemas import models as m
+from schemas.models import ConversationKind, RejectionCode, Role
+from schemas.record import AvroRecord
+from streams.sequencer.state import Conversation, MessageFacts, SequencerState
+
+COMPLIANCE_PREFIX = "compliance:"
+WRITERS = (Role.OWNER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 64 * 1024
+    max_group_members: int = 100_000
+    max_name_chars: int = 256
+    max_attachments: int = 32
+    max_mentions: int = 256
+    max_emoji_bytes: int = 64
+    max_id_chars: int = 128
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class RejectedError(Exception):
+    def __init__(self, code: RejectionCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class NoChangeError(Exception):
+    """The command is valid and already true of the state."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One command, the state it is checked against, and who sent it."""
+
+    state: SequencerState
+    command: Any
+    conversation: Conversation
+    actor_role: Role | None
+    limits: Limits
+
+    @property
+    def cid(self) -> str:
+        return str(self.command.meta.conversation_id)
+
+    @property
+    def actor(self) -> m.Actor:
+        actor: m.Actor = self.command.meta.actor
+        return actor
+
+
+def is_compliance(actor: m.Actor) -> bool:
+    return actor.user_id.startswith(COMPLIANCE_PREFIX)
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise RejectedError(RejectionCode.FORBIDDEN, reason)
+
+
+def event_fields(check: Check) -> dict[str, Any]:
+    rule = _RULES.get(type(check.command))
+    if rule is None:
+        raise RejectedError(RejectionCode.INVALID, f"{type(check.command).__name__} is not handled")
+    return rule(check)
+
+
+def _group_only(check: Check) -> None:
+    if check.conversation.kind != ConversationKind.GROUP:
+        raise RejectedError(RejectionCode.FORBIDDEN, "membership of a 1:1 conversation is fixed")
+
+
+def _add_member(c: Check) -> dict[str, Any]:
+    _group_only(c)
+    require(c.actor_role in WRITERS, "only owners and admins add members")
+    require(c.command.role != Role.OWNER or c.actor_role == Role.OWNER, "only owners add owners")
+    if c.state.role(c.cid, c.command.user_id) is not None:
+        raise NoChangeError
+    if c.conversation.member_count + 1 > c.limits.max_group_members:
+        raise RejectedError(RejectionCode.TOO_LARGE, "the group is full")
+    return {"user_id": c.command.user_id, "role": c.command.role}
+
+
+def _remove_member(c: Check) -> dict[str, Any]:
+    _group_only(c)
+    target_role = c.state.role(c.cid, c.command.user_id)
+    if target_role is None:
+        raise NoChangeError
+    leaving = c.command.user_id == c.actor.user_id
+    require(leaving or c.actor_role in WRITERS, "only owners and admins remove members")
+    require(
+        leaving or target_role != Role.OWNER or c.actor_role == Role.OWNER,
+        "only owners remove owners",
+    )
+    return {"user_id": c.command.user_id, "left": leaving}
+
+
+def _change_role(c: Check) -> dict[str, Any]:
+    _group_only(c)
+    require(c.actor_role == Role.OWNER, "only owners change roles")
+    current = c.state.role(c.cid, c.command.user_id)
+    if current is None:
+        raise RejectedError(RejectionCode.INVALID, "not a member")
+    if current == c.command.role:
+        raise NoChangeError
+    return {"user_id": c.command.user_id, "role": c.command.role}
+
+
+def _send(c: Check) -> dict[str, Any]:
+    command: m.SendMessage = c.command
+    check_body(command.body, c.limits)
+    if len(command.attachments) > c.limits.max_attachments:
+        raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_attachments} files")
+    if len(command.mentions) > c.limits.max_mentions:
+        raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_mentions} mentions")
+    if command.reply_to_seq is not None:
+        live_message(c.state, c.cid, command.reply_to_seq)
+    return {
+        "body": command.body,
+        "reply_to_seq": command.reply_to_seq,
+        "attachments": command.attachments,
+        "mentions": command.mentions,
+        "expires_after_ms": command.expires_after_ms,
+    }
+
+
+def _edit(c: Check) -> dict[str, Any]:
+    facts = live_message(c.state, c.cid, c.command.target_seq)
+    require(facts.sender == c.actor.user_id, "only the sender edits a message")
+    check_body(c.command.body, c.limits)
+    return {"target_seq": c.command.target_seq, "body": c.command.body}
+
+
+def _delete(c: Check) -> dict[str, Any]:
+    facts = live_message(c.state, c.cid, c.command.target_seq)
+    if c.command.scope == m.DeleteScope.FOR_EVERYONE:
+        require(
+            facts.sender == c.actor.user_id or c.actor_role in WRITERS,
+            "only the sender or an admin deletes for everyone",
+        )
+    return {"target_seq": c.command.target_seq, "scope": c.command.scope}
+
+
+def _react(c: Check) -> dict[str, Any]:
+    command: m.ReactToMessage = c.command
+    live_message(c.state, c.cid, command.target_seq)
+    if not 0 < len(command.emoji.encode()) <= c.limits.max_emoji_bytes:
+        raise RejectedError(RejectionCode.INVALID, "an emoji is 1 to 64 bytes")
+    present = c.state.has_reaction(c.cid, command.target_seq, c.actor.user_id, command.emoji)
+    if present != command.removed:
+        raise NoChangeError
+    return {"target_seq": command.target_seq, "emoji": command.emoji}
+
+
+def _watermark(kind: str, who: Callable[[m.Actor], str]) -> Callable[[Check], dict[str, Any]]:
+    def rule(c: Check) -> dict[str, Any]:
+        up_to: int = c.command.up_to_seq
+        if not 0 < up_to <= c.conversation.last_seq:
+            raise RejectedError(
+                RejectionCode.INVALID, f"up_to_seq must be 1 to {c.conversation.last_seq}"
+            )
+        if up_to <= c.state.watermark(kind, c.cid, who(c.actor)):
+            raise NoChangeError
+        return {"up_to_seq": up_to}
+
+    return rule
+
+
+def _redact(c: Check) -> dict[str, Any]:
+    facts = message(c.state, c.cid, c.command.target_seq)
+    require(
+        is_compliance(c.actor) or facts.sender == c.actor.user_id,
+        "only compliance or the sender redacts",
+    )
+    if facts.redacted:
+        raise NoChangeError
+    return {"target_seq": c.command.target_seq, "reason": c.command.reason}
+
+
+_RULES: dict[type[AvroRecord], Callable[[Check], dict[str, Any]]] = {
+    m.AddMember: _add_member,
+    m.RemoveMember: _remove_member,
+    m.ChangeMemberRole: _change_role,
+    m.SendMessage: _send,
+    m.EditMessage: _edit,
+    m.DeleteMessage: _delete,
+    m.ReactToMessage: _react,
+    m.AcknowledgeDelivery: _watermark("delivered", lambda actor: actor.device_id),
+    m.MarkRead: _watermark("read", lambda actor: actor.user_id),
+    m.RedactMessage: _redact,
+}
+
+
+def message(state: SequencerState, cid: str, seq: int) -> MessageFacts:
+    facts = state.message(cid, seq)
+    if facts is None:
+        raise RejectedError(RejectionCode.NO_SUCH_MESSAGE, f"no message at seq {seq}")
+    return facts
+
+
+def live_message(state: SequencerState, cid: str, seq: int) -> MessageFacts:
+    facts = message(state, cid, seq)
+    if facts.deleted or facts.redacted:
+        raise RejectedError(RejectionCode.NO_SUCH_MESSAGE, f"message {seq} was deleted")
+    return facts
+
+
+def body_size(body: m.PlainBody | m.SealedBody | m.EncryptedBody) -> int:
+    if isinstance(body, m.PlainBody):
+        return len(body.text.encode())
+    if isinstance(body, m.SealedBody):
+        return len(body.ciphertext)
+    return len(body.ciphertext) + sum(len(c) for c in body.device_ciphertexts.values())
+
+
+def check_body(body: m.PlainBody | m.SealedBody | m.EncryptedBody, limits: Limits) -> None:
+    size = body_size(body)
+    if size > limits.max_body_bytes:
+        raise RejectedError(
+            RejectionCode.TOO_LARGE, f"body is {size} bytes; the limit is {limits.max_body_bytes}"
+        )
+    if isinstance(body, m.PlainBody) and not body.text.strip():
+        raise RejectedError(RejectionCode.INVALID, "a message needs text")
