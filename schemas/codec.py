@@ -104,18 +104,17 @@ def decode_with_schema(data: bytes, reader_schema: dict[str, Any]) -> dict[str, 
 
 
 def to_avro(record: AvroRecord) -> dict[str, Any]:
-    """The datum fastavro writes; records inside unions are named, `(full name, datum)`."""
-    out: dict[str, Any] = {}
-    for name in type(record).model_fields:
+    """The datum fastavro writes; records inside unions are named, `(full name, datum)`.
+
+    Union-of-record fields sit only at the top level of wire types (codegen checks this),
+    so one pass over `record_union_fields` names them all.
+    """
+    datum = record.model_dump()
+    for name in record.record_union_fields:
         value = getattr(record, name)
         if isinstance(value, AvroRecord):
-            datum: Any = to_avro(value)
-            out[name] = (value.avro_name, datum) if name in record.record_union_fields else datum
-        elif isinstance(value, tuple):
-            out[name] = [to_avro(v) if isinstance(v, AvroRecord) else v for v in value]
-        else:
-            out[name] = value
-    return out
+            datum[name] = (value.avro_name, datum[name])
+    return datum
 
 
 def from_avro(name: str, datum: dict[str, Any]) -> AvroRecord:

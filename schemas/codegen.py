@@ -106,6 +106,8 @@ def render_record(schema: dict[str, Any]) -> list[str]:
     lines = [f"class {schema['name']}(AvroRecord):", f'    """{schema.get("doc", "")}"""', ""]
     lines.append(f'    avro_name: ClassVar[str] = "{full_name(schema)}"')
     unions = sorted(f["name"] for f in schema["fields"] if is_record_union(f["type"]))
+    if unions and full_name(schema).rsplit(".", 1)[0] not in WIRE_NAMESPACES:
+        raise ValueError(f"{full_name(schema)}: unions of records belong in wire types only")
     if unions:
         lines.append(
             f"    record_union_fields: ClassVar[frozenset[str]] = frozenset({json.dumps(unions)})"

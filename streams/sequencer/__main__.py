@@ -18,7 +18,9 @@ from streams.sequencer.worker import ConversationSequencer
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = SequencerSettings()
-    store = RocksStore(settings.state_dir / f"sequencer-{settings.sequencer_instance}")
+    store = RocksStore(
+        settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
+    )
     sequencer = ConversationSequencer(
         bootstrap=settings.kafka_bootstrap,
         topics=declare_topics(settings.topic_prefix, partitions=settings.partitions),

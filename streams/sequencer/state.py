@@ -64,6 +64,9 @@ class SequencerState:
 
     store: KeyValueStore
     pending: dict[bytes, bytes | None] = field(default_factory=dict)
+    cache_size: int = 100_000
+    _pending_conversations: dict[str, Conversation] = field(default_factory=dict)
+    _conversations: dict[str, Conversation] = field(default_factory=dict)
 
     def _get(self, key: bytes) -> bytes | None:
         if key in self.pending:
@@ -74,22 +77,29 @@ class SequencerState:
         self.pending[key] = value
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        raw = self._get(_key("c", conversation_id))
+        """Hot path: answered from memory (pending, then committed cache) when possible."""
+        found = self._pending_conversations.get(conversation_id)
+        if found is None:
+            found = self._conversations.get(conversation_id)
+        if found is not None:
+            return found
+        raw = self.store.get(_key("c", conversation_id))
         if raw is None:
             return None
         data = json.loads(raw)
-        return Conversation(
+        found = Conversation(
             ConversationKind(data["kind"]), data["last_seq"], data["member_count"], data.get("name")
         )
+        self._remember(conversation_id, found)
+        return found
 
     def put_conversation(self, conversation_id: str, conversation: Conversation) -> None:
-        data = {
-            "kind": conversation.kind.value,
-            "last_seq": conversation.last_seq,
-            "member_count": conversation.member_count,
-            "name": conversation.name,
-        }
-        self._put(_key("c", conversation_id), json.dumps(data).encode())
+        self._pending_conversations[conversation_id] = conversation
+
+    def _remember(self, conversation_id: str, conversation: Conversation) -> None:
+        if len(self._conversations) >= self.cache_size:
+            self._conversations.clear()
+        self._conversations[conversation_id] = conversation
 
     def role(self, conversation_id: str, user_id: str) -> Role | None:
         raw = self._get(_key("u", conversation_id, user_id))
@@ -142,11 +152,22 @@ class SequencerState:
 
     def flush(self, applied_offsets: dict[int, int] | None = None) -> None:
         changes = dict(self.pending)
+        for cid, conversation in self._pending_conversations.items():
+            data = {
+                "kind": conversation.kind.value,
+                "last_seq": conversation.last_seq,
+                "member_count": conversation.member_count,
+                "name": conversation.name,
+            }
+            changes[_key("c", cid)] = json.dumps(data).encode()
+            self._remember(cid, conversation)
         for partition, offset in (applied_offsets or {}).items():
             changes[_key("o", partition)] = str(offset).encode()
         if changes:
             self.store.write(changes)
         self.pending.clear()
+        self._pending_conversations.clear()
 
     def discard(self) -> None:
         self.pending.clear()
+        self._pending_conversations.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,33 @@ class _Batch:
     event_offsets: dict[int, int] = field(default_factory=dict)
 
 
+@dataclass
+class BatchStats:
+    """Transactions per interval, logged so that an operator sees batch size and cost."""
+
+    interval_s: float = 5.0
+    batches: int = 0
+    commands: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+    since: float = field(default_factory=time.monotonic)
+
+    def record(self, commands: int, seconds: float) -> None:
+        self.batches += 1
+        self.commands += commands
+        self.total_s += seconds
+        self.max_s = max(self.max_s, seconds)
+        if time.monotonic() - self.since >= self.interval_s:
+            log.info(
+                "%d transactions, %d commands, %.1f per transaction, %.1f ms mean, %.1f ms max",
+                self.batches, self.commands, self.commands / self.batches,
+                1000 * self.total_s / self.batches, 1000 * self.max_s,
+            )
+            self.batches = self.commands = 0
+            self.total_s = self.max_s = 0.0
+            self.since = time.monotonic()
+
+
 def position(record: Message) -> tuple[int, int]:
     """A consumed or delivered record's (partition, offset); both are always set there."""
     partition, offset = record.partition(), record.offset()
@@ -96,14 +124,17 @@ class ConversationSequencer:
         self.bootstrap = bootstrap
         self.stopping = threading.Event()
         self.processed = 0
+        self.stats = BatchStats()
         self.producer = Producer(
             {
                 "bootstrap.servers": bootstrap,
                 "transactional.id": transactional_id,
                 "enable.idempotence": True,
                 "acks": "all",
-                "linger.ms": 1,
+                "linger.ms": 0,
                 "transaction.timeout.ms": 60_000,
+            "retry.backoff.ms": 2,
+            "retry.backoff.max.ms": 20,
                 **({"debug": kafka_debug} if kafka_debug else {}),
             }
         )
@@ -209,6 +240,7 @@ class ConversationSequencer:
         return applied
 
     def _process(self, records: list[Message]) -> None:
+        began = time.perf_counter()
         batch = _Batch()
         self.producer.begin_transaction()
         try:
@@ -230,6 +262,7 @@ class ConversationSequencer:
             return
         self.state.flush({p: o + 1 for p, o in batch.event_offsets.items()})
         self.processed += len(records)
+        self.stats.record(len(records), time.perf_counter() - began)
 
     def _commit(self) -> None:
         while True:

@@ -263,7 +263,11 @@ def test_rebuild_from_events_gives_the_same_decisions() -> None:
     rebuilt = SequencerState(MemoryStore())
     for event in events:
         evolve(rebuilt, event)
-    assert rebuilt.pending == live.state.pending
+    rebuilt_store, live_store = MemoryStore(), MemoryStore()
+    rebuilt.store, live.state.store = rebuilt_store, live_store
+    rebuilt.flush()
+    live.state.flush()
+    assert rebuilt_store.data == live_store.data
     retry = m.SendMessage(meta=live.meta("bob", key="m2"), body=m.PlainBody(text="hi"))
     assert decide(rebuilt, retry, NOW) == Duplicate(4)
     following = decide(
@@ -271,3 +275,18 @@ def test_rebuild_from_events_gives_the_same_decisions() -> None:
     )
     assert isinstance(following, Accepted)
     assert following.event.meta.seq == 6
+
+
+def test_discarded_batch_leaves_committed_state() -> None:
+    """An aborted transaction's decisions must not leak into the next batch."""
+    c = Conversation()
+    c.group()
+    c.state.flush()
+    assert isinstance(c.send("bob", key="lost"), Accepted)
+    c.state.discard()
+    conversation = c.state.conversation("c1")
+    assert conversation is not None
+    assert conversation.last_seq == 1
+    retried = c.send("bob", key="lost")
+    assert isinstance(retried, Accepted)
+    assert retried.event.meta.seq == 2

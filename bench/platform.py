@@ -1,0 +1,34 @@
+"""A platform for a benchmark run: the configured cluster, or a local one started and stopped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from infra.platform import LocalPlatform
+from infra.settings import REPO_ROOT, PlatformSettings
+
+
+@contextmanager
+def bench_platform() -> Iterator[PlatformSettings]:
+    """With PARLEY_KAFKA_BOOTSTRAP set, that cluster; otherwise a fresh local one on its own
+    ports and data dir, stopped afterwards."""
+    if os.environ.get("PARLEY_KAFKA_BOOTSTRAP"):
+        yield PlatformSettings()
+        return
+    settings = PlatformSettings(
+        data_dir=Path(REPO_ROOT / ".parley" / "bench"),
+        kafka_port=19292,
+        kafka_controller_port=19293,
+        s3_port=19200,
+        kafka_heap="1g",
+    )
+    platform = LocalPlatform(settings)
+    platform.stop()
+    platform.start()
+    try:
+        yield settings
+    finally:
+        platform.stop()
