@@ -75,8 +75,11 @@ class BatchStats:
         if time.monotonic() - self.since >= self.interval_s:
             log.info(
                 "%d transactions, %d commands, %.1f per transaction, %.1f ms mean, %.1f ms max",
-                self.batches, self.commands, self.commands / self.batches,
-                1000 * self.total_s / self.batches, 1000 * self.max_s,
+                self.batches,
+                self.commands,
+                self.commands / self.batches,
+                1000 * self.total_s / self.batches,
+                1000 * self.max_s,
             )
             self.batches = self.commands = 0
             self.total_s = self.max_s = 0.0
@@ -133,8 +136,8 @@ class ConversationSequencer:
                 "acks": "all",
                 "linger.ms": 0,
                 "transaction.timeout.ms": 60_000,
-            "retry.backoff.ms": 2,
-            "retry.backoff.max.ms": 20,
+                "retry.backoff.ms": 2,
+                "retry.backoff.max.ms": 20,
                 **({"debug": kafka_debug} if kafka_debug else {}),
             }
         )

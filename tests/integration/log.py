@@ -41,6 +41,17 @@ def command_meta(
     )
 
 
+def create_conversation(
+    cid: str, owner: str, *members: str, kind: m.ConversationKind = m.ConversationKind.GROUP
+) -> m.CreateConversation:
+    return m.CreateConversation(
+        meta=command_meta(cid, owner),
+        kind=kind,
+        name=cid if kind == m.ConversationKind.GROUP else None,
+        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in members),
+    )
+
+
 class CommandProducer:
     """Produces commands as the edge will: keyed and partitioned by conversation."""
 

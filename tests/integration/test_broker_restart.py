@@ -18,7 +18,13 @@ from infra.topics import ensure_topics
 from schemas import models as m
 from schemas.topics import declare_topics
 from tests.integration import log
-from tests.integration.log import CommandProducer, command_meta, decoded, read_committed
+from tests.integration.log import (
+    CommandProducer,
+    command_meta,
+    create_conversation,
+    decoded,
+    read_committed,
+)
 from tests.integration.sequencer_process import SequencerProcess
 
 
@@ -50,13 +56,7 @@ def test_log_survives_broker_restart(
     sequencer.start()
     try:
         out = CommandProducer(topics)
-        out.send(
-            m.CreateConversation(
-                meta=command_meta("r1", "alice"),
-                kind=m.ConversationKind.DIRECT,
-                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
-            )
-        )
+        out.send(create_conversation("r1", "alice", "bob", kind=m.ConversationKind.DIRECT))
         for i in range(49):
             out.send(m.SendMessage(meta=command_meta("r1", "bob"), body=m.PlainBody(text=str(i))))
         out.flush()

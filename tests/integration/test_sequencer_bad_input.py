@@ -11,6 +11,7 @@ from schemas.partitioning import partition_for
 from tests.integration.log import (
     CommandProducer,
     command_meta,
+    create_conversation,
     decoded,
     fresh_topics,
     read_committed,
@@ -24,13 +25,7 @@ def test_bad_commands_are_rejected_and_dead_lettered(kafka_bootstrap: str, tmp_p
     sequencer.start()
     try:
         out = CommandProducer(topics)
-        out.send(
-            m.CreateConversation(
-                meta=command_meta("c1", "alice"),
-                kind=m.ConversationKind.GROUP,
-                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
-            )
-        )
+        out.send(create_conversation("c1", "alice", "bob"))
         out.send_raw("c1", b"\x00 definitely not avro")
         out.send_raw("c1", codec.MAGIC + bytes.fromhex("00112233445566ff") + b"\x02\x04")
         big = m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text="x" * 300_000))

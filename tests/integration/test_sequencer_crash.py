@@ -16,6 +16,7 @@ from tests.integration.log import (
     BOOTSTRAP,
     CommandProducer,
     command_meta,
+    create_conversation,
     decoded,
     fresh_topics,
     read_committed,
@@ -59,13 +60,7 @@ def test_kill_9_mid_stream_then_restart(
     out = CommandProducer(topics)
     cids = [f"c{i}" for i in range(CONVERSATIONS)]
     for cid in cids:
-        out.send(
-            m.CreateConversation(
-                meta=command_meta(cid, "u0"),
-                kind=m.ConversationKind.GROUP,
-                members=(m.Member(user_id="u1", role=m.Role.MEMBER),),
-            )
-        )
+        out.send(create_conversation(cid, "u0", "u1"))
     out.flush()
 
     def stream() -> None:

@@ -11,6 +11,7 @@ from schemas import models as m
 from tests.integration.log import (
     CommandProducer,
     command_meta,
+    create_conversation,
     decoded,
     fresh_topics,
     read_committed,
@@ -23,12 +24,7 @@ PER_SENDER = 15
 
 
 def create_group(cid: str) -> m.CreateConversation:
-    return m.CreateConversation(
-        meta=command_meta(cid, "owner"),
-        kind=m.ConversationKind.GROUP,
-        name=cid,
-        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in SENDERS),
-    )
+    return create_conversation(cid, "owner", *SENDERS)
 
 
 def assert_dense(events: list[Any]) -> dict[str, list[int]]:

@@ -8,6 +8,7 @@ from schemas import models as m
 from tests.integration.log import (
     CommandProducer,
     command_meta,
+    create_conversation,
     decoded,
     fresh_topics,
     read_committed,
@@ -21,14 +22,7 @@ def test_create_and_send(kafka_bootstrap: str, tmp_path: Path) -> None:
     seq.start()
     try:
         out = CommandProducer(topics)
-        out.send(
-            m.CreateConversation(
-                meta=command_meta("c1", "alice"),
-                kind=m.ConversationKind.GROUP,
-                name="g",
-                members=(m.Member(user_id="bob", role=m.Role.MEMBER),),
-            )
-        )
+        out.send(create_conversation("c1", "alice", "bob"))
         for i in range(5):
             out.send(
                 m.SendMessage(meta=command_meta("c1", "bob"), body=m.PlainBody(text=f"hi {i}"))
