@@ -11,35 +11,44 @@ from schemas.topics import declare_topics
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
 from streams.sequencer.store import RocksStore
-from streams.sequencer.watchdog import StuckCallWatchdog
 from streams.sequencer.worker import ConversationSequencer
+from streams.transactional import LoopConfig, TransactionalLoop
+from streams.watchdog import StuckCallWatchdog
 
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = SequencerSettings()
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(
         settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
     )
     sequencer = ConversationSequencer(
         bootstrap=settings.kafka_bootstrap,
-        topics=declare_topics(settings.topic_prefix, partitions=settings.partitions),
+        topics=topics,
         state=SequencerState(store),
-        group_id=settings.sequencer_group,
-        transactional_id=f"{settings.sequencer_group}-{settings.sequencer_instance}",
-        max_batch=settings.max_batch,
         max_command_bytes=settings.max_command_bytes,
-        kafka_debug=settings.kafka_debug,
-        watchdog=StuckCallWatchdog(settings.stuck_after_s),
+    )
+    loop = TransactionalLoop(
+        LoopConfig(
+            bootstrap=settings.kafka_bootstrap,
+            input_topic=topics.commands.name,
+            group_id=settings.sequencer_group,
+            transactional_id=f"{settings.sequencer_group}-{settings.sequencer_instance}",
+            max_batch=settings.max_batch,
+            kafka_debug=settings.kafka_debug,
+        ),
+        sequencer,
+        StuckCallWatchdog(settings.stuck_after_s),
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        sequencer.stop()
+        loop.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        sequencer.run()
+        loop.run()
     finally:
         store.close()
     return 0
