@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 AVRO_DIR = Path(__file__).resolve().parent / "avro"
-WIRE_NAMESPACES = ("parley.command", "parley.event", "parley.outcome")
+WIRE_NAMESPACES = {
+    "parley.command": "Command",
+    "parley.event": "Event",
+    "parley.outcome": "Outcome",
+    "parley.account.command": "AccountCommand",
+    "parley.account.event": "AccountEvent",
+    "parley.delivery": "Delivery",
+    "parley.session": "Session",
+}
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 
 Schema = Any

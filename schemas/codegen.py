@@ -146,7 +146,7 @@ def render() -> str:
         out += render_enum(schema) if schema["type"] == "enum" else render_record(schema)
     groups = {ns: [short(n) for n in names if n.rsplit(".", 1)[0] == ns] for ns in WIRE_NAMESPACES}
     for ns, members in groups.items():
-        alias = short(ns).capitalize()
+        alias = WIRE_NAMESPACES[ns]
         one_line = f"{alias} = {' | '.join(members)}"
         if len(one_line) <= 100:
             out += ["", "", one_line]

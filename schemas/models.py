@@ -11,6 +11,30 @@ from pydantic import Field
 from schemas.record import AvroRecord
 
 
+class AccountCommandMeta(AvroRecord):
+    """What every account command carries; user_id is the Kafka key."""
+
+    avro_name: ClassVar[str] = "parley.AccountCommandMeta"
+    command_id: str
+    user_id: str
+    device_id: str
+    client_msg_id: str
+    issued_at: datetime
+
+
+class AccountEventMeta(AvroRecord):
+    """What every account event carries: its place in the account's order."""
+
+    avro_name: ClassVar[str] = "parley.AccountEventMeta"
+    event_id: str
+    user_id: str
+    seq: int
+    device_id: str
+    command_id: str
+    client_msg_id: str
+    occurred_at: datetime
+
+
 class Actor(AvroRecord):
     """Who acted: a person and the device they acted from."""
 
@@ -135,6 +159,74 @@ class SealedBody(AvroRecord):
     ciphertext: bytes
 
 
+class AddDevice(AvroRecord):
+    """Register a device and the hash of its bearer token."""
+
+    avro_name: ClassVar[str] = "parley.account.command.AddDevice"
+    meta: AccountCommandMeta
+    device_name: str
+    token_hash: str
+
+
+class ChangeProfile(AvroRecord):
+    """Change the display name."""
+
+    avro_name: ClassVar[str] = "parley.account.command.ChangeProfile"
+    meta: AccountCommandMeta
+    display_name: str
+
+
+class RegisterAccount(AvroRecord):
+    """Claim a user name; the password arrives hashed (argon2id), never plain."""
+
+    avro_name: ClassVar[str] = "parley.account.command.RegisterAccount"
+    meta: AccountCommandMeta
+    display_name: str
+    password_hash: str
+
+
+class RevokeDevice(AvroRecord):
+    """Revoke a device: its token stops working everywhere."""
+
+    avro_name: ClassVar[str] = "parley.account.command.RevokeDevice"
+    meta: AccountCommandMeta
+    target_device_id: str
+
+
+class AccountRegistered(AvroRecord):
+    """A user name now belongs to this account."""
+
+    avro_name: ClassVar[str] = "parley.account.event.AccountRegistered"
+    meta: AccountEventMeta
+    display_name: str
+    password_hash: str
+
+
+class DeviceAdded(AvroRecord):
+    """A device can act for the account with its token."""
+
+    avro_name: ClassVar[str] = "parley.account.event.DeviceAdded"
+    meta: AccountEventMeta
+    device_name: str
+    token_hash: str
+
+
+class DeviceRevoked(AvroRecord):
+    """A device can no longer act for the account."""
+
+    avro_name: ClassVar[str] = "parley.account.event.DeviceRevoked"
+    meta: AccountEventMeta
+    target_device_id: str
+
+
+class ProfileChanged(AvroRecord):
+    """The display name changed."""
+
+    avro_name: ClassVar[str] = "parley.account.event.ProfileChanged"
+    meta: AccountEventMeta
+    display_name: str
+
+
 class AcknowledgeDelivery(AvroRecord):
     """This device has received everything up to a seq."""
 
@@ -237,6 +329,16 @@ class SendMessage(AvroRecord):
     attachments: tuple[Attachment, ...] = Field(default_factory=tuple)
     mentions: tuple[str, ...] = Field(default_factory=tuple)
     expires_after_ms: int | None = None
+
+
+class EventDelivery(AvroRecord):
+    """One event for the recipients online on one edge node."""
+
+    avro_name: ClassVar[str] = "parley.delivery.EventDelivery"
+    conversation_id: str
+    seq: int
+    event: bytes
+    recipients: tuple[str, ...]
 
 
 class ConversationCreated(AvroRecord):
@@ -352,6 +454,16 @@ class ReadWatermarkAdvanced(AvroRecord):
     up_to_seq: int
 
 
+class AccountCommandAccepted(AvroRecord):
+    """The answer to an account command that is in the log (or was already)."""
+
+    avro_name: ClassVar[str] = "parley.outcome.AccountCommandAccepted"
+    command_id: str
+    user_id: str
+    seq: int | None = None
+    duplicate: bool = False
+
+
 class CommandAccepted(AvroRecord):
     """The answer to a command that is in the log (or was already)."""
 
@@ -375,6 +487,16 @@ class CommandRejected(AvroRecord):
     client_msg_id: str | None = None
     code: RejectionCode
     reason: str
+
+
+class UserOnNode(AvroRecord):
+    """A user has connected devices on an edge node (compacted; a tombstone when none)."""
+
+    avro_name: ClassVar[str] = "parley.session.UserOnNode"
+    user_id: str
+    node: int
+    devices: int
+    expires_at: datetime
 
 
 Command = (
@@ -408,9 +530,23 @@ Event = (
 )
 
 
-Outcome = CommandAccepted | CommandRejected
+Outcome = AccountCommandAccepted | CommandAccepted | CommandRejected
+
+
+AccountCommand = AddDevice | ChangeProfile | RegisterAccount | RevokeDevice
+
+
+AccountEvent = AccountRegistered | DeviceAdded | DeviceRevoked | ProfileChanged
+
+
+Delivery = EventDelivery
+
+
+Session = UserOnNode
 
 RECORD_TYPES: dict[str, type[AvroRecord]] = {
+    AccountCommandMeta.avro_name: AccountCommandMeta,
+    AccountEventMeta.avro_name: AccountEventMeta,
     Actor.avro_name: Actor,
     Attachment.avro_name: Attachment,
     CommandMeta.avro_name: CommandMeta,
@@ -419,6 +555,14 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     Member.avro_name: Member,
     PlainBody.avro_name: PlainBody,
     SealedBody.avro_name: SealedBody,
+    AddDevice.avro_name: AddDevice,
+    ChangeProfile.avro_name: ChangeProfile,
+    RegisterAccount.avro_name: RegisterAccount,
+    RevokeDevice.avro_name: RevokeDevice,
+    AccountRegistered.avro_name: AccountRegistered,
+    DeviceAdded.avro_name: DeviceAdded,
+    DeviceRevoked.avro_name: DeviceRevoked,
+    ProfileChanged.avro_name: ProfileChanged,
     AcknowledgeDelivery.avro_name: AcknowledgeDelivery,
     AddMember.avro_name: AddMember,
     ChangeMemberRole.avro_name: ChangeMemberRole,
@@ -430,6 +574,7 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     RedactMessage.avro_name: RedactMessage,
     RemoveMember.avro_name: RemoveMember,
     SendMessage.avro_name: SendMessage,
+    EventDelivery.avro_name: EventDelivery,
     ConversationCreated.avro_name: ConversationCreated,
     DeliveredWatermarkAdvanced.avro_name: DeliveredWatermarkAdvanced,
     MemberAdded.avro_name: MemberAdded,
@@ -442,6 +587,8 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     ReactionAdded.avro_name: ReactionAdded,
     ReactionRemoved.avro_name: ReactionRemoved,
     ReadWatermarkAdvanced.avro_name: ReadWatermarkAdvanced,
+    AccountCommandAccepted.avro_name: AccountCommandAccepted,
     CommandAccepted.avro_name: CommandAccepted,
     CommandRejected.avro_name: CommandRejected,
+    UserOnNode.avro_name: UserOnNode,
 }

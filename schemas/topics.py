@@ -13,6 +13,10 @@ class TopicRole(StrEnum):
     EVENTS = "events"
     OUTCOMES = "outcomes"
     DEAD_LETTERS = "dead-letters"
+    ACCOUNT_COMMANDS = "account-commands"
+    ACCOUNTS = "accounts"
+    SESSIONS = "sessions"
+    DELIVERIES = "deliveries"
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,14 @@ class Topics:
     events: TopicSpec
     outcomes: TopicSpec
     dead_letters: TopicSpec
+    account_commands: TopicSpec
+    accounts: TopicSpec
+    sessions: TopicSpec
+    deliveries: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (self.commands, self.events, self.outcomes, self.dead_letters)
+        return (self.commands, self.events, self.outcomes, self.dead_letters,
+                self.account_commands, self.accounts, self.sessions, self.deliveries)
 
 
 def declare_topics(
@@ -57,12 +66,19 @@ def declare_topics(
     partitions: int = 8,
     replication_factor: int = 1,
     min_insync_replicas: int = 1,
+    edge_nodes: int = 16,
 ) -> Topics:
     """Commands and events share partition count and key, so a conversation's commands and
-    events sit in the same partition number and one sequencer owns both."""
+    events sit in the same partition number and one sequencer owns both; likewise account
+    commands and accounts. Outcomes and deliveries have one partition per edge node."""
 
     def spec(
-        role: TopicRole, key: str, namespace: str | None, retention_ms: int, parts: int = partitions
+        role: TopicRole,
+        key: str,
+        namespace: str | None,
+        retention_ms: int,
+        parts: int = partitions,
+        cleanup_policy: str = "delete",
     ) -> TopicSpec:
         return TopicSpec(
             role=role,
@@ -71,7 +87,7 @@ def declare_topics(
             value_namespace=namespace,
             partitions=parts,
             replication_factor=replication_factor,
-            cleanup_policy="delete",
+            cleanup_policy=cleanup_policy,
             retention_ms=retention_ms,
             min_insync_replicas=min_insync_replicas,
         )
@@ -79,6 +95,15 @@ def declare_topics(
     return Topics(
         commands=spec(TopicRole.COMMANDS, "conversation_id", "parley.command", 7 * DAY_MS),
         events=spec(TopicRole.EVENTS, "conversation_id", "parley.event", -1),
-        outcomes=spec(TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS),
+        outcomes=spec(TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS, edge_nodes),
         dead_letters=spec(TopicRole.DEAD_LETTERS, "source key", None, 30 * DAY_MS, 1),
+        account_commands=spec(
+            TopicRole.ACCOUNT_COMMANDS, "user_id", "parley.account.command", 7 * DAY_MS
+        ),
+        accounts=spec(TopicRole.ACCOUNTS, "user_id", "parley.account.event", -1),
+        sessions=spec(
+            TopicRole.SESSIONS, "user_id + node", "parley.session", DAY_MS,
+            cleanup_policy="compact,delete",
+        ),
+        deliveries=spec(TopicRole.DELIVERIES, "edge node", "parley.delivery", DAY_MS, edge_nodes),
     )
