@@ -1,0 +1,1 @@
+"""The only code that talks to clients: REST control plane, WebSocket data plane, fan-out."""

@@ -1,0 +1,162 @@
+"""WebSocket frames of protocol version 1: what clients send and what the edge pushes.
+
+Every client frame is a JSON object with a `type` and a request `id` (1 to 64 chars,
+chosen by the client); each gets exactly one `response` or `error` frame with that id.
+Pushes (`event`, `resync`, `typing`, `presence`, `goodbye`) carry no request id.
+See docs/protocol.md for the whole protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+PROTOCOL_VERSION = 1
+RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+ConversationId = Annotated[str, Field(min_length=1, max_length=128)]
+ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlainText(Frame):
+    kind: Literal["plain"] = "plain"
+    text: Annotated[str, Field(min_length=1, max_length=65536)]
+
+
+class E2EECiphertext(Frame):
+    """End-to-end encrypted body; bytes are base64 (standard alphabet) in JSON."""
+
+    kind: Literal["e2ee"] = "e2ee"
+    scheme: Literal["OLM_V1", "MEGOLM_V1", "MLS"]
+    sender_key: str
+    session_id: str
+    ciphertext: str
+    device_ciphertexts: dict[str, str] = Field(default_factory=dict)
+
+
+Body = Annotated[PlainText | E2EECiphertext, Field(discriminator="kind")]
+
+
+class Authenticate(Frame):
+    """First frame when the token could not go in the handshake (browsers)."""
+
+    type: Literal["authenticate"]
+    id: RequestId
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class SendMessage(Frame):
+    type: Literal["send"]
+    id: RequestId
+    conversation_id: ConversationId
+    client_msg_id: ClientMsgId
+    body: Body
+    reply_to: int | None = Field(default=None, ge=1)
+
+
+class Ack(Frame):
+    """Delivered (this device) or read (this person) up to a seq."""
+
+    type: Literal["ack"]
+    id: RequestId
+    conversation_id: ConversationId
+    kind: Literal["delivered", "read"]
+    up_to: int = Field(ge=1)
+
+
+class FetchHistory(Frame):
+    """A page of a conversation: before a seq (older), or after one (newer)."""
+
+    type: Literal["fetch_history"]
+    id: RequestId
+    conversation_id: ConversationId
+    before: int | None = Field(default=None, ge=1)
+    after: int | None = Field(default=None, ge=0)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class Typing(Frame):
+    type: Literal["typing"]
+    id: RequestId
+    conversation_id: ConversationId
+    active: bool = True
+
+
+class SubscribePresence(Frame):
+    type: Literal["subscribe_presence"]
+    id: RequestId
+    user_ids: Annotated[list[str], Field(max_length=500)]
+
+
+class Ping(Frame):
+    type: Literal["ping"]
+    id: RequestId
+
+
+ClientFrame = Annotated[
+    Authenticate | SendMessage | Ack | FetchHistory | Typing | SubscribePresence | Ping,
+    Field(discriminator="type"),
+]
+CLIENT_FRAME: TypeAdapter[Any] = TypeAdapter(ClientFrame)
+
+
+class Response(Frame):
+    type: Literal["response"] = "response"
+    id: str
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorFrame(Frame):
+    """`code` is stable (see edge/errors.py); `message` is for people."""
+
+    type: Literal["error"] = "error"
+    id: str | None
+    code: str
+    message: str
+
+
+class EventPush(Frame):
+    """One event of a conversation, in seq order per conversation."""
+
+    type: Literal["event"] = "event"
+    conversation_id: str
+    seq: int
+    event: dict[str, Any]
+
+
+class Resync(Frame):
+    """Pushes were dropped (slow reader, or the edge lost its feed): fetch history from
+    your cursors; nothing is lost in the log."""
+
+    type: Literal["resync"] = "resync"
+    reason: str
+
+
+class TypingPush(Frame):
+    type: Literal["typing"] = "typing"
+    conversation_id: str
+    user_id: str
+    active: bool
+    expires_in_ms: int
+
+
+class PresencePush(Frame):
+    type: Literal["presence"] = "presence"
+    user_id: str
+    status: Literal["online", "away", "offline"]
+    last_seen_ms: int | None = None
+
+
+class Goodbye(Frame):
+    """The edge is going away; reconnect (to any edge) after the given delay."""
+
+    type: Literal["goodbye"] = "goodbye"
+    reason: str
+    reconnect_after_ms: int
+
+
+ServerFrame = Response | ErrorFrame | EventPush | Resync | TypingPush | PresencePush | Goodbye
