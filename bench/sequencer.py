@@ -28,8 +28,7 @@ from infra.topics import ensure_topics
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.topics import Topics, declare_topics
-from streams.sequencer.worker import REPLY_PARTITION_HEADER
+from schemas.topics import REPLY_PARTITION_HEADER, Topics, declare_topics
 
 
 @dataclass(frozen=True)

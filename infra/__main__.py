@@ -54,7 +54,12 @@ def report(platform: LocalPlatform, settings: PlatformSettings, *, services: boo
     for process in service_processes(settings) if services else []:
         up = process.is_running()
         running = running and up
-        print(f"{process.name:8} {'up' if up else 'down':5} local    log: {process.log_file}")
+        print(f"{process.name:9} {'up' if up else 'down':5} local    log: {process.log_file}")
+    if services:
+        print(
+            f"\nParley is at http://127.0.0.1:{settings.edge_port}/ "
+            f"(REST /v1, WebSocket /v1/ws, /openapi.json)"
+        )
     return 0 if running and all(p.running for p in parts) else 3
 
 

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from infra.processes import ManagedProcess
 from infra.settings import PlatformSettings
@@ -16,9 +16,26 @@ from infra.settings import PlatformSettings
 class Service:
     name: str
     module: str
+    env: dict[str, str] = field(default_factory=dict)
 
 
-SERVICES = (Service("sequencer", "streams.sequencer"),)
+def services(settings: PlatformSettings) -> tuple[Service, ...]:
+    """In start order: writers of the log, then views, then the edge nodes."""
+    edges = tuple(
+        Service(
+            f"edge-{node}",
+            "edge",
+            {"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(settings.edge_port + node)},
+        )
+        for node in range(settings.edge_nodes_local)
+    )
+    return (
+        Service("sequencer", "streams.sequencer"),
+        Service("accounts", "streams.accounts"),
+        Service("fanout", "streams.fanout"),
+        Service("history", "projections.history"),
+        *edges,
+    )
 
 
 def _process(settings: PlatformSettings, service: Service) -> ManagedProcess:
@@ -35,14 +52,14 @@ def start_services(settings: PlatformSettings) -> list[ManagedProcess]:
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
     }
     started = []
-    for service in SERVICES:
+    for service in services(settings):
         process = _process(settings, service)
         process.start(
             [sys.executable, "-m", service.module],
             ports=[],
             ready=_alive_for(1.0),
             timeout_s=30,
-            env=env,
+            env={**env, **service.env},
         )
         started.append(process)
     return started
@@ -55,8 +72,8 @@ def _alive_for(seconds: float) -> Callable[[], bool]:
 
 
 def stop_services(settings: PlatformSettings) -> list[str]:
-    return [s.name for s in reversed(SERVICES) if _process(settings, s).stop()]
+    return [s.name for s in reversed(services(settings)) if _process(settings, s).stop()]
 
 
 def service_processes(settings: PlatformSettings) -> list[ManagedProcess]:
-    return [_process(settings, s) for s in SERVICES]
+    return [_process(settings, s) for s in services(settings)]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 DAY_MS = 24 * 60 * 60 * 1000
+REPLY_PARTITION_HEADER = "parley-reply-partition"
+"""Record header on a command: the outcomes partition of the edge node waiting for it."""
 
 
 class TopicRole(StrEnum):
@@ -56,8 +58,16 @@ class Topics:
     deliveries: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
-        return (self.commands, self.events, self.outcomes, self.dead_letters,
-                self.account_commands, self.accounts, self.sessions, self.deliveries)
+        return (
+            self.commands,
+            self.events,
+            self.outcomes,
+            self.dead_letters,
+            self.account_commands,
+            self.accounts,
+            self.sessions,
+            self.deliveries,
+        )
 
 
 def declare_topics(
@@ -77,6 +87,7 @@ def declare_topics(
         key: str,
         namespace: str | None,
         retention_ms: int,
+        *,
         parts: int = partitions,
         cleanup_policy: str = "delete",
     ) -> TopicSpec:
@@ -95,15 +106,22 @@ def declare_topics(
     return Topics(
         commands=spec(TopicRole.COMMANDS, "conversation_id", "parley.command", 7 * DAY_MS),
         events=spec(TopicRole.EVENTS, "conversation_id", "parley.event", -1),
-        outcomes=spec(TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS, edge_nodes),
-        dead_letters=spec(TopicRole.DEAD_LETTERS, "source key", None, 30 * DAY_MS, 1),
+        outcomes=spec(
+            TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS, parts=edge_nodes
+        ),
+        dead_letters=spec(TopicRole.DEAD_LETTERS, "source key", None, 30 * DAY_MS, parts=1),
         account_commands=spec(
             TopicRole.ACCOUNT_COMMANDS, "user_id", "parley.account.command", 7 * DAY_MS
         ),
         accounts=spec(TopicRole.ACCOUNTS, "user_id", "parley.account.event", -1),
         sessions=spec(
-            TopicRole.SESSIONS, "user_id + node", "parley.session", DAY_MS,
+            TopicRole.SESSIONS,
+            "user_id + node",
+            "parley.session",
+            DAY_MS,
             cleanup_policy="compact,delete",
         ),
-        deliveries=spec(TopicRole.DELIVERIES, "edge node", "parley.delivery", DAY_MS, edge_nodes),
+        deliveries=spec(
+            TopicRole.DELIVERIES, "edge node", "parley.delivery", DAY_MS, parts=edge_nodes
+        ),
     )

@@ -16,8 +16,7 @@ from infra.topics import ensure_topics
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.topics import Topics, declare_topics
-from streams.sequencer.worker import REPLY_PARTITION_HEADER
+from schemas.topics import REPLY_PARTITION_HEADER, Topics, declare_topics
 from streams.transactional import header_pairs, position
 
 BOOTSTRAP = os.environ.get("PARLEY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")

@@ -1,0 +1,107 @@
+"""What the server answers, parsed once at the boundary into typed, frozen values.
+
+Answers ignore fields they do not know so a newer server does not break an older client.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ConversationEvent(Answer):
+    """One event of a conversation at its seq; `event` is the JSON form of the Avro record."""
+
+    conversation_id: str
+    seq: int
+    event: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def sender(self) -> str | None:
+        actor = self.event.get("actor")
+        return str(actor["user_id"]) if isinstance(actor, dict) and "user_id" in actor else None
+
+    @property
+    def text(self) -> str | None:
+        """The plain text of a message body; None for ciphertext and non-message events."""
+        body = self.event.get("body")
+        if isinstance(body, dict) and body.get("kind") == "plain":
+            return str(body.get("text", ""))
+        return None
+
+
+class Account(Answer):
+    user_id: str
+
+
+class Session(Answer):
+    user_id: str
+    device_id: str
+    token: str
+
+
+class Device(Answer):
+    device_id: str
+    device_name: str
+    revoked: bool = False
+
+
+class DeviceList(Answer):
+    devices: list[Device]
+
+
+def _member_id(value: Any) -> Any:
+    """Members may come as bare user ids or as `{user_id, role}` objects."""
+    if isinstance(value, dict) and "user_id" in value:
+        return value["user_id"]
+    return value
+
+
+class ConversationSummary(Answer):
+    conversation_id: str
+    kind: str
+    name: str | None = None
+    members: list[Annotated[str, BeforeValidator(_member_id)]] = []
+    last_seq: int | None = None
+
+
+class ConversationList(Answer):
+    conversations: list[ConversationSummary]
+
+
+class CreatedConversation(Answer):
+    conversation_id: str
+    seq: int
+
+
+class SeqResult(Answer):
+    seq: int | None = None
+
+
+class SendResult(Answer):
+    seq: int
+    duplicate: bool = False
+
+
+class HistoryPage(Answer):
+    """Events sorted by seq; `last_seq` is the server's hint, never trusted to end paging."""
+
+    events: list[ConversationEvent]
+    last_seq: int | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _by_seq(cls, events: list[ConversationEvent]) -> list[ConversationEvent]:
+        return sorted(events, key=lambda e: e.seq)
+
+
+AckKind = Literal["delivered", "read"]

@@ -1,0 +1,126 @@
+"""The control plane over JSON HTTP: accounts, sessions, devices and conversations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import aiohttp
+from pydantic import BaseModel, ValidationError
+
+from client.errors import ApiError, ProtocolError, RequestTimeout, ServerUnavailable, Unauthorized
+from client.models import (
+    Account,
+    ConversationList,
+    ConversationSummary,
+    CreatedConversation,
+    Device,
+    DeviceList,
+    SeqResult,
+    Session,
+)
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+
+def parse_answer(model: type[AnswerT], data: Any, *, what: str) -> AnswerT:
+    """Validate a server answer, turning a mismatch into the SDK's `ProtocolError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ProtocolError(f"unexpected answer to {what}: {e}") from e
+
+
+def api_error(status: int, text: str) -> ApiError:
+    """Map an error answer (`{error: {code, message}}`, or anything a proxy made up)."""
+    code, message = f"http_{status}", text.strip()[:200] or f"HTTP {status}"
+    try:
+        detail = json.loads(text)["error"]
+        code, message = str(detail["code"]), str(detail["message"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    error_type = Unauthorized if status == 401 else ApiError
+    return error_type(code, message, status=status)
+
+
+class RestApi:
+    """One method per endpoint; the bearer token is sent once `token` is set (after login)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        http: Callable[[], aiohttp.ClientSession],
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = http
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def register(self, username: str, password: str, display_name: str) -> str:
+        body = {"username": username, "password": password, "display_name": display_name}
+        data = await self._call("POST", "/v1/accounts", body)
+        return parse_answer(Account, data, what="register").user_id
+
+    async def login(self, username: str, password: str, device_name: str) -> Session:
+        body = {"username": username, "password": password, "device_name": device_name}
+        data = await self._call("POST", "/v1/sessions", body)
+        return parse_answer(Session, data, what="login")
+
+    async def list_devices(self) -> list[Device]:
+        data = await self._call("GET", "/v1/devices")
+        return parse_answer(DeviceList, data, what="list devices").devices
+
+    async def revoke_device(self, device_id: str) -> None:
+        await self._call("DELETE", f"/v1/devices/{quote(device_id, safe='')}")
+
+    async def create_conversation(
+        self, kind: str, members: list[str], name: str | None = None
+    ) -> CreatedConversation:
+        body: dict[str, Any] = {"kind": kind, "members": members}
+        if name is not None:
+            body["name"] = name
+        data = await self._call("POST", "/v1/conversations", body)
+        return parse_answer(CreatedConversation, data, what="create conversation")
+
+    async def list_conversations(self) -> list[ConversationSummary]:
+        data = await self._call("GET", "/v1/conversations")
+        return parse_answer(ConversationList, data, what="list conversations").conversations
+
+    async def add_member(self, conversation_id: str, user_id: str, role: str | None) -> int | None:
+        body = {"user_id": user_id} | ({"role": role} if role is not None else {})
+        path = f"/v1/conversations/{quote(conversation_id, safe='')}/members"
+        return parse_answer(SeqResult, await self._call("POST", path, body), what="add member").seq
+
+    async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
+        path = (
+            f"/v1/conversations/{quote(conversation_id, safe='')}"
+            f"/members/{quote(user_id, safe='')}"
+        )
+        return parse_answer(SeqResult, await self._call("DELETE", path), what="remove member").seq
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        url = self.base_url + path
+        try:
+            async with self._http().request(
+                method, url, json=body, headers=headers, timeout=self._timeout
+            ) as response:
+                text = await response.text()
+                status = response.status
+        except TimeoutError as e:
+            raise RequestTimeout(f"{method} {url}: no answer in time") from e
+        except aiohttp.ClientError as e:
+            raise ServerUnavailable(f"cannot reach {self.base_url}: {e}") from e
+        if status >= 400:
+            raise api_error(status, text)
+        if status == 204 or not text:
+            return {}
+        try:
+            return json.loads(text)
+        except ValueError as e:
+            raise ProtocolError(f"{method} {path} answered with non-JSON: {text[:200]!r}") from e

@@ -1,0 +1,107 @@
+"""Accounts and devices as this edge sees them: folded from the accounts topic.
+
+Passwords are argon2id hashes and device tokens are `<device_id>.<secret>` whose secret is
+stored only as a SHA-256 hash, so nothing in the log or in memory can be replayed as a
+credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from schemas import models as m
+from schemas.record import AvroRecord
+
+USER_NAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
+_hasher = PasswordHasher()
+
+
+def normalise_user_name(name: str) -> str:
+    return name.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def new_device_token() -> tuple[str, str, str]:
+    """(device_id, token, token_hash): the token goes to the client once, the hash to the log."""
+    device_id = f"d-{uuid.uuid4().hex}"
+    secret = secrets.token_urlsafe(32)
+    return device_id, f"{device_id}.{secret}", token_hash(secret)
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass
+class Device:
+    device_id: str
+    name: str
+    token_hash: str
+    revoked: bool = False
+
+
+@dataclass
+class Account:
+    user_id: str
+    display_name: str
+    password_hash: str
+    devices: dict[str, Device] = field(default_factory=dict)
+
+
+@dataclass
+class AccountDirectory:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    device_owner: dict[str, str] = field(default_factory=dict)
+
+    def apply(self, event: AvroRecord) -> None:
+        meta: m.AccountEventMeta = event.meta  # type: ignore[attr-defined]
+        user = meta.user_id
+        if isinstance(event, m.AccountRegistered):
+            self.accounts.setdefault(user, Account(user, event.display_name, event.password_hash))
+            return
+        account = self.accounts.get(user)
+        if account is None:
+            return
+        if isinstance(event, m.DeviceAdded):
+            account.devices[meta.device_id] = Device(
+                meta.device_id, event.device_name, event.token_hash
+            )
+            self.device_owner[meta.device_id] = user
+        elif isinstance(event, m.DeviceRevoked):
+            device = account.devices.get(event.target_device_id)
+            if device is not None:
+                device.revoked = True
+        elif isinstance(event, m.ProfileChanged):
+            account.display_name = event.display_name
+
+    def check_password(self, user_id: str, password: str) -> bool:
+        account = self.accounts.get(user_id)
+        if account is None:
+            _hasher.hash(password)  # same cost whether or not the user exists
+            return False
+        try:
+            return _hasher.verify(account.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def authenticate(self, token: str) -> tuple[str, str] | None:
+        """(user_id, device_id) for a live token, else None."""
+        device_id, _, secret = token.partition(".")
+        user = self.device_owner.get(device_id)
+        if user is None or not secret:
+            return None
+        device = self.accounts[user].devices[device_id]
+        if device.revoked or not hmac.compare_digest(device.token_hash, token_hash(secret)):
+            return None
+        return user, device_id

@@ -1,0 +1,147 @@
+"""Builds the edge: Kafka followers, the service, REST and WebSocket routes, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from confluent_kafka import Message, Producer
+from projections.history.query import HistoryReader
+
+from edge import frames as f
+from edge.accounts import AccountDirectory
+from edge.connection import ConnectionState
+from edge.hub import ConnectionHub
+from edge.log_bridge import CommandGateway, LogFollower
+from edge.openapi import document
+from edge.rest import RestApi, errors_middleware
+from edge.service import EdgeService
+from edge.settings import EdgeSettings
+from edge.websocket import WebSocketEndpoint
+from schemas import codec
+from schemas.topics import declare_topics
+
+log = logging.getLogger("parley.edge")
+SESSION_REFRESH_S = 20.0
+
+
+def history_path(settings: EdgeSettings) -> Path:
+    return settings.state_dir / f"{settings.topic_prefix}-history"
+
+
+def build_app(settings: EdgeSettings) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
+    app["settings"] = settings
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_on_shutdown)
+    return app
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    settings: EdgeSettings = app["settings"]
+    if "hub" in app:
+        await _say_goodbye(app["hub"], settings.drain_s)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    settings: EdgeSettings = app["settings"]
+    loop = asyncio.get_running_loop()
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    directory = AccountDirectory()
+
+    def on_account(record: Message) -> None:
+        try:
+            directory.apply(codec.decode(record.value() or b""))
+        except Exception:
+            log.exception("undecodable account event")
+
+    accounts = LogFollower(
+        settings.kafka_bootstrap,
+        topics.accounts.name,
+        list(range(topics.accounts.partitions)),
+        from_end=False,
+        on_record=on_account,
+        loop=loop,
+    )
+    gateway = CommandGateway(settings.kafka_bootstrap, topics.outcomes, settings.edge_node, loop)
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5})
+    hub = ConnectionHub(settings.edge_node, topics.sessions, producer)
+    app["hub"] = hub
+    deliveries = LogFollower(
+        settings.kafka_bootstrap,
+        topics.deliveries.name,
+        [settings.edge_node],
+        from_end=True,
+        on_record=hub.deliver_record,
+        loop=loop,
+        committed_only=False,
+    )
+    history = HistoryReader(history_path(settings))
+    service = EdgeService(
+        topics=topics,
+        gateway=gateway,
+        accounts=directory,
+        history=history,
+        timeout_s=settings.request_timeout_s,
+    )
+    websocket = WebSocketEndpoint(
+        service,
+        hub,
+        max_frame_bytes=settings.max_frame_bytes,
+        queue_size=settings.outbound_queue,
+        heartbeat_s=settings.heartbeat_s,
+        auth_timeout_s=settings.auth_timeout_s,
+    )
+    for follower in (accounts, deliveries):
+        follower.start()
+    gateway.start()
+    await accounts.ready.wait()
+    app.router.add_routes(
+        [
+            *RestApi(service).routes(),
+            web.get("/v1/ws", websocket.handle),
+            web.get("/openapi.json", lambda _: _openapi()),
+            web.get("/healthz", lambda _: _health(hub)),
+        ]
+    )
+    refresher = asyncio.create_task(_refresh_sessions(hub, producer))
+    log.info("edge node %d ready", settings.edge_node)
+    yield
+    refresher.cancel()
+    for follower in (accounts, deliveries):
+        follower.stop()
+    gateway.stop()
+    producer.flush(5)
+
+
+async def _openapi() -> web.Response:
+    return web.json_response(document())
+
+
+async def _health(hub: ConnectionHub) -> web.Response:
+    return web.json_response({"connections": len(hub.connections()), "delivered": hub.delivered})
+
+
+async def _refresh_sessions(hub: ConnectionHub, producer: Producer) -> None:
+    while True:
+        await asyncio.sleep(SESSION_REFRESH_S)
+        hub.refresh_sessions()
+        producer.poll(0)
+
+
+async def _say_goodbye(hub: ConnectionHub, drain_s: float) -> None:
+    """Tell every device to reconnect elsewhere, then close: graceful shutdown."""
+    goodbye = f.Goodbye(reason="edge shutting down", reconnect_after_ms=500).model_dump_json()
+    connections = hub.connections()
+    for connection in connections:
+        if connection.state is ConnectionState.OPEN:
+            connection.reply(goodbye)
+    await asyncio.sleep(min(drain_s, 0.2) if connections else 0)
+    for connection in connections:
+        with contextlib.suppress(Exception):
+            await connection.close(flush_s=drain_s)
+            await connection.ws.close()

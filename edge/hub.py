@@ -1,0 +1,100 @@
+"""Who is connected to this edge node, and pushing deliveries to them.
+
+The hub also keeps the session directory told: the first device of a user on this node
+publishes `UserOnNode`, the last one leaving publishes a tombstone, and a refresh keeps
+entries alive (an edge that dies stops refreshing, and fan-out stops routing to it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from confluent_kafka import Message, Producer
+
+from edge.connection import DeviceConnection
+from edge.event_json import event_json
+from schemas import codec
+from schemas import models as m
+from schemas.partitioning import partition_for
+from schemas.topics import TopicSpec
+
+log = logging.getLogger("parley.edge")
+SESSION_TTL = timedelta(seconds=60)
+
+
+class ConnectionHub:
+    def __init__(self, node: int, sessions: TopicSpec, producer: Producer) -> None:
+        self.node = node
+        self.sessions = sessions
+        self.producer = producer
+        self.by_user: dict[str, set[DeviceConnection]] = defaultdict(set)
+        self.delivered = 0
+
+    def add(self, connection: DeviceConnection) -> None:
+        devices = self.by_user[connection.user_id]
+        devices.add(connection)
+        if len(devices) == 1:
+            self._publish(connection.user_id, 1)
+
+    def remove(self, connection: DeviceConnection) -> None:
+        devices = self.by_user.get(connection.user_id)
+        if devices is None:
+            return
+        devices.discard(connection)
+        if not devices:
+            del self.by_user[connection.user_id]
+            self._publish(connection.user_id, 0)
+
+    def connections(self) -> list[DeviceConnection]:
+        return [c for devices in self.by_user.values() for c in devices]
+
+    def refresh_sessions(self) -> None:
+        for user, devices in self.by_user.items():
+            self._publish(user, len(devices))
+
+    def deliver_record(self, record: Message) -> None:
+        try:
+            delivery = codec.decode(record.value() or b"")
+        except Exception:
+            log.exception("undecodable delivery")
+            return
+        if isinstance(delivery, m.EventDelivery):
+            self.deliver(delivery)
+
+    def deliver(self, delivery: m.EventDelivery) -> None:
+        event = codec.decode(delivery.event)
+        frame = json.dumps(
+            {
+                "type": "event",
+                "conversation_id": delivery.conversation_id,
+                "seq": delivery.seq,
+                "event": event_json(event),
+            },
+            separators=(",", ":"),
+        )
+        for user in delivery.recipients:
+            for connection in self.by_user.get(user, ()):
+                connection.push(frame)
+                self.delivered += 1
+
+    def _publish(self, user_id: str, devices: int) -> None:
+        key = f"{user_id}\x1f{self.node}".encode()
+        value: bytes | None = None
+        if devices:
+            value = codec.encode(
+                m.UserOnNode(
+                    user_id=user_id,
+                    node=self.node,
+                    devices=devices,
+                    expires_at=datetime.now(UTC) + SESSION_TTL,
+                )
+            )
+        self.producer.produce(
+            self.sessions.name,
+            key=key,
+            value=value,
+            partition=partition_for(user_id, self.sessions.partitions),
+        )

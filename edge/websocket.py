@@ -1,0 +1,218 @@
+"""The data plane: one WebSocket per device, frames in, responses and pushes out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import ValidationError
+
+from edge import frames as f
+from edge.connection import ConnectionState, DeviceConnection
+from edge.errors import UNAUTHORIZED, ClientError
+from edge.event_json import event_json
+from edge.hub import ConnectionHub
+from edge.service import EdgeService
+from schemas import codec
+
+log = logging.getLogger("parley.edge")
+
+
+def _error(request_id: str | None, error: ClientError) -> str:
+    return f.ErrorFrame(id=request_id, code=error.code, message=error.message).model_dump_json()
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip()
+    return request.query.get("token")
+
+
+class WebSocketEndpoint:
+    def __init__(
+        self,
+        service: EdgeService,
+        hub: ConnectionHub,
+        *,
+        max_frame_bytes: int,
+        queue_size: int,
+        heartbeat_s: float,
+        auth_timeout_s: float,
+    ) -> None:
+        self.service = service
+        self.hub = hub
+        self.max_frame_bytes = max_frame_bytes
+        self.queue_size = queue_size
+        self.heartbeat_s = heartbeat_s
+        self.auth_timeout_s = auth_timeout_s
+        self.requests: set[asyncio.Task[None]] = set()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            max_msg_size=self.max_frame_bytes, heartbeat=self.heartbeat_s, compress=False
+        )
+        await ws.prepare(request)
+        connection = DeviceConnection(ws, queue_size=self.queue_size)
+        connection.start()
+        try:
+            token = _bearer(request)
+            if token is not None:
+                self._authenticate(connection, token, None)
+            else:
+                await self._await_authenticate(connection)
+            if connection.state is ConnectionState.OPEN:
+                await self._serve(connection)
+        finally:
+            self.hub.remove(connection)
+            await connection.close()
+            await ws.close()
+        return ws
+
+    async def _await_authenticate(self, connection: DeviceConnection) -> None:
+        try:
+            message = await connection.ws.receive(timeout=self.auth_timeout_s)
+        except TimeoutError:
+            connection.reply(_error(None, UNAUTHORIZED))
+            return
+        if message.type != WSMsgType.TEXT:
+            return
+        try:
+            frame = f.CLIENT_FRAME.validate_json(message.data)
+        except ValidationError:
+            connection.reply(_error(None, UNAUTHORIZED))
+            return
+        if not isinstance(frame, f.Authenticate):
+            connection.reply(_error(frame.id, UNAUTHORIZED))
+            return
+        self._authenticate(connection, frame.token, frame.id)
+
+    def _authenticate(
+        self, connection: DeviceConnection, token: str, request_id: str | None
+    ) -> None:
+        identity = self.service.accounts.authenticate(token)
+        if identity is None:
+            connection.reply(_error(request_id, UNAUTHORIZED))
+            return
+        connection.user_id, connection.device_id = identity
+        connection.state = ConnectionState.OPEN
+        self.hub.add(connection)
+        if request_id is not None:
+            result = {"user_id": connection.user_id, "device_id": connection.device_id}
+            connection.reply(f.Response(id=request_id, result=result).model_dump_json())
+
+    async def _serve(self, connection: DeviceConnection) -> None:
+        async for message in connection.ws:
+            if message.type == WSMsgType.TEXT:
+                self._dispatch(connection, message.data)
+            elif message.type == WSMsgType.BINARY:
+                connection.reply(_error(None, ClientError("bad_frame", "frames are JSON text")))
+            elif message.type == WSMsgType.ERROR:
+                log.info(
+                    "websocket of %s closed with %s",
+                    connection.device_id,
+                    connection.ws.exception(),
+                )
+                break
+
+    def _dispatch(self, connection: DeviceConnection, text: str) -> None:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            connection.reply(_error(None, ClientError("bad_json", "a frame is one JSON object")))
+            return
+        request_id = raw.get("id") if isinstance(raw, dict) else None
+        request_id = request_id if isinstance(request_id, str) else None
+        try:
+            frame = f.CLIENT_FRAME.validate_python(raw)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:5]
+            )
+            connection.reply(_error(request_id, ClientError("bad_frame", problems)))
+            return
+        task = asyncio.create_task(self._answer(connection, frame))
+        self.requests.add(task)
+        task.add_done_callback(self.requests.discard)
+
+    async def _answer(self, connection: DeviceConnection, frame: Any) -> None:
+        try:
+            result = await self._result(connection, frame)
+        except ClientError as e:
+            connection.reply(_error(frame.id, e))
+            return
+        except Exception:
+            log.exception("request %s failed", frame.type)
+            connection.reply(_error(frame.id, ClientError("internal", "internal error", 500)))
+            return
+        connection.reply(f.Response(id=frame.id, result=result).model_dump_json())
+
+    async def _result(self, c: DeviceConnection, frame: Any) -> dict[str, Any]:
+        service = self.service
+        if isinstance(frame, f.SendMessage):
+            return await service.send(
+                c.user_id,
+                c.device_id,
+                cid=frame.conversation_id,
+                client_msg_id=frame.client_msg_id,
+                body=frame.body,
+                reply_to=frame.reply_to,
+            )
+        if isinstance(frame, f.Ack):
+            return await service.ack(
+                c.user_id, c.device_id, frame.conversation_id, frame.kind, frame.up_to
+            )
+        if isinstance(frame, f.FetchHistory):
+            events, last_seq = service.fetch_history(
+                c.user_id,
+                frame.conversation_id,
+                before=frame.before,
+                after=frame.after,
+                limit=frame.limit,
+            )
+            pages = []
+            for raw in events:
+                event = codec.decode(raw)
+                pages.append(
+                    {
+                        "conversation_id": frame.conversation_id,
+                        "seq": event.meta.seq,  # type: ignore[attr-defined]
+                        "event": event_json(event),
+                    }
+                )
+            return {"events": pages, "last_seq": last_seq}
+        if isinstance(frame, f.Typing):
+            self._typing(c, frame)
+            return {}
+        if isinstance(frame, f.SubscribePresence):
+            online = {u for u in frame.user_ids if u in self.hub.by_user}
+            return {
+                "presence": [
+                    {"user_id": u, "status": "online" if u in online else "offline"}
+                    for u in frame.user_ids
+                ]
+            }
+        if isinstance(frame, f.Ping):
+            return {"pong": True}
+        if isinstance(frame, f.Authenticate):
+            raise ClientError("bad_frame", "already authenticated")
+        raise ClientError("bad_frame", f"{frame.type} is not handled")
+
+    def _typing(self, c: DeviceConnection, frame: f.Typing) -> None:
+        """Typing is ephemeral and stays on this node for now (see docs/protocol.md)."""
+        members = self.service.history.members(frame.conversation_id)
+        if c.user_id not in members:
+            raise ClientError("not_found", "no such conversation", 404)
+        push = f.TypingPush(
+            conversation_id=frame.conversation_id,
+            user_id=c.user_id,
+            active=frame.active,
+            expires_in_ms=5000,
+        ).model_dump_json()
+        for user in members:
+            for other in self.hub.by_user.get(user, ()):
+                if other is not c:
+                    other.push(push)

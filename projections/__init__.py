@@ -1,0 +1,1 @@
+"""Read models built from the events topic; each view follows the log in its own group."""

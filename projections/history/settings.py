@@ -1,0 +1,31 @@
+"""The history view's settings, from PARLEY_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class HistorySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = "parley"
+    partitions: int = Field(default=8, ge=1)
+    state_dir: Path = REPO_ROOT / ".parley" / "state"
+    history_group: str | None = Field(
+        default=None,
+        description="Consumer group; `<prefix>-history` when unset. Instances in one group "
+        "share the partitions, so each host that serves the whole history needs its own.",
+    )
+    max_batch: int = Field(default=1000, ge=1)
+
+    def group_id(self) -> str:
+        return self.history_group or f"{self.topic_prefix}-history"
+
+    def store_path(self) -> Path:
+        return self.state_dir / f"{self.topic_prefix}-history"

@@ -1,0 +1,1 @@
+"""The account registry: account commands in, dense per-account ordered events out."""

@@ -1,0 +1,1 @@
+"""Fan-out: from the events topic to the edge nodes where members are online."""

@@ -1,0 +1,167 @@
+"""The fan-out loop: events in, one delivery record per edge node out.
+
+At-least-once: offsets are committed after the deliveries they caused are acknowledged,
+so a crash can repeat a delivery, never lose one; devices drop repeats by (conversation,
+seq). On assignment, membership is rebuilt by replaying the partition up to the committed
+offset, without delivering again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from schemas import codec
+from schemas import models as m
+from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.topics import Topics
+from streams.fanout.routing import Memberships, SessionDirectory, parse_session_key
+from streams.transactional import position, replay
+
+log = logging.getLogger("parley.fanout")
+
+
+@dataclass(frozen=True)
+class FanOutConfig:
+    bootstrap: str
+    topics: Topics
+    group_id: str = "parley-fanout"
+    max_batch: int = 500
+
+
+class FanOut:
+    def __init__(self, config: FanOutConfig) -> None:
+        self.config = config
+        self.topics = config.topics
+        self.memberships = Memberships()
+        self.sessions = SessionDirectory()
+        self.stopping = threading.Event()
+        self.producer = Producer(
+            {
+                "bootstrap.servers": config.bootstrap,
+                "enable.idempotence": True,
+                "linger.ms": 0,
+            }
+        )
+        self.events = Consumer(
+            {
+                "bootstrap.servers": config.bootstrap,
+                "group.id": config.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self.session_feed = Consumer(
+            {
+                "bootstrap.servers": config.bootstrap,
+                "group.id": f"fanout-sessions-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            }
+        )
+
+    def run(self) -> None:
+        sessions = self.topics.sessions
+        self.session_feed.assign(
+            [TopicPartition(sessions.name, p, OFFSET_BEGINNING) for p in range(sessions.partitions)]
+        )
+        self.events.subscribe([self.topics.events.name], on_assign=self._on_assign)
+        try:
+            while not self.stopping.is_set():
+                self._read_sessions()
+                records = self.events.consume(num_messages=self.config.max_batch, timeout=0.01)
+                if records:
+                    self._deliver(records)
+        finally:
+            self.producer.flush(10)
+            self.events.close()
+            self.session_feed.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = consumer.committed(partitions, timeout=60)
+        ends = {tp.partition: max(tp.offset, 0) for tp in committed}
+
+        def rebuild(record: Message) -> None:
+            partition, offset = position(record)
+            if offset < ends[partition]:
+                self.memberships.apply(codec.decode(record.value() or b""))
+
+        replay(self.config.bootstrap, self.topics.events.name, dict.fromkeys(ends, 0), rebuild)
+        log.info("assigned %s: memberships rebuilt", sorted(ends))
+
+    def _read_sessions(self) -> None:
+        for record in self.session_feed.consume(num_messages=1000, timeout=0):
+            if record.error() is not None or record.key() is None:
+                continue
+            user, node = parse_session_key(record.key() or b"")
+            value = record.value()
+            if not value:
+                self.sessions.update(user, node, None)
+                continue
+            entry = codec.decode(value)
+            if isinstance(entry, m.UserOnNode):
+                expires = int(entry.expires_at.timestamp() * 1000)
+                self.sessions.update(user, node, expires if entry.devices > 0 else None)
+
+    def _deliver(self, records: list[Message]) -> None:
+        now_ms = int(time.time() * 1000)
+        last: dict[int, int] = {}
+        for record in records:
+            error = record.error()
+            if error is not None:
+                if error.fatal():
+                    raise KafkaException(error)
+                continue
+            partition, offset = position(record)
+            last[partition] = offset
+            raw = record.value() or b""
+            try:
+                event = codec.decode(raw)
+            except (MalformedRecordError, UnknownSchemaError) as e:
+                log.error("skipping undecodable event at %d/%d: %s", partition, offset, e)
+                continue
+            audience = self.memberships.apply(event)
+            meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
+            for node, recipients in self.sessions.route(audience, now_ms).items():
+                delivery = m.EventDelivery(
+                    conversation_id=meta.conversation_id,
+                    seq=meta.seq,
+                    event=raw,
+                    recipients=tuple(recipients),
+                )
+                self._produce(node, codec.encode(delivery))
+        if self.producer.flush(30) != 0:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "deliveries not acknowledged"))
+        self.events.commit(
+            offsets=[TopicPartition(self.topics.events.name, p, o + 1) for p, o in last.items()],
+            asynchronous=True,
+        )
+
+    def _produce(self, node: int, value: bytes) -> None:
+        if not 0 <= node < self.topics.deliveries.partitions:
+            log.warning("edge node %d has no deliveries partition", node)
+            return
+        while True:
+            try:
+                self.producer.produce(self.topics.deliveries.name, value=value, partition=node)
+                return
+            except BufferError:
+                self.producer.poll(0.05)

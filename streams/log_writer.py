@@ -1,0 +1,187 @@
+"""What every single writer of a log shares: command intake, answers, state kept as a log cache.
+
+The conversation sequencer and the account registry differ in their commands, events and
+rules, not in how they read a command record, refuse a bad one, write an event, or keep
+their state in step with the topic they write. That common part lives here, as the
+`RecordHandler` half of streams/transactional.py; docs/sequencer.md says why it is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Generic, Protocol, TypeVar
+
+from confluent_kafka import Message
+
+from schemas import codec
+from schemas import models as m
+from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.models import RejectionCode
+from schemas.partitioning import partition_for
+from schemas.record import AvroRecord
+from schemas.topics import REPLY_PARTITION_HEADER, Topics, TopicSpec
+from streams.transactional import TransactionOutput, header_pairs, position, replay
+
+
+class LogState(Protocol):
+    """State derived from the log, with writes pending until their transaction commits."""
+
+    def applied_offset(self, partition: int) -> int:
+        """The log offset up to which the durable state reflects `partition`."""
+
+    def flush(self, applied_offsets: dict[int, int] | None = None) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+StateT = TypeVar("StateT", bound=LogState)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """A command that passed the record-level checks, and where it and its answer belong."""
+
+    command: AvroRecord
+    key: str
+    partition: int
+    reply_partition: int
+
+
+class LogWriter(ABC, Generic[StateT]):
+    """The only writer of `log_topic`, answering the commands of `input_topic`.
+
+    A subclass names its command types, the partitioning key of a command (`key_of`), how a
+    rejection reads (`rejection`) and how an event folds into state (`fold`); its `handle`
+    starts with `intake` and ends with `append` and `answer`.
+    """
+
+    command_types: ClassVar[tuple[type[AvroRecord], ...]]
+    subject: ClassVar[str]
+    """What a command's key names, for reasons: "conversation", "account"."""
+    logger: ClassVar[logging.Logger]
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Topics,
+        input_topic: TopicSpec,
+        log_topic: TopicSpec,
+        state: StateT,
+        max_command_bytes: int,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.input_topic = input_topic
+        self.log_topic = log_topic
+        self.state = state
+        self.max_command_bytes = max_command_bytes
+
+    @abstractmethod
+    def fold(self, event: AvroRecord) -> bool:
+        """Apply one event of the log to state; False when it was already applied."""
+
+    @abstractmethod
+    def key_of(self, command: AvroRecord) -> str:
+        """The key that places `command` (and its events) in a partition."""
+
+    @abstractmethod
+    def rejection(self, command: AvroRecord, code: RejectionCode, reason: str) -> AvroRecord:
+        """The answer refusing `command`, addressed back to its sender."""
+
+    def assigned(self, partitions: list[int]) -> None:
+        """Fold every committed event after the stored position into state."""
+        applied = 0
+
+        def apply(record: Message) -> None:
+            nonlocal applied
+            applied += self.fold(codec.decode(record.value() or b""))
+
+        starts = {p: self.state.applied_offset(p) for p in partitions}
+        self.state.flush(replay(self.bootstrap, self.log_topic.name, starts, apply))
+        self.logger.info("assigned %s: state caught up, %d events applied", partitions, applied)
+
+    def committed(self, out: TransactionOutput) -> None:
+        written = out.tracked_offsets.get(self.log_topic.name, {})
+        self.state.flush({p: o + 1 for p, o in written.items()})
+
+    def aborted(self) -> None:
+        self.state.discard()
+
+    def intake(self, record: Message, out: TransactionOutput) -> Intake | None:
+        """The record's command, or None once the record has been refused and answered.
+
+        Undecodable records and records of other types are dead-lettered; an oversized or
+        misrouted command is only rejected, since it is a well-formed command.
+        """
+        value = record.value() or b""
+        reply_partition = self._reply_partition(record)
+        try:
+            command = codec.decode(value)
+        except UnknownSchemaError as e:
+            self._refuse_record(out, record, reply_partition, RejectionCode.UNKNOWN_SCHEMA, str(e))
+            return None
+        except MalformedRecordError as e:
+            self._refuse_record(out, record, reply_partition, RejectionCode.MALFORMED, str(e))
+            return None
+        if not isinstance(command, self.command_types):
+            reason = f"{command.avro_name} is not a command"
+            self._refuse_record(out, record, reply_partition, RejectionCode.INVALID, reason)
+            return None
+        key = self.key_of(command)
+        if reply_partition is None:
+            reply_partition = partition_for(key, self.topics.outcomes.partitions)
+        intake = Intake(command, key, position(record)[0], reply_partition)
+        if len(value) > self.max_command_bytes:
+            reason = f"command is {len(value)} bytes; the limit is {self.max_command_bytes}"
+            self.reject(out, intake, RejectionCode.TOO_LARGE, reason)
+        elif partition_for(key, self.input_topic.partitions) != intake.partition:
+            reason = f"command is in the wrong partition for its {self.subject}"
+            self.reject(out, intake, RejectionCode.INVALID, reason)
+        else:
+            return intake
+        return None
+
+    def append(self, out: TransactionOutput, intake: Intake, event: AvroRecord) -> None:
+        """Fold `event` into pending state and write it to the log, beside its command."""
+        self.fold(event)
+        out.produce(
+            self.log_topic.name, intake.partition, intake.key, codec.encode(event), track=True
+        )
+
+    def answer(self, out: TransactionOutput, intake: Intake, outcome: AvroRecord) -> None:
+        out.produce(
+            self.topics.outcomes.name, intake.reply_partition, intake.key, codec.encode(outcome)
+        )
+
+    def reject(
+        self, out: TransactionOutput, intake: Intake, code: RejectionCode, reason: str
+    ) -> None:
+        self.answer(out, intake, self.rejection(intake.command, code, reason))
+
+    def _refuse_record(
+        self,
+        out: TransactionOutput,
+        record: Message,
+        reply_partition: int | None,
+        code: RejectionCode,
+        reason: str,
+    ) -> None:
+        """Dead-letter a record that is no command; answer only if it said where to."""
+        out.dead_letter(self.topics.dead_letters.name, record, reason)
+        if reply_partition is None:
+            return
+        rejected = m.CommandRejected(code=code, reason=reason)
+        out.produce(self.topics.outcomes.name, reply_partition, None, codec.encode(rejected))
+
+    def _reply_partition(self, record: Message) -> int | None:
+        for name, value in header_pairs(record):
+            if name == REPLY_PARTITION_HEADER and value is not None:
+                try:
+                    partition = int(value)
+                except ValueError:
+                    return None
+                return partition if 0 <= partition < self.topics.outcomes.partitions else None
+        return None

@@ -1,0 +1,114 @@
+"""A whole Parley on the real broker for one test module: every process, two edge nodes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+from infra.topics import ensure_topics
+from schemas.topics import Topics, declare_topics
+from tests.integration.log import BOOTSTRAP
+
+PROCESSES = ("streams.sequencer", "streams.accounts", "streams.fanout", "projections.history")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ParleyCluster:
+    def __init__(self, work: Path, edge_nodes: int = 2, partitions: int = 4,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.work = work
+        self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
+        self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
+        self.ports = [free_port() for _ in range(edge_nodes)]
+        self.env = {
+            **os.environ,
+            "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
+            "PARLEY_TOPIC_PREFIX": self.prefix,
+            "PARLEY_PARTITIONS": str(partitions),
+            "PARLEY_STATE_DIR": str(work / "state"),
+            **(extra_env or {}),
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, node: int = 0) -> str:
+        return f"http://127.0.0.1:{self.ports[node]}"
+
+    def start(self) -> None:
+        ensure_topics(BOOTSTRAP, self.topics)
+        self.work.mkdir(parents=True, exist_ok=True)
+        for module in PROCESSES:
+            self._spawn(module, module, {})
+        for node, port in enumerate(self.ports):
+            self.start_edge(node, port)
+
+    def start_edge(self, node: int, port: int | None = None) -> None:
+        port = port or self.ports[node]
+        name = f"edge-{node}"
+        self._spawn(name, "edge", {"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(port)})
+        self._wait_healthy(name, port)
+
+    def stop_process(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+    def stop(self) -> None:
+        for name in list(self.procs)[::-1]:
+            self.stop_process(name)
+
+    def log(self, name: str) -> str:
+        path = self.work / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
+        with (self.work / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", module], env={**self.env, **env},
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def _wait_healthy(self, name: str, port: int, deadline_s: float = 60.0) -> None:
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited {proc.returncode}:\n{self.log(name)[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{name} did not listen on {port}:\n{self.log(name)[-3000:]}")
+
+
+async def register_and_login(session: aiohttp.ClientSession, base: str, user: str,
+                             device: str = "phone") -> dict[str, str]:
+    async with session.post(f"{base}/v1/accounts", json={
+        "username": user, "password": "correct horse battery", "display_name": user.title(),
+    }) as response:
+        if response.status not in (201, 409):
+            raise AssertionError(f"register {user}: {response.status} {await response.text()}")
+    async with session.post(f"{base}/v1/sessions", json={
+        "username": user, "password": "correct horse battery", "device_name": device,
+    }) as response:
+        assert response.status == 201, await response.text()
+        login: dict[str, str] = await response.json()
+        return login
