@@ -7,7 +7,7 @@ class ParleyError(Exception):
     """Base of every error the SDK raises on purpose; anything else is a bug."""
 
 
-class ServerUnavailable(ParleyError):
+class ServerUnavailableError(ParleyError):
     """The server could not be reached (refused, DNS, TLS, reset): worth retrying later."""
 
 
@@ -21,7 +21,7 @@ class ApiError(ParleyError):
         self.status = status
 
 
-class Unauthorized(ApiError):
+class UnauthorizedError(ApiError):
     """Bad credentials, or the token is missing, expired or revoked: log in again."""
 
 
@@ -29,15 +29,15 @@ class ProtocolError(ParleyError):
     """The server sent something this client cannot read (a version mismatch or a bug)."""
 
 
-class Disconnected(ParleyError):
+class DisconnectedError(ParleyError):
     """The WebSocket dropped before a request was answered; its outcome is unknown."""
 
 
-class RequestTimeout(ParleyError):
-    """No answer in time; like `Disconnected`, the request may or may not have taken effect."""
+class RequestTimeoutError(ParleyError):
+    """No answer in time; like `DisconnectedError`, the request may or may not have taken effect."""
 
 
-class SendFailed(ParleyError):
+class SendFailedError(ParleyError):
     """Every attempt to send a message went unanswered within the attempts or the deadline.
 
     The message may still have been stored: sending again with the same `client_msg_id`
@@ -49,5 +49,5 @@ class SendFailed(ParleyError):
         self.client_msg_id = client_msg_id
 
 
-class ClientClosed(ParleyError):
+class ClientClosedError(ParleyError):
     """The client was closed while the call was waiting."""

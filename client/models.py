@@ -83,7 +83,13 @@ class CreatedConversation(Answer):
     seq: int
 
 
-class SeqResult(Answer):
+class Sequenced(Answer):
+    seq: int
+
+
+class AckResult(Answer):
+    """`seq` is the watermark after the ack; None when the ack changed nothing."""
+
     seq: int | None = None
 
 

@@ -10,7 +10,13 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from client.errors import ApiError, ProtocolError, RequestTimeout, ServerUnavailable, Unauthorized
+from client.errors import (
+    ApiError,
+    ProtocolError,
+    RequestTimeoutError,
+    ServerUnavailableError,
+    UnauthorizedError,
+)
 from client.models import (
     Account,
     ConversationList,
@@ -18,7 +24,7 @@ from client.models import (
     CreatedConversation,
     Device,
     DeviceList,
-    SeqResult,
+    Sequenced,
     Session,
 )
 
@@ -41,7 +47,7 @@ def api_error(status: int, text: str) -> ApiError:
         code, message = str(detail["code"]), str(detail["message"])
     except (ValueError, KeyError, TypeError):
         pass
-    error_type = Unauthorized if status == 401 else ApiError
+    error_type = UnauthorizedError if status == 401 else ApiError
     return error_type(code, message, status=status)
 
 
@@ -91,17 +97,17 @@ class RestApi:
         data = await self._call("GET", "/v1/conversations")
         return parse_answer(ConversationList, data, what="list conversations").conversations
 
-    async def add_member(self, conversation_id: str, user_id: str, role: str | None) -> int | None:
+    async def add_member(self, conversation_id: str, user_id: str, role: str | None) -> int:
         body = {"user_id": user_id} | ({"role": role} if role is not None else {})
         path = f"/v1/conversations/{quote(conversation_id, safe='')}/members"
-        return parse_answer(SeqResult, await self._call("POST", path, body), what="add member").seq
+        return parse_answer(Sequenced, await self._call("POST", path, body), what="add member").seq
 
-    async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
+    async def remove_member(self, conversation_id: str, user_id: str) -> int:
         path = (
-            f"/v1/conversations/{quote(conversation_id, safe='')}"
-            f"/members/{quote(user_id, safe='')}"
+            f"/v1/conversations/{quote(conversation_id, safe='')}/members/{quote(user_id, safe='')}"
         )
-        return parse_answer(SeqResult, await self._call("DELETE", path), what="remove member").seq
+        data = await self._call("DELETE", path)
+        return parse_answer(Sequenced, data, what="remove member").seq
 
     async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -113,9 +119,9 @@ class RestApi:
                 text = await response.text()
                 status = response.status
         except TimeoutError as e:
-            raise RequestTimeout(f"{method} {url}: no answer in time") from e
+            raise RequestTimeoutError(f"{method} {url}: no answer in time") from e
         except aiohttp.ClientError as e:
-            raise ServerUnavailable(f"cannot reach {self.base_url}: {e}") from e
+            raise ServerUnavailableError(f"cannot reach {self.base_url}: {e}") from e
         if status >= 400:
             raise api_error(status, text)
         if status == 204 or not text:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aiohttp import web
 from confluent_kafka import Message, Producer
-from projections.history.query import HistoryReader
 
 from edge import frames as f
 from edge.accounts import AccountDirectory
@@ -21,6 +20,7 @@ from edge.openapi import document
 from edge.rest import RestApi, errors_middleware
 from edge.service import EdgeService
 from edge.settings import EdgeSettings
+from edge.views import LazyHistory
 from edge.websocket import WebSocketEndpoint
 from schemas import codec
 from schemas.topics import declare_topics
@@ -80,7 +80,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         loop=loop,
         committed_only=False,
     )
-    history = HistoryReader(history_path(settings))
+    history = LazyHistory(history_path(settings))
     service = EdgeService(
         topics=topics,
         gateway=gateway,
@@ -116,6 +116,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         follower.stop()
     gateway.stop()
     producer.flush(5)
+    history.close()
 
 
 async def _openapi() -> web.Response:

@@ -19,7 +19,7 @@ from edge.event_json import event_json
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.topics import TopicSpec
+from schemas.topics import TopicSpec, session_key
 
 log = logging.getLogger("parley.edge")
 SESSION_TTL = timedelta(seconds=60)
@@ -81,7 +81,7 @@ class ConnectionHub:
                 self.delivered += 1
 
     def _publish(self, user_id: str, devices: int) -> None:
-        key = f"{user_id}\x1f{self.node}".encode()
+        key = session_key(user_id, self.node)
         value: bytes | None = None
         if devices:
             value = codec.encode(

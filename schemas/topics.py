@@ -125,3 +125,13 @@ def declare_topics(
             TopicRole.DELIVERIES, "edge node", "parley.delivery", DAY_MS, parts=edge_nodes
         ),
     )
+
+
+def session_key(user_id: str, node: int) -> bytes:
+    """Key of a sessions record: one per (user, edge node), so compaction keeps the latest."""
+    return f"{user_id}\x1f{node}".encode()
+
+
+def parse_session_key(key: bytes) -> tuple[str, int]:
+    user, _, node = key.decode().rpartition("\x1f")
+    return user, int(node)

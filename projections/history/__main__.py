@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             events_topic=topics.events.name,
             partitions=topics.events.partitions,
             group_id=settings.group_id(),
+            member_id=settings.member_id(),
             max_batch=settings.max_batch,
         ),
         store,

@@ -47,6 +47,7 @@ class FollowerConfig:
     events_topic: str
     partitions: int
     group_id: str
+    member_id: str
     max_batch: int = 1000
 
 
@@ -69,8 +70,8 @@ class HistoryFollower:
             {
                 "bootstrap.servers": config.bootstrap,
                 "group.id": config.group_id,
+                "group.instance.id": config.member_id,
                 "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,

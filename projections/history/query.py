@@ -67,6 +67,7 @@ class HistoryReader:
         except Exception as e:
             self._remove_secondary()
             raise HistoryUnavailableError(f"cannot open the history view at {path}: {e}") from e
+        self._closed = False
         self._max_staleness_s = max_staleness_s
         self._clock = clock
         self._caught_up_at = clock()
@@ -140,6 +141,10 @@ class HistoryReader:
         return self._db.get(READY_KEY) is not None
 
     def close(self) -> None:
+        """Idempotent, so that an owner may close in both its happy path and its cleanup."""
+        if self._closed:
+            return
+        self._closed = True
         self._db.close()
         self._remove_secondary()
 

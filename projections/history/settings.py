@@ -22,10 +22,18 @@ class HistorySettings(BaseSettings):
         description="Consumer group; `<prefix>-history` when unset. Instances in one group "
         "share the partitions, so each host that serves the whole history needs its own.",
     )
+    history_instance: str = Field(
+        default="0",
+        description="Stable per instance: as the group's static member id, it lets a restarted "
+        "instance take its partitions back at once instead of after the session timeout",
+    )
     max_batch: int = Field(default=1000, ge=1)
 
     def group_id(self) -> str:
         return self.history_group or f"{self.topic_prefix}-history"
+
+    def member_id(self) -> str:
+        return f"{self.group_id()}-{self.history_instance}"
 
     def store_path(self) -> Path:
         return self.state_dir / f"{self.topic_prefix}-history"

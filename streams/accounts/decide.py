@@ -93,7 +93,7 @@ def evolve(state: AccountState, event: m.AccountEvent) -> bool:
             raise ValueError(f"account {user} registered again at seq {meta.seq}")
         account = Account(last_seq=0, display_name=event.display_name, active_devices=0)
     elif account is None:
-        raise ValueError(f"{type(event).__name__} at seq 1 of {user}: an account opens with registration")
+        raise ValueError(f"{type(event).__name__} at seq 1 of {user}: no registration before it")
     state.remember_command(user, meta.device_id, meta.client_msg_id, meta.seq)
     name, active = account.display_name, account.active_devices
     match event:

@@ -27,8 +27,8 @@ from confluent_kafka import (
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
-from schemas.topics import Topics
-from streams.fanout.routing import Memberships, SessionDirectory, parse_session_key
+from schemas.topics import Topics, parse_session_key
+from streams.fanout.routing import Memberships, SessionDirectory
 from streams.transactional import position, replay
 
 log = logging.getLogger("parley.fanout")

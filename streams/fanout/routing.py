@@ -60,12 +60,3 @@ class SessionDirectory:
                 if expires > now_ms:
                     by_node[node].append(user)
         return dict(by_node)
-
-
-def session_key(user_id: str, node: int) -> bytes:
-    return f"{user_id}\x1f{node}".encode()
-
-
-def parse_session_key(key: bytes) -> tuple[str, int]:
-    user, _, node = key.decode().rpartition("\x1f")
-    return user, int(node)

@@ -33,8 +33,8 @@ def main() -> int:
         LoopConfig(
             bootstrap=settings.kafka_bootstrap,
             input_topic=topics.commands.name,
-            group_id=settings.sequencer_group,
-            transactional_id=f"{settings.sequencer_group}-{settings.sequencer_instance}",
+            group_id=settings.group,
+            transactional_id=f"{settings.group}-{settings.sequencer_instance}",
             max_batch=settings.max_batch,
             kafka_debug=settings.kafka_debug,
         ),

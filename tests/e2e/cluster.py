@@ -27,8 +27,13 @@ def free_port() -> int:
 
 
 class ParleyCluster:
-    def __init__(self, work: Path, edge_nodes: int = 2, partitions: int = 4,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        work: Path,
+        edge_nodes: int = 2,
+        partitions: int = 4,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.work = work
         self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
         self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
@@ -81,8 +86,10 @@ class ParleyCluster:
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
         with (self.work / f"{name}.log").open("ab") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], env={**self.env, **env},
-                stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", module],
+                env={**self.env, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def _wait_healthy(self, name: str, port: int, deadline_s: float = 60.0) -> None:
@@ -99,16 +106,27 @@ class ParleyCluster:
         raise RuntimeError(f"{name} did not listen on {port}:\n{self.log(name)[-3000:]}")
 
 
-async def register_and_login(session: aiohttp.ClientSession, base: str, user: str,
-                             device: str = "phone") -> dict[str, str]:
-    async with session.post(f"{base}/v1/accounts", json={
-        "username": user, "password": "correct horse battery", "display_name": user.title(),
-    }) as response:
+async def register_and_login(
+    session: aiohttp.ClientSession, base: str, user: str, device: str = "phone"
+) -> dict[str, str]:
+    async with session.post(
+        f"{base}/v1/accounts",
+        json={
+            "username": user,
+            "password": "correct horse battery",
+            "display_name": user.title(),
+        },
+    ) as response:
         if response.status not in (201, 409):
             raise AssertionError(f"register {user}: {response.status} {await response.text()}")
-    async with session.post(f"{base}/v1/sessions", json={
-        "username": user, "password": "correct horse battery", "device_name": device,
-    }) as response:
+    async with session.post(
+        f"{base}/v1/sessions",
+        json={
+            "username": user,
+            "password": "correct horse battery",
+            "device_name": device,
+        },
+    ) as response:
         assert response.status == 201, await response.text()
         login: dict[str, str] = await response.json()
         return login

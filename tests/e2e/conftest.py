@@ -11,7 +11,9 @@ from tests.e2e.cluster import ParleyCluster
 
 
 @pytest.fixture(scope="module")
-def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParleyCluster]:
+def cluster(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ParleyCluster]:
     work: Path = tmp_path_factory.mktemp("parley")
     parley = ParleyCluster(work, extra_env={"PARLEY_OUTBOUND_QUEUE": "50"})
     try:

@@ -19,9 +19,11 @@ async def test_message_crosses_from_one_edge_node_to_another(cluster: ParleyClus
     async with aiohttp.ClientSession() as http:
         a = await register_and_login(http, cluster.url(0), alice)
         b = await register_and_login(http, cluster.url(1), bob)
-        async with http.post(f"{cluster.url(0)}/v1/conversations",
-                             json={"kind": "direct", "members": [bob]},
-                             headers={"Authorization": f"Bearer {a['token']}"}) as response:
+        async with http.post(
+            f"{cluster.url(0)}/v1/conversations",
+            json={"kind": "direct", "members": [bob]},
+            headers={"Authorization": f"Bearer {a['token']}"},
+        ) as response:
             assert response.status == 201, await response.text()
             cid = (await response.json())["conversation_id"]
         sender = await RawDevice.connect(http, cluster.url(0), a["token"])

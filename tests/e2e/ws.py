@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -22,8 +23,7 @@ class RawDevice:
 
     @classmethod
     async def connect(cls, session: aiohttp.ClientSession, base: str, token: str) -> RawDevice:
-        ws = await session.ws_connect(f"{base}/v1/ws",
-                                      headers={"Authorization": f"Bearer {token}"})
+        ws = await session.ws_connect(f"{base}/v1/ws", headers={"Authorization": f"Bearer {token}"})
         return cls(ws)
 
     async def request(self, frame: dict[str, Any], timeout: float = 20.0) -> dict[str, Any]:
@@ -34,17 +34,23 @@ class RawDevice:
     async def wait_response(self, request_id: str, timeout: float = 20.0) -> dict[str, Any]:
         async with self.arrived:
             await asyncio.wait_for(
-                self.arrived.wait_for(lambda: request_id in self.responses), timeout)
+                self.arrived.wait_for(lambda: request_id in self.responses), timeout
+            )
         return self.responses.pop(request_id)
 
-    async def wait_pushes(self, count: int, timeout: float = 20.0,
-                          kind: str = "event") -> list[dict[str, Any]]:
+    async def wait_pushes(
+        self, count: int, timeout: float = 20.0, kind: str = "event"
+    ) -> list[dict[str, Any]]:
         def enough() -> bool:
             return len([p for p in self.pushes if p["type"] == kind]) >= count
 
         async with self.arrived:
             await asyncio.wait_for(self.arrived.wait_for(enough), timeout)
         return [p for p in self.pushes if p["type"] == kind]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(condition), timeout)
 
     async def close(self) -> None:
         await self.ws.close()
@@ -64,5 +70,9 @@ class RawDevice:
 
 
 def send_frame(cid: str, text: str, client_msg_id: str) -> dict[str, Any]:
-    return {"type": "send", "conversation_id": cid, "client_msg_id": client_msg_id,
-            "body": {"kind": "plain", "text": text}}
+    return {
+        "type": "send",
+        "conversation_id": cid,
+        "client_msg_id": client_msg_id,
+        "body": {"kind": "plain", "text": text},
+    }

@@ -1,0 +1,443 @@
+"""The Parley SDK: the REST control plane plus a self-healing WebSocket that yields each
+conversation's events exactly once and in seq order, across drops, goodbyes and resyncs."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+import socket
+import uuid
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from client.backoff import Backoff
+from client.connection import Connection, ConnectionState, ServerPush
+from client.errors import (
+    ApiError,
+    ClientClosedError,
+    DisconnectedError,
+    ParleyError,
+    RequestTimeoutError,
+    SendFailedError,
+)
+from client.models import (
+    AckKind,
+    AckResult,
+    ConversationEvent,
+    ConversationSummary,
+    CreatedConversation,
+    Device,
+    HistoryPage,
+    SendResult,
+)
+from client.ordering import ConversationOrder, Gap
+from client.rest import RestApi, parse_answer
+from edge.frames import (
+    Ack,
+    EventPush,
+    FetchHistory,
+    Ping,
+    PlainText,
+    PresencePush,
+    Resync,
+    SendMessage,
+    Typing,
+    TypingPush,
+)
+
+log = logging.getLogger(__name__)
+
+# Error codes after which the edge did not take the message, so trying again is safe and useful.
+RETRYABLE_CODES = frozenset({"unavailable", "timeout", "overloaded", "rate_limited"})
+
+Signal = TypingPush | PresencePush
+
+
+class _Wake(enum.Enum):
+    CATCH_UP = "catch_up"
+    ENDED = "ended"
+
+
+def websocket_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    for http, ws in (("https://", "wss://"), ("http://", "ws://")):
+        if base.startswith(http):
+            return ws + base.removeprefix(http) + "/v1/ws"
+    raise ValueError(f"server URL must start with http:// or https://, not {base_url!r}")
+
+
+class ParleyClient:
+    """One device's session with Parley.
+
+    `cursors` (conversation id to the highest seq already handled) resumes where a previous
+    run stopped; read them back from `cursors` before exiting. `backfill_new` decides
+    whether a conversation without a cursor is delivered from seq 1 or from the first event
+    seen. Only one task may iterate `events()` / `messages()` at a time.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        cursors: Mapping[str, int] | None = None,
+        backfill_new: bool = True,
+        request_timeout: float = 10.0,
+        send_attempts: int = 5,
+        send_deadline: float = 60.0,
+        backoff: Backoff | None = None,
+        heartbeat: float | None = 20.0,
+        max_reconnect_attempts: int | None = None,
+        max_buffered: int = 1000,
+        max_inbox: int = 10_000,
+        history_page: int = 200,
+        gap_retry_delays: Sequence[float] = (0.2, 1.0, 3.0),
+        on_signal: Callable[[Signal], None] | None = None,
+    ) -> None:
+        if send_attempts < 1:
+            raise ValueError("send_attempts must be at least 1")
+        self._session: aiohttp.ClientSession | None = None
+        self._rest = RestApi(base_url, self._http, token=token, timeout=request_timeout)
+        self._backoff = backoff or Backoff()
+        self._connection = Connection(
+            websocket_url(base_url),
+            self._http,
+            lambda: self._rest.token,
+            on_push=self._on_push,
+            on_open=lambda: self._inbox.put_nowait(_Wake.CATCH_UP),
+            on_end=lambda: self._inbox.put_nowait(_Wake.ENDED),
+            backoff=self._backoff,
+            heartbeat=heartbeat,
+            connect_timeout=request_timeout,
+            max_reconnect_attempts=max_reconnect_attempts,
+        )
+        self._order = ConversationOrder(
+            cursors, backfill_new=backfill_new, max_buffered=max_buffered
+        )
+        self._backfill_new = backfill_new
+        self._request_timeout = request_timeout
+        self._send_attempts = send_attempts
+        self._send_deadline = send_deadline
+        self._max_inbox = max_inbox
+        self._history_page = history_page
+        self._gap_retry_delays = tuple(gap_retry_delays)
+        self._gap_retries: dict[Gap, int] = {}
+        self._on_signal = on_signal
+        self._inbox: asyncio.Queue[ConversationEvent | _Wake] = asyncio.Queue()
+        self._overflowed = False
+        self._consuming = False
+        self._request_ids = itertools.count(1)
+        self.user_id: str | None = None
+        self.device_id: str | None = None
+
+    async def __aenter__(self) -> ParleyClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def token(self) -> str | None:
+        return self._rest.token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._rest.token = value
+
+    @property
+    def cursors(self) -> dict[str, int]:
+        """Highest seq yielded per conversation: persist it and pass it back to resume."""
+        return self._order.cursors
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._connection.state
+
+    @property
+    def connects(self) -> int:
+        """How many times the WebSocket has been opened (1 + reconnects)."""
+        return self._connection.connects
+
+    def track(self, conversation_id: str, after: int = 0) -> bool:
+        """Follow a conversation from just after `after`; False if it was already followed."""
+        return self._order.track(conversation_id, after)
+
+    async def close(self) -> None:
+        await self._connection.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # The control plane (REST).
+
+    async def register(self, username: str, password: str, display_name: str | None = None) -> str:
+        """Create an account; returns its user id (log in separately)."""
+        return await self._rest.register(username, password, display_name or username)
+
+    async def login(self, username: str, password: str, device_name: str | None = None) -> str:
+        """Start a session for a new device; returns its token and uses it from now on."""
+        session = await self._rest.login(
+            username, password, device_name or f"parley-sdk@{socket.gethostname()}"
+        )
+        self.token, self.user_id, self.device_id = session.token, session.user_id, session.device_id
+        return session.token
+
+    async def create_direct(self, user_id: str) -> CreatedConversation:
+        return await self._rest.create_conversation("direct", [user_id])
+
+    async def create_group(self, name: str, members: Sequence[str]) -> CreatedConversation:
+        return await self._rest.create_conversation("group", list(members), name)
+
+    async def add_member(self, conversation_id: str, user_id: str, role: str | None = None) -> int:
+        return await self._rest.add_member(conversation_id, user_id, role)
+
+    async def remove_member(self, conversation_id: str, user_id: str) -> int:
+        return await self._rest.remove_member(conversation_id, user_id)
+
+    async def list_conversations(self) -> list[ConversationSummary]:
+        return await self._rest.list_conversations()
+
+    async def list_devices(self) -> list[Device]:
+        return await self._rest.list_devices()
+
+    async def revoke_device(self, device_id: str) -> None:
+        await self._rest.revoke_device(device_id)
+
+    # The data plane (WebSocket).
+
+    async def connect(self) -> None:
+        """Open the WebSocket, raising `UnauthorizedError` or `ServerUnavailableError` if that
+        fails; later drops are repaired in the background. Other calls connect on first use."""
+        if self._connection.state is ConnectionState.IDLE:
+            await self._connection.open()
+
+    async def send(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        client_msg_id: str | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """Send a plain-text message and return its seq.
+
+        An unanswered attempt (timeout, dropped socket) is retried with the same
+        `client_msg_id`, which the sequencer de-duplicates: however many attempts it takes,
+        the message is stored once and every answer names the same seq.
+        """
+        await self.connect()
+        client_msg_id = client_msg_id or str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._send_deadline
+        retry_backoff = Backoff(initial=0.1, maximum=2.0)
+        last: ParleyError | None = None
+        attempt = 0
+        while attempt < self._send_attempts and (remaining := deadline - loop.time()) > 0:
+            attempt += 1
+            frame = SendMessage(
+                type="send",
+                id=self._request_id(),
+                conversation_id=conversation_id,
+                client_msg_id=client_msg_id,
+                body=PlainText(text=text),
+                reply_to=reply_to,
+            )
+            try:
+                result = await self._connection.request(
+                    frame, timeout=min(self._request_timeout, remaining)
+                )
+            except (DisconnectedError, RequestTimeoutError) as e:
+                log.info("send %s attempt %d unanswered: %s", client_msg_id, attempt, e)
+                last = e
+                continue
+            except ApiError as e:
+                if e.code not in RETRYABLE_CODES:
+                    raise
+                last = e
+                await asyncio.sleep(min(retry_backoff.next_delay(), remaining))
+                continue
+            return parse_answer(SendResult, result, what="send").seq
+        raise SendFailedError(
+            f"message {client_msg_id} unconfirmed after {attempt} attempt(s): {last}",
+            client_msg_id=client_msg_id,
+        ) from last
+
+    async def ack(self, conversation_id: str, kind: AckKind, up_to: int) -> int | None:
+        """Mark this device's delivery, or this person's reading, up to a seq; returns the
+        watermark, or None when it did not move."""
+        frame = Ack(
+            type="ack",
+            id=self._request_id(),
+            conversation_id=conversation_id,
+            kind=kind,
+            up_to=up_to,
+        )
+        return parse_answer(AckResult, await self._request(frame), what="ack").seq
+
+    async def fetch_history(
+        self,
+        conversation_id: str,
+        *,
+        after: int | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> HistoryPage:
+        """A page of events sorted by seq: newer than `after`, older than `before`, or the
+        latest when neither is given. It does not move the cursors."""
+        frame = FetchHistory(
+            type="fetch_history",
+            id=self._request_id(),
+            conversation_id=conversation_id,
+            after=after,
+            before=before,
+            limit=limit,
+        )
+        result = await self._request(frame)
+        for entry in result.get("events", []):
+            if isinstance(entry, dict):
+                entry.setdefault("conversation_id", conversation_id)
+        return parse_answer(HistoryPage, result, what="fetch_history")
+
+    async def typing(self, conversation_id: str, active: bool = True) -> None:
+        frame = Typing(
+            type="typing", id=self._request_id(), conversation_id=conversation_id, active=active
+        )
+        await self._request(frame)
+
+    async def ping(self) -> None:
+        await self._request(Ping(type="ping", id=self._request_id()))
+
+    async def events(self) -> AsyncGenerator[ConversationEvent, None]:
+        """Every event of every followed conversation, once each and in seq order per
+        conversation; missing ranges are fetched before anything after them is yielded.
+        Ends when the client is closed; raises when the connection fails for good."""
+        if self._consuming:
+            raise ParleyError("events() already has a consumer")
+        self._consuming = True
+        try:
+            await self.connect()
+            while True:
+                item = self._order.pop_ready()
+                if item is not None:
+                    yield item
+                    continue
+                gap = self._order.next_gap()
+                if gap is not None:
+                    await self._fill(gap)
+                elif not await self._receive():
+                    return
+        except ClientClosedError:
+            return
+        finally:
+            self._consuming = False
+
+    async def messages(self) -> AsyncGenerator[ConversationEvent, None]:
+        """`events()` narrowed to messages (`MessageSent`)."""
+        async for item in self.events():
+            if item.type == "MessageSent":
+                yield item
+
+    # Internals.
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _request_id(self) -> str:
+        return str(next(self._request_ids))
+
+    async def _request(self, frame: Ack | FetchHistory | Typing | Ping) -> dict[str, Any]:
+        await self.connect()
+        return await self._connection.request(frame, timeout=self._request_timeout)
+
+    def _on_push(self, push: ServerPush) -> None:
+        if isinstance(push, EventPush):
+            if self._inbox.qsize() >= self._max_inbox:
+                # The dropped push is in the log: a catch-up from the cursors fetches it.
+                self._overflowed = True
+                return
+            self._inbox.put_nowait(
+                ConversationEvent(
+                    conversation_id=push.conversation_id, seq=push.seq, event=push.event
+                )
+            )
+        elif isinstance(push, Resync):
+            log.info("server asked for a resync (%s)", push.reason)
+            self._inbox.put_nowait(_Wake.CATCH_UP)
+        elif self._on_signal is not None:
+            try:
+                self._on_signal(push)
+            except Exception:
+                # The application's callback must not take the connection down with it.
+                log.exception("on_signal callback failed")
+
+    async def _receive(self) -> bool:
+        """Take the next push or wake-up into the order; False once the client is closed."""
+        if self._overflowed:
+            self._overflowed = False
+            await self._catch_up()
+            return True
+        inbound = await self._inbox.get()
+        if inbound is _Wake.CATCH_UP:
+            await self._catch_up()
+        elif inbound is _Wake.ENDED:
+            failure = self._connection.failure
+            if failure is not None:
+                raise failure
+            return self._connection.state is not ConnectionState.CLOSED
+        else:
+            self._order.offer(inbound)
+        return True
+
+    async def _catch_up(self) -> None:
+        """After a (re)connect or a resync: everything after the cursors may be missing."""
+        if self._backfill_new:
+            try:
+                for summary in await self._rest.list_conversations():
+                    self._order.track(summary.conversation_id, 0)
+            except ParleyError as e:
+                log.warning("cannot list conversations, catching up known ones only: %s", e)
+        self._order.catch_up()
+
+    async def _fill(self, gap: Gap) -> None:
+        try:
+            page = await self.fetch_history(
+                gap.conversation_id, after=gap.after, limit=self._history_page
+            )
+        except (DisconnectedError, RequestTimeoutError):
+            await self._connection.wait_open()
+            return
+        except ApiError as e:
+            log.warning("cannot fetch %s after seq %d: %s", gap.conversation_id, gap.after, e)
+            page = HistoryPage(events=[])
+        exhausted = len(page.events) < self._history_page
+        if self._order.page_fetched(gap, page.events, exhausted=exhausted) == "progress":
+            self._gap_retries.pop(gap, None)
+            return
+        if gap.before is None:
+            return
+        retries = self._gap_retries.get(gap, 0)
+        if retries < len(self._gap_retry_delays):
+            # History may come from a projection that has not caught up with the pushes yet.
+            self._gap_retries[gap] = retries + 1
+            await asyncio.sleep(self._gap_retry_delays[retries])
+            return
+        log.warning(
+            "seqs %d..%d of %s are not in history; skipping them",
+            gap.after + 1,
+            gap.before - 1,
+            gap.conversation_id,
+        )
+        self._gap_retries.pop(gap, None)
+        self._order.skip(gap)

@@ -1,0 +1,49 @@
+"""`python -m streams.accounts`: the account registry process's composition root."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from schemas.topics import declare_topics
+from streams.accounts.registry import AccountRegistry
+from streams.accounts.settings import AccountsSettings
+from streams.accounts.state import AccountState
+from streams.sequencer.store import RocksStore
+from streams.transactional import LoopConfig, TransactionalLoop
+from streams.watchdog import StuckCallWatchdog
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = AccountsSettings()
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    store = RocksStore(
+        settings.state_dir / f"{settings.topic_prefix}-accounts-{settings.accounts_instance}"
+    )
+    registry = AccountRegistry(
+        bootstrap=settings.kafka_bootstrap, topics=topics, state=AccountState(store)
+    )
+    loop = TransactionalLoop(
+        LoopConfig(
+            bootstrap=settings.kafka_bootstrap,
+            input_topic=topics.account_commands.name,
+            group_id=settings.group,
+            transactional_id=f"{settings.group}-{settings.accounts_instance}",
+            max_batch=settings.max_batch,
+        ),
+        registry,
+        StuckCallWatchdog(settings.stuck_after_s),
+    )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: loop.stop())
+    try:
+        loop.run()
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

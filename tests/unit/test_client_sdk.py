@@ -1,0 +1,458 @@
+"""The SDK and CLI against a fake edge served in-process on 127.0.0.1.
+
+The fake speaks protocol v1 from memory (it validates every client frame with
+`edge.frames`) and can misbehave on demand: lose an answer by dropping the socket, stop
+pushing, ask for a resync, say goodbye.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiohttp import WSMsgType, web
+from pydantic import ValidationError
+
+from client import Backoff, ParleyClient, SendFailedError, UnauthorizedError
+from client.cli import main
+from client.models import ConversationEvent
+from edge.frames import CLIENT_FRAME
+
+T = TypeVar("T")
+TOKEN = "token-alice"
+DEADLINE = 2.0
+
+
+class FakeEdge:
+    """Enough of the edge to drive the client: one user, conversations made on first send."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.log: dict[str, list[dict[str, Any]]] = {}
+        self.seq_of: dict[tuple[str, str], int] = {}
+        self.frames: list[dict[str, Any]] = []
+        self.sockets: set[web.WebSocketResponse] = set()
+        self.connections = 0
+        self.mute = False
+        self.lose_next_send_answer = False
+        self.ignore_sends = False
+        self.changed = asyncio.Condition()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/sessions", self.login)
+        app.router.add_get("/v1/conversations", self.conversations)
+        app.router.add_get("/v1/ws", self.websocket)
+        return app
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(predicate), DEADLINE)
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    def append(self, conversation_id: str, text: str, *, client_msg_id: str = "") -> int:
+        events = self.log.setdefault(conversation_id, [])
+        seq = len(events) + 1
+        events.append(
+            {
+                "type": "MessageSent",
+                "seq": seq,
+                "conversation_id": conversation_id,
+                "actor": {"user_id": "bob", "device_id": "d-bob"},
+                "client_msg_id": client_msg_id or f"m{seq}",
+                "occurred_at_ms": 1_764_000_000_000 + seq,
+                "body": {"kind": "plain", "text": text},
+                "reply_to_seq": None,
+            }
+        )
+        return seq
+
+    async def say(self, conversation_id: str, text: str) -> int:
+        """Another member sends a message; connected devices get it pushed unless muted."""
+        seq = self.append(conversation_id, text)
+        await self.push_event(conversation_id, seq)
+        return seq
+
+    async def push_event(self, conversation_id: str, seq: int) -> None:
+        if not self.mute:
+            event = self.log[conversation_id][seq - 1]
+            await self.push(
+                {"type": "event", "conversation_id": conversation_id, "seq": seq, "event": event}
+            )
+
+    async def push(self, frame: dict[str, Any]) -> None:
+        for ws in list(self.sockets):
+            await ws.send_json(frame)
+
+    async def drop_all(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+
+    def fetches(self) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == "fetch_history"]
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body["password"] != "secret":
+            error = {"code": "invalid_credentials", "message": "wrong username or password"}
+            return web.json_response({"error": error}, status=401)
+        answer = {"user_id": "alice", "device_id": "d1", "token": TOKEN}
+        return web.json_response(answer, status=201)
+
+    async def conversations(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response(
+                {"error": {"code": "unauthorized", "message": "no"}}, status=401
+            )
+        listed = [
+            {
+                "conversation_id": c,
+                "kind": "group",
+                "name": c,
+                "members": ["alice", "bob"],
+                "last_seq": len(events),
+            }
+            for c, events in self.log.items()
+        ]
+        return web.json_response({"conversations": listed})
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            raise web.HTTPUnauthorized()
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        self.connections += 1
+        await self._notify()
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    await self._answer(ws, json.loads(message.data))
+        finally:
+            self.sockets.discard(ws)
+            await self._notify()
+        return ws
+
+    async def _answer(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
+        self.frames.append(data)
+        await self._notify()
+        try:
+            frame = CLIENT_FRAME.validate_python(data)
+        except ValidationError as e:
+            await ws.send_json(
+                {"type": "error", "id": data.get("id"), "code": "bad_frame", "message": str(e)}
+            )
+            return
+        result: dict[str, Any]
+        if frame.type == "send":
+            if self.ignore_sends:
+                return
+            key = (frame.conversation_id, frame.client_msg_id)
+            duplicate = key in self.seq_of
+            if not duplicate:
+                self.seq_of[key] = self.append(
+                    frame.conversation_id, frame.body.text, client_msg_id=frame.client_msg_id
+                )
+                await self.push_event(frame.conversation_id, self.seq_of[key])
+            if self.lose_next_send_answer:
+                self.lose_next_send_answer = False
+                await ws.close()
+                return
+            result = {"seq": self.seq_of[key], "duplicate": duplicate}
+        elif frame.type == "fetch_history":
+            events = self.log.get(frame.conversation_id, [])
+            if frame.after is not None:
+                page = [e for e in events if e["seq"] > frame.after][: frame.limit]
+            else:
+                older = [e for e in events if frame.before is None or e["seq"] < frame.before]
+                page = older[-frame.limit :]
+            result = {
+                "events": [
+                    {"conversation_id": frame.conversation_id, "seq": e["seq"], "event": e}
+                    for e in page
+                ],
+                "last_seq": len(events),
+            }
+        elif frame.type == "ack":
+            result = {"seq": frame.up_to}
+        else:
+            result = {"pong": True}
+        await ws.send_json({"type": "response", "id": frame.id, "result": result})
+
+
+async def within(awaitable: Awaitable[T]) -> T:
+    return await asyncio.wait_for(awaitable, DEADLINE)
+
+
+def seqs(events: list[ConversationEvent]) -> list[tuple[str, int]]:
+    return [(e.conversation_id, e.seq) for e in events]
+
+
+async def take(stream: AsyncIterator[ConversationEvent], n: int) -> list[ConversationEvent]:
+    return [await within(anext(stream)) for _ in range(n)]
+
+
+@pytest.fixture
+async def edge() -> AsyncIterator[FakeEdge]:
+    fake = FakeEdge()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    fake.url = f"http://{host}:{port}"
+    yield fake
+    await fake.drop_all()
+    await runner.cleanup()
+
+
+def make_client(
+    edge: FakeEdge,
+    *,
+    cursors: dict[str, int] | None = None,
+    backfill_new: bool = True,
+    request_timeout: float = 1.0,
+    send_attempts: int = 5,
+) -> ParleyClient:
+    """A client with delays cut to milliseconds so each test stays far below a second."""
+    return ParleyClient(
+        edge.url,
+        TOKEN,
+        cursors=cursors,
+        backfill_new=backfill_new,
+        request_timeout=request_timeout,
+        send_attempts=send_attempts,
+        backoff=Backoff(initial=0.005, maximum=0.02, rng=random.Random(7)),
+        heartbeat=None,
+        gap_retry_delays=(),
+    )
+
+
+@pytest.fixture
+async def client(edge: FakeEdge) -> AsyncIterator[ParleyClient]:
+    parley = make_client(edge)
+    yield parley
+    await parley.close()
+
+
+async def test_send_retried_across_a_forced_disconnect_yields_one_seq(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    edge.lose_next_send_answer = True
+    assert await within(client.send("c1", "hello")) == 1
+    assert [e["body"]["text"] for e in edge.log["c1"]] == ["hello"]
+    sends = [f for f in edge.frames if f["type"] == "send"]
+    assert len(sends) == 2
+    assert sends[0]["client_msg_id"] == sends[1]["client_msg_id"]
+    assert client.connects == 2
+
+
+async def test_send_gives_up_after_its_attempts_with_the_message_id(edge: FakeEdge) -> None:
+    edge.ignore_sends = True
+    parley = make_client(edge, request_timeout=0.05, send_attempts=2)
+    try:
+        with pytest.raises(SendFailedError) as failure:
+            await within(parley.send("c1", "hello", client_msg_id="m-fixed"))
+    finally:
+        await parley.close()
+    assert failure.value.client_msg_id == "m-fixed"
+    assert [f["client_msg_id"] for f in edge.frames if f["type"] == "send"] == ["m-fixed"] * 2
+
+
+async def test_events_come_in_order_without_duplicates(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    assert seqs(await take(stream, 1)) == [("c1", 1)]
+    await edge.push_event("c1", 1)
+    await edge.say("c1", "two")
+    assert [e.text for e in await take(stream, 1)] == ["two"]
+    assert client.cursors == {"c1": 2}
+    await stream.aclose()
+
+
+async def test_a_gap_in_pushes_is_fetched_before_later_events(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.mute = True
+    await edge.say("c1", "two")
+    edge.mute = False
+    await edge.say("c1", "three")
+    assert [e.text for e in await take(stream, 2)] == ["two", "three"]
+    assert edge.fetches()[-1]["after"] == 1
+    await stream.aclose()
+
+
+async def test_resume_after_reconnect_fetches_what_was_missed(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.mute = True
+    await edge.drop_all()
+    await edge.say("c1", "two")
+    await edge.say("c1", "three")
+    assert seqs(await take(stream, 2)) == [("c1", 2), ("c1", 3)]
+    assert client.connects == 2
+    assert any(f.get("after") == 1 for f in edge.fetches())
+    await stream.aclose()
+
+
+async def test_resync_fetches_from_the_cursors(edge: FakeEdge, client: ParleyClient) -> None:
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.mute = True
+    await edge.say("c1", "two")
+    await edge.push({"type": "resync", "reason": "slow reader"})
+    assert seqs(await take(stream, 1)) == [("c1", 2)]
+    await stream.aclose()
+
+
+async def test_goodbye_reconnects_and_resumes(edge: FakeEdge, client: ParleyClient) -> None:
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.mute = True
+    await edge.push({"type": "goodbye", "reason": "draining", "reconnect_after_ms": 0})
+    await edge.say("c1", "two")
+    assert seqs(await take(stream, 1)) == [("c1", 2)]
+    assert client.connects == 2
+    await stream.aclose()
+
+
+async def test_cursors_given_at_construction_resume_there(edge: FakeEdge) -> None:
+    for text in ("one", "two", "three"):
+        edge.append("c1", text)
+    edge.append("c2", "elsewhere")
+    parley = make_client(edge, cursors={"c1": 2}, backfill_new=False)
+    try:
+        stream = parley.events()
+        assert seqs(await take(stream, 1)) == [("c1", 3)]
+        assert parley.cursors == {"c1": 3}
+        await stream.aclose()
+    finally:
+        await parley.close()
+
+
+async def test_new_conversations_are_backfilled_from_seq_1(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    edge.append("c1", "one")
+    edge.append("c1", "two")
+    stream = client.events()
+    assert seqs(await take(stream, 2)) == [("c1", 1), ("c1", 2)]
+    await stream.aclose()
+
+
+async def test_a_refused_token_is_reported_not_retried(edge: FakeEdge) -> None:
+    parley = ParleyClient(edge.url, "wrong-token")
+    try:
+        with pytest.raises(UnauthorizedError):
+            await within(parley.connect())
+    finally:
+        await parley.close()
+    assert edge.connections == 0
+
+
+def test_backoff_grows_to_its_ceiling_with_jitter_below_the_base() -> None:
+    backoff = Backoff(initial=1.0, maximum=8.0, jitter=0.5, rng=random.Random(1))
+    delays = [backoff.next_delay() for _ in range(6)]
+    for delay, base in zip(delays, [1, 2, 4, 8, 8, 8], strict=True):
+        assert base / 2 <= delay <= base
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PARLEY_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("PARLEY_PASSWORD", "secret")
+    monkeypatch.delenv("PARLEY_SERVER", raising=False)
+    return tmp_path
+
+
+async def parley(*argv: str) -> int:
+    """Run the CLI in a thread: it has its own event loop, and the fake needs this one."""
+    return await within(asyncio.to_thread(main, list(argv)))
+
+
+async def test_cli_login_send_and_history(
+    edge: FakeEdge, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await parley("--server", edge.url, "login", "alice") == 0
+    assert json.loads((cli_env / "token.json").read_text())["token"] == TOKEN
+    assert (cli_env / "token.json").stat().st_mode & 0o077 == 0
+    edge.append("c1", "hi alice")
+    assert await parley("send", "c1", "hello", "bob") == 0
+    assert "sent #2" in capsys.readouterr().out
+    assert await parley("history", "c1") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 2)[0] for line in lines] == ["#1", "#2"]
+    assert lines[0].endswith("bob: hi alice")
+    assert lines[1].endswith(": hello bob")
+
+
+async def test_cli_chat_shows_history_and_sends_stdin_lines(
+    edge: FakeEdge,
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await parley("--server", edge.url, "login", "alice") == 0
+    edge.append("c1", "are you there?")
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n\nbye\n"))
+    assert await parley("chat", "c1") == 0
+    assert "are you there?" in capsys.readouterr().out
+    assert [e["body"]["text"] for e in edge.log["c1"]] == ["are you there?", "yes", "bye"]
+
+
+async def test_cli_reports_bad_credentials_without_a_traceback(
+    edge: FakeEdge,
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PARLEY_PASSWORD", "wrong")
+    assert await parley("--server", edge.url, "login", "alice") == 1
+    err = capsys.readouterr().err
+    assert "wrong username or password" in err
+    assert "Traceback" not in err
+    assert not (cli_env / "token.json").exists()
+
+
+async def test_cli_reports_a_server_that_is_down(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert await parley("--server", f"http://127.0.0.1:{port}", "login", "alice") == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the server" in err
+    assert "Traceback" not in err
+
+
+async def test_cli_needs_a_login_first(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await parley("send", "c1", "hello") == 1
+    assert "not logged in" in capsys.readouterr().err

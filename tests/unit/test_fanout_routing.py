@@ -1,0 +1,64 @@
+"""Fan-out routing: one record per edge node with online members, never one per member."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from schemas import models as m
+from schemas.topics import parse_session_key, session_key
+from streams.fanout.routing import Memberships, SessionDirectory
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+
+
+def meta(seq: int, cid: str = "g") -> m.EventMeta:
+    return m.EventMeta(event_id=f"{cid}/{seq}", conversation_id=cid, seq=seq,
+                       actor=m.Actor(user_id="owner", device_id="d"), client_msg_id=f"k{seq}",
+                       command_id="c", occurred_at=NOW)
+
+
+def created(members: list[str]) -> m.ConversationCreated:
+    return m.ConversationCreated(
+        meta=meta(1), kind=m.ConversationKind.GROUP,
+        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in members))
+
+
+def test_large_group_is_one_delivery_per_node() -> None:
+    members = [f"u{i}" for i in range(10_000)]
+    memberships = Memberships()
+    memberships.apply(created(members))
+    sessions = SessionDirectory()
+    for i, user in enumerate(members[:3000]):
+        sessions.update(user, i % 3, expires_at_ms=10_000)
+    audience = memberships.apply(m.MessageSent(meta=meta(2), body=m.PlainBody(text="hi")))
+    routes = sessions.route(audience, now_ms=5_000)
+    assert sorted(routes) == [0, 1, 2]
+    assert sum(len(r) for r in routes.values()) == 3000
+
+
+def test_removed_member_hears_of_removal_then_nothing() -> None:
+    memberships = Memberships()
+    memberships.apply(created(["a", "b"]))
+    removal = m.MemberRemoved(meta=meta(2), user_id="b")
+    assert memberships.apply(removal) == {"a", "b"}
+    later = m.MessageSent(meta=meta(3), body=m.PlainBody(text="x"))
+    assert memberships.apply(later) == {"a"}
+
+
+def test_repeated_event_routes_nowhere() -> None:
+    memberships = Memberships()
+    event = created(["a"])
+    assert memberships.apply(event) == {"a"}
+    assert memberships.apply(event) == set()
+
+
+def test_expired_and_tombstoned_sessions_are_not_routed() -> None:
+    sessions = SessionDirectory()
+    sessions.update("a", 0, expires_at_ms=100)
+    sessions.update("b", 1, expires_at_ms=10_000)
+    sessions.update("b", 1, expires_at_ms=None)
+    assert sessions.route({"a", "b"}, now_ms=500) == {}
+
+
+def test_session_key_round_trips() -> None:
+    assert parse_session_key(session_key("user.name-1", 12)) == ("user.name-1", 12)

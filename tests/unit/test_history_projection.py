@@ -1,0 +1,296 @@
+"""The history view without Kafka: `apply` folded into a dict, and the reader on real RocksDB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from projections.history.layout import (
+    Readiness,
+    Tenure,
+    event_key,
+    last_seq_key,
+    member_key,
+    membership_key,
+    tenure_key,
+)
+from projections.history.projection import Delete, Put, apply
+from projections.history.query import HistoryReader, HistoryUnavailableError
+from projections.history.readiness import CatchUp
+from projections.history.store import HistoryBatch, HistoryStore
+from schemas import codec
+from schemas import models as m
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def meta(cid: str, seq: int, user: str = "alice") -> m.EventMeta:
+    return m.EventMeta(
+        event_id=str(uuid.uuid4()),
+        conversation_id=cid,
+        seq=seq,
+        actor=m.Actor(user_id=user, device_id=f"{user}-phone"),
+        client_msg_id=f"m{seq}",
+        command_id=str(uuid.uuid4()),
+        occurred_at=NOW,
+    )
+
+
+def created(cid: str, *members: str) -> m.ConversationCreated:
+    return m.ConversationCreated(
+        meta=meta(cid, 1),
+        kind=m.ConversationKind.GROUP,
+        name=cid,
+        members=(
+            m.Member(user_id="alice", role=m.Role.OWNER),
+            *(m.Member(user_id=u, role=m.Role.MEMBER) for u in members),
+        ),
+    )
+
+
+def sent(cid: str, seq: int, text: str | None = None) -> m.MessageSent:
+    return m.MessageSent(meta=meta(cid, seq), body=m.PlainBody(text=text or f"message {seq}"))
+
+
+def added(cid: str, seq: int, user: str) -> m.MemberAdded:
+    return m.MemberAdded(meta=meta(cid, seq), user_id=user)
+
+
+def removed(cid: str, seq: int, user: str) -> m.MemberRemoved:
+    return m.MemberRemoved(meta=meta(cid, seq), user_id=user)
+
+
+def fold(events: list[m.Event], into: dict[bytes, bytes] | None = None) -> dict[bytes, bytes]:
+    """The store `apply` describes, as a dict: what RocksDB would hold."""
+    store = dict(into or {})
+    for event in events:
+        cid = event.meta.conversation_id
+        last = int(store.get(last_seq_key(cid), b"0"))
+        for change in apply(event, codec.encode(event), last):
+            if isinstance(change, Put):
+                store[change.key] = change.value
+            else:
+                store.pop(change.key, None)
+    return store
+
+
+def tenure(store: dict[bytes, bytes], user: str, cid: str) -> Tenure | None:
+    value = store.get(tenure_key(user, cid))
+    return None if value is None else Tenure.model_validate_json(value)
+
+
+def test_creation_stores_the_event_and_every_member_both_ways() -> None:
+    event = created("c1", "bob")
+    changes = apply(event, codec.encode(event), 0)
+    store = fold([event])
+    assert Put(event_key("c1", 1), codec.encode(event)) in changes
+    assert codec.decode(store[event_key("c1", 1)]) == event
+    assert store[last_seq_key("c1")] == b"1"
+    assert store[member_key("c1", "alice")] == b"OWNER"
+    assert store[membership_key("bob", "c1")] == b"MEMBER"
+    assert tenure(store, "bob", "c1") == Tenure(left_at=None)
+
+
+def test_an_event_at_or_below_the_last_seq_changes_nothing() -> None:
+    event = sent("c1", 5)
+    assert apply(event, codec.encode(event), 5) == []
+    assert apply(event, codec.encode(event), 9) == []
+    assert apply(event, codec.encode(event), 4) != []
+
+
+def test_folding_the_log_twice_gives_the_same_store() -> None:
+    log: list[m.Event] = [created("c1", "bob"), sent("c1", 2), removed("c1", 3, "bob")]
+    once = fold(log)
+    assert fold(log, into=once) == once
+
+
+def test_membership_follows_added_role_changed_and_removed() -> None:
+    log: list[m.Event] = [
+        created("c1", "bob"),
+        added("c1", 2, "carol"),
+        m.MemberRoleChanged(meta=meta("c1", 3), user_id="carol", role=m.Role.ADMIN),
+        removed("c1", 4, "bob"),
+    ]
+    store = fold(log)
+    assert store[member_key("c1", "carol")] == b"ADMIN"
+    assert store[membership_key("carol", "c1")] == b"ADMIN"
+    assert member_key("c1", "bob") not in store
+    assert membership_key("bob", "c1") not in store
+
+
+def test_a_removed_member_keeps_the_seq_of_their_removal() -> None:
+    store = fold([created("c1", "bob"), sent("c1", 2), removed("c1", 3, "bob"), sent("c1", 4)])
+    assert tenure(store, "bob", "c1") == Tenure(left_at=3)
+    rejoined = fold([added("c1", 5, "bob")], into=store)
+    assert tenure(rejoined, "bob", "c1") == Tenure(left_at=None)
+
+
+def test_deleting_for_everyone_or_redacting_drops_the_stored_message() -> None:
+    log: list[m.Event] = [
+        created("c1", "bob"),
+        sent("c1", 2, "secret"),
+        sent("c1", 3, "regret"),
+        sent("c1", 4, "mine"),
+        m.MessageRedacted(meta=meta("c1", 5), target_seq=2, reason="court order"),
+        m.MessageDeleted(meta=meta("c1", 6), target_seq=3, scope=m.DeleteScope.FOR_EVERYONE),
+        m.MessageDeleted(meta=meta("c1", 7), target_seq=4, scope=m.DeleteScope.FOR_ME),
+    ]
+    changes = apply(log[4], codec.encode(log[4]), 4)
+    assert Delete(event_key("c1", 2)) in changes
+    store = fold(log)
+    assert event_key("c1", 2) not in store
+    assert event_key("c1", 3) not in store
+    assert event_key("c1", 4) in store
+    assert event_key("c1", 5) in store
+
+
+def test_catch_up_needs_every_owned_partition_at_its_start_end() -> None:
+    catch_up = CatchUp({0: 10, 1: 0, 2: 5})
+    assert not catch_up.done(set())
+    assert catch_up.done({1})
+    catch_up.advanced(0, 9)
+    assert not catch_up.done({0, 1})
+    catch_up.advanced(0, 10)
+    assert catch_up.done({0, 1})
+    assert not catch_up.done({0, 1, 2})
+    catch_up.reached_end(2)
+    assert catch_up.done({0, 1, 2})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    opened = HistoryStore(tmp_path / "history")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def reader(store: HistoryStore, tmp_path: Path) -> Iterator[HistoryReader]:
+    opened = HistoryReader(store.path, secondary_path=tmp_path / "secondary", max_staleness_s=0)
+    yield opened
+    opened.close()
+
+
+def write(store: HistoryStore, events: list[m.Event], partition: int = 0, offset: int = 0) -> None:
+    batch = HistoryBatch(store)
+    for i, event in enumerate(events):
+        batch.add(event, codec.encode(event))
+        batch.advance(partition, offset + i + 1)
+    batch.commit()
+
+
+def seqs(pages: list[bytes]) -> list[int]:
+    return [cast(Any, codec.decode(p)).meta.seq for p in pages]
+
+
+def test_pages_both_ways(store: HistoryStore, reader: HistoryReader) -> None:
+    write(store, [created("c1", "bob"), *(sent("c1", s) for s in range(2, 101))])
+    assert reader.last_seq("c1") == 100
+    assert seqs(reader.page("c1", limit=10)) == list(range(91, 101))
+    assert seqs(reader.page("c1", before=50, limit=10)) == list(range(40, 50))
+    assert seqs(reader.page("c1", after=50, limit=10)) == list(range(51, 61))
+    assert seqs(reader.page("c1", after=95, limit=10)) == list(range(96, 101))
+    assert seqs(reader.page("c1", before=5, limit=10)) == [1, 2, 3, 4]
+    assert seqs(reader.page("c1", after=10, before=14, limit=10)) == [11, 12, 13]
+    assert seqs(reader.page("c1", after=0, limit=3)) == [1, 2, 3]
+    assert reader.page("c1", before=1, limit=10) == []
+    assert reader.page("c1", after=100, limit=10) == []
+    assert reader.page("nope", limit=10) == []
+    assert reader.last_seq("nope") == 0
+
+
+def test_a_page_limit_is_bounded(reader: HistoryReader) -> None:
+    with pytest.raises(ValueError):
+        reader.page("c1", limit=0)
+    with pytest.raises(ValueError):
+        reader.page("c1", limit=1001)
+
+
+def test_one_conversation_id_prefixing_another_does_not_leak(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    write(store, [created("c", "bob"), created("cc", "carol"), sent("cc", 2)])
+    assert seqs(reader.page("c", limit=10)) == [1]
+    assert reader.members("c") == {"alice": "OWNER", "bob": "MEMBER"}
+    assert reader.conversations_of("alice") == ["c", "cc"]
+
+
+def test_membership_and_who_can_read(store: HistoryStore, reader: HistoryReader) -> None:
+    write(
+        store,
+        [
+            created("c1", "bob"),
+            created("c2", "bob"),
+            sent("c1", 2),
+            removed("c1", 3, "bob"),
+            sent("c1", 4),
+            added("c1", 5, "carol"),
+        ],
+    )
+    assert reader.members("c1") == {"alice": "OWNER", "carol": "MEMBER"}
+    assert reader.conversations_of("bob") == ["c2"]
+    assert reader.conversations_of("alice") == ["c1", "c2"]
+    assert not reader.is_member("bob", "c1")
+    assert reader.is_member("carol", "c1")
+    assert reader.role("alice", "c1") == "OWNER"
+    assert reader.can_read("bob", "c1", 3)
+    assert not reader.can_read("bob", "c1", 4)
+    assert reader.can_read("carol", "c1", 1)
+    assert not reader.can_read("dave", "c1", 1)
+
+
+def test_the_reader_follows_later_batches_and_replays_are_harmless(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    log: list[m.Event] = [created("c1", "bob"), sent("c1", 2), sent("c1", 3)]
+    write(store, log[:2])
+    assert reader.last_seq("c1") == 2
+    write(store, log)
+    assert reader.last_seq("c1") == 3
+    assert seqs(reader.page("c1", limit=10)) == [1, 2, 3]
+    assert store.positions() == {0: 3}
+
+
+def test_the_tracking_record_is_written_with_the_batch(store: HistoryStore) -> None:
+    write(store, [created("c1", "bob")], partition=2, offset=41)
+    write(store, [created("c9", "bob")], partition=0, offset=6)
+    assert store.positions() == {0: 7, 2: 42}
+
+
+def test_two_events_of_one_conversation_in_one_batch_see_each_other(store: HistoryStore) -> None:
+    batch = HistoryBatch(store)
+    events: list[m.Event] = [created("c1", "bob"), sent("c1", 2), sent("c1", 2)]
+    for event in events:
+        batch.add(event, codec.encode(event))
+    batch.commit()
+    assert (batch.applied, batch.skipped) == (2, 1)
+    assert store.last_seq("c1") == 2
+
+
+def test_readiness_marker(store: HistoryStore, reader: HistoryReader) -> None:
+    assert not reader.ready()
+    store.mark_ready(Readiness(high_watermarks={0: 3}))
+    assert reader.ready()
+    store.clear_ready()
+    assert not reader.ready()
+
+
+def test_a_missing_store_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(HistoryUnavailableError):
+        HistoryReader(tmp_path / "absent")
+
+
+def test_the_query_side_does_not_import_kafka() -> None:
+    """The edge imports the query side; Kafka clients there belong to the edge alone."""
+    probe = (
+        "import sys, projections.history.query; "
+        "sys.exit('confluent_kafka' in sys.modules or 'streams' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
