@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def explain(error: ParleyError, server: str) -> str:
     """One sentence saying what went wrong and what to do about it."""
     if isinstance(error, ServerUnavailableError):
-        return f"cannot reach the server at {server} ({error}); is it running? (--server)"
+        detail = error.__cause__ or error
+        return f"cannot reach the server at {server}: {detail} (is it running? see --server)"
     if isinstance(error, UnauthorizedError):
         return f"not authorised: {error.message}; run `parley login USER` again"
     if isinstance(error, ApiError):
@@ -93,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"server URL (default: $PARLEY_SERVER, the logged-in server, or {DEFAULT_SERVER})",
     )
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(prog="parley", description=__doc__, parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="parley",
+        description="Parley from a terminal. Log in once; the token is kept in "
+        "$PARLEY_CONFIG_DIR or ~/.config/parley. Scripts can set PARLEY_PASSWORD.",
+        parents=[common],
+    )
     parser.set_defaults(verbose=False)
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -167,7 +173,7 @@ async def chats(args: argparse.Namespace, ctx: Context) -> int:
     for c in conversations:
         label = c.name or ", ".join(m for m in c.members if m != stored.user_id) or "(just you)"
         last = f"#{c.last_seq}" if c.last_seq is not None else "-"
-        print(f"{c.conversation_id}\t{c.kind}\t{last}\t{label}")
+        print(f"{c.conversation_id}\t{c.kind or '-'}\t{last}\t{label}")
     if not conversations:
         print("no conversations yet; start one with `parley dm USER`")
     return EXIT_OK

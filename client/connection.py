@@ -30,6 +30,7 @@ from client.errors import (
     ServerUnavailableError,
     UnauthorizedError,
 )
+from client.models import Identity, parse_answer
 from edge.frames import (
     Ack,
     Authenticate,
@@ -62,9 +63,8 @@ SERVER_FRAMES: dict[str, type[Frame]] = {
     "presence": PresencePush,
     "goodbye": Goodbye,
 }
-# Close codes and connection-level error codes after which reconnecting cannot help.
-AUTH_CLOSE_CODES = frozenset({4401, 4403})
-AUTH_ERROR_CODES = frozenset({"unauthorized", "unauthenticated", "token_revoked", "device_revoked"})
+# A connection-level error with this code (token revoked, say) cannot be cured by reconnecting.
+AUTH_ERROR_CODES = frozenset({"unauthorized"})
 
 
 class ConnectionState(enum.Enum):
@@ -132,6 +132,7 @@ class Connection:
         self._failure: ParleyError | None = None
         self._opened_at = 0.0
         self.connects = 0
+        self.identity: Identity | None = None
 
     @property
     def state(self) -> ConnectionState:
@@ -204,16 +205,37 @@ class Connection:
             await self._settled.wait()
 
     async def _dial(self) -> aiohttp.ClientWebSocketResponse:
+        """Handshake, then authenticate with a frame rather than a header: its answer says
+        for certain whether the token is good, where a header would only show it later."""
         token = self._token()
         if not token:
-            raise UnauthorizedError("unauthenticated", "not logged in: no token")
+            raise UnauthorizedError("unauthorized", "not logged in: no token")
+        ws = await self._handshake()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                ws = await self._http().ws_connect(
-                    self._url,
-                    headers={"Authorization": f"Bearer {token}"},
-                    heartbeat=self._heartbeat,
-                    max_msg_size=self._max_msg_size,
+                identity = await self._authenticate(ws, token)
+        except TimeoutError as e:
+            await ws.close()
+            raise ServerUnavailableError(f"no answer to authenticate from {self._url}") from e
+        except (ParleyError, aiohttp.ClientError, ConnectionError) as e:
+            await ws.close()
+            if isinstance(e, ParleyError):
+                raise
+            raise ServerUnavailableError(f"connection lost while authenticating: {e}") from e
+        self.identity = identity
+        self._ws = ws
+        self._state = ConnectionState.OPEN
+        self._opened_at = asyncio.get_running_loop().time()
+        self.connects += 1
+        self._settled.set()
+        self._on_open()
+        return ws
+
+    async def _handshake(self) -> aiohttp.ClientWebSocketResponse:
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                return await self._http().ws_connect(
+                    self._url, heartbeat=self._heartbeat, max_msg_size=self._max_msg_size
                 )
         except aiohttp.WSServerHandshakeError as e:
             if e.status in (401, 403):
@@ -225,13 +247,27 @@ class Connection:
             raise ServerUnavailableError(f"no WebSocket handshake from {self._url} in time") from e
         except (aiohttp.ClientError, OSError) as e:
             raise ServerUnavailableError(f"cannot reach {self._url}: {e}") from e
-        self._ws = ws
-        self._state = ConnectionState.OPEN
-        self._opened_at = asyncio.get_running_loop().time()
-        self.connects += 1
-        self._settled.set()
-        self._on_open()
-        return ws
+
+    async def _authenticate(self, ws: aiohttp.ClientWebSocketResponse, token: str) -> Identity:
+        request_id = f"auth-{self.connects + 1}"
+        frame = Authenticate(type="authenticate", id=request_id, token=token)
+        await ws.send_str(frame.model_dump_json())
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                answer = parse_server_frame(message.data)
+            except ProtocolError as e:
+                log.warning("ignoring a frame: %s", e)
+                continue
+            if isinstance(answer, Response) and answer.id == request_id:
+                return parse_answer(Identity, answer.result, what="authenticate")
+            if isinstance(answer, ErrorFrame) and answer.id in (request_id, None):
+                error_type = UnauthorizedError if answer.code in AUTH_ERROR_CODES else ApiError
+                raise error_type(answer.code, answer.message)
+            if answer is not None:
+                self._dispatch(answer)
+        raise ServerUnavailableError("the server closed the connection while authenticating")
 
     async def _run(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         try:
@@ -239,10 +275,6 @@ class Connection:
                 goodbye = await self._read(ws)
                 if self._state in (ConnectionState.CLOSED, ConnectionState.FAILED):
                     await ws.close()
-                    return
-                if ws.close_code in AUTH_CLOSE_CODES:
-                    refused = UnauthorizedError("unauthorized", "the server refused the token")
-                    self._end(ConnectionState.FAILED, refused)
                     return
                 lived = asyncio.get_running_loop().time() - self._opened_at
                 self._drop(DisconnectedError("the connection to the server dropped"))
@@ -295,7 +327,8 @@ class Connection:
             if isinstance(frame, Response):
                 future.set_result(frame.result)
             else:
-                future.set_exception(ApiError(frame.code, frame.message))
+                error_type = UnauthorizedError if frame.code in AUTH_ERROR_CODES else ApiError
+                future.set_exception(error_type(frame.code, frame.message))
         elif isinstance(frame, EventPush | Resync | TypingPush | PresencePush):
             self._on_push(frame)
 
@@ -305,7 +338,7 @@ class Connection:
             await asyncio.sleep(delay)
             try:
                 return await self._dial()
-            except UnauthorizedError as e:
+            except ApiError as e:
                 self._end(ConnectionState.FAILED, e)
                 return None
             except ServerUnavailableError as e:

@@ -5,9 +5,11 @@ Answers ignore fields they do not know so a newer server does not break an older
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+
+from client.errors import ProtocolError
 
 
 class Answer(BaseModel):
@@ -43,9 +45,12 @@ class Account(Answer):
     user_id: str
 
 
-class Session(Answer):
+class Identity(Answer):
     user_id: str
     device_id: str
+
+
+class Session(Identity):
     token: str
 
 
@@ -68,7 +73,7 @@ def _member_id(value: Any) -> Any:
 
 class ConversationSummary(Answer):
     conversation_id: str
-    kind: str
+    kind: str | None = None
     name: str | None = None
     members: list[Annotated[str, BeforeValidator(_member_id)]] = []
     last_seq: int | None = None
@@ -111,3 +116,14 @@ class HistoryPage(Answer):
 
 
 AckKind = Literal["delivered", "read"]
+
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
+
+
+def parse_answer(model: type[AnswerT], data: Any, *, what: str) -> AnswerT:
+    """Validate a server answer, turning a mismatch into the SDK's `ProtocolError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ProtocolError(f"unexpected answer to {what}: {e}") from e

@@ -57,6 +57,7 @@ class ConversationOrder:
         self._cursors: dict[str, int] = {}
         self._buffers: dict[str, dict[int, ConversationEvent]] = {}
         self._catching_up: dict[str, None] = {}
+        self._next_seq: dict[str, dict[int, int]] = {}
         for conversation_id, cursor in (cursors or {}).items():
             self.track(conversation_id, cursor)
 
@@ -102,15 +103,20 @@ class ConversationOrder:
                 return "dropped"
             del buffer[highest]
         buffer[item.seq] = item
-        return "ready" if item.seq == cursor + 1 else "buffered"
+        following = self._next_seq.get(conversation_id, {}).get(cursor, cursor + 1)
+        return "ready" if item.seq == following else "buffered"
 
     def pop_ready(self) -> ConversationEvent | None:
         """The next event of some conversation whose seq follows its cursor, advancing it."""
         for conversation_id, buffer in self._buffers.items():
-            following = self._cursors[conversation_id] + 1
+            cursor = self._cursors[conversation_id]
+            links = self._next_seq.get(conversation_id, {})
+            following = links.get(cursor, cursor + 1)
             item = buffer.pop(following, None)
             if item is not None:
                 self._cursors[conversation_id] = following
+                if following != cursor + 1:
+                    self._forget_below(conversation_id, following)
                 return item
         return None
 
@@ -122,10 +128,7 @@ class ConversationOrder:
         """
         for conversation_id, buffer in self._buffers.items():
             if buffer:
-                cursor = self._cursors[conversation_id]
-                first = min(buffer)
-                if first > cursor + 1:
-                    return Gap(conversation_id, cursor, first)
+                return Gap(conversation_id, self._cursors[conversation_id], min(buffer))
         for conversation_id in self._catching_up:
             if not self._buffers.get(conversation_id):
                 return Gap(conversation_id, self._cursors[conversation_id], None)
@@ -136,23 +139,39 @@ class ConversationOrder:
     ) -> Filled:
         """Take the page fetched for `gap`; `exhausted` means the server had no more events.
 
-        Returns "empty" when the page held nothing inside the gap; the caller may then
-        retry later (history served by a lagging projection) or `skip` it.
+        A history page lists every event the user may see after `gap.after`, in order, so
+        a seq missing between two of its events (deleted for everyone, redacted, from
+        before the user joined) will never come: the cursor later steps over it. Returns
+        "empty" when the page held nothing after `gap.after`; history may come from a
+        projection still behind the pushes, so the caller retries later or `skip`s.
         """
-        progress = newer = False
-        for item in events:
-            if item.conversation_id != gap.conversation_id or item.seq <= gap.after:
-                continue
-            self.offer(item)
-            newer = True
-            if gap.before is None or item.seq < gap.before:
-                progress = True
-        if exhausted or not newer:
+        page = sorted(
+            (e for e in events if e.conversation_id == gap.conversation_id and e.seq > gap.after),
+            key=lambda e: e.seq,
+        )
+        links = self._next_seq.setdefault(gap.conversation_id, {})
+        previous = gap.after
+        for item in page:
+            if item.seq > previous + 1:
+                links[previous] = item.seq
+            if item.seq != previous:
+                self.offer(item)
+            previous = item.seq
+        if exhausted or not page:
             self._catching_up.pop(gap.conversation_id, None)
-        return "progress" if progress else "empty"
+        return "progress" if page else "empty"
 
     def skip(self, gap: Gap) -> None:
-        """Accept that the seqs of a bounded gap will never be visible (not this user's to
-        see) and move the cursor up to the first held event, which unblocks the rest."""
+        """Give up on a bounded gap that history keeps answering empty: step the cursor
+        over it to the first held event, which unblocks the rest."""
         if gap.before is not None and self._cursors.get(gap.conversation_id) == gap.after:
-            self._cursors[gap.conversation_id] = gap.before - 1
+            self._next_seq.setdefault(gap.conversation_id, {})[gap.after] = gap.before
+
+    def _forget_below(self, conversation_id: str, seq: int) -> None:
+        """After stepping over absent seqs, drop what was held or learned below the cursor."""
+        buffer = self._buffers[conversation_id]
+        for stale in [s for s in buffer if s < seq]:
+            del buffer[stale]
+        links = self._next_seq.get(conversation_id, {})
+        for passed in [s for s in links if s < seq]:
+            del links[passed]

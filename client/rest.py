@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
 
 from client.errors import (
     ApiError,
@@ -26,17 +25,8 @@ from client.models import (
     DeviceList,
     Sequenced,
     Session,
+    parse_answer,
 )
-
-AnswerT = TypeVar("AnswerT", bound=BaseModel)
-
-
-def parse_answer(model: type[AnswerT], data: Any, *, what: str) -> AnswerT:
-    """Validate a server answer, turning a mismatch into the SDK's `ProtocolError`."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise ProtocolError(f"unexpected answer to {what}: {e}") from e
 
 
 def api_error(status: int, text: str) -> ApiError:

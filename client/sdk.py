@@ -34,9 +34,10 @@ from client.models import (
     Device,
     HistoryPage,
     SendResult,
+    parse_answer,
 )
 from client.ordering import ConversationOrder, Gap
-from client.rest import RestApi, parse_answer
+from client.rest import RestApi
 from edge.frames import (
     Ack,
     EventPush,
@@ -53,7 +54,7 @@ from edge.frames import (
 log = logging.getLogger(__name__)
 
 # Error codes after which the edge did not take the message, so trying again is safe and useful.
-RETRYABLE_CODES = frozenset({"unavailable", "timeout", "overloaded", "rate_limited"})
+RETRYABLE_CODES = frozenset({"timeout", "unavailable", "internal"})
 
 Signal = TypingPush | PresencePush
 
@@ -126,7 +127,7 @@ class ParleyClient:
         self._max_inbox = max_inbox
         self._history_page = history_page
         self._gap_retry_delays = tuple(gap_retry_delays)
-        self._gap_retries: dict[Gap, int] = {}
+        self._stuck: tuple[Gap, int] | None = None
         self._on_signal = on_signal
         self._inbox: asyncio.Queue[ConversationEvent | _Wake] = asyncio.Queue()
         self._overflowed = False
@@ -220,6 +221,9 @@ class ParleyClient:
         fails; later drops are repaired in the background. Other calls connect on first use."""
         if self._connection.state is ConnectionState.IDLE:
             await self._connection.open()
+            identity = self._connection.identity
+            if identity is not None:
+                self.user_id, self.device_id = identity.user_id, identity.device_id
 
     async def send(
         self,
@@ -421,16 +425,20 @@ class ParleyClient:
         except ApiError as e:
             log.warning("cannot fetch %s after seq %d: %s", gap.conversation_id, gap.after, e)
             page = HistoryPage(events=[])
-        exhausted = len(page.events) < self._history_page
+        newest = max((e.seq for e in page.events), default=gap.after)
+        if page.last_seq is not None:
+            exhausted = not page.events or newest >= page.last_seq
+        else:
+            exhausted = len(page.events) < self._history_page
         if self._order.page_fetched(gap, page.events, exhausted=exhausted) == "progress":
-            self._gap_retries.pop(gap, None)
+            self._stuck = None
             return
         if gap.before is None:
             return
-        retries = self._gap_retries.get(gap, 0)
+        retries = self._stuck[1] if self._stuck is not None and self._stuck[0] == gap else 0
         if retries < len(self._gap_retry_delays):
             # History may come from a projection that has not caught up with the pushes yet.
-            self._gap_retries[gap] = retries + 1
+            self._stuck = (gap, retries + 1)
             await asyncio.sleep(self._gap_retry_delays[retries])
             return
         log.warning(
@@ -439,5 +447,5 @@ class ParleyClient:
             gap.before - 1,
             gap.conversation_id,
         )
-        self._gap_retries.pop(gap, None)
+        self._stuck = None
         self._order.skip(gap)

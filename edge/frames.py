@@ -24,7 +24,8 @@ class Frame(BaseModel):
 
 class PlainText(Frame):
     kind: Literal["plain"] = "plain"
-    text: Annotated[str, Field(min_length=1, max_length=65536)]
+    text: Annotated[str, Field(min_length=1)]
+    """Its size limit is the log's (64 KiB of UTF-8), answered `too_large` with the size."""
 
 
 class E2EECiphertext(Frame):

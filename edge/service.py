@@ -264,7 +264,8 @@ class EdgeService:
             raise ClientError("not_found", NOT_FOUND_MESSAGE, 404)
         events = self.history.page(cid, before=before, after=after, limit=limit)
         readable = [e for e in events if self.history.can_read(user_id, cid, _seq_of(e))]
-        return readable, self.history.last_seq(cid)
+        return _within_budget(readable, newest_first=before is not None and after is None), (
+            self.history.last_seq(cid))
 
     # plumbing
 
@@ -323,6 +324,23 @@ class EdgeService:
             if time.monotonic() > deadline:
                 raise TIMEOUT
             await asyncio.sleep(0.005)
+
+
+PAGE_BUDGET_BYTES = 1024 * 1024
+
+
+def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:
+    """At most ~1 MiB of events (at least one): `limit` is a maximum, and clients page on
+    by cursor, so a page of large messages stays under every frame limit."""
+    order = list(reversed(events)) if newest_first else events
+    kept: list[bytes] = []
+    used = 0
+    for event in order:
+        if kept and used + len(event) > PAGE_BUDGET_BYTES:
+            break
+        kept.append(event)
+        used += len(event)
+    return list(reversed(kept)) if newest_first else kept
 
 
 def _seq_of(event: bytes) -> int:

@@ -38,6 +38,7 @@ async def create(
     owner: Person,
     kind: str,
     members: list[Person],
+    *,
     name: str | None = None,
 ) -> dict[str, Any]:
     async with http.post(

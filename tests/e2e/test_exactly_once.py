@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 
 from tests.e2e.cluster import ParleyCluster
 from tests.e2e.people import close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
+
+
+def has_messages(device: RawDevice, cid: str, count: int) -> Callable[[], bool]:
+    return lambda: len(messages_of(device, cid)) >= count
 
 
 def messages_of(device: RawDevice, cid: str) -> list[tuple[int, str]]:
@@ -23,7 +29,7 @@ async def test_group_of_ten_one_member_with_three_devices(cluster: ParleyCluster
     async with aiohttp.ClientSession() as http:
         owner = await person(http, cluster, "owner", devices=3)
         others = [await person(http, cluster, f"m{i}") for i in range(9)]
-        group = await create(http, cluster, owner, "group", others, "ten")
+        group = await create(http, cluster, owner, "group", others, name="ten")
         cid = group["conversation_id"]
         dm_peer = others[0]
         direct = await create(http, cluster, owner, "direct", [dm_peer])
@@ -40,12 +46,10 @@ async def test_group_of_ten_one_member_with_three_devices(cluster: ParleyCluster
                 assert answer["type"] == "response", answer
             every_device = [d for p in (owner, *others) for d in p.devices]
             for device in every_device:
-                await device.wait_for(lambda d=device: len(messages_of(d, cid)) >= len(sent))
+                await device.wait_for(has_messages(device, cid, len(sent)))
                 assert messages_of(device, cid) == sent
             for device in [*owner.devices, *dm_peer.devices]:
-                await device.wait_for(
-                    lambda d=device: len(messages_of(d, direct["conversation_id"])) >= 5
-                )
+                await device.wait_for(has_messages(device, direct["conversation_id"], 5))
                 texts = [t for _, t in messages_of(device, direct["conversation_id"])]
                 assert texts == [f"d{i}" for i in range(5)]
             assert all(

@@ -77,14 +77,28 @@ def test_gaps_are_per_conversation() -> None:
     assert order.next_gap() == Gap("a", after=5, before=7)
 
 
-def test_a_gap_history_cannot_fill_can_be_skipped() -> None:
+def test_seqs_a_history_page_steps_over_are_never_waited_for() -> None:
+    """Deleted, redacted or pre-join seqs are absent from history for good."""
+    order = ConversationOrder({"c1": 1})
+    order.offer(ev(4))
+    gap = order.next_gap()
+    assert gap == Gap("c1", after=1, before=4)
+    assert order.page_fetched(gap, [ev(3), ev(4), ev(7)], exhausted=True) == "progress"
+    assert drain(order) == [("c1", 3), ("c1", 4), ("c1", 7)]
+    assert order.cursors == {"c1": 7}
+    assert order.offer(ev(5)) == "duplicate"
+
+
+def test_a_gap_history_keeps_answering_empty_can_be_skipped() -> None:
     order = ConversationOrder({"c1": 1})
     order.offer(ev(5))
     gap = order.next_gap()
     assert gap is not None
-    assert order.page_fetched(gap, [ev(5)], exhausted=True) == "empty"
+    assert order.page_fetched(gap, [], exhausted=True) == "empty"
+    assert drain(order) == []
     order.skip(gap)
     assert drain(order) == [("c1", 5)]
+    assert order.next_gap() is None
 
 
 def test_catch_up_fetches_from_every_cursor_until_a_short_page() -> None:

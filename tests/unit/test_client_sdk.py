@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from client import Backoff, ParleyClient, SendFailedError, UnauthorizedError
 from client.cli import main
+from client.connection import ConnectionState
 from client.models import ConversationEvent
 from edge.frames import CLIENT_FRAME
 
@@ -43,6 +44,7 @@ class FakeEdge:
         self.mute = False
         self.lose_next_send_answer = False
         self.ignore_sends = False
+        self.hidden: set[int] = set()
         self.changed = asyncio.Condition()
 
     def app(self) -> web.Application:
@@ -127,10 +129,28 @@ class FakeEdge:
         return web.json_response({"conversations": listed})
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            raise web.HTTPUnauthorized()
+        """Like the edge: the first frame authenticates; a bad token is answered and closed."""
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        first = await ws.receive_json(timeout=DEADLINE)
+        if first.get("type") != "authenticate" or first.get("token") != TOKEN:
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "id": first.get("id"),
+                    "code": "unauthorized",
+                    "message": "a valid token is needed",
+                }
+            )
+            await ws.close()
+            return ws
+        await ws.send_json(
+            {
+                "type": "response",
+                "id": first["id"],
+                "result": {"user_id": "alice", "device_id": "d1"},
+            }
+        )
         self.sockets.add(ws)
         self.connections += 1
         await self._notify()
@@ -170,7 +190,9 @@ class FakeEdge:
                 return
             result = {"seq": self.seq_of[key], "duplicate": duplicate}
         elif frame.type == "fetch_history":
-            events = self.log.get(frame.conversation_id, [])
+            events = [
+                e for e in self.log.get(frame.conversation_id, []) if e["seq"] not in self.hidden
+            ]
             if frame.after is not None:
                 page = [e for e in events if e["seq"] > frame.after][: frame.limit]
             else:
@@ -181,7 +203,7 @@ class FakeEdge:
                     {"conversation_id": frame.conversation_id, "seq": e["seq"], "event": e}
                     for e in page
                 ],
-                "last_seq": len(events),
+                "last_seq": len(self.log.get(frame.conversation_id, [])),
             }
         elif frame.type == "ack":
             result = {"seq": frame.up_to}
@@ -299,6 +321,21 @@ async def test_a_gap_in_pushes_is_fetched_before_later_events(
     await stream.aclose()
 
 
+async def test_a_gap_history_will_not_fill_is_skipped(edge: FakeEdge, client: ParleyClient) -> None:
+    """Seqs this user may not see must not stall the conversation forever."""
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.hidden.add(2)
+    edge.mute = True
+    await edge.say("c1", "not for alice")
+    edge.mute = False
+    await edge.say("c1", "three")
+    assert [e.text for e in await take(stream, 1)] == ["three"]
+    await stream.aclose()
+
+
 async def test_resume_after_reconnect_fetches_what_was_missed(
     edge: FakeEdge, client: ParleyClient
 ) -> None:
@@ -370,9 +407,15 @@ async def test_a_refused_token_is_reported_not_retried(edge: FakeEdge) -> None:
     try:
         with pytest.raises(UnauthorizedError):
             await within(parley.connect())
+        assert parley.state is ConnectionState.IDLE
     finally:
         await parley.close()
     assert edge.connections == 0
+
+
+async def test_connect_learns_who_the_token_belongs_to(client: ParleyClient) -> None:
+    await within(client.connect())
+    assert (client.user_id, client.device_id) == ("alice", "d1")
 
 
 def test_backoff_grows_to_its_ceiling_with_jitter_below_the_base() -> None:

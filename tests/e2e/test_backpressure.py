@@ -1,0 +1,71 @@
+"""A stalled client slows no one, costs bounded memory, and catches up with nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from tests.e2e.cluster import ParleyCluster
+from tests.e2e.people import close_all, create, person
+from tests.e2e.ws import RawDevice, send_frame
+
+MESSAGES = 400
+TEXT = "x" * 60_000  # 24 MB in all: more than loopback socket buffers absorb
+
+
+async def test_stalled_client_is_told_to_resync_and_loses_nothing(cluster: ParleyCluster) -> None:
+    async with aiohttp.ClientSession() as http:
+        alice = await person(http, cluster, "alice")
+        bob = await person(http, cluster, "bob")
+        carol = await person(http, cluster, "carol")
+        await carol.devices[0].close()
+        stalled = await http.ws_connect(  # never read until the end: a frozen phone
+            f"{cluster.url(1)}/v1/ws", headers={"Authorization": f"Bearer {carol.tokens[0]}"}
+        )
+        group = await create(http, cluster, alice, "group", [bob, carol], name="busy")
+        cid = group["conversation_id"]
+        try:
+            sender = alice.devices[0]
+            for start in range(0, MESSAGES, 50):
+                answers = await asyncio.gather(
+                    *[
+                        sender.request(send_frame(cid, f"{i}:{TEXT}", f"m{i}"))
+                        for i in range(start, start + 50)
+                    ]
+                )
+                assert all(a["type"] == "response" for a in answers), answers[0]
+            everything = list(range(1, MESSAGES + 2))
+
+            def bob_has_all() -> bool:
+                return len([p for p in bob.devices[0].pushes if p["type"] == "event"]) >= len(
+                    everything
+                )
+
+            await bob.devices[0].wait_for(bob_has_all, timeout=60)
+            assert [p["seq"] for p in bob.devices[0].pushes if p["type"] == "event"] == everything
+
+            woken = RawDevice(stalled)
+            await woken.wait_for(
+                lambda: any(p["type"] == "resync" for p in woken.pushes), timeout=60
+            )
+            pushed = [p["seq"] for p in woken.pushes if p["type"] == "event"]
+            assert pushed == sorted(pushed)
+            assert len(pushed) < len(everything), "the stall made the edge drop pushes"
+            cursor = 0  # a client's cursor: the end of what it has without gaps
+            while cursor + 1 in pushed:
+                cursor += 1
+            fetched: list[int] = []
+            while True:
+                page = await woken.request(
+                    {"type": "fetch_history", "conversation_id": cid, "after": cursor, "limit": 200}
+                )
+                seqs = [e["seq"] for e in page["result"]["events"]]
+                if not seqs:
+                    break
+                fetched += seqs
+                cursor = seqs[-1]
+            assert sorted(set(pushed) | set(fetched)) == everything
+            await woken.close()
+        finally:
+            await close_all(alice, bob)
