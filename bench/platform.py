@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from infra.platform import LocalPlatform
+from infra.processes import ManagedProcess
 from infra.settings import REPO_ROOT, PlatformSettings
 
 
@@ -26,7 +28,10 @@ def bench_platform() -> Iterator[PlatformSettings]:
         kafka_heap="1g",
     )
     platform = LocalPlatform(settings)
+    for pid_file in (settings.data_dir / "run").glob("*.pid"):
+        ManagedProcess(pid_file.stem, pid_file.parent, settings.data_dir / "logs").stop()
     platform.stop()
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
     platform.start()
     try:
         yield settings

@@ -13,7 +13,7 @@ from confluent_kafka import Message, Producer
 
 from edge import frames as f
 from edge.accounts import AccountDirectory
-from edge.connection import ConnectionState
+from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub
 from edge.log_bridge import CommandGateway, LogFollower
 from edge.openapi import document
@@ -55,9 +55,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     def on_account(record: Message) -> None:
         try:
-            directory.apply(codec.decode(record.value() or b""))
+            revoked = directory.apply(codec.decode(record.value() or b""))
         except Exception:
             log.exception("undecodable account event")
+            return
+        if revoked is not None:
+            hub.disconnect_device(revoked)
 
     accounts = LogFollower(
         settings.kafka_bootstrap,
@@ -68,7 +71,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         loop=loop,
     )
     gateway = CommandGateway(settings.kafka_bootstrap, topics.outcomes, settings.edge_node, loop)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5})
+    producer = Producer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
+    )
     hub = ConnectionHub(settings.edge_node, topics.sessions, producer)
     app["hub"] = hub
     deliveries = LogFollower(
@@ -130,8 +135,11 @@ async def _health(hub: ConnectionHub) -> web.Response:
 async def _refresh_sessions(hub: ConnectionHub, producer: Producer) -> None:
     while True:
         await asyncio.sleep(SESSION_REFRESH_S)
-        hub.refresh_sessions()
-        producer.poll(0)
+        try:
+            hub.refresh_sessions()
+            producer.poll(0)
+        except Exception:
+            log.exception("session refresh failed; retrying in %.0f s", SESSION_REFRESH_S)
 
 
 async def _say_goodbye(hub: ConnectionHub, drain_s: float) -> None:
@@ -142,7 +150,10 @@ async def _say_goodbye(hub: ConnectionHub, drain_s: float) -> None:
         if connection.state is ConnectionState.OPEN:
             connection.reply(goodbye)
     await asyncio.sleep(min(drain_s, 0.2) if connections else 0)
-    for connection in connections:
+
+    async def close(connection: DeviceConnection) -> None:
         with contextlib.suppress(Exception):
             await connection.close(flush_s=drain_s)
             await connection.ws.close()
+
+    await asyncio.gather(*(close(c) for c in connections))

@@ -33,6 +33,7 @@ class DeviceConnection:
         self.pushes: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
         self.replies: asyncio.Queue[str] = asyncio.Queue()
         self.overflowed = False
+        self.in_flight = 0
         self.dropped = 0
         self._wakeup = asyncio.Event()
         self.writer: asyncio.Task[None] | None = None

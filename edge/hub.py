@@ -7,6 +7,7 @@ entries alive (an edge that dies stops refreshing, and fan-out stops routing to 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import defaultdict
@@ -50,6 +51,14 @@ class ConnectionHub:
 
     def connections(self) -> list[DeviceConnection]:
         return [c for devices in self.by_user.values() for c in devices]
+
+    def disconnect_device(self, device_id: str) -> None:
+        """A revoked device's open sockets close at once, with the reason."""
+        goodbye = '{"type":"error","id":null,"code":"unauthorized","message":"device revoked"}'
+        for connection in self.connections():
+            if connection.device_id == device_id:
+                connection.reply(goodbye)
+                asyncio.get_running_loop().create_task(connection.ws.close())
 
     def refresh_sessions(self) -> None:
         for user, devices in self.by_user.items():

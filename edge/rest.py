@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from edge.errors import UNAUTHORIZED, ClientError
 from edge.service import EdgeService
 
+log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -55,6 +57,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ClientError as e:
         return _json(e.status, {"error": {"code": e.code, "message": e.message}})
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return _json(500, {"error": {"code": "internal", "message": "internal error"}})
 
 
 async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:

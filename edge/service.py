@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from edge.accounts import (
     USER_NAME,
@@ -35,6 +35,7 @@ from schemas.record import AvroRecord
 from schemas.topics import Topics
 
 REGISTRATION_DEVICE = "registration"
+T = TypeVar("T")
 
 
 class Gateway(Protocol):
@@ -101,6 +102,7 @@ class EdgeService:
         self.history = history
         self.timeout_s = timeout_s
         self.clock = clock
+        self.hash_slots = asyncio.Semaphore(2)
 
     # accounts
 
@@ -116,7 +118,7 @@ class EdgeService:
         command = m.RegisterAccount(
             meta=self._account_meta(command_id, user_id, REGISTRATION_DEVICE, idempotency_key),
             display_name=display_name.strip() or user_id,
-            password_hash=hash_password(password),
+            password_hash=await self._hashing(hash_password, password),
         )
         await self._account_command(user_id, command, command_id)
         await self._until(lambda: user_id in self.accounts.accounts)
@@ -124,7 +126,7 @@ class EdgeService:
 
     async def login(self, username: str, password: str, device_name: str) -> dict[str, str]:
         user_id = normalise_user_name(username)
-        if not self.accounts.check_password(user_id, password):
+        if not await self._hashing(self.accounts.check_password, user_id, password):
             raise BAD_CREDENTIALS
         device_id, token, token_hash = new_device_token()
         command_id = str(uuid.uuid4())
@@ -265,9 +267,16 @@ class EdgeService:
         events = self.history.page(cid, before=before, after=after, limit=limit)
         readable = [e for e in events if self.history.can_read(user_id, cid, _seq_of(e))]
         return _within_budget(readable, newest_first=before is not None and after is None), (
-            self.history.last_seq(cid))
+            self.history.last_seq(cid)
+        )
 
     # plumbing
+
+    async def _hashing(self, work: Callable[..., T], *args: Any) -> T:
+        """argon2 costs ~50-100 ms of CPU: in a thread (it releases the GIL), a few at a time,
+        so a burst of logins never stalls the sockets of this node."""
+        async with self.hash_slots:
+            return await asyncio.to_thread(work, *args)
 
     def _meta(
         self, cid: str, user_id: str, device_id: str, client_msg_id: str | None

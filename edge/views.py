@@ -25,8 +25,9 @@ class LazyHistory:
                 raise NOT_READY from e
         return self._reader
 
-    def page(self, conversation_id: str, *, before: int | None, after: int | None,
-             limit: int) -> list[bytes]:
+    def page(
+        self, conversation_id: str, *, before: int | None, after: int | None, limit: int
+    ) -> list[bytes]:
         return self._open().page(conversation_id, before=before, after=after, limit=limit)
 
     def last_seq(self, conversation_id: str) -> int:

@@ -19,6 +19,8 @@ from edge.service import EdgeService
 from schemas import codec
 
 log = logging.getLogger("parley.edge")
+MAX_IN_FLIGHT = 64
+"""Requests one connection may have open: bounds its tasks and its queued replies."""
 
 
 def _error(request_id: str | None, error: ClientError) -> str:
@@ -29,7 +31,7 @@ def _bearer(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return header[7:].strip()
-    return request.query.get("token")
+    return None
 
 
 class WebSocketEndpoint:
@@ -134,6 +136,17 @@ class WebSocketEndpoint:
             )
             connection.reply(_error(request_id, ClientError("bad_frame", problems)))
             return
+        if connection.in_flight >= MAX_IN_FLIGHT:
+            connection.reply(
+                _error(
+                    frame.id,
+                    ClientError(
+                        "too_busy", f"at most {MAX_IN_FLIGHT} requests at a time; wait for answers"
+                    ),
+                )
+            )
+            return
+        connection.in_flight += 1
         task = asyncio.create_task(self._answer(connection, frame))
         self.requests.add(task)
         task.add_done_callback(self.requests.discard)
@@ -148,6 +161,8 @@ class WebSocketEndpoint:
             log.exception("request %s failed", frame.type)
             connection.reply(_error(frame.id, ClientError("internal", "internal error", 500)))
             return
+        finally:
+            connection.in_flight -= 1
         connection.reply(f.Response(id=frame.id, result=result).model_dump_json())
 
     async def _result(self, c: DeviceConnection, frame: Any) -> dict[str, Any]:

@@ -234,13 +234,14 @@ class TransactionalLoop:
         began = time.perf_counter()
         first_offsets: dict[int, int] = {}
         next_offsets: dict[int, int] = {}
+        for record in records:  # all of them first: an abort must rewind every partition
+            partition, offset = position(record)
+            first_offsets.setdefault(partition, offset)
+            next_offsets[partition] = offset + 1
         out = TransactionOutput(self.producer)
         self.producer.begin_transaction()
         try:
             for record in records:
-                partition, offset = position(record)
-                first_offsets.setdefault(partition, offset)
-                next_offsets[partition] = offset + 1
                 self.handler.handle(record, out)
             offsets = [
                 TopicPartition(self.config.input_topic, p, o) for p, o in next_offsets.items()
@@ -282,9 +283,12 @@ def replay(
     topic: str,
     start_offsets: dict[int, int],
     apply: Callable[[Message], None],
+    until: dict[int, int] | None = None,
 ) -> dict[int, int]:
-    """Feed every committed record from `start_offsets` to the end of each partition to
-    `apply`; returns the next offset per partition."""
+    """Feed every committed record from `start_offsets` to the end of each partition (or to
+    `until`, exclusive) to `apply`; returns the next offset per partition."""
+    if until is not None:
+        start_offsets = {p: o for p, o in start_offsets.items() if o < until.get(p, 0)}
     if not start_offsets:
         return {}
     reader = Consumer(
@@ -308,9 +312,14 @@ def replay(
                         raise KafkaException(error)
                     pending.discard(position(record)[0])
                     continue
-                apply(record)
                 partition, offset = position(record)
+                if until is not None and offset >= until[partition]:
+                    pending.discard(partition)
+                    continue
+                apply(record)
                 positions[partition] = offset + 1
+                if until is not None and offset + 1 >= until[partition]:
+                    pending.discard(partition)
     finally:
         reader.close()
     return positions

@@ -32,6 +32,8 @@ from streams.fanout.routing import Memberships, SessionDirectory
 from streams.transactional import position, replay
 
 log = logging.getLogger("parley.fanout")
+RECIPIENTS_PER_RECORD = 5_000
+"""Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class FanOut:
         self.session_feed.assign(
             [TopicPartition(sessions.name, p, OFFSET_BEGINNING) for p in range(sessions.partitions)]
         )
+        self._read_sessions_to_end()
         self.events.subscribe([self.topics.events.name], on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
@@ -100,15 +103,37 @@ class FanOut:
         ends = {tp.partition: max(tp.offset, 0) for tp in committed}
 
         def rebuild(record: Message) -> None:
-            partition, offset = position(record)
-            if offset < ends[partition]:
-                self.memberships.apply(codec.decode(record.value() or b""))
+            self.memberships.apply(codec.decode(record.value() or b""))
 
-        replay(self.config.bootstrap, self.topics.events.name, dict.fromkeys(ends, 0), rebuild)
+        replay(
+            self.config.bootstrap,
+            self.topics.events.name,
+            dict.fromkeys(ends, 0),
+            rebuild,
+            until=ends,
+        )
         log.info("assigned %s: memberships rebuilt", sorted(ends))
 
-    def _read_sessions(self) -> None:
-        for record in self.session_feed.consume(num_messages=1000, timeout=0):
+    def _read_sessions_to_end(self) -> None:
+        """Know where everyone is before routing anything: otherwise the first events after
+        a restart would go to nobody."""
+        sessions = self.topics.sessions
+        ends = {
+            p: self.session_feed.get_watermark_offsets(
+                TopicPartition(sessions.name, p), timeout=10
+            )[1]
+            for p in range(sessions.partitions)
+        }
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            positions = self.session_feed.position([TopicPartition(sessions.name, p) for p in ends])
+            if all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in positions):
+                return
+            self._read_sessions(timeout=0.1)
+        log.warning("session directory not fully read after 60 s; routing with what is known")
+
+    def _read_sessions(self, timeout: float = 0) -> None:
+        for record in self.session_feed.consume(num_messages=1000, timeout=timeout):
             if record.error() is not None or record.key() is None:
                 continue
             user, node = parse_session_key(record.key() or b"")
@@ -141,13 +166,14 @@ class FanOut:
             audience = self.memberships.apply(event)
             meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
             for node, recipients in self.sessions.route(audience, now_ms).items():
-                delivery = m.EventDelivery(
-                    conversation_id=meta.conversation_id,
-                    seq=meta.seq,
-                    event=raw,
-                    recipients=tuple(recipients),
-                )
-                self._produce(node, codec.encode(delivery))
+                for start in range(0, len(recipients), RECIPIENTS_PER_RECORD):
+                    delivery = m.EventDelivery(
+                        conversation_id=meta.conversation_id,
+                        seq=meta.seq,
+                        event=raw,
+                        recipients=tuple(recipients[start : start + RECIPIENTS_PER_RECORD]),
+                    )
+                    self._produce(node, codec.encode(delivery))
         if self.producer.flush(30) != 0:
             raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "deliveries not acknowledged"))
         self.events.commit(
