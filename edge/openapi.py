@@ -54,6 +54,25 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/v1/profile": {
+            "get": {
+                "summary": "My user id and display name.",
+                "security": SECURED,
+                "responses": {
+                    "200": _ok("profile", {"user_id": STR, "display_name": STR}),
+                    **errors,
+                },
+            },
+            "patch": {
+                "summary": "Change my display name (through the log).",
+                "security": SECURED,
+                "requestBody": _body("ProfileRequest"),
+                "responses": {
+                    "200": _ok("profile", {"user_id": STR, "display_name": STR}),
+                    **errors,
+                },
+            },
+        },
         "/v1/devices": {
             "get": {
                 "summary": "My devices.",
@@ -113,6 +132,7 @@ def document() -> dict[str, Any]:
         for m in (
             rest.RegisterRequest,
             rest.LoginRequest,
+            rest.ProfileRequest,
             rest.CreateConversationRequest,
             rest.AddMemberRequest,
         )

@@ -33,6 +33,10 @@ class LoginRequest(Body):
     device_name: Annotated[str, Field(max_length=64)] = "device"
 
 
+class ProfileRequest(Body):
+    display_name: Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class CreateConversationRequest(Body):
     kind: Literal["direct", "group"]
     members: Annotated[list[str], Field(max_length=1000)]
@@ -86,6 +90,8 @@ class RestApi:
         return [
             web.post("/v1/accounts", self.register),
             web.post("/v1/sessions", self.login),
+            web.get("/v1/profile", self.profile),
+            web.patch("/v1/profile", self.change_profile),
             web.get("/v1/devices", self.devices),
             web.delete("/v1/devices/{device_id}", self.revoke),
             web.post("/v1/conversations", self.create_conversation),
@@ -115,6 +121,16 @@ class RestApi:
     async def login(self, request: web.Request) -> web.Response:
         body = await _parse(request, LoginRequest)
         return _json(201, await self.service.login(body.username, body.password, body.device_name))
+
+    async def profile(self, request: web.Request) -> web.Response:
+        user_id, _ = self._identity(request)
+        return _json(200, self.service.profile(user_id))
+
+    async def change_profile(self, request: web.Request) -> web.Response:
+        user_id, device_id = self._identity(request)
+        body = await _parse(request, ProfileRequest)
+        await self.service.change_profile(user_id, device_id, body.display_name)
+        return _json(200, self.service.profile(user_id))
 
     async def devices(self, request: web.Request) -> web.Response:
         user_id, _ = self._identity(request)

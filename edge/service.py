@@ -150,6 +150,22 @@ class EdgeService:
         await self._account_command(user_id, command, command_id)
         await self._until(lambda: account.devices[target].revoked)
 
+    def profile(self, user_id: str) -> dict[str, str]:
+        account = self.accounts.accounts.get(user_id)
+        if account is None:
+            raise ClientError("not_found", "no such account", 404)
+        return {"user_id": user_id, "display_name": account.display_name}
+
+    async def change_profile(self, user_id: str, device_id: str, display_name: str) -> None:
+        command_id = str(uuid.uuid4())
+        command = m.ChangeProfile(
+            meta=self._account_meta(command_id, user_id, device_id, None),
+            display_name=display_name.strip(),
+        )
+        await self._account_command(user_id, command, command_id)
+        account = self.accounts.accounts[user_id]
+        await self._until(lambda: account.display_name == display_name.strip())
+
     def devices(self, user_id: str) -> list[dict[str, Any]]:
         account = self.accounts.accounts.get(user_id)
         if account is None:

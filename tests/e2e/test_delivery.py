@@ -41,3 +41,35 @@ async def test_message_crosses_from_one_edge_node_to_another(cluster: ParleyClus
         finally:
             await sender.close()
             await receiver.close()
+
+
+async def test_profile_openapi_and_device_list(cluster: ParleyCluster) -> None:
+    user = unique("carol")
+    async with aiohttp.ClientSession() as http:
+        login = await register_and_login(http, cluster.url(0), user)
+        auth = {"Authorization": f"Bearer {login['token']}"}
+        async with http.patch(
+            f"{cluster.url(1)}/v1/profile", json={"display_name": "Carol C."}, headers=auth
+        ) as response:
+            assert response.status == 200, await response.text()
+            assert (await response.json())["display_name"] == "Carol C."
+        async with http.get(f"{cluster.url(0)}/v1/devices", headers=auth) as response:
+            devices = (await response.json())["devices"]
+            assert [d["device_id"] for d in devices] == [login["device_id"]]
+        async with http.get(f"{cluster.url(0)}/openapi.json") as response:
+            document = await response.json()
+            assert document["openapi"].startswith("3.")
+            assert {"/v1/accounts", "/v1/sessions", "/v1/profile", "/v1/conversations"} <= set(
+                document["paths"]
+            )
+            references = {ref.rsplit("/", 1)[-1] for ref in _refs(document["paths"])}
+            assert references <= set(document["components"]["schemas"])
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
