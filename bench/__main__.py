@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench import edge, report, sequencer
+from bench import edge, idle, report, sequencer
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -45,14 +45,21 @@ def _edge(load: edge.EdgeLoad) -> dict[str, Any]:
         return edge.run(settings, load)
 
 
+def _idle(load: idle.IdleLoad) -> dict[str, Any]:
+    with bench_platform() as settings:
+        return idle.run(settings, load)
+
+
 def main(argv: list[str]) -> int:
     runs: dict[str, list[tuple[str, Callable[[], dict[str, Any]]]]] = {
         "quick": [("edge-quick", partial(_edge, edge.QUICK))],
         "edge": [("edge-full", partial(_edge, edge.FULL))],
         "sequencer": [("sequencer-full", partial(_sequencer, sequencer.FULL))],
+        "idle": [("idle-full", partial(_idle, idle.FULL))],
         "full": [
             ("sequencer-full", partial(_sequencer, sequencer.FULL)),
             ("edge-full", partial(_edge, edge.FULL)),
+            ("idle-full", partial(_idle, idle.FULL)),
         ],
     }
     if len(argv) != 2 or argv[1] not in runs:
@@ -63,6 +70,9 @@ def main(argv: list[str]) -> int:
         result = run()
         path = report.write(result, OUT, name)
         print(f"[bench] wrote {path} and its plot", file=sys.stderr)
+        if result["benchmark"] == "idle-connections":
+            print(json.dumps(result))
+            continue
         summary = {k: result[k] for k in SUMMARY_FIELDS} | {
             "benchmark": result["benchmark"],
             **({"devices": result["devices"]} if "devices" in result else {}),

@@ -104,6 +104,9 @@ class AccountDirectory:
         except (VerificationError, InvalidHashError):
             return False
 
+    def knows_device(self, token: str) -> bool:
+        return token.partition(".")[0] in self.device_owner
+
     def authenticate(self, token: str) -> tuple[str, str] | None:
         """(user_id, device_id) for a live token, else None."""
         device_id, _, secret = token.partition(".")

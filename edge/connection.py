@@ -3,7 +3,10 @@
 A device that reads too slowly must not slow anyone else or grow memory: when its queue is
 full, pushes to it are dropped (the log keeps them) and, once it has drained, it is told
 to `resync`, i.e. fetch history from its cursors. Responses to its own requests are never
-dropped: a client that stops reading still gets answers once it reads again.
+dropped (their number is bounded by the requests it may have in flight).
+
+An idle connection costs no task: a writer task exists only while there is something to
+send, which keeps the memory of tens of thousands of idle devices low.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import asyncio
 import contextlib
 import enum
 import logging
+from collections import deque
 
 from aiohttp import web
 
 log = logging.getLogger("parley.edge")
+RESYNC = '{"type":"resync","reason":"pushes were dropped while you read slowly"}'
 
 
 class ConnectionState(enum.Enum):
@@ -25,71 +30,65 @@ class ConnectionState(enum.Enum):
 
 
 class DeviceConnection:
+    __slots__ = ("_writer", "device_id", "dropped", "in_flight", "overflowed", "pushes",
+                 "queue_size", "replies", "state", "user_id", "ws")
+
     def __init__(self, ws: web.WebSocketResponse, *, queue_size: int) -> None:
         self.ws = ws
         self.state = ConnectionState.AUTHENTICATING
         self.user_id = ""
         self.device_id = ""
-        self.pushes: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self.replies: asyncio.Queue[str] = asyncio.Queue()
+        self.queue_size = queue_size
+        self.pushes: deque[str] = deque()
+        self.replies: deque[str] = deque()
         self.overflowed = False
-        self.in_flight = 0
         self.dropped = 0
-        self._wakeup = asyncio.Event()
-        self.writer: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.writer = asyncio.create_task(self._write())
+        self.in_flight = 0
+        self._writer: asyncio.Task[None] | None = None
 
     def push(self, text: str) -> None:
         """Queue a push; on overflow drop it and remember to ask for a resync."""
         if self.state is not ConnectionState.OPEN:
             return
-        if self.overflowed:
-            self.dropped += 1
-            return
-        try:
-            self.pushes.put_nowait(text)
-        except asyncio.QueueFull:
+        if self.overflowed or len(self.pushes) >= self.queue_size:
+            if not self.overflowed:
+                log.info("device %s is reading too slowly; pushes dropped until it resyncs",
+                         self.device_id)
             self.overflowed = True
             self.dropped += 1
-            log.info(
-                "device %s is reading too slowly; pushes dropped until it resyncs", self.device_id
-            )
-        self._wakeup.set()
+            return
+        self.pushes.append(text)
+        self._wake()
 
     def reply(self, text: str) -> None:
-        self.replies.put_nowait(text)
-        self._wakeup.set()
+        self.replies.append(text)
+        self._wake()
 
     async def close(self, flush_s: float = 1.0) -> None:
         """Stop, after sending the replies already queued (an error that explains a close)."""
         self.state = ConnectionState.CLOSING
-        self._wakeup.set()
-        if self.writer is None:
+        self.pushes.clear()
+        writer = self._writer
+        if writer is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(self.writer), flush_s)
+            await asyncio.wait_for(asyncio.shield(writer), flush_s)
         except (TimeoutError, Exception):
-            self.writer.cancel()
+            writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.writer
+                await writer
+
+    def _wake(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while not self.replies.empty():
-                await self.ws.send_str(self.replies.get_nowait())
-            if self.state is ConnectionState.CLOSING:
-                return
-            while not self.pushes.empty() and self.replies.empty():
-                await self.ws.send_str(self.pushes.get_nowait())
-            if not self.replies.empty():
-                self._wakeup.set()
-                continue
-            if self.overflowed and self.pushes.empty():
+        while self.replies or self.pushes or (self.overflowed and self.state is
+                                              ConnectionState.OPEN):
+            if self.replies:
+                await self.ws.send_str(self.replies.popleft())
+            elif self.pushes:
+                await self.ws.send_str(self.pushes.popleft())
+            else:
                 self.overflowed = False
-                await self.ws.send_str(
-                    '{"type":"resync","reason":"pushes were dropped while you read slowly"}'
-                )
+                await self.ws.send_str(RESYNC)

@@ -100,10 +100,10 @@ class RestApi:
             web.delete("/v1/conversations/{cid}/members/{user_id}", self.remove_member),
         ]
 
-    def _identity(self, request: web.Request) -> tuple[str, str]:
+    async def _identity(self, request: web.Request) -> tuple[str, str]:
         header = request.headers.get("Authorization", "")
         identity = (
-            self.service.accounts.authenticate(header[7:].strip())
+            await self.service.authenticate(header[7:].strip())
             if header.startswith("Bearer ")
             else None
         )
@@ -123,26 +123,26 @@ class RestApi:
         return _json(201, await self.service.login(body.username, body.password, body.device_name))
 
     async def profile(self, request: web.Request) -> web.Response:
-        user_id, _ = self._identity(request)
+        user_id, _ = await self._identity(request)
         return _json(200, self.service.profile(user_id))
 
     async def change_profile(self, request: web.Request) -> web.Response:
-        user_id, device_id = self._identity(request)
+        user_id, device_id = await self._identity(request)
         body = await _parse(request, ProfileRequest)
         await self.service.change_profile(user_id, device_id, body.display_name)
         return _json(200, self.service.profile(user_id))
 
     async def devices(self, request: web.Request) -> web.Response:
-        user_id, _ = self._identity(request)
+        user_id, _ = await self._identity(request)
         return _json(200, {"devices": self.service.devices(user_id)})
 
     async def revoke(self, request: web.Request) -> web.Response:
-        user_id, device_id = self._identity(request)
+        user_id, device_id = await self._identity(request)
         await self.service.revoke_device(user_id, device_id, request.match_info["device_id"])
         return web.Response(status=204)
 
     async def create_conversation(self, request: web.Request) -> web.Response:
-        user_id, device_id = self._identity(request)
+        user_id, device_id = await self._identity(request)
         body = await _parse(request, CreateConversationRequest)
         created = await self.service.create_conversation(
             user_id,
@@ -155,11 +155,11 @@ class RestApi:
         return _json(201, created)
 
     async def conversations(self, request: web.Request) -> web.Response:
-        user_id, _ = self._identity(request)
+        user_id, _ = await self._identity(request)
         return _json(200, {"conversations": self.service.conversations(user_id)})
 
     async def add_member(self, request: web.Request) -> web.Response:
-        user_id, device_id = self._identity(request)
+        user_id, device_id = await self._identity(request)
         body = await _parse(request, AddMemberRequest)
         result = await self.service.change_members(
             user_id,
@@ -172,7 +172,7 @@ class RestApi:
         return _json(200, result)
 
     async def remove_member(self, request: web.Request) -> web.Response:
-        user_id, device_id = self._identity(request)
+        user_id, device_id = await self._identity(request)
         result = await self.service.change_members(
             user_id,
             device_id,

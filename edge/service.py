@@ -35,6 +35,7 @@ from schemas.record import AvroRecord
 from schemas.topics import Topics
 
 REGISTRATION_DEVICE = "registration"
+NEW_DEVICE_GRACE_S = 3.0
 T = TypeVar("T")
 
 
@@ -149,6 +150,19 @@ class EdgeService:
         )
         await self._account_command(user_id, command, command_id)
         await self._until(lambda: account.devices[target].revoked)
+
+    async def authenticate(self, token: str) -> tuple[str, str] | None:
+        """(user, device) for a live token. A device this edge has not heard of yet may have
+        just logged in on another edge: wait a moment for the accounts log to bring it."""
+        identity = self.accounts.authenticate(token)
+        if identity is not None or self.accounts.knows_device(token):
+            return identity
+        deadline = time.monotonic() + NEW_DEVICE_GRACE_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            if self.accounts.knows_device(token):
+                return self.accounts.authenticate(token)
+        return None
 
     def profile(self, user_id: str) -> dict[str, str]:
         account = self.accounts.accounts.get(user_id)

@@ -59,11 +59,10 @@ class WebSocketEndpoint:
         )
         await ws.prepare(request)
         connection = DeviceConnection(ws, queue_size=self.queue_size)
-        connection.start()
         try:
             token = _bearer(request)
             if token is not None:
-                self._authenticate(connection, token, None)
+                await self._authenticate(connection, token, None)
             else:
                 await self._await_authenticate(connection)
             if connection.state is ConnectionState.OPEN:
@@ -90,12 +89,12 @@ class WebSocketEndpoint:
         if not isinstance(frame, f.Authenticate):
             connection.reply(_error(frame.id, UNAUTHORIZED))
             return
-        self._authenticate(connection, frame.token, frame.id)
+        await self._authenticate(connection, frame.token, frame.id)
 
-    def _authenticate(
+    async def _authenticate(
         self, connection: DeviceConnection, token: str, request_id: str | None
     ) -> None:
-        identity = self.service.accounts.authenticate(token)
+        identity = await self.service.authenticate(token)
         if identity is None:
             connection.reply(_error(request_id, UNAUTHORIZED))
             return

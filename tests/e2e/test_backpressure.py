@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import aiohttp
 
@@ -11,6 +12,7 @@ from tests.e2e.people import close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
 
 MESSAGES = 400
+BATCH = 20
 TEXT = "x" * 60_000  # 24 MB in all: more than loopback socket buffers absorb
 
 
@@ -26,29 +28,36 @@ async def test_stalled_client_is_told_to_resync_and_loses_nothing(cluster: Parle
         group = await create(http, cluster, alice, "group", [bob, carol], name="busy")
         cid = group["conversation_id"]
         try:
-            sender = alice.devices[0]
-            for start in range(0, MESSAGES, 50):
+            sender, reader = alice.devices[0], bob.devices[0]
+
+            def bob_has(count: int) -> Callable[[], bool]:
+                return lambda: len([p for p in reader.pushes if p["type"] == "event"]) >= count
+
+            for start in range(0, MESSAGES, BATCH):
                 answers = await asyncio.gather(
                     *[
                         sender.request(send_frame(cid, f"{i}:{TEXT}", f"m{i}"))
-                        for i in range(start, start + 50)
+                        for i in range(start, start + BATCH)
                     ]
                 )
                 assert all(a["type"] == "response" for a in answers), answers[0]
+                # bob keeps up (his queue never holds more than one batch) while carol sleeps
+                await reader.wait_for(bob_has(1 + start + BATCH), timeout=30)
             everything = list(range(1, MESSAGES + 2))
-
-            def bob_has_all() -> bool:
-                return len([p for p in bob.devices[0].pushes if p["type"] == "event"]) >= len(
-                    everything
-                )
-
-            await bob.devices[0].wait_for(bob_has_all, timeout=60)
-            assert [p["seq"] for p in bob.devices[0].pushes if p["type"] == "event"] == everything
+            assert [p["seq"] for p in reader.pushes if p["type"] == "event"] == everything
+            assert not [p for p in reader.pushes if p["type"] == "resync"]
 
             woken = RawDevice(stalled)
-            await woken.wait_for(
-                lambda: any(p["type"] == "resync" for p in woken.pushes), timeout=60
-            )
+            try:
+                await woken.wait_for(
+                    lambda: any(p["type"] == "resync" for p in woken.pushes), timeout=20
+                )
+            except TimeoutError:
+                kinds = [p["type"] for p in woken.pushes]
+                raise AssertionError(
+                    f"no resync; got {len(kinds)} pushes: {woken.pushes[:2]}, "
+                    f"closed={stalled.closed} code={stalled.close_code}"
+                ) from None
             pushed = [p["seq"] for p in woken.pushes if p["type"] == "event"]
             assert pushed == sorted(pushed)
             assert len(pushed) < len(everything), "the stall made the edge drop pushes"
