@@ -7,7 +7,9 @@ their full loads. Each ends by printing one JSON line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -41,6 +43,9 @@ def _sequencer(load: sequencer.SequencerLoad) -> dict[str, Any]:
 
 
 def _edge(load: edge.EdgeLoad) -> dict[str, Any]:
+    rate = os.environ.get("PARLEY_BENCH_RATE")
+    if rate:
+        load = dataclasses.replace(load, name=f"{load.name}-{rate}", rate_per_s=int(rate))
     with bench_platform() as settings:
         return edge.run(settings, load)
 
@@ -68,7 +73,7 @@ def main(argv: list[str]) -> int:
     summary: dict[str, Any] = {}
     for name, run in runs[argv[1]]:
         result = run()
-        path = report.write(result, OUT, name)
+        path = report.write(result, OUT, f"{name}-{result.get('rate_per_s', '')}".rstrip("-"))
         print(f"[bench] wrote {path} and its plot", file=sys.stderr)
         if result["benchmark"] == "idle-connections":
             print(json.dumps(result))
