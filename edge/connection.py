@@ -30,8 +30,19 @@ class ConnectionState(enum.Enum):
 
 
 class DeviceConnection:
-    __slots__ = ("_writer", "device_id", "dropped", "in_flight", "overflowed", "pushes",
-                 "queue_size", "replies", "state", "user_id", "ws")
+    __slots__ = (
+        "_writer",
+        "device_id",
+        "dropped",
+        "in_flight",
+        "overflowed",
+        "pushes",
+        "queue_size",
+        "replies",
+        "state",
+        "user_id",
+        "ws",
+    )
 
     def __init__(self, ws: web.WebSocketResponse, *, queue_size: int) -> None:
         self.ws = ws
@@ -52,8 +63,10 @@ class DeviceConnection:
             return
         if self.overflowed or len(self.pushes) >= self.queue_size:
             if not self.overflowed:
-                log.info("device %s is reading too slowly; pushes dropped until it resyncs",
-                         self.device_id)
+                log.info(
+                    "device %s is reading too slowly; pushes dropped until it resyncs",
+                    self.device_id,
+                )
             self.overflowed = True
             self.dropped += 1
             return
@@ -83,8 +96,9 @@ class DeviceConnection:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
-        while self.replies or self.pushes or (self.overflowed and self.state is
-                                              ConnectionState.OPEN):
+        while (
+            self.replies or self.pushes or (self.overflowed and self.state is ConnectionState.OPEN)
+        ):
             if self.replies:
                 await self.ws.send_str(self.replies.popleft())
             elif self.pushes:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas import codec
 from schemas.partitioning import partition_for
@@ -40,6 +41,7 @@ class LogFollower:
         committed_only: bool = True,
     ) -> None:
         self.loop = loop
+        self.topic = topic
         self.on_record = on_record
         self.ready = asyncio.Event()
         self.stopping = threading.Event()
@@ -72,18 +74,32 @@ class LogFollower:
         self.thread.join(5)
 
     def _run(self) -> None:
+        """Transient errors are logged and retried; a fatal one ends the process, because an
+        edge that silently stopped following would answer every request with a timeout."""
         try:
             while not self.stopping.is_set():
-                for record in self.consumer.consume(num_messages=500, timeout=0.05):
-                    error = record.error()
-                    if error is None:
-                        self.loop.call_soon_threadsafe(self.on_record, record)
-                    elif error.code() == KafkaError._PARTITION_EOF:
-                        self._reached_end(record.partition())
-                    else:
-                        log.warning("follower: %s", error)
+                try:
+                    self._follow_once()
+                except KafkaException as e:
+                    if e.args[0].fatal():
+                        log.critical("follower of %s failed for good: %s", self.topic, e)
+                        os._exit(70)
+                    log.warning("follower of %s: %s; retrying", self.topic, e)
+                    self.stopping.wait(1.0)
         finally:
             self.consumer.close()
+
+    def _follow_once(self) -> None:
+        for record in self.consumer.consume(num_messages=500, timeout=0.05):
+            error = record.error()
+            if error is None:
+                self.loop.call_soon_threadsafe(self.on_record, record)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                self._reached_end(record.partition())
+            elif error.fatal():
+                raise KafkaException(error)
+            else:
+                log.warning("follower of %s: %s", self.topic, error)
 
     def _reached_end(self, partition: int | None) -> None:
         if partition in self.pending:

@@ -48,7 +48,9 @@ def _validate(admin: AdminClient, spec: TopicSpec, partitions: int, timeout_s: f
     if partitions != spec.partitions:
         raise PlatformError(
             f"topic {spec.name} has {partitions} partitions but {spec.partitions} are declared; "
-            "a conversation's partition depends on this count, so it is never changed in place"
+            "a conversation's partition depends on this count, so it is never changed in place; "
+            "use another PARLEY_TOPIC_PREFIX, or (local data only) `make stop` and remove "
+            "the data directory (.parley by default) to start over"
         )
     resource = ConfigResource(ResourceType.TOPIC, spec.name)
     described = admin.describe_configs([resource])[resource].result(timeout=timeout_s)
