@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,14 +9,14 @@ from pathlib import Path
 
 from schemas import models as m
 from schemas.topics import Topics
-from tests.integration.log import BOOTSTRAP, CommandProducer
-from tests.integration.sequencer_process import SequencerProcess
+from tests.integration.log import CommandProducer
+from tests.integration.processes import ParleyProcess
 
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
 
 
-class AccountsProcess(SequencerProcess):
-    """`python -m streams.accounts`; stopping, killing and logs work as for the sequencer."""
+class AccountsProcess(ParleyProcess):
+    """`python -m streams.accounts` for one test's topics."""
 
     def __init__(
         self,
@@ -29,26 +26,21 @@ class AccountsProcess(SequencerProcess):
         log_path: Path | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        log_path = log_path or state_dir / f"accounts-{instance}.log"
-        super().__init__(topics, state_dir, instance, log_path, extra_env)
-
-    def start(self) -> None:
-        prefix = self.topics.accounts.name.rsplit(".", 1)[0]
-        env = {
-            **os.environ,
-            "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
-            "PARLEY_TOPIC_PREFIX": prefix,
-            "PARLEY_PARTITIONS": str(self.topics.account_commands.partitions),
-            "PARLEY_ACCOUNTS_INSTANCE": self.instance,
-            "PARLEY_ACCOUNTS_GROUP": f"{prefix}-accounts",
-            "PARLEY_STATE_DIR": str(self.state_dir),
-            **self.extra_env,
-        }
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.accounts"], env=env, stdout=log, stderr=log
-            )
+        prefix = topics.accounts.name.rsplit(".", 1)[0]
+        self.topics = topics
+        self.instance = instance
+        super().__init__(
+            "streams.accounts",
+            prefix,
+            state_dir,
+            log_path or state_dir / f"accounts-{instance}.log",
+            {
+                "PARLEY_PARTITIONS": str(topics.account_commands.partitions),
+                "PARLEY_ACCOUNTS_INSTANCE": instance,
+                "PARLEY_ACCOUNTS_GROUP": f"{prefix}-accounts",
+                **(extra_env or {}),
+            },
+        )
 
 
 def account_commands(topics: Topics, reply_partition: int = 0) -> CommandProducer:

@@ -28,7 +28,8 @@ from tests.integration.log import (
     fresh_topics,
     read_committed,
 )
-from tests.integration.test_sequencer_crash import produced_so_far, wait_until
+from tests.integration.processes import wait_until
+from tests.integration.test_sequencer_crash import produced_so_far
 
 PARTITIONS = 4
 

@@ -16,7 +16,7 @@ from projections.history.layout import READY_KEY
 from projections.history.query import HistoryReader
 from schemas import codec
 from schemas import models as m
-from tests.integration.history_process import HistoryProcess, wait_until
+from tests.integration.history_process import HistoryProcess
 from tests.integration.log import (
     CommandProducer,
     command_meta,
@@ -24,6 +24,7 @@ from tests.integration.log import (
     fresh_topics,
     read_committed,
 )
+from tests.integration.processes import wait_until
 from tests.integration.sequencer_process import SequencerProcess
 
 MESSAGES = 200
@@ -91,7 +92,7 @@ def check_group_history(reader: HistoryReader, events_topic: str) -> None:
 def rebuild(history: HistoryProcess, secondary_path: Path) -> Iterator[HistoryReader]:
     """`python -m projections.history rebuild` over an existing store: a reader once the
     rebuilt view says it is ready; the process is stopped on leaving."""
-    history.start(rebuild=True)
+    history.start("rebuild")
     try:
         wait_until(lambda: "following" in history.log(), 30, "the rebuild to delete the store")
         with history.reader(secondary_path) as fresh:

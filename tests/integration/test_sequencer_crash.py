@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from tests.integration.log import (
     fresh_topics,
     read_committed,
 )
+from tests.integration.processes import wait_until
 from tests.integration.sequencer_process import SequencerProcess
 from tests.integration.test_sequencer_ordering import assert_dense
 
@@ -37,15 +37,6 @@ def produced_so_far(topic: str, partitions: int) -> int:
         )
     finally:
         consumer.close()
-
-
-def wait_until(condition: Callable[[], bool], deadline_s: float, what: str) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("state_after_crash", ["kept", "wiped"])

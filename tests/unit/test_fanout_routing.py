@@ -12,15 +12,23 @@ NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
 
 def meta(seq: int, cid: str = "g") -> m.EventMeta:
-    return m.EventMeta(event_id=f"{cid}/{seq}", conversation_id=cid, seq=seq,
-                       actor=m.Actor(user_id="owner", device_id="d"), client_msg_id=f"k{seq}",
-                       command_id="c", occurred_at=NOW)
+    return m.EventMeta(
+        event_id=f"{cid}/{seq}",
+        conversation_id=cid,
+        seq=seq,
+        actor=m.Actor(user_id="owner", device_id="d"),
+        client_msg_id=f"k{seq}",
+        command_id="c",
+        occurred_at=NOW,
+    )
 
 
 def created(members: list[str]) -> m.ConversationCreated:
     return m.ConversationCreated(
-        meta=meta(1), kind=m.ConversationKind.GROUP,
-        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in members))
+        meta=meta(1),
+        kind=m.ConversationKind.GROUP,
+        members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in members),
+    )
 
 
 def test_large_group_is_one_delivery_per_node() -> None:
