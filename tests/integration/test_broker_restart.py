@@ -17,6 +17,7 @@ from infra.settings import PlatformSettings
 from infra.topics import ensure_topics
 from schemas import models as m
 from schemas.topics import declare_topics
+from tests.e2e.cluster import free_port
 from tests.integration import log
 from tests.integration.log import (
     CommandProducer,
@@ -33,16 +34,19 @@ def own_broker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loca
     """A second broker with its own ports and data dir, so restarting it disturbs no one."""
     settings = PlatformSettings(
         data_dir=tmp_path / "platform",
-        kafka_port=29092,
-        kafka_controller_port=29093,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
         kafka_heap="512m",
     )
     broker = LocalKafka(settings)
     broker.start()
     monkeypatch.setattr(log, "BOOTSTRAP", settings.bootstrap)
-    monkeypatch.setattr("tests.integration.sequencer_process.BOOTSTRAP", settings.bootstrap)
-    yield broker
-    broker.process.stop(timeout_s=60)
+    monkeypatch.setattr("tests.integration.processes.BOOTSTRAP", settings.bootstrap)
+    try:
+        yield broker
+    finally:
+        broker.process.stop(timeout_s=60)
+        broker.process.kill()
 
 
 def test_log_survives_broker_restart(
