@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from tests.e2e.cluster import ParleyCluster
+from tests.e2e.people import close_all, create, person
+from tests.e2e.ws import RawDevice, send_frame
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +22,23 @@ def cluster(
     parley = ParleyCluster(work, extra_env={"PARLEY_OUTBOUND_QUEUE": "50"})
     try:
         parley.start()
+        asyncio.run(warm_up(parley))
         yield parley
     finally:
         parley.stop()
+
+
+async def warm_up(parley: ParleyCluster) -> None:
+    """One message from node 0 to node 1 before any test: a cold broker and freshly started
+    processes (group joins, coordinator loads) can take many seconds on a busy machine, and
+    no test should spend its deadlines on that."""
+    async with aiohttp.ClientSession() as http:
+        ann = await person(http, parley, "warm")
+        ben = await person(http, parley, "up")
+        await ben.devices[0].close()
+        ben.devices.clear()
+        ben.devices.append(await RawDevice.connect(http, parley.url(1), ben.tokens[0]))
+        cid = (await create(http, parley, ann, "direct", [ben]))["conversation_id"]
+        await ann.devices[0].request(send_frame(cid, "warm up", "warm-1"), timeout=120)
+        await ben.devices[0].wait_pushes(1, timeout=120)
+        await close_all(ann, ben)
