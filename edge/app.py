@@ -23,7 +23,7 @@ from edge.settings import EdgeSettings
 from edge.views import LazyHistory
 from edge.websocket import WebSocketEndpoint
 from schemas import codec
-from schemas.topics import declare_topics
+from schemas.topics import declare_topics, session_key
 
 log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
@@ -76,6 +76,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     )
     hub = ConnectionHub(settings.edge_node, topics.sessions, producer)
     app["hub"] = hub
+    # A first produce pays for metadata and the idempotent producer id; pay it now, not
+    # while the first device's session record is racing its first message.
+    producer.produce(topics.sessions.name, key=session_key("", settings.edge_node), value=None,
+                     partition=0)
+    await asyncio.to_thread(producer.flush, 30)
     deliveries = LogFollower(
         settings.kafka_bootstrap,
         topics.deliveries.name,

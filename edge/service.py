@@ -8,6 +8,7 @@ one table in edge/errors.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 import uuid
@@ -141,8 +142,11 @@ class EdgeService:
         return {"user_id": user_id, "device_id": device_id, "token": token}
 
     async def revoke_device(self, user_id: str, device_id: str, target: str) -> None:
-        account = self.accounts.accounts.get(user_id)
-        if account is None or target not in account.devices:
+        account = self.accounts.accounts[user_id]
+        if target not in account.devices:  # it may have logged in on another edge just now
+            with contextlib.suppress(ClientError):
+                await self._until(lambda: target in account.devices, NEW_DEVICE_GRACE_S)
+        if target not in account.devices:
             raise ClientError("not_found", "no such device", 404)
         command_id = str(uuid.uuid4())
         command = m.RevokeDevice(
@@ -356,9 +360,9 @@ class EdgeService:
         if isinstance(outcome, m.CommandRejected):
             raise rejection_error(outcome.code, outcome.reason)
 
-    async def _until(self, condition: Callable[[], bool]) -> None:
-        """Wait until this edge's view has caught up with a change it just made."""
-        deadline = time.monotonic() + self.timeout_s
+    async def _until(self, condition: Callable[[], bool], timeout_s: float | None = None) -> None:
+        """Wait until this edge's view has caught up with a change made through the log."""
+        deadline = time.monotonic() + (timeout_s or self.timeout_s)
         while not condition():
             if time.monotonic() > deadline:
                 raise TIMEOUT

@@ -28,7 +28,7 @@ from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
 from schemas.topics import Topics, parse_session_key
-from streams.fanout.routing import Memberships, SessionDirectory
+from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
 from streams.transactional import position, replay
 
 log = logging.getLogger("parley.fanout")
@@ -50,6 +50,7 @@ class FanOut:
         self.topics = config.topics
         self.memberships = Memberships()
         self.sessions = SessionDirectory()
+        self.recent = RecentEvents()
         self.stopping = threading.Event()
         self.producer = Producer(
             {
@@ -144,7 +145,19 @@ class FanOut:
             entry = codec.decode(value)
             if isinstance(entry, m.UserOnNode):
                 expires = int(entry.expires_at.timestamp() * 1000)
-                self.sessions.update(user, node, expires if entry.devices > 0 else None)
+                now_ms = int(time.time() * 1000)
+                arrived = self.sessions.update(
+                    user, node, expires if entry.devices > 0 else None, now_ms
+                )
+                if arrived:
+                    self._replay_recent(user, node, now_ms)
+
+    def _replay_recent(self, user: str, node: int, now_ms: int) -> None:
+        cids = self.memberships.of_user.get(user, set())
+        for cid, seq, raw in self.recent.since(cids, now_ms):
+            delivery = m.EventDelivery(conversation_id=cid, seq=seq, event=raw, recipients=(user,))
+            self._produce(node, codec.encode(delivery))
+        self.producer.poll(0)
 
     def _deliver(self, records: list[Message]) -> None:
         now_ms = int(time.time() * 1000)
@@ -165,6 +178,7 @@ class FanOut:
                 continue
             audience = self.memberships.apply(event)
             meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
+            self.recent.add(meta.conversation_id, meta.seq, raw, now_ms)
             for node, recipients in self.sessions.route(audience, now_ms).items():
                 for start in range(0, len(recipients), RECIPIENTS_PER_RECORD):
                     delivery = m.EventDelivery(

@@ -8,7 +8,7 @@ edge node.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from schemas import models as m
@@ -19,6 +19,7 @@ from schemas.record import AvroRecord
 class Memberships:
     members: dict[str, set[str]] = field(default_factory=dict)
     last_seq: dict[str, int] = field(default_factory=dict)
+    of_user: dict[str, set[str]] = field(default_factory=dict)
 
     def apply(self, event: AvroRecord) -> set[str]:
         """Fold the event in; return who must hear of it (a removed member included)."""
@@ -30,12 +31,50 @@ class Memberships:
         members = self.members.setdefault(cid, set())
         audience = set(members)
         if isinstance(event, m.ConversationCreated):
-            members.update(member.user_id for member in event.members)
+            for member in event.members:
+                self._join(cid, member.user_id)
         elif isinstance(event, m.MemberAdded):
-            members.add(event.user_id)
+            self._join(cid, event.user_id)
         elif isinstance(event, m.MemberRemoved):
             members.discard(event.user_id)
+            self.of_user.get(event.user_id, set()).discard(cid)
         return audience | members
+
+    def _join(self, cid: str, user: str) -> None:
+        self.members.setdefault(cid, set()).add(user)
+        self.of_user.setdefault(user, set()).add(cid)
+
+
+@dataclass
+class RecentEvents:
+    """The last few seconds of each conversation, replayed to a user's node when the
+    fan-out first sees them online there: a push routed in the moment between a device
+    connecting and its session record reaching the fan-out is not missed (devices drop
+    repeats by seq)."""
+
+    window_ms: int = 10_000
+    per_conversation: int = 50
+    events: dict[str, deque[tuple[int, int, bytes]]] = field(default_factory=dict)
+
+    def add(self, cid: str, seq: int, raw: bytes, now_ms: int) -> None:
+        recent = self.events.setdefault(cid, deque(maxlen=self.per_conversation))
+        recent.append((now_ms, seq, raw))
+        self._prune(cid, now_ms)
+
+    def since(self, cids: set[str], now_ms: int) -> list[tuple[str, int, bytes]]:
+        found = []
+        for cid in sorted(cids):
+            if cid in self.events:
+                self._prune(cid, now_ms)
+                found += [(cid, seq, raw) for _, seq, raw in self.events.get(cid, ())]
+        return found
+
+    def _prune(self, cid: str, now_ms: int) -> None:
+        recent = self.events[cid]
+        while recent and recent[0][0] < now_ms - self.window_ms:
+            recent.popleft()
+        if not recent:
+            del self.events[cid]
 
 
 @dataclass
@@ -44,14 +83,17 @@ class SessionDirectory:
 
     nodes: dict[str, dict[int, int]] = field(default_factory=dict)
 
-    def update(self, user_id: str, node: int, expires_at_ms: int | None) -> None:
+    def update(self, user_id: str, node: int, expires_at_ms: int | None, now_ms: int = 0) -> bool:
+        """Record where a user is; True when this makes them newly online on `node`."""
         on_nodes = self.nodes.setdefault(user_id, {})
+        was_online = on_nodes.get(node, 0) > now_ms
         if expires_at_ms is None:
             on_nodes.pop(node, None)
             if not on_nodes:
                 del self.nodes[user_id]
-        else:
-            on_nodes[node] = expires_at_ms
+            return False
+        on_nodes[node] = expires_at_ms
+        return not was_online and expires_at_ms > now_ms
 
     def route(self, users: set[str], now_ms: int) -> dict[int, list[str]]:
         by_node: dict[int, list[str]] = defaultdict(list)

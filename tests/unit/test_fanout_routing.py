@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from schemas import models as m
 from schemas.topics import parse_session_key, session_key
-from streams.fanout.routing import Memberships, SessionDirectory
+from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -70,3 +70,18 @@ def test_expired_and_tombstoned_sessions_are_not_routed() -> None:
 
 def test_session_key_round_trips() -> None:
     assert parse_session_key(session_key("user.name-1", 12)) == ("user.name-1", 12)
+
+
+def test_a_user_newly_online_gets_the_last_seconds_of_their_conversations() -> None:
+    """Regression: an event routed just before the fan-out read a device's session record
+    reached no one (e2e test_message_crosses_from_one_edge_node_to_another, under load)."""
+    memberships = Memberships()
+    memberships.apply(created(["a", "b"]))
+    recent = RecentEvents(window_ms=10_000)
+    recent.add("g", 2, b"event-2", now_ms=1_000)
+    recent.add("other", 7, b"not-b", now_ms=1_000)
+    sessions = SessionDirectory()
+    assert sessions.update("b", 1, expires_at_ms=70_000, now_ms=2_000) is True
+    assert recent.since(memberships.of_user["b"], now_ms=2_000) == [("g", 2, b"event-2")]
+    assert sessions.update("b", 1, expires_at_ms=90_000, now_ms=3_000) is False
+    assert recent.since({"g"}, now_ms=20_000) == []
