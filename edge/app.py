@@ -78,8 +78,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app["hub"] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
     # while the first device's session record is racing its first message.
-    producer.produce(topics.sessions.name, key=session_key("", settings.edge_node), value=None,
-                     partition=0)
+    producer.produce(
+        topics.sessions.name, key=session_key("", settings.edge_node), value=None, partition=0
+    )
     await asyncio.to_thread(producer.flush, 30)
     deliveries = LogFollower(
         settings.kafka_bootstrap,

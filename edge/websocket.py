@@ -202,11 +202,13 @@ class WebSocketEndpoint:
             self._typing(c, frame)
             return {}
         if isinstance(frame, f.SubscribePresence):
-            online = {u for u in frame.user_ids if u in self.hub.by_user}
+            mine = set(service.history.conversations_of(c.user_id))
+            visible = [u for u in frame.user_ids if mine & set(service.history.conversations_of(u))]
+            online = {u for u in visible if u in self.hub.by_user}
             return {
                 "presence": [
                     {"user_id": u, "status": "online" if u in online else "offline"}
-                    for u in frame.user_ids
+                    for u in visible
                 ]
             }
         if isinstance(frame, f.Ping):

@@ -152,3 +152,24 @@ async def test_a_stranger_cannot_send_read_fetch_or_learn_existence(
             assert not [p for p in intruder.pushes if p.get("conversation_id") == cid]
         finally:
             await close_all(alice, bob, mallory)
+
+
+async def test_presence_is_only_for_people_who_share_a_conversation(
+    cluster: ParleyCluster,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        alice = await person(http, cluster, "alice")
+        bob = await person(http, cluster, "bob")
+        mallory = await person(http, cluster, "mallory")
+        await create(http, cluster, alice, "direct", [bob])
+        try:
+            seen = await alice.devices[0].request(
+                {"type": "subscribe_presence", "user_ids": [bob.name, mallory.name]}
+            )
+            assert [p["user_id"] for p in seen["result"]["presence"]] == [bob.name]
+            spied = await mallory.devices[0].request(
+                {"type": "subscribe_presence", "user_ids": [alice.name, bob.name]}
+            )
+            assert spied["result"]["presence"] == []
+        finally:
+            await close_all(alice, bob, mallory)
