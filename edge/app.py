@@ -127,6 +127,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         follower.stop()
     gateway.stop()
     producer.flush(5)
+    service.history_thread.shutdown(wait=True)
     history.close()
 
 

@@ -13,8 +13,9 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from edge.accounts import (
     USER_NAME,
@@ -30,7 +31,9 @@ from edge.errors import (
     ClientError,
     rejection_error,
 )
+from edge.event_json import event_json
 from edge.frames import Body, PlainText
+from schemas import codec
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics
@@ -105,6 +108,7 @@ class EdgeService:
         self.timeout_s = timeout_s
         self.clock = clock
         self.hash_slots = asyncio.Semaphore(2)
+        self.history_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
 
     # accounts
 
@@ -293,16 +297,39 @@ class EdgeService:
         )
         return {"seq": await self._command(command)}
 
-    def fetch_history(
+    async def fetch_history(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
-    ) -> tuple[list[bytes], int]:
+    ) -> dict[str, Any]:
+        """A page as clients see it. RocksDB reads and decoding run on one thread of their
+        own, so a burst of history requests never stalls this node's sockets."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self.history_thread, self._history_page, user_id, cid, before, after, limit
+        )
+
+    def _history_page(
+        self, user_id: str, cid: str, before: int | None, after: int | None, limit: int
+    ) -> dict[str, Any]:
         if not self.history.can_read(user_id, cid, 1):
             raise ClientError("not_found", NOT_FOUND_MESSAGE, 404)
-        events = self.history.page(cid, before=before, after=after, limit=limit)
-        readable = [e for e in events if self.history.can_read(user_id, cid, _seq_of(e))]
-        return _within_budget(readable, newest_first=before is not None and after is None), (
-            self.history.last_seq(cid)
+        raw_events = self.history.page(cid, before=before, after=after, limit=limit)
+        decoded = [(raw, cast(m.Event, codec.decode(raw))) for raw in raw_events]
+        readable = [
+            (raw, e) for raw, e in decoded if self.history.can_read(user_id, cid, e.meta.seq)
+        ]
+        kept = _within_budget(
+            [raw for raw, _ in readable], newest_first=before is not None and after is None
         )
+        chosen = {id(raw) for raw in kept}
+        events = [
+            {
+                "conversation_id": cid,
+                "seq": e.meta.seq,
+                "event": event_json(e),
+            }
+            for raw, e in readable
+            if id(raw) in chosen
+        ]
+        return {"events": events, "last_seq": self.history.last_seq(cid)}
 
     # plumbing
 
@@ -384,9 +411,3 @@ def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:
         kept.append(event)
         used += len(event)
     return list(reversed(kept)) if newest_first else kept
-
-
-def _seq_of(event: bytes) -> int:
-    from schemas import codec
-
-    return int(codec.decode(event).meta.seq)  # type: ignore[attr-defined]

@@ -13,10 +13,8 @@ from pydantic import ValidationError
 from edge import frames as f
 from edge.connection import ConnectionState, DeviceConnection
 from edge.errors import UNAUTHORIZED, ClientError
-from edge.event_json import event_json
 from edge.hub import ConnectionHub
 from edge.service import EdgeService
-from schemas import codec
 
 log = logging.getLogger("parley.edge")
 MAX_IN_FLIGHT = 64
@@ -180,24 +178,13 @@ class WebSocketEndpoint:
                 c.user_id, c.device_id, frame.conversation_id, frame.kind, frame.up_to
             )
         if isinstance(frame, f.FetchHistory):
-            events, last_seq = service.fetch_history(
+            return await service.fetch_history(
                 c.user_id,
                 frame.conversation_id,
                 before=frame.before,
                 after=frame.after,
                 limit=frame.limit,
             )
-            pages = []
-            for raw in events:
-                event = codec.decode(raw)
-                pages.append(
-                    {
-                        "conversation_id": frame.conversation_id,
-                        "seq": event.meta.seq,  # type: ignore[attr-defined]
-                        "event": event_json(event),
-                    }
-                )
-            return {"events": pages, "last_seq": last_seq}
         if isinstance(frame, f.Typing):
             self._typing(c, frame)
             return {}
