@@ -16,6 +16,7 @@ from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub
 from edge.log_bridge import CommandGateway, LogFollower
+from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.rest import RestApi, errors_middleware
 from edge.service import EdgeService
@@ -74,7 +75,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     producer = Producer(
         {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
     )
-    hub = ConnectionHub(settings.edge_node, topics.sessions, producer)
+    metrics = EdgeMetrics(settings.edge_node)
+    hub = ConnectionHub(settings.edge_node, topics.sessions, producer, metrics)
     app["hub"] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
     # while the first device's session record is racing its first message.
@@ -106,6 +108,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         queue_size=settings.outbound_queue,
         heartbeat_s=settings.heartbeat_s,
         auth_timeout_s=settings.auth_timeout_s,
+        metrics=metrics,
     )
     for follower in (accounts, deliveries):
         follower.start()
@@ -117,6 +120,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             web.get("/v1/ws", websocket.handle),
             web.get("/openapi.json", lambda _: _openapi()),
             web.get("/healthz", lambda _: _health(hub)),
+            web.get("/metrics", lambda _: _metrics(metrics)),
         ]
     )
     refresher = asyncio.create_task(_refresh_sessions(hub, producer))
@@ -133,6 +137,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 async def _openapi() -> web.Response:
     return web.json_response(document())
+
+
+async def _metrics(metrics: EdgeMetrics) -> web.Response:
+    return web.Response(
+        body=metrics.exposition(),
+        content_type="text/plain",
+        headers={"X-Prometheus-Format": "0.0.4"},
+    )
 
 
 async def _health(hub: ConnectionHub) -> web.Response:

@@ -17,6 +17,7 @@ from confluent_kafka import Message, Producer
 
 from edge.connection import DeviceConnection
 from edge.event_json import event_json
+from edge.metrics import EdgeMetrics
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
@@ -27,7 +28,10 @@ SESSION_TTL = timedelta(seconds=60)
 
 
 class ConnectionHub:
-    def __init__(self, node: int, sessions: TopicSpec, producer: Producer) -> None:
+    def __init__(
+        self, node: int, sessions: TopicSpec, producer: Producer, metrics: EdgeMetrics
+    ) -> None:
+        self.metrics = metrics
         self.node = node
         self.sessions = sessions
         self.producer = producer
@@ -37,6 +41,7 @@ class ConnectionHub:
     def add(self, connection: DeviceConnection) -> None:
         devices = self.by_user[connection.user_id]
         devices.add(connection)
+        self.metrics.connections.inc()
         if len(devices) == 1:
             self._publish(connection.user_id, 1)
 
@@ -44,7 +49,9 @@ class ConnectionHub:
         devices = self.by_user.get(connection.user_id)
         if devices is None:
             return
-        devices.discard(connection)
+        if connection in devices:
+            devices.discard(connection)
+            self.metrics.connections.dec()
         if not devices:
             del self.by_user[connection.user_id]
             self._publish(connection.user_id, 0)
@@ -86,8 +93,13 @@ class ConnectionHub:
         )
         for user in delivery.recipients:
             for connection in self.by_user.get(user, ()):
+                dropped = connection.dropped
                 connection.push(frame)
                 self.delivered += 1
+                if connection.dropped > dropped:
+                    self.metrics.dropped.inc()
+                else:
+                    self.metrics.pushes.inc()
 
     def _publish(self, user_id: str, devices: int) -> None:
         key = session_key(user_id, self.node)

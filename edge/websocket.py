@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -14,6 +15,7 @@ from edge import frames as f
 from edge.connection import ConnectionState, DeviceConnection
 from edge.errors import UNAUTHORIZED, ClientError
 from edge.hub import ConnectionHub
+from edge.metrics import EdgeMetrics
 from edge.service import EdgeService
 
 log = logging.getLogger("parley.edge")
@@ -42,7 +44,9 @@ class WebSocketEndpoint:
         queue_size: int,
         heartbeat_s: float,
         auth_timeout_s: float,
+        metrics: EdgeMetrics,
     ) -> None:
+        self.metrics = metrics
         self.service = service
         self.hub = hub
         self.max_frame_bytes = max_frame_bytes
@@ -121,7 +125,7 @@ class WebSocketEndpoint:
         try:
             raw = json.loads(text)
         except ValueError:
-            connection.reply(_error(None, ClientError("bad_json", "a frame is one JSON object")))
+            self._fail(connection, None, ClientError("bad_json", "a frame is one JSON object"))
             return
         request_id = raw.get("id") if isinstance(raw, dict) else None
         request_id = request_id if isinstance(request_id, str) else None
@@ -131,35 +135,38 @@ class WebSocketEndpoint:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:5]
             )
-            connection.reply(_error(request_id, ClientError("bad_frame", problems)))
+            self._fail(connection, request_id, ClientError("bad_frame", problems))
             return
+        self.metrics.frame_in(frame.type)
         if connection.in_flight >= MAX_IN_FLIGHT:
-            connection.reply(
-                _error(
-                    frame.id,
-                    ClientError(
-                        "too_busy", f"at most {MAX_IN_FLIGHT} requests at a time; wait for answers"
-                    ),
-                )
-            )
+            busy = f"at most {MAX_IN_FLIGHT} requests at a time; wait for answers"
+            self._fail(connection, frame.id, ClientError("too_busy", busy))
             return
         connection.in_flight += 1
         task = asyncio.create_task(self._answer(connection, frame))
         self.requests.add(task)
         task.add_done_callback(self.requests.discard)
 
+    def _fail(
+        self, connection: DeviceConnection, request_id: str | None, error: ClientError
+    ) -> None:
+        self.metrics.error(error.code)
+        connection.reply(_error(request_id, error))
+
     async def _answer(self, connection: DeviceConnection, frame: Any) -> None:
+        began = time.perf_counter()
         try:
             result = await self._result(connection, frame)
         except ClientError as e:
-            connection.reply(_error(frame.id, e))
+            self._fail(connection, frame.id, e)
             return
         except Exception:
             log.exception("request %s failed", frame.type)
-            connection.reply(_error(frame.id, ClientError("internal", "internal error", 500)))
+            self._fail(connection, frame.id, ClientError("internal", "internal error", 500))
             return
         finally:
             connection.in_flight -= 1
+        self.metrics.answered(frame.type, time.perf_counter() - began)
         connection.reply(f.Response(id=frame.id, result=result).model_dump_json())
 
     async def _result(self, c: DeviceConnection, frame: Any) -> dict[str, Any]:

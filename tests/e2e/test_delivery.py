@@ -73,3 +73,41 @@ def _refs(node: object) -> list[str]:
     if isinstance(node, list):
         return [r for value in node for r in _refs(value)]
     return []
+
+
+async def test_metrics_count_frames_answers_and_pushes(cluster: ParleyCluster) -> None:
+    async with aiohttp.ClientSession() as http:
+        a = await register_and_login(http, cluster.url(0), unique("dora"))
+        b = await register_and_login(http, cluster.url(1), unique("eli"))
+        async with http.post(
+            f"{cluster.url(0)}/v1/conversations",
+            json={"kind": "direct", "members": [b["user_id"]]},
+            headers={"Authorization": f"Bearer {a['token']}"},
+        ) as response:
+            cid = (await response.json())["conversation_id"]
+        sender = await RawDevice.connect(http, cluster.url(0), a["token"])
+        receiver = await RawDevice.connect(http, cluster.url(1), b["token"])
+        try:
+            await sender.request(send_frame(cid, "counted", "c1"))
+            await receiver.wait_pushes(1)
+            await sender.ws.send_str("{broken")
+            await sender.wait_for(lambda: any(p["type"] == "error" for p in sender.pushes))
+            async with http.get(f"{cluster.url(0)}/metrics") as response:
+                sent_side = await response.text()
+            async with http.get(f"{cluster.url(1)}/metrics") as response:
+                received_side = await response.text()
+        finally:
+            await sender.close()
+            await receiver.close()
+    assert metric(sent_side, 'parley_edge_frames_in_total{node="0",type="send"}') >= 1
+    assert metric(sent_side, 'parley_edge_request_seconds_count{node="0",type="send"}') >= 1
+    assert metric(sent_side, 'parley_edge_errors_total{code="bad_json",node="0"}') >= 1
+    assert metric(received_side, 'parley_edge_pushes_total{node="1"}') >= 1
+    assert metric(received_side, 'parley_edge_connections{node="1"}') >= 1
+
+
+def metric(exposition: str, series: str) -> float:
+    for line in exposition.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{series} not exposed")
