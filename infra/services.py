@@ -29,10 +29,11 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         )
         for node in range(settings.edge_nodes_local)
     )
+    base = settings.metrics_port
     return (
-        Service("sequencer", "streams.sequencer"),
-        Service("accounts", "streams.accounts"),
-        Service("fanout", "streams.fanout"),
+        Service("sequencer", "streams.sequencer", {"PARLEY_METRICS_PORT": str(base + 1)}),
+        Service("accounts", "streams.accounts", {"PARLEY_METRICS_PORT": str(base + 2)}),
+        Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
         Service("history", "projections.history"),
         *edges,
     )

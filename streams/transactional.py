@@ -18,6 +18,7 @@ from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from streams import metrics
 from streams.watchdog import StuckCallWatchdog
 
 log = logging.getLogger("parley.transactional")
@@ -254,7 +255,10 @@ class TransactionalLoop:
             self._abort(first_offsets, e)
             return
         self.handler.committed(out)
-        self.stats.record(len(records), time.perf_counter() - began)
+        seconds = time.perf_counter() - began
+        self.stats.record(len(records), seconds)
+        metrics.transactions.labels(self.config.input_topic).observe(seconds)
+        metrics.records.labels(self.config.input_topic).inc(len(records))
 
     def _commit(self) -> None:
         while True:
@@ -270,6 +274,7 @@ class TransactionalLoop:
         if not error.args[0].txn_requires_abort():
             raise error
         log.warning("transaction aborted, batch will be retried: %s", error)
+        metrics.aborts.labels(self.config.input_topic).inc()
         self.producer.abort_transaction(API_TIMEOUT_S)
         self.handler.aborted()
         assigned = {tp.partition for tp in self.consumer.assignment()}

@@ -7,6 +7,7 @@ import signal
 import sys
 
 from schemas.topics import declare_topics
+from streams import metrics
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.settings import AccountsSettings
 from streams.accounts.state import AccountState
@@ -17,6 +18,7 @@ from streams.watchdog import StuckCallWatchdog
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    metrics.serve_if_configured()
     settings = AccountsSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(

@@ -10,6 +10,7 @@ from types import FrameType
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import declare_topics
+from streams import metrics
 from streams.fanout.processor import FanOut, FanOutConfig
 
 
@@ -24,6 +25,7 @@ class FanOutSettings(BaseSettings):
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    metrics.serve_if_configured()
     settings = FanOutSettings()
     fanout = FanOut(
         FanOutConfig(

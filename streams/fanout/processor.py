@@ -28,6 +28,7 @@ from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
 from schemas.topics import Topics, parse_session_key
+from streams import metrics
 from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
 from streams.transactional import position, replay
 
@@ -196,6 +197,7 @@ class FanOut:
         )
 
     def _produce(self, node: int, value: bytes) -> None:
+        metrics.deliveries.labels(str(node)).inc()
         if not 0 <= node < self.topics.deliveries.partitions:
             log.warning("edge node %d has no deliveries partition", node)
             return

@@ -8,6 +8,7 @@ import sys
 from types import FrameType
 
 from schemas.topics import declare_topics
+from streams import metrics
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
 from streams.sequencer.store import RocksStore
@@ -18,6 +19,7 @@ from streams.watchdog import StuckCallWatchdog
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    metrics.serve_if_configured()
     settings = SequencerSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(

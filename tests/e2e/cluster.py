@@ -38,6 +38,7 @@ class ParleyCluster:
         self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
         self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
         self.ports = [free_port() for _ in range(edge_nodes)]
+        self.metrics_ports = {module: free_port() for module in PROCESSES}
         self.env = {
             **os.environ,
             "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -55,7 +56,7 @@ class ParleyCluster:
         ensure_topics(BOOTSTRAP, self.topics)
         self.work.mkdir(parents=True, exist_ok=True)
         for module in PROCESSES:
-            self._spawn(module, module, {})
+            self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
         for node, port in enumerate(self.ports):
             self.start_edge(node, port)
 

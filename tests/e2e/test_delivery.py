@@ -111,3 +111,18 @@ def metric(exposition: str, series: str) -> float:
         if line.startswith(series + " "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{series} not exposed")
+
+
+async def test_processors_expose_transaction_and_delivery_metrics(cluster: ParleyCluster) -> None:
+    """The warm-up message has gone through the sequencer and the fan-out by now."""
+    async with aiohttp.ClientSession() as http:
+        port = cluster.metrics_ports["streams.sequencer"]
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            sequencer = await response.text()
+        port = cluster.metrics_ports["streams.fanout"]
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            fanout = await response.text()
+    commands = cluster.topics.commands.name
+    assert metric(sequencer, f'parley_records_total{{input="{commands}"}}') >= 1
+    assert metric(sequencer, f'parley_transaction_seconds_count{{input="{commands}"}}') >= 1
+    assert metric(fanout, 'parley_fanout_deliveries_total{node="1"}') >= 1
