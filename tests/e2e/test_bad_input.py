@@ -161,8 +161,10 @@ async def test_presence_is_only_for_people_who_share_a_conversation(
         alice = await person(http, cluster, "alice")
         bob = await person(http, cluster, "bob")
         mallory = await person(http, cluster, "mallory")
-        await create(http, cluster, alice, "direct", [bob])
+        cid = (await create(http, cluster, alice, "direct", [bob]))["conversation_id"]
         try:
+            # presence follows the history view's memberships, which trail the log slightly
+            await until_listed(http, cluster, alice.tokens[0], cid)
             seen = await alice.devices[0].request(
                 {"type": "subscribe_presence", "user_ids": [bob.name, mallory.name]}
             )
@@ -173,3 +175,23 @@ async def test_presence_is_only_for_people_who_share_a_conversation(
             assert spied["result"]["presence"] == []
         finally:
             await close_all(alice, bob, mallory)
+
+
+async def until_listed(
+    http: aiohttp.ClientSession,
+    cluster: ParleyCluster,
+    token: str,
+    cid: str,
+    deadline_s: float = 30.0,
+) -> None:
+    deadline = asyncio.get_running_loop().time() + deadline_s
+    while True:
+        async with http.get(
+            f"{cluster.url(0)}/v1/conversations", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            listed = [c["conversation_id"] for c in (await response.json())["conversations"]]
+        if cid in listed:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{cid} not listed after {deadline_s} s")
+        await asyncio.sleep(0.05)

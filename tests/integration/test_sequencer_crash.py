@@ -63,9 +63,9 @@ def test_kill_9_mid_stream_then_restart(
                     body=m.PlainBody(text=f"message {i}"),
                 )
             )
-            if i % 200 == 0:
+            if i % 100 == 0:  # about 4 s in all, so that the kill lands while commands flow
                 out.producer.flush(10)
-                time.sleep(0.02)
+                time.sleep(0.1)
         out.flush()
 
     producer_thread = threading.Thread(target=stream)
@@ -74,8 +74,8 @@ def test_kill_9_mid_stream_then_restart(
         wait_until(
             lambda: produced_so_far(topics.events.name, 4) > N // 4, 60, "a quarter of the events"
         )
+        still_streaming = producer_thread.is_alive()
         sequencer.kill()
-        killed_at = produced_so_far(topics.events.name, 4)
         if state_after_crash == "wiped":
             shutil.rmtree(state_dir)
         producer_thread.join()
@@ -91,7 +91,7 @@ def test_kill_9_mid_stream_then_restart(
         sequencer.kill()
         producer_thread.join()
 
-    assert killed_at < N + CONVERSATIONS, "the crash happened before the stream ended"
+    assert still_streaming, "the crash happened while commands were still being sent"
     assert len(events) == N + CONVERSATIONS
     by_conversation = assert_dense(events)
     assert sum(len(s) for s in by_conversation.values()) == N + CONVERSATIONS
