@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from bench import edge, idle, report, sequencer
@@ -35,8 +36,6 @@ SUMMARY_FIELDS = (
 
 def _sequencer(load: sequencer.SequencerLoad) -> dict[str, Any]:
     with bench_platform() as settings:
-        from pathlib import Path
-
         result = sequencer.run(settings, load, Path("/tmp") / f"parley-bench-{load.name}")
     result["rate_per_s"] = result["latency_rate_per_s"]
     return result

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from schemas.models import RejectionCode
 
 
@@ -49,3 +51,10 @@ UNAUTHORIZED = ClientError("unauthorized", "a valid token is needed", 401)
 BAD_CREDENTIALS = ClientError("unauthorized", "wrong user name or password", 401)
 TIMEOUT = ClientError("timeout", "the log did not answer in time; retry with the same ids", 503)
 NOT_READY = ClientError("unavailable", "the edge is still catching up; retry shortly", 503)
+
+
+def validation_problems(error: ValidationError) -> str:
+    """The first few offending fields and why, for a `bad_frame` or `invalid` message."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in error.errors()[:5]
+    )

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edge.errors import UNAUTHORIZED, ClientError
+from edge.errors import UNAUTHORIZED, ClientError, validation_problems
 from edge.service import EdgeService
 
 log = logging.getLogger("parley.edge")
@@ -76,10 +76,7 @@ async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:5]
-        )
-        raise ClientError("invalid", problems) from e
+        raise ClientError("invalid", validation_problems(e)) from e
 
 
 class RestApi:

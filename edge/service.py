@@ -8,6 +8,7 @@ one table in edge/errors.py.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import time
@@ -72,8 +73,6 @@ def direct_conversation_id(a: str, b: str) -> str:
 
 
 def to_body(body: Body) -> m.PlainBody | m.EncryptedBody:
-    import base64
-
     if isinstance(body, PlainText):
         return m.PlainBody(text=body.text)
     try:
@@ -162,15 +161,10 @@ class EdgeService:
     async def authenticate(self, token: str) -> tuple[str, str] | None:
         """(user, device) for a live token. A device this edge has not heard of yet may have
         just logged in on another edge: wait a moment for the accounts log to bring it."""
-        identity = self.accounts.authenticate(token)
-        if identity is not None or self.accounts.knows_device(token):
-            return identity
-        deadline = time.monotonic() + NEW_DEVICE_GRACE_S
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-            if self.accounts.knows_device(token):
-                return self.accounts.authenticate(token)
-        return None
+        if not self.accounts.knows_device(token):
+            with contextlib.suppress(ClientError):
+                await self._until(lambda: self.accounts.knows_device(token), NEW_DEVICE_GRACE_S)
+        return self.accounts.authenticate(token)
 
     def profile(self, user_id: str) -> dict[str, str]:
         account = self.accounts.accounts.get(user_id)

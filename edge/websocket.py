@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from edge import frames as f
 from edge.connection import ConnectionState, DeviceConnection
-from edge.errors import UNAUTHORIZED, ClientError
+from edge.errors import UNAUTHORIZED, ClientError, validation_problems
 from edge.hub import ConnectionHub
 from edge.metrics import EdgeMetrics
 from edge.service import EdgeService
@@ -132,10 +132,7 @@ class WebSocketEndpoint:
         try:
             frame = f.CLIENT_FRAME.validate_python(raw)
         except ValidationError as e:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()[:5]
-            )
-            self._fail(connection, request_id, ClientError("bad_frame", problems))
+            self._fail(connection, request_id, ClientError("bad_frame", validation_problems(e)))
             return
         self.metrics.frame_in(frame.type)
         if connection.in_flight >= MAX_IN_FLIGHT:

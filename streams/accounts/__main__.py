@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
 
 from schemas.topics import declare_topics
-from streams import metrics
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.settings import AccountsSettings
 from streams.accounts.state import AccountState
+from streams.process import run_until_signalled, start_process
 from streams.sequencer.store import RocksStore
 from streams.transactional import LoopConfig, TransactionalLoop
 from streams.watchdog import StuckCallWatchdog
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    metrics.serve_if_configured()
+    start_process()
     settings = AccountsSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(
@@ -38,13 +35,7 @@ def main() -> int:
         registry,
         StuckCallWatchdog(settings.stuck_after_s),
     )
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: loop.stop())
-    try:
-        loop.run()
-    finally:
-        store.close()
-    return 0
+    return run_until_signalled(loop, then=store.close)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-from types import FrameType
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.topics import declare_topics
-from streams import metrics
 from streams.fanout.processor import FanOut, FanOutConfig
+from streams.process import run_until_signalled, start_process
 
 
 class FanOutSettings(BaseSettings):
@@ -24,8 +21,7 @@ class FanOutSettings(BaseSettings):
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    metrics.serve_if_configured()
+    start_process()
     settings = FanOutSettings()
     fanout = FanOut(
         FanOutConfig(
@@ -34,14 +30,7 @@ def main() -> int:
             group_id=f"{settings.topic_prefix}-{settings.fanout_group}",
         )
     )
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        fanout.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    fanout.run()
-    return 0
+    return run_until_signalled(fanout)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-from types import FrameType
 
 from schemas.topics import declare_topics
-from streams import metrics
+from streams.process import run_until_signalled, start_process
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
 from streams.sequencer.store import RocksStore
@@ -18,8 +15,7 @@ from streams.watchdog import StuckCallWatchdog
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    metrics.serve_if_configured()
+    start_process()
     settings = SequencerSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(
@@ -43,17 +39,7 @@ def main() -> int:
         sequencer,
         StuckCallWatchdog(settings.stuck_after_s),
     )
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        loop.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        loop.run()
-    finally:
-        store.close()
-    return 0
+    return run_until_signalled(loop, then=store.close)
 
 
 if __name__ == "__main__":

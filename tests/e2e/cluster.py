@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -131,3 +133,13 @@ async def register_and_login(
         assert response.status == 201, await response.text()
         login: dict[str, str] = await response.json()
         return login
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, deadline_s: float) -> None:
+    """Poll an asynchronous condition until it holds; fail naming `what` at the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {deadline_s} s waiting for {what}")
+        await asyncio.sleep(0.05)

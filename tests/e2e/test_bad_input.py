@@ -8,7 +8,7 @@ import json
 import aiohttp
 import pytest
 
-from tests.e2e.cluster import ParleyCluster
+from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
 
@@ -104,14 +104,12 @@ async def until_status(
     http: aiohttp.ClientSession, url: str, token: str, status: int, deadline_s: float = 10.0
 ) -> None:
     """Each edge applies the revocation when it reads it from the log: wait for that."""
-    deadline = asyncio.get_running_loop().time() + deadline_s
-    while True:
+
+    async def answers() -> bool:
         async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
-            if response.status == status:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{url} still answers {response.status}, not {status}")
-        await asyncio.sleep(0.05)
+            return response.status == status
+
+    await eventually(answers, f"{url} to answer {status}", deadline_s)
 
 
 async def test_a_stranger_cannot_send_read_fetch_or_learn_existence(
@@ -184,14 +182,11 @@ async def until_listed(
     cid: str,
     deadline_s: float = 30.0,
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + deadline_s
-    while True:
+    async def listed() -> bool:
         async with http.get(
             f"{cluster.url(0)}/v1/conversations", headers={"Authorization": f"Bearer {token}"}
         ) as response:
-            listed = [c["conversation_id"] for c in (await response.json())["conversations"]]
-        if cid in listed:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{cid} not listed after {deadline_s} s")
-        await asyncio.sleep(0.05)
+            conversations = (await response.json())["conversations"]
+        return cid in [c["conversation_id"] for c in conversations]
+
+    await eventually(listed, f"{cid} to be listed", deadline_s)
