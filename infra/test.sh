@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/setup.sh
 
-export PARLEY_DATA_DIR="$PWD/.parley/test"
+export PARLEY_DATA_DIR="${PARLEY_TEST_DATA_DIR:-$PWD/.parley/test}"
 export PARLEY_KAFKA_PORT="${PARLEY_TEST_KAFKA_PORT:-19192}"
 export PARLEY_KAFKA_CONTROLLER_PORT="${PARLEY_TEST_KAFKA_CONTROLLER_PORT:-19193}"
 export PARLEY_S3_PORT="${PARLEY_TEST_S3_PORT:-19100}"

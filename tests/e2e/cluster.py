@@ -86,6 +86,19 @@ class ParleyCluster:
         path = self.work / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def diagnosis(self, lines: int = 30) -> str:
+        """Which processes still run, and the end of every process log: what a failed test
+        prints, so that a failure on another machine explains itself."""
+        parts = []
+        for name in sorted({p.stem for p in self.work.glob("*.log")}):
+            proc = self.procs.get(name)
+            state = "stopped" if proc is None else (
+                "running" if proc.poll() is None else f"exited {proc.returncode}"
+            )
+            tail = "\n".join(self.log(name).splitlines()[-lines:])
+            parts.append(f"--- {name} ({state}) ---\n{tail}")
+        return "\n".join(parts)
+
     def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
         with (self.work / f"{name}.log").open("ab") as log:
             self.procs[name] = subprocess.Popen(

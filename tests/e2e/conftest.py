@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -22,10 +22,25 @@ def cluster(
     parley = ParleyCluster(work, extra_env={"PARLEY_OUTBOUND_QUEUE": "50"})
     try:
         parley.start()
-        asyncio.run(warm_up(parley))
+        try:
+            asyncio.run(warm_up(parley))
+        except Exception as e:
+            raise RuntimeError(f"warm-up failed: {e!r}\n{parley.diagnosis()}") from e
         yield parley
     finally:
         parley.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed e2e test reports the end of every process log beside its traceback."""
+    report = yield
+    parley = getattr(item, "funcargs", {}).get("cluster")
+    if report.failed and isinstance(parley, ParleyCluster):
+        report.sections.append(("parley processes", parley.diagnosis()))
+    return report
 
 
 async def warm_up(parley: ParleyCluster) -> None:

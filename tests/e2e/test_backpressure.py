@@ -64,17 +64,31 @@ async def test_stalled_client_is_told_to_resync_and_loses_nothing(cluster: Parle
             cursor = 0  # a client's cursor: the end of what it has without gaps
             while cursor + 1 in pushed:
                 cursor += 1
-            fetched: list[int] = []
-            while True:
-                page = await woken.request(
-                    {"type": "fetch_history", "conversation_id": cid, "after": cursor, "limit": 200}
-                )
-                seqs = [e["seq"] for e in page["result"]["events"]]
-                if not seqs:
-                    break
-                fetched += seqs
-                cursor = seqs[-1]
+            fetched = await fetch_until(woken, cid, cursor, everything[-1])
             assert sorted(set(pushed) | set(fetched)) == everything
             await woken.close()
         finally:
             await close_all(alice, bob)
+
+
+async def fetch_until(device: RawDevice, cid: str, cursor: int, last: int) -> list[int]:
+    """Page history after `cursor` up to `last` as a client does: `unavailable` and a view
+    that has not caught up yet are retried, any other error fails the test."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    fetched: list[int] = []
+    while cursor < last:
+        page = await device.request(
+            {"type": "fetch_history", "conversation_id": cid, "after": cursor, "limit": 200}
+        )
+        if page["type"] == "error":
+            assert page["code"] == "unavailable", page
+            seqs: list[int] = []
+        else:
+            seqs = [e["seq"] for e in page["result"]["events"]]
+        fetched += seqs
+        cursor = seqs[-1] if seqs else cursor
+        if not seqs:
+            assert loop.time() < deadline, f"history stuck at {cursor} of {last}: {page}"
+            await asyncio.sleep(0.2)
+    return fetched
