@@ -15,13 +15,14 @@ from edge import frames as f
 from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub
+from edge.inbox_push import InboxNotifier
 from edge.log_bridge import CommandGateway, LogFollower
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.rest import RestApi, errors_middleware
 from edge.service import EdgeService
 from edge.settings import EdgeSettings
-from edge.views import LazyHistory
+from edge.views import LazyHistory, LazyInbox
 from edge.websocket import WebSocketEndpoint
 from schemas import codec
 from schemas.topics import declare_topics, session_key
@@ -30,8 +31,9 @@ log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
 
 
-def history_path(settings: EdgeSettings) -> Path:
-    return settings.state_dir / f"{settings.topic_prefix}-history"
+def view_path(settings: EdgeSettings, view: str) -> Path:
+    """Where `python -m projections <view>` keeps its store on this host."""
+    return settings.state_dir / f"{settings.topic_prefix}-{view}"
 
 
 def build_app(settings: EdgeSettings) -> web.Application:
@@ -93,14 +95,18 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         loop=loop,
         committed_only=False,
     )
-    history = LazyHistory(history_path(settings))
+    history = LazyHistory(view_path(settings, "history"))
+    inbox = LazyInbox(view_path(settings, "inbox"))
     service = EdgeService(
         topics=topics,
         gateway=gateway,
         accounts=directory,
         history=history,
+        inbox=inbox,
         timeout_s=settings.request_timeout_s,
     )
+    notifier = InboxNotifier(service.inbox_entry, lambda user: hub.by_user.get(user, ()))
+    hub.on_delivered = notifier.changed
     websocket = WebSocketEndpoint(
         service,
         hub,
@@ -133,6 +139,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     producer.flush(5)
     service.history_thread.shutdown(wait=True)
     history.close()
+    inbox.close()
 
 
 async def _openapi() -> web.Response:

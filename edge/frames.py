@@ -2,7 +2,7 @@
 
 Every client frame is a JSON object with a `type` and a request `id` (1 to 64 chars,
 chosen by the client); each gets exactly one `response` or `error` frame with that id.
-Pushes (`event`, `resync`, `typing`, `presence`, `goodbye`) carry no request id.
+Pushes (`event`, `resync`, `typing`, `presence`, `inbox`, `goodbye`) carry no request id.
 See docs/protocol.md for the whole protocol.
 """
 
@@ -80,6 +80,54 @@ class FetchHistory(Frame):
     limit: int = Field(default=50, ge=1, le=200)
 
 
+class EditMessage(Frame):
+    """Replace the body of one's own message; the edit is an event of its own."""
+
+    type: Literal["edit"]
+    id: RequestId
+    conversation_id: ConversationId
+    seq: int = Field(ge=1)
+    body: Body
+
+
+class DeleteMessage(Frame):
+    """`for_me` hides it on one's own devices; `for_everyone` tombstones it (own message,
+    or an admin's)."""
+
+    type: Literal["delete"]
+    id: RequestId
+    conversation_id: ConversationId
+    seq: int = Field(ge=1)
+    scope: Literal["for_me", "for_everyone"]
+
+
+class React(Frame):
+    type: Literal["react"]
+    id: RequestId
+    conversation_id: ConversationId
+    seq: int = Field(ge=1)
+    emoji: Annotated[str, Field(min_length=1, max_length=32)]
+    active: bool = True
+
+
+class Sync(Frame):
+    """Everything after the device's cursors (conversation id -> last seq it holds); a
+    conversation missing from `cursors` is sent from the start (or as a snapshot)."""
+
+    type: Literal["sync"]
+    id: RequestId
+    cursors: Annotated[dict[ConversationId, Annotated[int, Field(ge=0)]], Field(max_length=20_000)]
+    limit: int = Field(default=500, ge=1, le=2000)
+
+
+class GetInbox(Frame):
+    type: Literal["inbox"]
+    id: RequestId
+
+
+MessageChange = EditMessage | DeleteMessage | React
+
+
 class Typing(Frame):
     type: Literal["typing"]
     id: RequestId
@@ -99,7 +147,18 @@ class Ping(Frame):
 
 
 ClientFrame = Annotated[
-    Authenticate | SendMessage | Ack | FetchHistory | Typing | SubscribePresence | Ping,
+    Authenticate
+    | SendMessage
+    | Ack
+    | FetchHistory
+    | Sync
+    | GetInbox
+    | EditMessage
+    | DeleteMessage
+    | React
+    | Typing
+    | SubscribePresence
+    | Ping,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME: TypeAdapter[Any] = TypeAdapter(ClientFrame)
@@ -152,6 +211,13 @@ class PresencePush(Frame):
     last_seen_ms: int | None = None
 
 
+class InboxPush(Frame):
+    """One conversation of the person's inbox changed (see `GetInbox` for the fields)."""
+
+    type: Literal["inbox"] = "inbox"
+    entry: dict[str, Any]
+
+
 class Goodbye(Frame):
     """The edge is going away; reconnect (to any edge) after the given delay."""
 
@@ -160,4 +226,6 @@ class Goodbye(Frame):
     reconnect_after_ms: int
 
 
-ServerFrame = Response | ErrorFrame | EventPush | Resync | TypingPush | PresencePush | Goodbye
+ServerFrame = (
+    Response | ErrorFrame | EventPush | Resync | TypingPush | PresencePush | InboxPush | Goodbye
+)

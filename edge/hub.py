@@ -11,13 +11,15 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from confluent_kafka import Message, Producer
 
 from edge.connection import DeviceConnection
-from edge.event_json import event_json
 from edge.metrics import EdgeMetrics
+from edge.pages import visible_json
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
@@ -37,6 +39,8 @@ class ConnectionHub:
         self.producer = producer
         self.by_user: dict[str, set[DeviceConnection]] = defaultdict(set)
         self.delivered = 0
+        self.on_delivered: Callable[[str, str, int], None] | None = None
+        """Told (user, conversation, seq) after an event reached the user's devices here."""
 
     def add(self, connection: DeviceConnection) -> None:
         devices = self.by_user[connection.user_id]
@@ -81,25 +85,38 @@ class ConnectionHub:
             self.deliver(delivery)
 
     def deliver(self, delivery: m.EventDelivery) -> None:
-        event = codec.decode(delivery.event)
-        frame = json.dumps(
-            {
-                "type": "event",
-                "conversation_id": delivery.conversation_id,
-                "seq": delivery.seq,
-                "event": event_json(event),
-            },
-            separators=(",", ":"),
-        )
+        event = cast(m.Event, codec.decode(delivery.event))
+        frames: dict[bool, str] = {}
+        private = isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_ME
         for user in delivery.recipients:
-            for connection in self.by_user.get(user, ()):
+            devices = self.by_user.get(user)
+            if not devices:
+                continue
+            own = not private or user == event.meta.actor.user_id
+            if own not in frames:
+                frames[own] = self._frame(delivery, event, user)
+            for connection in devices:
                 dropped = connection.dropped
-                connection.push(frame)
+                connection.push(frames[own])
                 self.delivered += 1
                 if connection.dropped > dropped:
                     self.metrics.dropped.inc()
                 else:
                     self.metrics.pushes.inc()
+            if self.on_delivered is not None:
+                self.on_delivered(user, delivery.conversation_id, delivery.seq)
+
+    @staticmethod
+    def _frame(delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:
+        return json.dumps(
+            {
+                "type": "event",
+                "conversation_id": delivery.conversation_id,
+                "seq": delivery.seq,
+                "event": visible_json(event, viewer),
+            },
+            separators=(",", ":"),
+        )
 
     def _publish(self, user_id: str, devices: int) -> None:
         key = session_key(user_id, self.node)

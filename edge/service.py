@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from edge.accounts import (
     USER_NAME,
@@ -27,14 +27,12 @@ from edge.accounts import (
 )
 from edge.errors import (
     BAD_CREDENTIALS,
-    NOT_FOUND_MESSAGE,
     TIMEOUT,
     ClientError,
     rejection_error,
 )
-from edge.event_json import event_json
-from edge.frames import Body, PlainText
-from schemas import codec
+from edge.frames import Body, DeleteMessage, EditMessage, MessageChange, PlainText
+from edge.pages import HistoryPages, HistoryView, InboxView
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics
@@ -50,18 +48,10 @@ class Gateway(Protocol):
     ) -> AvroRecord: ...
 
 
-class History(Protocol):
-    def page(
-        self, conversation_id: str, *, before: int | None, after: int | None, limit: int
-    ) -> list[bytes]: ...
-
-    def last_seq(self, conversation_id: str) -> int: ...
-
+class History(HistoryView, Protocol):
     def members(self, conversation_id: str) -> dict[str, str]: ...
 
     def conversations_of(self, user_id: str) -> list[str]: ...
-
-    def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
 
     def is_member(self, user_id: str, conversation_id: str) -> bool: ...
 
@@ -97,6 +87,7 @@ class EdgeService:
         gateway: Gateway,
         accounts: AccountDirectory,
         history: History,
+        inbox: InboxView,
         timeout_s: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -104,6 +95,8 @@ class EdgeService:
         self.gateway = gateway
         self.accounts = accounts
         self.history = history
+        self.inbox_view = inbox
+        self.pages = HistoryPages(history, inbox)
         self.timeout_s = timeout_s
         self.clock = clock
         self.hash_slots = asyncio.Semaphore(2)
@@ -294,36 +287,45 @@ class EdgeService:
     async def fetch_history(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
     ) -> dict[str, Any]:
-        """A page as clients see it. RocksDB reads and decoding run on one thread of their
-        own, so a burst of history requests never stalls this node's sockets."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self.history_thread, self._history_page, user_id, cid, before, after, limit
+        """A page as clients see it (see edge/pages.py)."""
+        return await self._on_history_thread(
+            lambda: self.pages.page(user_id, cid, before=before, after=after, limit=limit)
         )
 
-    def _history_page(
-        self, user_id: str, cid: str, before: int | None, after: int | None, limit: int
+    async def sync(self, user_id: str, cursors: dict[str, int], limit: int) -> dict[str, Any]:
+        return await self._on_history_thread(lambda: self.pages.sync(user_id, cursors, limit))
+
+    async def inbox(self, user_id: str) -> dict[str, Any]:
+        return await self._on_history_thread(lambda: {"entries": self.inbox_view.entries(user_id)})
+
+    async def inbox_entry(self, user_id: str, cid: str) -> dict[str, Any] | None:
+        return await self._on_history_thread(lambda: self.inbox_view.entry(user_id, cid))
+
+    async def change_message(
+        self, user_id: str, device_id: str, change: MessageChange
     ) -> dict[str, Any]:
-        if not self.history.can_read(user_id, cid, 1):
-            raise ClientError("not_found", NOT_FOUND_MESSAGE, 404)
-        raw_events = self.history.page(cid, before=before, after=after, limit=limit)
-        decoded = [(raw, cast(m.Event, codec.decode(raw))) for raw in raw_events]
-        readable = [
-            (raw, e) for raw, e in decoded if self.history.can_read(user_id, cid, e.meta.seq)
-        ]
-        kept = _within_budget(
-            [raw for raw, _ in readable], newest_first=before is not None and after is None
-        )
-        chosen = {id(raw) for raw in kept}
-        events = [
-            {
-                "conversation_id": cid,
-                "seq": e.meta.seq,
-                "event": event_json(e),
-            }
-            for raw, e in readable
-            if id(raw) in chosen
-        ]
-        return {"events": events, "last_seq": self.history.last_seq(cid)}
+        """An edit, a deletion or a reaction: a command about the message at `change.seq`."""
+        meta = self._meta(change.conversation_id, user_id, device_id, None)
+        command: AvroRecord
+        if isinstance(change, EditMessage):
+            command = m.EditMessage(meta=meta, target_seq=change.seq, body=to_body(change.body))
+        elif isinstance(change, DeleteMessage):
+            scope = (
+                m.DeleteScope.FOR_EVERYONE
+                if change.scope == "for_everyone"
+                else m.DeleteScope.FOR_ME
+            )
+            command = m.DeleteMessage(meta=meta, target_seq=change.seq, scope=scope)
+        else:
+            command = m.ReactToMessage(
+                meta=meta, target_seq=change.seq, emoji=change.emoji, removed=not change.active
+            )
+        return {"seq": await self._command(command)}
+
+    async def _on_history_thread(self, read: Callable[[], T]) -> T:
+        """RocksDB reads and decoding run on one thread of their own, so a burst of history
+        requests never stalls this node's sockets."""
+        return await asyncio.get_running_loop().run_in_executor(self.history_thread, read)
 
     # plumbing
 
@@ -388,20 +390,3 @@ class EdgeService:
             if time.monotonic() > deadline:
                 raise TIMEOUT
             await asyncio.sleep(0.005)
-
-
-PAGE_BUDGET_BYTES = 1024 * 1024
-
-
-def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:
-    """At most ~1 MiB of events (at least one): `limit` is a maximum, and clients page on
-    by cursor, so a page of large messages stays under every frame limit."""
-    order = list(reversed(events)) if newest_first else events
-    kept: list[bytes] = []
-    used = 0
-    for event in order:
-        if kept and used + len(event) > PAGE_BUDGET_BYTES:
-            break
-        kept.append(event)
-        used += len(event)
-    return list(reversed(kept)) if newest_first else kept

@@ -6,45 +6,74 @@ answer `unavailable` instead of the edge failing to start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from edge.errors import NOT_READY
-from projections.history.query import HistoryReader, HistoryUnavailableError
+from projections.history.query import HistoryReader
+from projections.inbox.query import InboxReader
+from projections.reader import ViewReader, ViewUnavailableError
+
+R = TypeVar("R", bound=ViewReader)
 
 
-class LazyHistory:
-    def __init__(self, path: Path) -> None:
+class LazyView(Generic[R]):
+    def __init__(self, path: Path, open_reader: Callable[[Path], R]) -> None:
         self.path = path
-        self._reader: HistoryReader | None = None
+        self._open_reader = open_reader
+        self._reader: R | None = None
 
-    def _open(self) -> HistoryReader:
+    def open(self) -> R:
         if self._reader is None:
             try:
-                self._reader = HistoryReader(self.path)
-            except HistoryUnavailableError as e:
+                self._reader = self._open_reader(self.path)
+            except ViewUnavailableError as e:
                 raise NOT_READY from e
         return self._reader
-
-    def page(
-        self, conversation_id: str, *, before: int | None, after: int | None, limit: int
-    ) -> list[bytes]:
-        return self._open().page(conversation_id, before=before, after=after, limit=limit)
-
-    def last_seq(self, conversation_id: str) -> int:
-        return self._open().last_seq(conversation_id)
-
-    def members(self, conversation_id: str) -> dict[str, str]:
-        return self._open().members(conversation_id)
-
-    def conversations_of(self, user_id: str) -> list[str]:
-        return self._open().conversations_of(user_id)
-
-    def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool:
-        return self._open().can_read(user_id, conversation_id, seq)
-
-    def is_member(self, user_id: str, conversation_id: str) -> bool:
-        return self._open().is_member(user_id, conversation_id)
 
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+
+
+class LazyHistory(LazyView[HistoryReader]):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, HistoryReader)
+
+    def page(
+        self, conversation_id: str, *, before: int | None, after: int | None, limit: int
+    ) -> list[bytes]:
+        return self.open().page(conversation_id, before=before, after=after, limit=limit)
+
+    def last_seq(self, conversation_id: str) -> int:
+        return self.open().last_seq(conversation_id)
+
+    def members(self, conversation_id: str) -> dict[str, str]:
+        return self.open().members(conversation_id)
+
+    def conversations_of(self, user_id: str) -> list[str]:
+        return self.open().conversations_of(user_id)
+
+    def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool:
+        return self.open().can_read(user_id, conversation_id, seq)
+
+    def is_member(self, user_id: str, conversation_id: str) -> bool:
+        return self.open().is_member(user_id, conversation_id)
+
+    def overlay(self, conversation_id: str, seq: int) -> tuple[bytes | None, dict[str, list[str]]]:
+        return self.open().overlay(conversation_id, seq)
+
+    def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
+        return self.open().hidden_for(user_id, conversation_id, seq)
+
+
+class LazyInbox(LazyView[InboxReader]):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, InboxReader)
+
+    def entries(self, user_id: str) -> list[dict[str, Any]]:
+        return self.open().entries(user_id)
+
+    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
+        return self.open().entry(user_id, conversation_id)

@@ -189,6 +189,12 @@ class WebSocketEndpoint:
                 after=frame.after,
                 limit=frame.limit,
             )
+        if isinstance(frame, f.Sync):
+            return await service.sync(c.user_id, frame.cursors, frame.limit)
+        if isinstance(frame, f.GetInbox):
+            return await service.inbox(c.user_id)
+        if isinstance(frame, f.EditMessage | f.DeleteMessage | f.React):
+            return await service.change_message(c.user_id, c.device_id, frame)
         if isinstance(frame, f.Typing):
             self._typing(c, frame)
             return {}

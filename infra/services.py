@@ -35,6 +35,7 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         Service("accounts", "streams.accounts", {"PARLEY_METRICS_PORT": str(base + 2)}),
         Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
         Service("history", "projections.history"),
+        Service("inbox", "projections.inbox"),
         *edges,
     )
 

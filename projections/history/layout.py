@@ -9,39 +9,36 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SEQ_DIGITS = 20
-MAX_SEQ = 10**SEQ_DIGITS - 1
-MAX_ID_BYTES = 0xFFFF
+from projections.keys import MAX_ID_BYTES, MAX_SEQ, SEQ_DIGITS, id_after, id_bytes, seq_bytes
+from projections.store import READY_KEY, decode_int, encode_int
+
+__all__ = [
+    "MAX_ID_BYTES",
+    "MAX_SEQ",
+    "READY_KEY",
+    "SEQ_DIGITS",
+    "decode_int",
+    "encode_int",
+    "id_after",
+    "id_bytes",
+]
 
 EVENT = b"e"
 LAST_SEQ = b"l"
 MEMBER = b"m"
 MEMBERSHIP = b"u"
 TENURE = b"t"
-POSITION = b"p"
-READY_KEY = b"r"
-
-
-def _id(value: str) -> bytes:
-    raw = value.encode()
-    if len(raw) > MAX_ID_BYTES:
-        raise ValueError(f"id of {len(raw)} bytes is over {MAX_ID_BYTES}")
-    return len(raw).to_bytes(2, "big") + raw
-
-
-def _read_id(key: bytes, at: int) -> str:
-    length = int.from_bytes(key[at : at + 2], "big")
-    return key[at + 2 : at + 2 + length].decode()
+EDIT = b"x"
+REACTION = b"a"
+HIDDEN = b"h"
 
 
 def event_prefix(conversation_id: str) -> bytes:
-    return EVENT + _id(conversation_id)
+    return EVENT + id_bytes(conversation_id)
 
 
 def event_key(conversation_id: str, seq: int) -> bytes:
-    if not 0 <= seq <= MAX_SEQ:
-        raise ValueError(f"seq {seq} is outside 0..{MAX_SEQ}")
-    return event_prefix(conversation_id) + f"{seq:0{SEQ_DIGITS}d}".encode()
+    return event_prefix(conversation_id) + seq_bytes(seq)
 
 
 def seq_of_event_key(key: bytes) -> int:
@@ -49,51 +46,49 @@ def seq_of_event_key(key: bytes) -> int:
 
 
 def last_seq_key(conversation_id: str) -> bytes:
-    return LAST_SEQ + _id(conversation_id)
+    return LAST_SEQ + id_bytes(conversation_id)
 
 
 def members_prefix(conversation_id: str) -> bytes:
     """Under it, one key per current member of the conversation, valued by role."""
-    return MEMBER + _id(conversation_id)
+    return MEMBER + id_bytes(conversation_id)
 
 
 def member_key(conversation_id: str, user_id: str) -> bytes:
-    return members_prefix(conversation_id) + _id(user_id)
+    return members_prefix(conversation_id) + id_bytes(user_id)
 
 
 def memberships_prefix(user_id: str) -> bytes:
     """Under it, one key per conversation the user is in now, valued by role."""
-    return MEMBERSHIP + _id(user_id)
+    return MEMBERSHIP + id_bytes(user_id)
 
 
 def membership_key(user_id: str, conversation_id: str) -> bytes:
-    return memberships_prefix(user_id) + _id(conversation_id)
+    return memberships_prefix(user_id) + id_bytes(conversation_id)
+
+
+def edit_key(conversation_id: str, seq: int) -> bytes:
+    """The latest edit of the message at `seq`: its MessageEdited event."""
+    return EDIT + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def reactions_prefix(conversation_id: str, seq: int) -> bytes:
+    """Under it, one key per (user, emoji) reacting to the message at `seq` now."""
+    return REACTION + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def reaction_key(conversation_id: str, seq: int, user_id: str, emoji: str) -> bytes:
+    return reactions_prefix(conversation_id, seq) + id_bytes(user_id) + id_bytes(emoji)
+
+
+def hidden_key(user_id: str, conversation_id: str, seq: int) -> bytes:
+    """A message the user deleted for themselves."""
+    return HIDDEN + id_bytes(user_id) + id_bytes(conversation_id) + seq_bytes(seq)
 
 
 def tenure_key(user_id: str, conversation_id: str) -> bytes:
     """One key per conversation the user was ever in; see `Tenure`."""
-    return TENURE + _id(user_id) + _id(conversation_id)
-
-
-def position_key(partition: int) -> bytes:
-    return POSITION + partition.to_bytes(4, "big")
-
-
-def id_after(prefix: bytes, key: bytes) -> str:
-    """The id that follows `prefix` in `key`: the member in a members key, and so on."""
-    return _read_id(key, len(prefix))
-
-
-def partition_of_position_key(key: bytes) -> int:
-    return int.from_bytes(key[len(POSITION) :], "big")
-
-
-def encode_int(value: int) -> bytes:
-    return str(value).encode()
-
-
-def decode_int(value: bytes) -> int:
-    return int(value)
+    return TENURE + id_bytes(user_id) + id_bytes(conversation_id)
 
 
 class Tenure(BaseModel):
@@ -104,11 +99,3 @@ class Tenure(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     left_at: int | None = Field(default=None, ge=1)
-
-
-class Readiness(BaseModel):
-    """The marker a view writes once it has caught up to what the log held at its start."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    high_watermarks: dict[int, int]

@@ -7,40 +7,31 @@ or a rebuild therefore converge on the same store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from projections.history.layout import (
     Tenure,
+    edit_key,
     encode_int,
     event_key,
+    hidden_key,
     last_seq_key,
     member_key,
     membership_key,
+    reaction_key,
     tenure_key,
 )
+from projections.store import Change, Delete, Put
 from schemas import models as m
 
-
-@dataclass(frozen=True)
-class Put:
-    key: bytes
-    value: bytes
-
-
-@dataclass(frozen=True)
-class Delete:
-    key: bytes
-
-
-Change = Put | Delete
+__all__ = ["Change", "Delete", "Put", "apply"]
 
 
 def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
     """The store changes of `event` (whose single-object encoding is `encoded`), in order.
 
-    A message deleted for everyone or redacted loses its stored bytes: the hot tier must
-    not hand out content the log has tombstoned, and the later event is the tombstone a
-    client renders. Deleting for oneself changes nothing here; the client hides it.
+    A message deleted for everyone or redacted loses its stored bytes (and its edits): the
+    hot tier must not hand out content the log has tombstoned, and the later event is the
+    tombstone a client renders. A message's latest edit, its reactions and who deleted it
+    for themselves are kept beside it, so a page shows each message as it is now.
     """
     meta = event.meta
     cid, seq = meta.conversation_id, meta.seq
@@ -66,7 +57,20 @@ def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
     elif isinstance(event, m.MessageRedacted) or (
         isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
     ):
-        changes.append(Delete(event_key(cid, event.target_seq)))
+        changes += [
+            Delete(event_key(cid, event.target_seq)),
+            Delete(edit_key(cid, event.target_seq)),
+        ]
+    elif isinstance(event, m.MessageDeleted):
+        changes.append(Put(hidden_key(meta.actor.user_id, cid, event.target_seq), b""))
+    elif isinstance(event, m.MessageEdited):
+        changes.append(Put(edit_key(cid, event.target_seq), encoded))
+    elif isinstance(event, m.ReactionAdded):
+        changes.append(
+            Put(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji), b"")
+        )
+    elif isinstance(event, m.ReactionRemoved):
+        changes.append(Delete(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji)))
     return changes
 
 

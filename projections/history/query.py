@@ -1,76 +1,38 @@
-"""The history view's read-only query side, for the edge: a RocksDB secondary instance.
+"""The history view's read-only query side, for the edge (see projections/reader.py).
 
-A secondary instance reads the primary's files and replays its write-ahead log on
-`try_catch_up_with_primary`, so it sees every batch the view has written, whole, at most
-`max_staleness_s` late; it never writes and never blocks the view. Each reader needs a
-directory of its own for its secondary files (its own info log); by default a temporary
-one, removed on `close`. Imports neither Kafka nor anything outside `schemas/`.
-
-A `rebuild` deletes and recreates the primary: readers must then be reopened.
+Imports neither Kafka nor anything outside `schemas/`.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import TracebackType
-
-from rocksdict import AccessType, Options, Rdict
+from collections.abc import Iterator
 
 from projections.history.layout import (
     MAX_SEQ,
-    READY_KEY,
     Tenure,
     decode_int,
+    edit_key,
     event_key,
     event_prefix,
+    hidden_key,
     id_after,
+    id_bytes,
     last_seq_key,
     member_key,
     members_prefix,
     membership_key,
     memberships_prefix,
+    reactions_prefix,
     tenure_key,
 )
+from projections.reader import ViewReader, ViewUnavailableError
 
 MAX_PAGE = 1000
+HistoryUnavailableError = ViewUnavailableError
 
 
-class HistoryUnavailableError(Exception):
-    """The view's store does not exist (yet) or cannot be opened as a secondary."""
-
-
-class HistoryReader:
+class HistoryReader(ViewReader):
     """Pages of a conversation's events and who may read them, from the history view."""
-
-    def __init__(
-        self,
-        path: Path,
-        *,
-        secondary_path: Path | None = None,
-        max_staleness_s: float = 0.005,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._own_secondary = secondary_path is None
-        self._secondary_path = secondary_path or Path(
-            tempfile.mkdtemp(prefix="parley-history-reader-")
-        )
-        options = Options(raw_mode=True)
-        options.set_max_open_files(-1)
-        try:
-            self._db = Rdict(
-                str(path), options, access_type=AccessType.secondary(str(self._secondary_path))
-            )
-        except Exception as e:
-            self._remove_secondary()
-            raise HistoryUnavailableError(f"cannot open the history view at {path}: {e}") from e
-        self._closed = False
-        self._max_staleness_s = max_staleness_s
-        self._clock = clock
-        self._caught_up_at = clock()
 
     def page(
         self,
@@ -135,35 +97,21 @@ class HistoryReader:
         tenure = Tenure.model_validate_json(value)
         return tenure.left_at is None or seq <= tenure.left_at
 
-    def ready(self) -> bool:
-        """The view has caught up to the log as it was when the view last started."""
+    def overlay(self, conversation_id: str, seq: int) -> tuple[bytes | None, dict[str, list[str]]]:
+        """The message's latest edit (its event), and its reactions: emoji -> users."""
         self._catch_up()
-        return self._db.get(READY_KEY) is not None
+        prefix = reactions_prefix(conversation_id, seq)
+        reactions: dict[str, list[str]] = {}
+        for key, _ in self._scan(prefix):
+            user = id_after(prefix, key)
+            emoji = id_after(prefix + id_bytes(user), key)
+            reactions.setdefault(emoji, []).append(user)
+        return self._get(edit_key(conversation_id, seq)), reactions
 
-    def close(self) -> None:
-        """Idempotent, so that an owner may close in both its happy path and its cleanup."""
-        if self._closed:
-            return
-        self._closed = True
-        self._db.close()
-        self._remove_secondary()
-
-    def __enter__(self) -> HistoryReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _catch_up(self) -> None:
-        now = self._clock()
-        if now - self._caught_up_at >= self._max_staleness_s:
-            self._db.try_catch_up_with_primary()
-            self._caught_up_at = now
+    def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
+        """The user deleted the message at `seq` for themselves."""
+        self._catch_up()
+        return self._get(hidden_key(user_id, conversation_id, seq)) is not None
 
     def _forward(
         self, conversation_id: str, lower: int, upper: int, limit: int
@@ -188,14 +136,3 @@ class HistoryReader:
             yield it.key(), it.value()
             count += 1
             it.prev()
-
-    def _scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(prefix)
-        while it.valid() and it.key().startswith(prefix):
-            yield it.key(), it.value()
-            it.next()
-
-    def _remove_secondary(self) -> None:
-        if self._own_secondary:
-            shutil.rmtree(self._secondary_path, ignore_errors=True)

@@ -18,7 +18,13 @@ from infra.topics import ensure_topics
 from schemas.topics import Topics, declare_topics
 from tests.integration.log import BOOTSTRAP
 
-PROCESSES = ("streams.sequencer", "streams.accounts", "streams.fanout", "projections.history")
+PROCESSES = (
+    "streams.sequencer",
+    "streams.accounts",
+    "streams.fanout",
+    "projections.history",
+    "projections.inbox",
+)
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ class HistoryProcess(ParleyProcess):
             log_path or state_dir / "history.log",
             {
                 "PARLEY_PARTITIONS": str(topics.events.partitions),
-                "PARLEY_HISTORY_GROUP": group or f"{self.prefix}-history",
+                "PARLEY_VIEW_GROUP": group or f"{self.prefix}-history",
             },
         )
 

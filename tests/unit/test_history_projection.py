@@ -13,7 +13,6 @@ from typing import Any, cast
 import pytest
 
 from projections.history.layout import (
-    Readiness,
     Tenure,
     event_key,
     last_seq_key,
@@ -23,8 +22,9 @@ from projections.history.layout import (
 )
 from projections.history.projection import Delete, Put, apply
 from projections.history.query import HistoryReader, HistoryUnavailableError
-from projections.history.readiness import CatchUp
 from projections.history.store import HistoryBatch, HistoryStore
+from projections.readiness import CatchUp
+from projections.store import Readiness
 from schemas import codec
 from schemas import models as m
 

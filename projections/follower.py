@@ -1,4 +1,4 @@
-"""The Kafka loop around `apply`: follows the events topic and writes the view in batches.
+"""The Kafka loop of every view: follows the events topic and writes the view in batches.
 
 Not transactional: at-least-once, made exact by the store. Each batch's changes and the
 next offset per partition go to RocksDB in one write, and on assignment the consumer
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast, get_args
 
@@ -27,15 +28,14 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from projections.history.dead_letters import DeadLetters
-from projections.history.layout import Readiness
-from projections.history.readiness import CatchUp
-from projections.history.store import HistoryBatch, HistoryStore
+from projections.dead_letters import DeadLetters
+from projections.readiness import CatchUp
+from projections.store import Readiness, ViewBatch, ViewStore
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
 
-log = logging.getLogger("parley.history")
+log = logging.getLogger("parley.views")
 
 EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
 METADATA_TIMEOUT_S = 10
@@ -55,12 +55,17 @@ class MisdeclaredTopicError(RuntimeError):
     """The events topic does not have the partition count the topic registry declares."""
 
 
-class HistoryFollower:
+class ViewFollower:
     def __init__(
-        self, config: FollowerConfig, store: HistoryStore, dead_letters: DeadLetters
+        self,
+        config: FollowerConfig,
+        store: ViewStore,
+        new_batch: Callable[[ViewStore], ViewBatch],
+        dead_letters: DeadLetters,
     ) -> None:
         self.config = config
         self.store = store
+        self.new_batch = new_batch
         self.dead_letters = dead_letters
         self.stopping = threading.Event()
         self.assigned: set[int] = set()
@@ -147,7 +152,7 @@ class HistoryFollower:
         self.assigned -= {tp.partition for tp in partitions}
 
     def _process(self, records: list[Message]) -> None:
-        batch = HistoryBatch(self.store)
+        batch = self.new_batch(self.store)
         for record in records:
             error = record.error()
             if error is not None:
@@ -161,7 +166,7 @@ class HistoryFollower:
         for partition, offset in batch.positions.items():
             self.catch_up.advanced(partition, offset)
 
-    def _add(self, batch: HistoryBatch, record: Message) -> None:
+    def _add(self, batch: ViewBatch, record: Message) -> None:
         value = record.value() or b""
         try:
             decoded = codec.decode(value)

@@ -1,0 +1,156 @@
+"""History as a device reads it: pages of a conversation, and `sync` over all of them.
+
+Each message shows as it is now: with its latest edit and its reactions, and as a
+`Hidden` placeholder when the reader deleted it for themselves (a placeholder keeps the
+seq, so clients see no gap). A deletion "for me" by someone else is a placeholder too:
+only its author learns of it. Runs on the edge's history thread (RocksDB reads block).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, cast
+
+from edge.errors import NOT_FOUND_MESSAGE, ClientError
+from edge.event_json import event_json
+from schemas import codec
+from schemas import models as m
+
+PAGE_BUDGET_BYTES = 1024 * 1024
+SNAPSHOT_AFTER = 200
+"""A conversation missed by more events than this is sent as its latest page instead."""
+SNAPSHOT_PAGE = 30
+
+
+class HistoryView(Protocol):
+    def page(
+        self, conversation_id: str, *, before: int | None, after: int | None, limit: int
+    ) -> list[bytes]: ...
+
+    def last_seq(self, conversation_id: str) -> int: ...
+
+    def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
+
+    def overlay(
+        self, conversation_id: str, seq: int
+    ) -> tuple[bytes | None, dict[str, list[str]]]: ...
+
+    def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
+
+
+class InboxView(Protocol):
+    def entries(self, user_id: str) -> list[dict[str, Any]]: ...
+
+    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None: ...
+
+
+def placeholder(cid: str, seq: int) -> dict[str, Any]:
+    return {"type": "Hidden", "seq": seq, "conversation_id": cid}
+
+
+def visible_json(event: m.Event, viewer: str) -> dict[str, Any]:
+    """The event as `viewer` may see it (see the module docstring)."""
+    meta = event.meta
+    if (
+        isinstance(event, m.MessageDeleted)
+        and event.scope == m.DeleteScope.FOR_ME
+        and meta.actor.user_id != viewer
+    ):
+        return placeholder(meta.conversation_id, meta.seq)
+    return event_json(event)
+
+
+class HistoryPages:
+    def __init__(self, history: HistoryView, inbox: InboxView) -> None:
+        self.history = history
+        self.inbox = inbox
+
+    def page(
+        self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
+    ) -> dict[str, Any]:
+        if not self.history.can_read(user_id, cid, 1):
+            raise ClientError("not_found", NOT_FOUND_MESSAGE, 404)
+        raws = self.history.page(cid, before=before, after=after, limit=limit)
+        newest_first = before is not None and after is None
+        events = self._render(user_id, cid, raws, newest_first=newest_first)
+        return {"events": events, "last_seq": self.history.last_seq(cid)}
+
+    def sync(self, user_id: str, cursors: dict[str, int], limit: int) -> dict[str, Any]:
+        """Everything after the device's cursors, conversation by conversation, most recent
+        activity first, at most `limit` events (and ~1 MiB) per answer; `more` says ask
+        again with the cursors advanced. A conversation missed by over `SNAPSHOT_AFTER`
+        events comes as its latest page (`snapshot`), older pages by `fetch_history`."""
+        entries = self.inbox.entries(user_id)
+        budget = limit
+        out: list[dict[str, Any]] = []
+        more = False
+        for entry in entries:
+            cid = entry["conversation_id"]
+            cursor = cursors.get(cid, 0)
+            last = min(entry["last_seq"], self.history.last_seq(cid))
+            if cursor >= last:
+                continue
+            if budget <= 0:
+                more = True
+                break
+            snapshot = last - cursor > SNAPSHOT_AFTER
+            if snapshot:
+                raws = self.history.page(cid, before=last + 1, after=None, limit=SNAPSHOT_PAGE)
+            else:
+                raws = self.history.page(cid, before=last + 1, after=cursor, limit=budget)
+            events = self._render(user_id, cid, raws, newest_first=snapshot)
+            budget -= max(len(events), 1)
+            reached = events[-1]["seq"] if events else last
+            out.append(
+                {
+                    "conversation_id": cid,
+                    "events": events,
+                    "last_seq": last,
+                    "snapshot": snapshot,
+                    "complete": reached >= last,
+                }
+            )
+            more = more or reached < last
+        return {"conversations": out, "inbox": entries, "more": more}
+
+    def _render(
+        self, user_id: str, cid: str, raws: list[bytes], *, newest_first: bool
+    ) -> list[dict[str, Any]]:
+        decoded = [(raw, cast(m.Event, codec.decode(raw))) for raw in raws]
+        readable = [
+            (raw, e) for raw, e in decoded if self.history.can_read(user_id, cid, e.meta.seq)
+        ]
+        kept = _within_budget([raw for raw, _ in readable], newest_first=newest_first)
+        chosen = {id(raw) for raw in kept}
+        return [self._item(user_id, cid, e) for raw, e in readable if id(raw) in chosen]
+
+    def _item(self, user_id: str, cid: str, event: m.Event) -> dict[str, Any]:
+        seq = event.meta.seq
+        item: dict[str, Any] = {"conversation_id": cid, "seq": seq}
+        if not isinstance(event, m.MessageSent):
+            item["event"] = visible_json(event, user_id)
+            return item
+        if self.history.hidden_for(user_id, cid, seq):
+            item["event"] = placeholder(cid, seq)
+            return item
+        item["event"] = event_json(event)
+        edit, reactions = self.history.overlay(cid, seq)
+        if edit is not None:
+            edited = cast(m.MessageEdited, codec.decode(edit))
+            item["edited"] = {"seq": edited.meta.seq, "body": event_json(edited)["body"]}
+        if reactions:
+            item["reactions"] = reactions
+        return item
+
+
+def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:
+    """At most ~1 MiB of events (at least one): `limit` is a maximum, and clients page on
+    by cursor, so a page of large messages stays under every frame limit."""
+    order = list(reversed(events)) if newest_first else events
+    kept: list[bytes] = []
+    used = 0
+    for event in order:
+        if kept and used + len(event) > PAGE_BUDGET_BYTES:
+            break
+        kept.append(event)
+        used += len(event)
+    return list(reversed(kept)) if newest_first else kept

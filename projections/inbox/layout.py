@@ -1,0 +1,107 @@
+"""The inbox store's byte layout.
+
+Keyed by conversation, so that one event changes a handful of keys however many members
+the conversation has: a message writes its summary and one index entry, a read writes one
+watermark. A person's inbox is assembled at query time from their membership keys.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from projections.keys import id_bytes, seq_bytes
+
+SUMMARY = b"s"
+MESSAGE = b"n"
+MEMBERSHIP = b"u"
+MEMBER = b"m"
+READ = b"r"
+DELIVERED = b"d"
+PREVIEW_CHARS = 120
+
+
+class Preview(BaseModel):
+    """The last message as an inbox shows it. `text` is None when the server cannot or
+    must not show it: end-to-end ciphertext, a sealed body, or a deleted message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    sender_id: str
+    kind: str
+    text: str | None = None
+    edited: bool = False
+
+
+class Summary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    name: str | None = None
+    last_seq: int = 0
+    last_activity_ms: int = 0
+    preview: Preview | None = None
+
+
+class IndexedMessage(BaseModel):
+    """What unread and mention counts need of a message: who sent it, whom it mentions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sender_id: str
+    mentions: tuple[str, ...] = ()
+
+
+class Membership(BaseModel):
+    """`left_at`: the seq that removed the person; they see the conversation up to it, so
+    the summary as it was then is kept with it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: str
+    left_at: int | None = Field(default=None, ge=1)
+    summary_then: Summary | None = None
+
+
+def summary_key(cid: str) -> bytes:
+    return SUMMARY + id_bytes(cid)
+
+
+def messages_prefix(cid: str) -> bytes:
+    return MESSAGE + id_bytes(cid)
+
+
+def message_key(cid: str, seq: int) -> bytes:
+    return messages_prefix(cid) + seq_bytes(seq)
+
+
+def memberships_prefix(user_id: str) -> bytes:
+    return MEMBERSHIP + id_bytes(user_id)
+
+
+def membership_key(user_id: str, cid: str) -> bytes:
+    return memberships_prefix(user_id) + id_bytes(cid)
+
+
+def members_prefix(cid: str) -> bytes:
+    return MEMBER + id_bytes(cid)
+
+
+def member_key(cid: str, user_id: str) -> bytes:
+    return members_prefix(cid) + id_bytes(user_id)
+
+
+def read_prefix(cid: str) -> bytes:
+    return READ + id_bytes(cid)
+
+
+def read_key(cid: str, user_id: str) -> bytes:
+    return read_prefix(cid) + id_bytes(user_id)
+
+
+def delivered_prefix(cid: str) -> bytes:
+    return DELIVERED + id_bytes(cid)
+
+
+def delivered_key(cid: str, user_id: str) -> bytes:
+    return delivered_prefix(cid) + id_bytes(user_id)

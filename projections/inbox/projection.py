@@ -1,0 +1,111 @@
+"""What each event changes in the inbox view: `apply`, pure given a key lookup, so it is
+tested without Kafka. Idempotent by (conversation, seq): an event at or below the
+summary's `last_seq` changes nothing, so replays converge on the same store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from projections.inbox.layout import (
+    PREVIEW_CHARS,
+    IndexedMessage,
+    Membership,
+    Preview,
+    Summary,
+    delivered_key,
+    member_key,
+    membership_key,
+    message_key,
+    read_key,
+    summary_key,
+)
+from projections.store import Change, Delete, Put, decode_int, encode_int
+from schemas import models as m
+from schemas.record import AvroRecord
+
+Lookup = Callable[[bytes], bytes | None]
+
+
+def apply(event: m.Event, get: Lookup) -> list[Change]:
+    meta = event.meta
+    cid, seq = meta.conversation_id, meta.seq
+    raw = get(summary_key(cid))
+    summary = Summary(kind="direct") if raw is None else Summary.model_validate_json(raw)
+    if seq <= summary.last_seq:
+        return []
+    activity_ms = int(meta.occurred_at.timestamp() * 1000)
+    changes: list[Change] = []
+    active = False
+    if isinstance(event, m.ConversationCreated):
+        summary = summary.model_copy(update={"kind": event.kind.value, "name": event.name})
+        for member in event.members:
+            changes += _join(cid, member.user_id, member.role.value)
+        active = True
+    elif isinstance(event, m.MemberAdded):
+        changes += _join(cid, event.user_id, event.role.value)
+        active = True
+    elif isinstance(event, m.MemberRoleChanged):
+        changes += _join(cid, event.user_id, event.role.value)
+    elif isinstance(event, m.MemberRemoved):
+        role = get(member_key(cid, event.user_id))
+        then = summary.model_copy(update={"last_seq": seq, "last_activity_ms": activity_ms})
+        left = Membership(role=(role or b"member").decode(), left_at=seq, summary_then=then)
+        changes += [
+            Delete(member_key(cid, event.user_id)),
+            Put(membership_key(event.user_id, cid), left.model_dump_json().encode()),
+        ]
+        active = True
+    elif isinstance(event, m.MessageSent):
+        indexed = IndexedMessage(sender_id=meta.actor.user_id, mentions=tuple(event.mentions))
+        changes.append(Put(message_key(cid, seq), indexed.model_dump_json().encode()))
+        summary = summary.model_copy(
+            update={"preview": _preview(seq, meta.actor.user_id, event.body)}
+        )
+        active = True
+    elif isinstance(event, m.MessageEdited):
+        last = summary.preview
+        if last is not None and last.seq == event.target_seq:
+            edited = _preview(last.seq, last.sender_id, event.body, edited=True)
+            summary = summary.model_copy(update={"preview": edited})
+    elif isinstance(event, m.MessageRedacted) or (
+        isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
+    ):
+        changes.append(Delete(message_key(cid, event.target_seq)))
+        last = summary.preview
+        if last is not None and last.seq == event.target_seq:
+            gone = Preview(seq=last.seq, sender_id=last.sender_id, kind="deleted")
+            summary = summary.model_copy(update={"preview": gone})
+    elif isinstance(event, m.ReadWatermarkAdvanced):
+        changes += _advance(get, read_key(cid, meta.actor.user_id), event.up_to_seq)
+    elif isinstance(event, m.DeliveredWatermarkAdvanced):
+        changes += _advance(get, delivered_key(cid, meta.actor.user_id), event.up_to_seq)
+    update: dict[str, object] = {"last_seq": seq}
+    if active:
+        update["last_activity_ms"] = activity_ms
+    summary = summary.model_copy(update=update)
+    changes.append(Put(summary_key(cid), summary.model_dump_json().encode()))
+    return changes
+
+
+def _join(cid: str, user_id: str, role: str) -> list[Change]:
+    member = Membership(role=role)
+    return [
+        Put(member_key(cid, user_id), role.encode()),
+        Put(membership_key(user_id, cid), member.model_dump_json().encode()),
+    ]
+
+
+def _advance(get: Lookup, key: bytes, seq: int) -> list[Change]:
+    """Watermarks only move forward: the highest over a person's devices."""
+    current = get(key)
+    if current is not None and decode_int(current) >= seq:
+        return []
+    return [Put(key, encode_int(seq))]
+
+
+def _preview(seq: int, sender_id: str, body: AvroRecord, edited: bool = False) -> Preview:
+    if isinstance(body, m.PlainBody):
+        text = body.text if len(body.text) <= PREVIEW_CHARS else body.text[:PREVIEW_CHARS] + "…"
+        return Preview(seq=seq, sender_id=sender_id, kind="plain", text=text, edited=edited)
+    kind = "e2ee" if isinstance(body, m.EncryptedBody) else "sealed"
+    return Preview(seq=seq, sender_id=sender_id, kind=kind, edited=edited)

@@ -1,0 +1,113 @@
+"""The inbox view's query side, for the edge: a person's conversations with their counts.
+
+Unread = messages by others after the person's read watermark (and, for someone who left,
+before their removal), counted over the message index at query time; a conversation with
+more than `UNREAD_CAP` unread says `UNREAD_CAP`, so no query scans without bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.inbox.layout import (
+    IndexedMessage,
+    Membership,
+    Summary,
+    delivered_prefix,
+    member_key,
+    members_prefix,
+    membership_key,
+    memberships_prefix,
+    message_key,
+    messages_prefix,
+    read_key,
+    read_prefix,
+    summary_key,
+)
+from projections.keys import MAX_SEQ, id_after
+from projections.reader import ViewReader
+from projections.store import decode_int
+
+UNREAD_CAP = 1000
+RECEIPTS_UP_TO = 64
+"""Per-member read and delivered watermarks are listed for conversations this small."""
+
+
+class InboxReader(ViewReader):
+    def entries(self, user_id: str) -> list[dict[str, Any]]:
+        """The person's conversations, most recent activity first."""
+        self._catch_up()
+        prefix = memberships_prefix(user_id)
+        found = [
+            self._entry(user_id, id_after(prefix, key), Membership.model_validate_json(value))
+            for key, value in self._scan(prefix)
+        ]
+        entries = [e for e in found if e is not None]
+        entries.sort(key=lambda e: (-e["last_activity_ms"], e["conversation_id"]))
+        return entries
+
+    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
+        self._catch_up()
+        raw = self._get(membership_key(user_id, conversation_id))
+        if raw is None:
+            return None
+        return self._entry(user_id, conversation_id, Membership.model_validate_json(raw))
+
+    def last_seq(self, conversation_id: str) -> int:
+        self._catch_up()
+        raw = self._get(summary_key(conversation_id))
+        return 0 if raw is None else Summary.model_validate_json(raw).last_seq
+
+    def _entry(self, user_id: str, cid: str, membership: Membership) -> dict[str, Any] | None:
+        raw = self._get(summary_key(cid))
+        if raw is None:
+            return None
+        summary = membership.summary_then or Summary.model_validate_json(raw)
+        read_up_to = self._int(read_key(cid, user_id))
+        upper = membership.left_at or MAX_SEQ
+        unread, mentions = self._unread(user_id, cid, read_up_to, upper)
+        members = [id_after(members_prefix(cid), k) for k, _ in self._scan(members_prefix(cid))]
+        entry: dict[str, Any] = {
+            "conversation_id": cid,
+            "kind": summary.kind,
+            "name": summary.name,
+            "role": membership.role,
+            "member": membership.left_at is None,
+            "last_seq": summary.last_seq,
+            "last_activity_ms": summary.last_activity_ms,
+            "preview": None if summary.preview is None else summary.preview.model_dump(),
+            "unread": unread,
+            "unread_capped": unread >= UNREAD_CAP,
+            "mentions": mentions,
+            "read_up_to": read_up_to,
+            "member_count": len(members),
+        }
+        if len(members) <= RECEIPTS_UP_TO:
+            entry["members"] = members
+            entry["read"] = self._watermarks(read_prefix(cid))
+            entry["delivered"] = self._watermarks(delivered_prefix(cid))
+        return entry
+
+    def _unread(self, user_id: str, cid: str, after: int, upper: int) -> tuple[int, int]:
+        unread = mentions = 0
+        prefix = messages_prefix(cid)
+        for key, value in self._scan(prefix, start=message_key(cid, after + 1)):
+            if int(key[-20:]) > upper or unread >= UNREAD_CAP:
+                break
+            message = IndexedMessage.model_validate_json(value)
+            if message.sender_id == user_id:
+                continue
+            unread += 1
+            mentions += user_id in message.mentions
+        return unread, mentions
+
+    def _watermarks(self, prefix: bytes) -> dict[str, int]:
+        return {id_after(prefix, k): decode_int(v) for k, v in self._scan(prefix)}
+
+    def _int(self, key: bytes) -> int:
+        raw = self._get(key)
+        return 0 if raw is None else decode_int(raw)
+
+    def is_member(self, user_id: str, conversation_id: str) -> bool:
+        self._catch_up()
+        return self._get(member_key(conversation_id, user_id)) is not None

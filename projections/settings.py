@@ -1,0 +1,39 @@
+"""A view process's settings, from PARLEY_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ViewSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = "parley"
+    partitions: int = Field(default=8, ge=1)
+    state_dir: Path = REPO_ROOT / ".parley" / "state"
+    view_group: str | None = Field(
+        default=None,
+        description="Consumer group; `<prefix>-<view>` when unset. Instances in one group "
+        "share the partitions, so each host that serves a whole view needs its own.",
+    )
+    view_instance: str = Field(
+        default="0",
+        description="Stable per instance: as the group's static member id, it lets a restarted "
+        "instance take its partitions back at once instead of after the session timeout",
+    )
+    max_batch: int = Field(default=1000, ge=1)
+
+    def group_id(self, view: str) -> str:
+        return self.view_group or f"{self.topic_prefix}-{view}"
+
+    def member_id(self, view: str) -> str:
+        return f"{self.group_id(view)}-{self.view_instance}"
+
+    def store_path(self, view: str) -> Path:
+        return self.state_dir / f"{self.topic_prefix}-{view}"

@@ -1,0 +1,149 @@
+"""A view's RocksDB, written only in whole batches.
+
+A batch holds the changes of a run of events and, in the same RocksDB write, the next
+offset per partition it covers (the tracking record). After a crash the store is either
+before or after the whole batch, so the position it reports is exactly what it holds.
+Every view (history, inbox) is such a store with its own `ViewBatch.add`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+from rocksdict import Options, Rdict, WriteBatch
+
+from schemas import models as m
+
+POSITION = b"p"
+READY_KEY = b"r"
+
+
+@dataclass(frozen=True)
+class Put:
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Delete:
+    key: bytes
+
+
+Change = Put | Delete
+
+
+class Readiness(BaseModel):
+    """The marker a view writes once it has caught up to what the log held at its start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    high_watermarks: dict[int, int]
+
+
+def position_key(partition: int) -> bytes:
+    return POSITION + partition.to_bytes(4, "big")
+
+
+def partition_of_position_key(key: bytes) -> int:
+    return int.from_bytes(key[len(POSITION) :], "big")
+
+
+def encode_int(value: int) -> bytes:
+    return str(value).encode()
+
+
+def decode_int(value: bytes) -> int:
+    return int(value)
+
+
+class ViewStore:
+    """The primary (only writing) instance of a view's RocksDB."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self.path = path
+        self._db = Rdict(str(path), options)
+
+    @staticmethod
+    def destroy(path: Path) -> None:
+        """Delete the store, so that the next start replays the log from offset 0."""
+        if path.exists():
+            Rdict.destroy(str(path), Options(raw_mode=True))
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
+        return value
+
+    def scan(self, prefix: bytes, start: bytes | None = None) -> Iterable[tuple[bytes, bytes]]:
+        it = self._db.iter()
+        it.seek(start or prefix)
+        while it.valid() and it.key().startswith(prefix):
+            yield it.key(), it.value()
+            it.next()
+
+    def positions(self) -> dict[int, int]:
+        """The next offset to read per partition, as of the last written batch."""
+        return {partition_of_position_key(k): decode_int(v) for k, v in self.scan(POSITION)}
+
+    def write(self, changes: dict[bytes, bytes | None], positions: dict[int, int]) -> None:
+        """Puts (deletes, as None) and the tracking record, atomically."""
+        batch = WriteBatch(raw_mode=True)
+        for key, value in changes.items():
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        for partition, offset in positions.items():
+            batch.put(position_key(partition), encode_int(offset))
+        self._db.write(batch)
+
+    def mark_ready(self, readiness: Readiness) -> None:
+        self.write({READY_KEY: readiness.model_dump_json().encode()}, {})
+
+    def clear_ready(self) -> None:
+        """A restarted view is behind the log until it has caught up again."""
+        self.write({READY_KEY: None}, {})
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class ViewBatch(ABC):
+    """Changes of consecutive events, read through by `get`, so that two events of one
+    conversation in one batch see each other; written with the positions in one write."""
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
+        self.changes: dict[bytes, bytes | None] = {}
+        self.positions: dict[int, int] = {}
+        self.applied = 0
+        self.skipped = 0
+
+    @abstractmethod
+    def add(self, event: m.Event, encoded: bytes) -> None:
+        """Apply one event (idempotently: a replayed event changes nothing)."""
+
+    def get(self, key: bytes) -> bytes | None:
+        if key in self.changes:
+            return self.changes[key]
+        return self.store.get(key)
+
+    def extend(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            if isinstance(change, Put):
+                self.changes[change.key] = change.value
+            elif isinstance(change, Delete):
+                self.changes[change.key] = None
+
+    def advance(self, partition: int, next_offset: int) -> None:
+        self.positions[partition] = max(self.positions.get(partition, 0), next_offset)
+
+    def commit(self) -> None:
+        if self.changes or self.positions:
+            self.store.write(self.changes, self.positions)

@@ -1,0 +1,178 @@
+"""The inbox view on a real RocksDB: ordering, previews, unread and mention counts derived
+from watermarks, receipts, edits and deletes, departures, and idempotent replays."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from projections.inbox.query import UNREAD_CAP, InboxReader
+from projections.inbox.store import InboxBatch, InboxStore
+from schemas import codec
+from schemas import models as m
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def meta(cid: str, seq: int, user: str = "alice", device: str = "phone") -> m.EventMeta:
+    return m.EventMeta(
+        event_id=str(uuid.uuid4()),
+        conversation_id=cid,
+        seq=seq,
+        actor=m.Actor(user_id=user, device_id=f"{user}-{device}"),
+        client_msg_id=f"m{seq}",
+        command_id=str(uuid.uuid4()),
+        occurred_at=T0 + timedelta(seconds=seq),
+    )
+
+
+def created(cid: str, *members: str, at: int = 1) -> m.ConversationCreated:
+    return m.ConversationCreated(
+        meta=meta(cid, at),
+        kind=m.ConversationKind.GROUP,
+        name=cid,
+        members=(
+            m.Member(user_id="alice", role=m.Role.OWNER),
+            *(m.Member(user_id=u, role=m.Role.MEMBER) for u in members),
+        ),
+    )
+
+
+def sent(cid: str, seq: int, user: str = "alice", mentions: tuple[str, ...] = ()) -> m.MessageSent:
+    return m.MessageSent(
+        meta=meta(cid, seq, user), body=m.PlainBody(text=f"message {seq}"), mentions=mentions
+    )
+
+
+def read(
+    cid: str, seq: int, user: str, up_to: int, device: str = "phone"
+) -> m.ReadWatermarkAdvanced:
+    return m.ReadWatermarkAdvanced(meta=meta(cid, seq, user, device), up_to_seq=up_to)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[InboxStore]:
+    opened = InboxStore(tmp_path / "inbox")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def reader(store: InboxStore, tmp_path: Path) -> Iterator[InboxReader]:
+    opened = InboxReader(store.path, secondary_path=tmp_path / "secondary", max_staleness_s=0)
+    yield opened
+    opened.close()
+
+
+def write(store: InboxStore, *events: m.Event) -> None:
+    batch = InboxBatch(store)
+    for event in events:
+        batch.add(event, codec.encode(event))
+    batch.commit()
+
+
+def test_conversations_by_last_activity_with_preview(
+    store: InboxStore, reader: InboxReader
+) -> None:
+    write(store, created("a", "bob"), created("b", "bob"), sent("a", 2), sent("b", 2), sent("a", 3))
+    entries = reader.entries("bob")
+    assert [e["conversation_id"] for e in entries] == ["a", "b"]
+    assert entries[0]["preview"]["text"] == "message 3"
+    assert entries[0]["preview"]["sender_id"] == "alice"
+    assert reader.entries("carol") == []
+
+
+def test_unread_comes_from_the_read_watermark_of_any_device(
+    store: InboxStore, reader: InboxReader
+) -> None:
+    write(store, created("a", "bob"), *(sent("a", s) for s in range(2, 7)))
+    assert reader.entry("bob", "a")["unread"] == 5  # type: ignore[index]
+    assert reader.entry("alice", "a")["unread"] == 0  # type: ignore[index]
+    write(store, read("a", 7, "bob", 4, device="laptop"))
+    entry = reader.entry("bob", "a")
+    assert entry is not None
+    assert (entry["unread"], entry["read_up_to"]) == (2, 4)
+    assert entry["read"] == {"bob": 4}
+    write(store, read("a", 8, "bob", 3, device="phone"))  # an older read never moves it back
+    assert reader.entry("bob", "a")["unread"] == 2  # type: ignore[index]
+
+
+def test_reading_does_not_reorder_the_inbox(store: InboxStore, reader: InboxReader) -> None:
+    write(store, created("a", "bob"), created("b", "bob", at=1), sent("a", 2), sent("b", 3))
+    write(store, read("a", 4, "bob", 2))
+    assert [e["conversation_id"] for e in reader.entries("bob")] == ["b", "a"]
+
+
+def test_mentions_count_only_unread_messages_naming_the_person(
+    store: InboxStore, reader: InboxReader
+) -> None:
+    write(
+        store,
+        created("a", "bob", "carol"),
+        sent("a", 2, mentions=("bob",)),
+        sent("a", 3, mentions=("carol",)),
+        sent("a", 4, mentions=("bob", "carol")),
+    )
+    assert reader.entry("bob", "a")["mentions"] == 2  # type: ignore[index]
+    write(store, read("a", 5, "bob", 2))
+    assert reader.entry("bob", "a")["mentions"] == 1  # type: ignore[index]
+
+
+def test_deleting_for_everyone_uncounts_and_hides_the_preview(
+    store: InboxStore, reader: InboxReader
+) -> None:
+    write(store, created("a", "bob"), sent("a", 2), sent("a", 3))
+    gone = m.MessageDeleted(meta=meta("a", 4), target_seq=3, scope=m.DeleteScope.FOR_EVERYONE)
+    edit = m.MessageEdited(meta=meta("a", 5), target_seq=2, body=m.PlainBody(text="fixed"))
+    write(store, gone, edit)
+    entry = reader.entry("bob", "a")
+    assert entry is not None
+    assert entry["unread"] == 1
+    assert entry["preview"] == {
+        "seq": 3,
+        "sender_id": "alice",
+        "kind": "deleted",
+        "text": None,
+        "edited": False,
+    }
+
+
+def test_editing_the_last_message_edits_the_preview(store: InboxStore, reader: InboxReader) -> None:
+    write(store, created("a", "bob"), sent("a", 2))
+    write(store, m.MessageEdited(meta=meta("a", 3), target_seq=2, body=m.PlainBody(text="fixed")))
+    preview = reader.entry("bob", "a")["preview"]  # type: ignore[index]
+    assert (preview["text"], preview["edited"]) == ("fixed", True)
+
+
+def test_someone_removed_sees_up_to_their_removal(store: InboxStore, reader: InboxReader) -> None:
+    write(store, created("a", "bob"), sent("a", 2))
+    write(store, m.MemberRemoved(meta=meta("a", 3), user_id="bob"), sent("a", 4), sent("a", 5))
+    entry = reader.entry("bob", "a")
+    assert entry is not None
+    assert (entry["member"], entry["last_seq"], entry["unread"]) == (False, 3, 1)
+    assert entry["preview"]["seq"] == 2
+    assert reader.entry("alice", "a")["members"] == ["alice"]  # type: ignore[index]
+
+
+def test_replaying_events_changes_nothing(store: InboxStore, reader: InboxReader) -> None:
+    events: list[m.Event] = [
+        created("a", "bob"),
+        sent("a", 2),
+        read("a", 3, "bob", 2),
+        sent("a", 4),
+    ]
+    write(store, *events)
+    before = reader.entries("bob")
+    write(store, *events)
+    assert reader.entries("bob") == before
+
+
+def test_unread_is_capped(store: InboxStore, reader: InboxReader) -> None:
+    write(store, created("a", "bob"), *(sent("a", s) for s in range(2, UNREAD_CAP + 12)))
+    entry = reader.entry("bob", "a")
+    assert entry is not None
+    assert (entry["unread"], entry["unread_capped"]) == (UNREAD_CAP, True)
