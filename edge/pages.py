@@ -77,8 +77,9 @@ class HistoryPages:
     def sync(self, user_id: str, cursors: dict[str, int], limit: int) -> dict[str, Any]:
         """Everything after the device's cursors, conversation by conversation, most recent
         activity first, at most `limit` events (and ~1 MiB) per answer; `more` says ask
-        again with the cursors advanced. A conversation missed by over `SNAPSHOT_AFTER`
-        events comes as its latest page (`snapshot`), older pages by `fetch_history`."""
+        again with the cursors advanced (or shortly: one view still trails the other). A
+        conversation missed by over `SNAPSHOT_AFTER` events comes as its latest page
+        (`snapshot`), older pages by `fetch_history`."""
         entries = self.inbox.entries(user_id)
         budget = limit
         out: list[dict[str, Any]] = []
@@ -87,6 +88,7 @@ class HistoryPages:
             cid = entry["conversation_id"]
             cursor = cursors.get(cid, 0)
             last = min(entry["last_seq"], self.history.last_seq(cid))
+            more = more or last < entry["last_seq"]  # the history view trails the inbox
             if cursor >= last:
                 continue
             if budget <= 0:
