@@ -60,6 +60,12 @@ class ViewReader:
         self._catch_up()
         return self._db.get(READY_KEY) is not None
 
+    def dump(self) -> dict[bytes, bytes]:
+        """Everything the view holds but its readiness marker: what two stores built from
+        the same log must agree on (operators diff it; the rebuild test compares it)."""
+        self._catch_up()
+        return {k: v for k, v in self._scan(b"") if k != READY_KEY}
+
     def close(self) -> None:
         """Idempotent, so that an owner may close in both its happy path and its cleanup."""
         if self._closed:
