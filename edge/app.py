@@ -19,6 +19,7 @@ from edge.inbox_push import InboxNotifier
 from edge.log_bridge import CommandGateway, LogFollower
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
+from edge.presence import PresenceBoard, TypingBoard
 from edge.rest import RestApi, errors_middleware
 from edge.service import EdgeService
 from edge.settings import EdgeSettings
@@ -78,7 +79,20 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
     )
     metrics = EdgeMetrics(settings.edge_node)
-    hub = ConnectionHub(settings.edge_node, topics.sessions, producer, metrics)
+    hub = ConnectionHub(settings.edge_node, topics.sessions, topics.deliveries, producer, metrics)
+    presence = PresenceBoard()
+    typing = TypingBoard(lambda user: hub.by_user.get(user, ()))
+    hub.on_typing = typing.signal
+
+    sessions = LogFollower(
+        settings.kafka_bootstrap,
+        topics.sessions.name,
+        list(range(topics.sessions.partitions)),
+        from_end=False,
+        on_record=presence.on_record,
+        loop=loop,
+        committed_only=False,
+    )
     app["hub"] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
     # while the first device's session record is racing its first message.
@@ -115,8 +129,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         heartbeat_s=settings.heartbeat_s,
         auth_timeout_s=settings.auth_timeout_s,
         metrics=metrics,
+        presence=presence,
+        typing_ttl_ms=settings.typing_ttl_ms,
     )
-    for follower in (accounts, deliveries):
+    for follower in (accounts, deliveries, sessions):
         follower.start()
     gateway.start()
     await accounts.ready.wait()
@@ -129,11 +145,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             web.get("/metrics", lambda _: _metrics(metrics)),
         ]
     )
-    refresher = asyncio.create_task(_refresh_sessions(hub, producer))
+    refresher = asyncio.create_task(_refresh_sessions(hub, producer, presence))
     log.info("edge node %d ready", settings.edge_node)
     yield
     refresher.cancel()
-    for follower in (accounts, deliveries):
+    for follower in (accounts, deliveries, sessions):
         follower.stop()
     gateway.stop()
     producer.flush(5)
@@ -158,12 +174,16 @@ async def _health(hub: ConnectionHub) -> web.Response:
     return web.json_response({"connections": len(hub.connections()), "delivered": hub.delivered})
 
 
-async def _refresh_sessions(hub: ConnectionHub, producer: Producer) -> None:
+async def _refresh_sessions(
+    hub: ConnectionHub, producer: Producer, presence: PresenceBoard
+) -> None:
+    """Keeps this node's session records alive, and ends others' that stopped refreshing."""
     while True:
         await asyncio.sleep(SESSION_REFRESH_S)
         try:
             hub.refresh_sessions()
             producer.poll(0)
+            presence.expire()
         except Exception:
             log.exception("session refresh failed; retrying in %.0f s", SESSION_REFRESH_S)
 

@@ -32,6 +32,7 @@ class ConnectionState(enum.Enum):
 class DeviceConnection:
     __slots__ = (
         "_writer",
+        "away",
         "device_id",
         "dropped",
         "in_flight",
@@ -55,6 +56,7 @@ class DeviceConnection:
         self.overflowed = False
         self.dropped = 0
         self.in_flight = 0
+        self.away = False
         self._writer: asyncio.Task[None] | None = None
 
     def push(self, text: str) -> None:

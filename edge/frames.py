@@ -141,6 +141,15 @@ class SubscribePresence(Frame):
     user_ids: Annotated[list[str], Field(max_length=500)]
 
 
+class SetPresence(Frame):
+    """This device is `away` (idle, in the background) or `online` again; a person is
+    online while any device is, away while all connected ones are."""
+
+    type: Literal["set_presence"]
+    id: RequestId
+    status: Literal["online", "away"]
+
+
 class Ping(Frame):
     type: Literal["ping"]
     id: RequestId
@@ -158,6 +167,7 @@ ClientFrame = Annotated[
     | React
     | Typing
     | SubscribePresence
+    | SetPresence
     | Ping,
     Field(discriminator="type"),
 ]

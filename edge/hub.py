@@ -31,34 +31,39 @@ SESSION_TTL = timedelta(seconds=60)
 
 class ConnectionHub:
     def __init__(
-        self, node: int, sessions: TopicSpec, producer: Producer, metrics: EdgeMetrics
+        self,
+        node: int,
+        sessions: TopicSpec,
+        deliveries: TopicSpec,
+        producer: Producer,
+        metrics: EdgeMetrics,
     ) -> None:
         self.metrics = metrics
         self.node = node
         self.sessions = sessions
+        self.deliveries = deliveries
         self.producer = producer
         self.by_user: dict[str, set[DeviceConnection]] = defaultdict(set)
         self.delivered = 0
         self.on_delivered: Callable[[str, str, int], None] | None = None
         """Told (user, conversation, seq) after an event reached the user's devices here."""
+        self.on_typing: Callable[[m.TypingSignal], None] | None = None
 
     def add(self, connection: DeviceConnection) -> None:
         devices = self.by_user[connection.user_id]
         devices.add(connection)
         self.metrics.connections.inc()
-        if len(devices) == 1:
-            self._publish(connection.user_id, 1)
+        self.publish(connection.user_id)
 
     def remove(self, connection: DeviceConnection) -> None:
         devices = self.by_user.get(connection.user_id)
-        if devices is None:
+        if devices is None or connection not in devices:
             return
-        if connection in devices:
-            devices.discard(connection)
-            self.metrics.connections.dec()
+        devices.discard(connection)
+        self.metrics.connections.dec()
         if not devices:
             del self.by_user[connection.user_id]
-            self._publish(connection.user_id, 0)
+        self.publish(connection.user_id)
 
     def connections(self) -> list[DeviceConnection]:
         return [c for devices in self.by_user.values() for c in devices]
@@ -72,8 +77,8 @@ class ConnectionHub:
                 asyncio.get_running_loop().create_task(connection.ws.close())
 
     def refresh_sessions(self) -> None:
-        for user, devices in self.by_user.items():
-            self._publish(user, len(devices))
+        for user in self.by_user:
+            self.publish(user)
 
     def deliver_record(self, record: Message) -> None:
         try:
@@ -83,6 +88,8 @@ class ConnectionHub:
             return
         if isinstance(delivery, m.EventDelivery):
             self.deliver(delivery)
+        elif isinstance(delivery, m.TypingSignal) and self.on_typing is not None:
+            self.on_typing(delivery)
 
     def deliver(self, delivery: m.EventDelivery) -> None:
         event = cast(m.Event, codec.decode(delivery.event))
@@ -118,7 +125,13 @@ class ConnectionHub:
             separators=(",", ":"),
         )
 
-    def _publish(self, user_id: str, devices: int) -> None:
+    def relay_typing(self, node: int, signal: m.TypingSignal) -> None:
+        self.producer.produce(self.deliveries.name, value=codec.encode(signal), partition=node)
+        self.producer.poll(0)
+
+    def publish(self, user_id: str) -> None:
+        """This node's session record for the user: how many devices, how many not away."""
+        devices = self.by_user.get(user_id, ())
         key = session_key(user_id, self.node)
         value: bytes | None = None
         if devices:
@@ -126,7 +139,8 @@ class ConnectionHub:
                 m.UserOnNode(
                     user_id=user_id,
                     node=self.node,
-                    devices=devices,
+                    devices=len(devices),
+                    active_devices=sum(not c.away for c in devices),
                     expires_at=datetime.now(UTC) + SESSION_TTL,
                 )
             )

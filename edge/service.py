@@ -298,6 +298,15 @@ class EdgeService:
     async def inbox(self, user_id: str) -> dict[str, Any]:
         return await self._on_history_thread(lambda: {"entries": self.inbox_view.entries(user_id)})
 
+    async def sharing_a_conversation(self, user_id: str, others: list[str]) -> list[str]:
+        """Those of `others` who share a conversation with the user: presence is theirs only."""
+
+        def visible() -> list[str]:
+            mine = set(self.history.conversations_of(user_id))
+            return [u for u in others if mine & set(self.history.conversations_of(u))]
+
+        return await self._on_history_thread(visible)
+
     async def inbox_entry(self, user_id: str, cid: str) -> dict[str, Any] | None:
         return await self._on_history_thread(lambda: self.inbox_view.entry(user_id, cid))
 

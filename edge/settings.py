@@ -25,4 +25,5 @@ class EdgeSettings(BaseSettings):
     heartbeat_s: float = Field(default=20.0, gt=0)
     auth_timeout_s: float = Field(default=10.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    typing_ttl_ms: int = Field(default=6000, ge=500, description="Typing ends unless refreshed")
     drain_s: float = Field(default=2.0, ge=0, description="Grace on shutdown")

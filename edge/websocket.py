@@ -16,7 +16,9 @@ from edge.connection import ConnectionState, DeviceConnection
 from edge.errors import UNAUTHORIZED, ClientError, validation_problems
 from edge.hub import ConnectionHub
 from edge.metrics import EdgeMetrics
+from edge.presence import PresenceBoard
 from edge.service import EdgeService
+from schemas import models as m
 
 log = logging.getLogger("parley.edge")
 MAX_IN_FLIGHT = 64
@@ -45,8 +47,12 @@ class WebSocketEndpoint:
         heartbeat_s: float,
         auth_timeout_s: float,
         metrics: EdgeMetrics,
+        presence: PresenceBoard,
+        typing_ttl_ms: int,
     ) -> None:
         self.metrics = metrics
+        self.presence = presence
+        self.typing_ttl_ms = typing_ttl_ms
         self.service = service
         self.hub = hub
         self.max_frame_bytes = max_frame_bytes
@@ -71,6 +77,7 @@ class WebSocketEndpoint:
                 await self._serve(connection)
         finally:
             self.hub.remove(connection)
+            self.presence.forget(connection)
             await connection.close()
             await ws.close()
         return ws
@@ -199,15 +206,13 @@ class WebSocketEndpoint:
             self._typing(c, frame)
             return {}
         if isinstance(frame, f.SubscribePresence):
-            mine = set(service.history.conversations_of(c.user_id))
-            visible = [u for u in frame.user_ids if mine & set(service.history.conversations_of(u))]
-            online = {u for u in visible if u in self.hub.by_user}
-            return {
-                "presence": [
-                    {"user_id": u, "status": "online" if u in online else "offline"}
-                    for u in visible
-                ]
-            }
+            visible = await service.sharing_a_conversation(c.user_id, frame.user_ids)
+            self.presence.watch(c, visible)
+            return {"presence": [self.presence.describe(u) for u in visible]}
+        if isinstance(frame, f.SetPresence):
+            c.away = frame.status == "away"
+            self.hub.publish(c.user_id)
+            return {}
         if isinstance(frame, f.Ping):
             return {"pong": True}
         if isinstance(frame, f.Authenticate):
@@ -215,17 +220,23 @@ class WebSocketEndpoint:
         raise ClientError("bad_frame", f"{frame.type} is not handled")
 
     def _typing(self, c: DeviceConnection, frame: f.Typing) -> None:
-        """Typing is ephemeral and stays on this node for now (see docs/protocol.md)."""
+        """To the nodes where other members are online, never through the events log."""
         members = self.service.history.members(frame.conversation_id)
         if c.user_id not in members:
             raise ClientError("not_found", "no such conversation", 404)
-        push = f.TypingPush(
-            conversation_id=frame.conversation_id,
-            user_id=c.user_id,
-            active=frame.active,
-            expires_in_ms=5000,
-        ).model_dump_json()
+        by_node: dict[int, list[str]] = {}
         for user in members:
-            for other in self.hub.by_user.get(user, ()):
-                if other is not c:
-                    other.push(push)
+            if user != c.user_id:
+                for node in self.presence.nodes_of(user):
+                    by_node.setdefault(node, []).append(user)
+        for node, recipients in by_node.items():
+            self.hub.relay_typing(
+                node,
+                m.TypingSignal(
+                    conversation_id=frame.conversation_id,
+                    user_id=c.user_id,
+                    active=frame.active,
+                    expires_in_ms=self.typing_ttl_ms,
+                    recipients=tuple(recipients),
+                ),
+            )

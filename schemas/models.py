@@ -341,6 +341,17 @@ class EventDelivery(AvroRecord):
     recipients: tuple[str, ...]
 
 
+class TypingSignal(AvroRecord):
+    """Typing started or stopped, for the recipients on one edge node; never in the log."""
+
+    avro_name: ClassVar[str] = "parley.delivery.TypingSignal"
+    conversation_id: str
+    user_id: str
+    active: bool
+    expires_in_ms: int
+    recipients: tuple[str, ...]
+
+
 class ConversationCreated(AvroRecord):
     """A conversation exists, with these members."""
 
@@ -496,6 +507,7 @@ class UserOnNode(AvroRecord):
     user_id: str
     node: int
     devices: int
+    active_devices: int = -1
     expires_at: datetime
 
 
@@ -539,7 +551,7 @@ AccountCommand = AddDevice | ChangeProfile | RegisterAccount | RevokeDevice
 AccountEvent = AccountRegistered | DeviceAdded | DeviceRevoked | ProfileChanged
 
 
-Delivery = EventDelivery
+Delivery = EventDelivery | TypingSignal
 
 
 Session = UserOnNode
@@ -575,6 +587,7 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     RemoveMember.avro_name: RemoveMember,
     SendMessage.avro_name: SendMessage,
     EventDelivery.avro_name: EventDelivery,
+    TypingSignal.avro_name: TypingSignal,
     ConversationCreated.avro_name: ConversationCreated,
     DeliveredWatermarkAdvanced.avro_name: DeliveredWatermarkAdvanced,
     MemberAdded.avro_name: MemberAdded,

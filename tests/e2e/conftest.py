@@ -16,10 +16,12 @@ from tests.e2e.ws import RawDevice, send_frame
 
 @pytest.fixture(scope="module")
 def cluster(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[ParleyCluster]:
+    """A module may set `CLUSTER_ENV` for settings of its own (say, a short typing TTL)."""
     work: Path = tmp_path_factory.mktemp("parley")
-    parley = ParleyCluster(work, extra_env={"PARLEY_OUTBOUND_QUEUE": "50"})
+    env = {"PARLEY_OUTBOUND_QUEUE": "50", **getattr(request.module, "CLUSTER_ENV", {})}
+    parley = ParleyCluster(work, extra_env=env)
     try:
         parley.start()
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.cluster import ParleyCluster, register_and_login
+from tests.e2e.cluster import ParleyCluster, eventually, register_and_login
 from tests.e2e.ws import RawDevice
 
 
@@ -55,3 +55,20 @@ async def close_all(*people: Person) -> None:
     for who in people:
         for device in who.devices:
             await device.close()
+
+
+async def until_listed(
+    http: aiohttp.ClientSession,
+    cluster: ParleyCluster,
+    token: str,
+    cid: str,
+    deadline_s: float = 30.0,
+) -> None:
+    async def listed() -> bool:
+        async with http.get(
+            f"{cluster.url(0)}/v1/conversations", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            conversations = (await response.json())["conversations"]
+        return cid in [c["conversation_id"] for c in conversations]
+
+    await eventually(listed, f"{cid} to be listed", deadline_s)
