@@ -38,21 +38,38 @@ from edge.frames import (
     EventPush,
     FetchHistory,
     Frame,
+    GetInbox,
     Goodbye,
+    InboxPush,
+    MessageChange,
     Ping,
     PresencePush,
     Response,
     Resync,
     SendMessage,
+    SetPresence,
     SubscribePresence,
+    Sync,
     Typing,
     TypingPush,
 )
 
 log = logging.getLogger(__name__)
 
-ClientRequest = Authenticate | SendMessage | Ack | FetchHistory | Typing | SubscribePresence | Ping
-ServerPush = EventPush | Resync | TypingPush | PresencePush
+ClientRequest = (
+    Authenticate
+    | SendMessage
+    | Ack
+    | FetchHistory
+    | Sync
+    | GetInbox
+    | MessageChange
+    | Typing
+    | SubscribePresence
+    | SetPresence
+    | Ping
+)
+ServerPush = EventPush | Resync | TypingPush | PresencePush | InboxPush
 
 SERVER_FRAMES: dict[str, type[Frame]] = {
     "response": Response,
@@ -61,6 +78,7 @@ SERVER_FRAMES: dict[str, type[Frame]] = {
     "resync": Resync,
     "typing": TypingPush,
     "presence": PresencePush,
+    "inbox": InboxPush,
     "goodbye": Goodbye,
 }
 # A connection-level error with this code (token revoked, say) cannot be cured by reconnecting.
@@ -329,7 +347,7 @@ class Connection:
             else:
                 error_type = UnauthorizedError if frame.code in AUTH_ERROR_CODES else ApiError
                 future.set_exception(error_type(frame.code, frame.message))
-        elif isinstance(frame, EventPush | Resync | TypingPush | PresencePush):
+        elif isinstance(frame, EventPush | Resync | TypingPush | PresencePush | InboxPush):
             self._on_push(frame)
 
     async def _redial(self, delay: float) -> aiohttp.ClientWebSocketResponse | None:

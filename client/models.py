@@ -115,6 +115,29 @@ class HistoryPage(Answer):
         return sorted(events, key=lambda e: e.seq)
 
 
+class SyncedConversation(Answer):
+    """One conversation of a sync answer; `snapshot`: only its latest page (older history
+    by `fetch_history(before=...)`); `complete`: nothing after these events is owed."""
+
+    conversation_id: str
+    events: list[ConversationEvent]
+    last_seq: int
+    snapshot: bool = False
+    complete: bool = True
+
+
+class SyncAnswer(Answer):
+    conversations: list[SyncedConversation]
+    inbox: list[dict[str, Any]] = []
+    more: bool = False
+
+
+class Inbox(Answer):
+    """The person's conversations, most recent first, with unread and mention counts."""
+
+    entries: list[dict[str, Any]]
+
+
 AckKind = Literal["delivered", "read"]
 
 

@@ -161,6 +161,27 @@ class ConversationOrder:
             self._catching_up.pop(gap.conversation_id, None)
         return "progress" if page else "empty"
 
+    def held_through(self, conversation_id: str) -> int:
+        """The highest seq held without a gap (handed out or waiting to be): what a sync
+        may start after, so that events already fetched are not asked for again."""
+        seq = self._cursors.get(conversation_id, 0)
+        buffer = self._buffers.get(conversation_id, {})
+        links = self._next_seq.get(conversation_id, {})
+        while (following := links.get(seq, seq + 1)) in buffer:
+            seq = following
+        return seq
+
+    def synced(
+        self, conversation_id: str, events: Iterable[ConversationEvent], *, complete: bool
+    ) -> None:
+        """Take one conversation of a sync answer: its events after what is held, in order
+        (seqs absent between them, or before a snapshot's first, will never come)."""
+        self.track(conversation_id, 0)
+        after = self.held_through(conversation_id)
+        self.page_fetched(Gap(conversation_id, after, None), events, exhausted=complete)
+        if not complete:
+            self._catching_up[conversation_id] = None
+
     def skip(self, gap: Gap) -> None:
         """Give up on a bounded gap that history keeps answering empty: step the cursor
         over it to the first held event, which unblocks the rest."""

@@ -11,12 +11,12 @@ import socket
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 
 from client.backoff import Backoff
-from client.connection import Connection, ConnectionState, ServerPush
+from client.connection import ClientRequest, Connection, ConnectionState, ServerPush
 from client.errors import (
     ApiError,
     ClientClosedError,
@@ -33,20 +33,28 @@ from client.models import (
     CreatedConversation,
     Device,
     HistoryPage,
+    Inbox,
     SendResult,
+    SyncAnswer,
     parse_answer,
 )
 from client.ordering import ConversationOrder, Gap
 from client.rest import RestApi
 from edge.frames import (
     Ack,
+    DeleteMessage,
+    EditMessage,
     EventPush,
     FetchHistory,
+    GetInbox,
+    InboxPush,
     Ping,
     PlainText,
     PresencePush,
+    React,
     Resync,
     SendMessage,
+    Sync,
     Typing,
     TypingPush,
 )
@@ -56,7 +64,7 @@ log = logging.getLogger(__name__)
 # Error codes after which the edge did not take the message, so trying again is safe and useful.
 RETRYABLE_CODES = frozenset({"timeout", "unavailable", "internal"})
 
-Signal = TypingPush | PresencePush
+Signal = TypingPush | PresencePush | InboxPush
 
 
 class _Wake(enum.Enum):
@@ -97,6 +105,7 @@ class ParleyClient:
         max_buffered: int = 1000,
         max_inbox: int = 10_000,
         history_page: int = 200,
+        sync_limit: int = 500,
         gap_retry_delays: Sequence[float] = (0.2, 1.0, 3.0),
         on_signal: Callable[[Signal], None] | None = None,
     ) -> None:
@@ -126,6 +135,7 @@ class ParleyClient:
         self._send_deadline = send_deadline
         self._max_inbox = max_inbox
         self._history_page = history_page
+        self._sync_limit = sync_limit
         self._gap_retry_delays = tuple(gap_retry_delays)
         self._stuck: tuple[Gap, int] | None = None
         self._on_signal = on_signal
@@ -361,7 +371,7 @@ class ParleyClient:
     def _request_id(self) -> str:
         return str(next(self._request_ids))
 
-    async def _request(self, frame: Ack | FetchHistory | Typing | Ping) -> dict[str, Any]:
+    async def _request(self, frame: ClientRequest) -> dict[str, Any]:
         await self.connect()
         return await self._connection.request(frame, timeout=self._request_timeout)
 
@@ -404,14 +414,88 @@ class ParleyClient:
             self._order.offer(inbound)
         return True
 
+    async def sync(self, limit: int = 500) -> SyncAnswer:
+        """One sync round from what this client holds (see `_catch_up`, which loops it)."""
+        held = {cid: self._order.held_through(cid) for cid in self._order.conversations}
+        frame = Sync(type="sync", id=self._request_id(), cursors=held, limit=limit)
+        result = await self._request(frame)
+        for conversation in result.get("conversations", []):
+            for entry in conversation.get("events", []):
+                entry.setdefault("conversation_id", conversation.get("conversation_id"))
+        return parse_answer(SyncAnswer, result, what="sync")
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        """The person's conversations, most recent activity first, with unread counts."""
+        frame = GetInbox(type="inbox", id=self._request_id())
+        return parse_answer(Inbox, await self._request(frame), what="inbox").entries
+
+    async def edit(self, conversation_id: str, seq: int, text: str) -> int | None:
+        body = PlainText(text=text)
+        frame = EditMessage(
+            type="edit", id=self._request_id(), conversation_id=conversation_id, seq=seq, body=body
+        )
+        return parse_answer(AckResult, await self._request(frame), what="edit").seq
+
+    async def delete(self, conversation_id: str, seq: int, *, for_everyone: bool) -> int | None:
+        scope: Literal["for_me", "for_everyone"] = "for_everyone" if for_everyone else "for_me"
+        frame = DeleteMessage(
+            type="delete",
+            id=self._request_id(),
+            conversation_id=conversation_id,
+            seq=seq,
+            scope=scope,
+        )
+        return parse_answer(AckResult, await self._request(frame), what="delete").seq
+
+    async def react(
+        self, conversation_id: str, seq: int, emoji: str, active: bool = True
+    ) -> int | None:
+        frame = React(
+            type="react",
+            id=self._request_id(),
+            conversation_id=conversation_id,
+            seq=seq,
+            emoji=emoji,
+            active=active,
+        )
+        return parse_answer(AckResult, await self._request(frame), what="react").seq
+
     async def _catch_up(self) -> None:
-        """After a (re)connect or a resync: everything after the cursors may be missing."""
+        """After a (re)connect or a resync: `sync` from what is held until nothing more is
+        owed; against an edge without `sync`, fetch each known conversation's history."""
+        try:
+            await self._sync_all()
+            return
+        except ApiError as e:
+            if e.code != "bad_frame":
+                raise
+            log.info("the edge has no sync; catching up by history pages")
         if self._backfill_new:
             try:
                 for summary in await self._rest.list_conversations():
                     self._order.track(summary.conversation_id, 0)
             except ParleyError as e:
                 log.warning("cannot list conversations, catching up known ones only: %s", e)
+        self._order.catch_up()
+
+    async def _sync_all(self, max_rounds: int = 1000) -> None:
+        for _ in range(max_rounds):
+            answer = await self.sync(self._sync_limit)
+            fetched = 0
+            for conversation in answer.conversations:
+                cid = conversation.conversation_id
+                if cid not in self._order.conversations and not self._backfill_new:
+                    self._order.track(cid, conversation.last_seq)
+                    continue
+                self._order.synced(cid, conversation.events, complete=conversation.complete)
+                fetched += len(conversation.events)
+            if not answer.more:
+                return
+            if not fetched:
+                await asyncio.sleep(0.05)  # one of the server's views trails the other
+        log.warning(
+            "sync still owed events after %d rounds; history pages will fill in", max_rounds
+        )
         self._order.catch_up()
 
     async def _fill(self, gap: Gap) -> None:

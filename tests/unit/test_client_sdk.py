@@ -45,6 +45,9 @@ class FakeEdge:
         self.lose_next_send_answer = False
         self.ignore_sends = False
         self.hidden: set[int] = set()
+        self.without_sync = False
+        self.snapshot_after = 200
+        self.snapshot_page = 30
         self.changed = asyncio.Condition()
 
     def app(self) -> web.Application:
@@ -102,6 +105,35 @@ class FakeEdge:
 
     def fetches(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == "fetch_history"]
+
+    def _sync(self, cursors: dict[str, int], limit: int) -> dict[str, Any]:
+        """As the edge answers: per conversation, what follows the cursor, within `limit`;
+        one that missed more than `snapshot_after` gets its latest `snapshot_page`."""
+        conversations, budget, more = [], limit, False
+        for cid, log in self.log.items():
+            events = [
+                e for e in log if e["seq"] > cursors.get(cid, 0) and e["seq"] not in self.hidden
+            ]
+            if not events:
+                continue
+            if budget <= 0:
+                more = True
+                break
+            snapshot = len(log) - cursors.get(cid, 0) > self.snapshot_after
+            taken = events[-self.snapshot_page :] if snapshot else events[:budget]
+            budget -= len(taken)
+            complete = taken[-1]["seq"] == len(log)
+            more = more or not complete
+            conversations.append(
+                {
+                    "conversation_id": cid,
+                    "events": [{"seq": e["seq"], "event": e} for e in taken],
+                    "last_seq": len(log),
+                    "snapshot": snapshot,
+                    "complete": complete,
+                }
+            )
+        return {"conversations": conversations, "inbox": [], "more": more}
 
     async def login(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -205,6 +237,13 @@ class FakeEdge:
                 ],
                 "last_seq": len(self.log.get(frame.conversation_id, [])),
             }
+        elif frame.type == "sync":
+            if self.without_sync:
+                await ws.send_json(
+                    {"type": "error", "id": frame.id, "code": "bad_frame", "message": "no sync"}
+                )
+                return
+            result = self._sync(frame.cursors, frame.limit)
         elif frame.type == "ack":
             result = {"seq": frame.up_to}
         else:
@@ -245,6 +284,7 @@ def make_client(
     backfill_new: bool = True,
     request_timeout: float = 1.0,
     send_attempts: int = 5,
+    sync_limit: int = 500,
 ) -> ParleyClient:
     """A client with delays cut to milliseconds so each test stays far below a second."""
     return ParleyClient(
@@ -254,6 +294,7 @@ def make_client(
         backfill_new=backfill_new,
         request_timeout=request_timeout,
         send_attempts=send_attempts,
+        sync_limit=sync_limit,
         backoff=Backoff(initial=0.005, maximum=0.02, rng=random.Random(7)),
         heartbeat=None,
         gap_retry_delays=(),
@@ -349,8 +390,53 @@ async def test_resume_after_reconnect_fetches_what_was_missed(
     await edge.say("c1", "three")
     assert seqs(await take(stream, 2)) == [("c1", 2), ("c1", 3)]
     assert client.connects == 2
+    assert any(f["type"] == "sync" and f["cursors"] == {"c1": 1} for f in edge.frames)
+    await stream.aclose()
+
+
+async def test_against_an_edge_without_sync_resume_pages_history(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    edge.without_sync = True
+    stream = client.events()
+    await within(client.connect())
+    await edge.say("c1", "one")
+    await take(stream, 1)
+    edge.mute = True
+    await edge.drop_all()
+    await edge.say("c1", "two")
+    assert seqs(await take(stream, 1)) == [("c1", 2)]
     assert any(f.get("after") == 1 for f in edge.fetches())
     await stream.aclose()
+
+
+async def test_a_conversation_far_behind_resumes_from_its_snapshot(
+    edge: FakeEdge, client: ParleyClient
+) -> None:
+    edge.snapshot_after, edge.snapshot_page = 5, 3
+    for i in range(12):
+        edge.append("c1", f"m{i}")
+    stream = client.events()
+    assert seqs(await take(stream, 3)) == [("c1", 10), ("c1", 11), ("c1", 12)]
+    assert client.cursors == {"c1": 12}
+    assert not edge.fetches()  # older history is paged on demand, not replayed
+    await stream.aclose()
+
+
+async def test_sync_pages_until_nothing_more_is_owed(edge: FakeEdge) -> None:
+    for i in range(7):
+        edge.append("c1", f"m{i}")
+    parley = make_client(edge, sync_limit=3)
+    try:
+        answer = await within(parley.sync(limit=3))
+        assert [e.seq for e in answer.conversations[0].events] == [1, 2, 3] and answer.more
+        stream = parley.events()
+        assert seqs(await take(stream, 7)) == [("c1", s) for s in range(1, 8)]
+        rounds = [f["cursors"] for f in edge.frames if f["type"] == "sync"][1:]
+        assert rounds[:3] == [{}, {"c1": 3}, {"c1": 6}]
+        await stream.aclose()
+    finally:
+        await parley.close()
 
 
 async def test_resync_fetches_from_the_cursors(edge: FakeEdge, client: ParleyClient) -> None:
@@ -386,7 +472,7 @@ async def test_cursors_given_at_construction_resume_there(edge: FakeEdge) -> Non
     try:
         stream = parley.events()
         assert seqs(await take(stream, 1)) == [("c1", 3)]
-        assert parley.cursors == {"c1": 3}
+        assert parley.cursors == {"c1": 3, "c2": 1}  # c2 followed live from its end
         await stream.aclose()
     finally:
         await parley.close()
