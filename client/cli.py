@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("login", login, "log this device in and store its token")
     sub.add_argument("user")
     sub.add_argument("--device-name")
-    command("chats", chats, "list your conversations")
+    command("chats", chats, "list your conversations, most recent first, with unread counts")
     sub = command("dm", direct, "start a direct conversation with a user (by user id)")
     sub.add_argument("user")
     sub = command("group", group, "create a group with users (by user id)")
@@ -167,14 +167,20 @@ async def login(args: argparse.Namespace, ctx: Context) -> int:
 
 
 async def chats(args: argparse.Namespace, ctx: Context) -> int:
+    """Most recent first, with unread counts and the last message, from the inbox."""
     stored = _stored(ctx)
     async with _client(ctx, stored) as client:
-        conversations = await client.list_conversations()
-    for c in conversations:
-        label = c.name or ", ".join(m for m in c.members if m != stored.user_id) or "(just you)"
-        last = f"#{c.last_seq}" if c.last_seq is not None else "-"
-        print(f"{c.conversation_id}\t{c.kind or '-'}\t{last}\t{label}")
-    if not conversations:
+        entries = await client.inbox()
+    for e in entries:
+        others = [m for m in e.get("members", []) if m != stored.user_id]
+        label = e.get("name") or ", ".join(others) or "(just you)"
+        unread = (
+            f"{e['unread']}{'+' if e.get('unread_capped') else ''} unread" if e["unread"] else ""
+        )
+        preview = e.get("preview") or {}
+        last = preview.get("text") or (f"[{preview['kind']}]" if preview else "")
+        print(f"{e['conversation_id']}\t{e['kind']}\t{label}\t{unread}\t{last}".rstrip())
+    if not entries:
         print("no conversations yet; start one with `parley dm USER`")
     return EXIT_OK
 

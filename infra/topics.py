@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
@@ -41,7 +43,32 @@ def ensure_topics(bootstrap: str, topics: Topics, timeout_s: float = 30.0) -> li
     for spec in topics.all():
         if spec.name in existing:
             _validate(admin, spec, len(existing[spec.name].partitions), timeout_s)
+    _wait_for_leaders(admin, topics, timeout_s)
     return [s.name for s in missing]
+
+
+def _wait_for_leaders(admin: AdminClient, topics: Topics, timeout_s: float) -> None:
+    """Until every partition has a leader: a process started on a topic just created would
+    otherwise meet 'leader not available' in its first metadata calls."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        metadata = admin.list_topics(timeout=timeout_s).topics
+        leaderless = [
+            f"{spec.name}[{p}]"
+            for spec in topics.all()
+            for p in range(spec.partitions)
+            if spec.name not in metadata
+            or p not in metadata[spec.name].partitions
+            or metadata[spec.name].partitions[p].leader < 0
+            or metadata[spec.name].partitions[p].error is not None
+        ]
+        if not leaderless:
+            return
+        if time.monotonic() > deadline:
+            raise PlatformError(
+                f"no leader after {timeout_s:.0f} s for {', '.join(leaderless[:5])}"
+            )
+        time.sleep(0.1)
 
 
 def _validate(admin: AdminClient, spec: TopicSpec, partitions: int, timeout_s: float) -> None:

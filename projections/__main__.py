@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import time
 from types import FrameType
+
+from confluent_kafka import KafkaException
 
 from projections.dead_letters import DeadLetters
 from projections.follower import FollowerConfig, ViewFollower
@@ -22,6 +26,7 @@ from projections.store import ViewBatch, ViewStore
 from schemas.topics import declare_topics
 
 log = logging.getLogger("parley.views")
+RESTART_PAUSE_S = 2.0
 
 VIEWS: dict[str, tuple[type[ViewStore], type[ViewBatch]]] = {
     "history": (HistoryStore, HistoryBatch),
@@ -70,9 +75,23 @@ def run(view: str, *, rebuild: bool) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         follower.run()
+    except KafkaException as e:
+        if e.args[0].fatal() or follower.stopping.is_set():
+            raise
+        log.error("transient Kafka error, restarting in %.0f s: %s", RESTART_PAUSE_S, e)
+        store.close()
+        time.sleep(RESTART_PAUSE_S)
+        restart_in_place()
     finally:
         store.close()
     return 0
+
+
+def restart_in_place() -> None:
+    """A fresh process, as a supervisor would start: the store is the position, so a view
+    resumes exactly where its last batch ended."""
+    logging.shutdown()
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 if __name__ == "__main__":

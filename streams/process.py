@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from collections.abc import Callable
 from typing import Protocol
 
+from confluent_kafka import KafkaException
+
 from streams import metrics
+from streams.watchdog import restart_in_place
+
+log = logging.getLogger("parley.process")
+RESTART_PAUSE_S = 2.0
 
 
 class Worker(Protocol):
@@ -23,11 +30,29 @@ def start_process() -> None:
 
 
 def run_until_signalled(worker: Worker, *, then: Callable[[], None] = lambda: None) -> int:
-    """Run `worker` until a signal asks it to stop; `then` runs whatever happened."""
+    """Run `worker` until a signal asks it to stop; `then` runs whatever happened.
+
+    A Kafka error that is not fatal (a metadata call timing out while the broker is busy,
+    a leader not yet elected) restarts the process in place after a pause, as a supervisor
+    would: every processor is safe to restart at any point (see docs/sequencer.md)."""
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+        worker.stop()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: worker.stop())
+        signal.signal(signum, stop)
     try:
         worker.run()
+    except KafkaException as e:
+        if e.args[0].fatal() or stopping:
+            raise
+        log.error("transient Kafka error, restarting in %.0f s: %s", RESTART_PAUSE_S, e)
+        then()
+        time.sleep(RESTART_PAUSE_S)
+        restart_in_place()
     finally:
         then()
     return 0
