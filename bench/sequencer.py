@@ -101,6 +101,23 @@ def paced_load(bootstrap: str, prefix: str, load: SequencerLoad, cids: list[str]
     producer.flush(30)
 
 
+def create_conversations(producer: Producer, topics: Topics, cids: list[str]) -> None:
+    for cid in cids:
+        create = m.CreateConversation(
+            meta=m.CommandMeta(
+                command_id=str(uuid.uuid4()),
+                conversation_id=cid,
+                actor=m.Actor(user_id="sender", device_id="sender-phone"),
+                client_msg_id=f"create-{cid}",
+                issued_at=datetime.now(UTC),
+            ),
+            kind=m.ConversationKind.GROUP,
+            name=cid,
+            members=(m.Member(user_id="reader", role=m.Role.MEMBER),),
+        )
+        _produce(producer, topics, cid, codec.encode(create))
+
+
 class SequencerUnderTest:
     def __init__(self, settings: PlatformSettings, topics: Topics, prefix: str, work: Path) -> None:
         self.log_path = work / "sequencer.log"
@@ -162,20 +179,7 @@ def run(settings: PlatformSettings, load: SequencerLoad, work: Path) -> dict[str
     work.mkdir(parents=True)
     cids = [f"bench-conv-{i}" for i in range(load.conversations)]
     producer = _producer(settings.bootstrap)
-    for cid in cids:
-        create = m.CreateConversation(
-            meta=m.CommandMeta(
-                command_id=str(uuid.uuid4()),
-                conversation_id=cid,
-                actor=m.Actor(user_id="sender", device_id="sender-phone"),
-                client_msg_id=f"create-{cid}",
-                issued_at=datetime.now(UTC),
-            ),
-            kind=m.ConversationKind.GROUP,
-            name=cid,
-            members=(m.Member(user_id="reader", role=m.Role.MEMBER),),
-        )
-        _produce(producer, topics, cid, codec.encode(create))
+    create_conversations(producer, topics, cids)
     print(f"[sequencer] producing a backlog of {load.backlog} commands", flush=True)
     for i in range(load.backlog):
         cid = cids[i % len(cids)]
