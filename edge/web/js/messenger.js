@@ -45,7 +45,11 @@ export class Messenger extends EventTarget {
     this.typingSent = new Map();
     socket.addEventListener("open", () => this.catchUp());
     socket.addEventListener("push", (e) => this.onPush(e.detail));
-    socket.addEventListener("state", () => this.changed());
+    socket.addEventListener("state", () => {
+      // Presence heard before a drop is stale: unknown until the next subscribe answers.
+      if (socket.state !== "open") this.presence.clear();
+      this.changed();
+    });
     this.presenceTimer = setInterval(() => this.subscribePresence(), PRESENCE_EVERY_MS);
   }
 
@@ -186,15 +190,20 @@ export class Messenger extends EventTarget {
     if (running) return running;
     const work = (async () => {
       let page;
-      try {
-        page = await this.history(conversation.id, { limit: FIRST_PAGE });
-      } catch (e) {
-        if (e.code === "not_found") {
-          this.conversations.delete(conversation.id); // not (or no longer) mine
-          this.changed();
-          return;
+      for (let attempt = 0; !page; attempt += 1) {
+        try {
+          page = await this.history(conversation.id, { limit: FIRST_PAGE });
+        } catch (e) {
+          if (e.code !== "not_found") throw e;
+          // History is a projection: a conversation created a moment ago may not be in it
+          // yet. Only when it stays unknown is it not (or no longer) mine.
+          if (attempt >= STUCK_RETRIES_MS.length) {
+            this.conversations.delete(conversation.id);
+            this.changed();
+            return;
+          }
+          await sleep(STUCK_RETRIES_MS[attempt]);
         }
-        throw e;
       }
       if (page.events.length < FIRST_PAGE) conversation.reachedStart = true;
       conversation.takePage(page.events);
@@ -334,6 +343,7 @@ export class Messenger extends EventTarget {
     }
     conversation.offer(seq, event);
     this.settle(conversation);
+    if (event.type === "MemberAdded") this.presenceSoon();
     if (conversation.gap !== null) this.fill(conversation).catch(() => {});
   }
 
@@ -384,7 +394,8 @@ export class Messenger extends EventTarget {
     if (item.inFlight || item.state === "failed") return;
     item.inFlight = true;
     try {
-      for (;;) {
+      // Until answered, or until the log shows the message (pushed or fetched) first.
+      while (this.outbox.items.has(item.clientMsgId)) {
         try {
           const result = await this.request({
             type: "send",

@@ -190,7 +190,7 @@ export class Socket extends EventTarget {
   scheduleReconnect(delayMs) {
     this.setState("reconnecting");
     this.attempt += 1;
-    const backoff = Math.min(15_000, 500 * 2 ** Math.min(this.attempt - 1, 5));
+    const backoff = Math.min(10_000, 500 * 2 ** Math.min(this.attempt - 1, 5));
     const delay = delayMs ?? backoff * (0.5 + Math.random() / 2);
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), delay);
