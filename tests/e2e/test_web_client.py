@@ -231,6 +231,55 @@ async def test_a_dropped_edge_shows_a_banner_and_resumes_with_nothing_missed(
             await browser.close()
 
 
+async def test_scrolling_up_pages_in_older_history(cluster: ParleyCluster) -> None:
+    """A conversation longer than a page: the page shows the latest, scrolling up brings the
+    rest, each message once and in order; unread counts what the first page could see."""
+    alice, bob = unique("alice"), unique("bob")
+    count = 80
+    async with aiohttp.ClientSession() as http:
+        await register_and_login(http, cluster.url(0), alice)
+        login = await register_and_login(http, cluster.url(0), bob)
+        async with http.post(
+            f"{cluster.url(0)}/v1/conversations",
+            json={"kind": "direct", "members": [alice]},
+            headers={"Authorization": f"Bearer {login['token']}"},
+        ) as response:
+            assert response.status == 201, await response.text()
+            cid = (await response.json())["conversation_id"]
+        device = await RawDevice.connect(http, cluster.url(0), login["token"])
+        try:
+            for i in range(1, count + 1):
+                answer = await device.request(send_frame(cid, f"old {i:02}", f"old-{i}"))
+                assert answer["type"] == "response", answer
+        finally:
+            await device.close()
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            _, a = await new_tab(browser, cluster.url(0))
+            await log_in(a, alice)
+            chat = conversation_button(a, bob)
+            await expect(chat).to_have_accessible_name(re.compile(r"50\+ unread"))
+            await chat.click()
+            messages = a.locator("#messages li.msg")
+            await expect(messages.last).to_contain_text(f"old {count}")
+            assert await messages.count() < count
+            start = a.locator("#history-start")
+            for _ in range(10):
+                if await start.is_visible():
+                    break
+                first = await messages.first.get_attribute("data-seq")
+                await a.locator("#scroller").hover()
+                await a.mouse.wheel(0, -20_000)
+                await expect(messages.first).not_to_have_attribute("data-seq", first or "")
+            await expect(start).to_be_visible()
+            assert await texts(a) == [f"old {i:02}" for i in range(1, count + 1)]
+            await shot(a, "paging", "01-alice-at-the-start")
+            await expect(chat).not_to_have_accessible_name(re.compile("unread"))
+        finally:
+            await browser.close()
+
+
 class LossyLink:
     """Between the page and the edge: loses the answer to the first attempt of one send and
     the first push of its event, and records every attempt the page makes."""

@@ -1,6 +1,7 @@
 // The page: log in or resume this tab's device, then wire the messenger to the DOM.
 
 import { api } from "./api.js";
+import { wireDialogs } from "./dialogs.js";
 import { Messenger } from "./messenger.js";
 import { adoptDevice, claimDevice, forgetDevice } from "./session.js";
 import { Socket, websocketUrl } from "./socket.js";
@@ -107,6 +108,7 @@ function start(session) {
   window.parley = { messenger, socket }; // for the browser's console (and the tests' probes)
   socket.addEventListener("state", () => showConnection(socket.state));
   socket.addEventListener("failed", () => {
+    if (messenger?.socket !== socket) return; // this tab logged out on purpose
     forgetDevice(session.device_id);
     messenger = null;
     showAuth("This device was logged out. Log in again.");
@@ -154,6 +156,8 @@ function render() {
   if (!messenger) return;
   document.body.dataset.ready = messenger.ready ? "true" : "false";
   renderList($("conversations"), messenger, openId);
+  const unread = messenger.list().reduce((sum, c) => sum + c.unread().count, 0);
+  document.title = unread ? `(${unread}) Parley` : "Parley";
   $("no-conversations").hidden = messenger.conversations.size > 0 || !messenger.ready;
   const conversation = openId ? messenger.conversations.get(openId) : null;
   $("chat-empty").hidden = Boolean(conversation);
@@ -179,6 +183,9 @@ function render() {
   } else if (ol.firstElementChild?.dataset.key !== firstBefore) {
     // Older messages went in above: keep what the reader was looking at where it was.
     scroller.scrollTop = topBefore + (scroller.scrollHeight - heightBefore);
+  }
+  if (scroller.scrollHeight <= scroller.clientHeight && conversation.loaded && !conversation.reachedStart) {
+    messenger.loadOlder(conversation).catch(() => {}); // nothing to scroll yet: fill the screen
   }
   updateReading();
 }
@@ -323,94 +330,7 @@ function wire() {
     showAuth("");
   });
 
-  wireDialogs();
-}
-
-function wireDialogs() {
-  for (const dialog of document.querySelectorAll("dialog")) {
-    for (const close of dialog.querySelectorAll("[data-close]")) {
-      close.addEventListener("click", () => dialog.close());
-    }
-  }
-  const newChat = $("new-chat-dialog");
-  const kindChanged = () => {
-    const group = newChat.querySelector('input[name="kind"]:checked').value === "group";
-    $("group-name-field").hidden = !group;
-    newChat.querySelector('label[for="new-chat-members"]').textContent = group ? "User names" : "User name";
-  };
-  for (const radio of newChat.querySelectorAll('input[name="kind"]')) radio.addEventListener("change", kindChanged);
-  $("new-chat").addEventListener("click", () => {
-    $("new-chat-form").reset();
-    $("new-chat-error").textContent = "";
-    kindChanged();
-    newChat.showModal();
-    $("new-chat-members").focus();
-  });
-  $("new-chat-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const kind = newChat.querySelector('input[name="kind"]:checked').value;
-    const members = names($("new-chat-members").value);
-    const error = $("new-chat-error");
-    if (members.length === 0) {
-      error.textContent = "Enter a user name.";
-      return;
-    }
-    if (kind === "direct" && members.length !== 1) {
-      error.textContent = "A one-to-one chat is with exactly one person.";
-      return;
-    }
-    try {
-      const conversation = await messenger.create(kind, members, $("group-name").value.trim());
-      newChat.close();
-      open(conversation.id);
-    } catch (e) {
-      error.textContent = e.detail ?? String(e);
-    }
-  });
-
-  const addMember = $("add-member-dialog");
-  $("add-member").addEventListener("click", () => {
-    $("add-member-form").reset();
-    $("add-member-error").textContent = "";
-    addMember.showModal();
-    $("add-member-name").focus();
-  });
-  $("add-member-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const users = names($("add-member-name").value);
-    const error = $("add-member-error");
-    if (users.length === 0) {
-      error.textContent = "Enter a user name.";
-      return;
-    }
-    try {
-      for (const user of users) await messenger.addMember(openId, user);
-      addMember.close();
-      $("composer-text").focus();
-    } catch (e) {
-      error.textContent = e.detail ?? String(e);
-    }
-  });
-
-  $("edit-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const dialog = $("edit-dialog");
-    const text = $("edit-text").value.trim();
-    if (!text) return;
-    try {
-      await messenger.edit(openId, Number(dialog.dataset.seq), text);
-      dialog.close();
-    } catch (e) {
-      $("edit-error").textContent = e.code === "unsupported" ? `${e.detail}.` : e.detail ?? String(e);
-    }
-  });
-}
-
-function names(text) {
-  return text
-    .split(/[,\s]+/)
-    .map((name) => name.trim().replace(/^@/, ""))
-    .filter(Boolean);
+  wireDialogs({ messenger: () => messenger, open, openId: () => openId });
 }
 
 async function boot() {

@@ -9,16 +9,17 @@
 // `delete`, `react`) are used when the server knows them: an unknown frame type is answered
 // `bad_frame`, after which the client does without.
 
-import { api, randomId } from "./api.js";
+import { api } from "./api.js";
 import { Conversation } from "./conversation.js";
 import { Outbox } from "./outbox.js";
+import { Sending } from "./sending.js";
+import { Signals } from "./signals.js";
 import { RETRYABLE, RequestError } from "./socket.js";
 
 const FIRST_PAGE = 50;
 const FILL_PAGE = 200;
 const ACK_DELAY_MS = 300;
 const PRESENCE_EVERY_MS = 30_000;
-const TYPING_REPEAT_MS = 3_000;
 const STUCK_RETRIES_MS = [200, 500, 1000, 2000, 3000, 3000, 3000, 5000];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -216,17 +217,21 @@ export class Messenger extends EventTarget {
     return work;
   }
 
-  // Older messages (scrolling up): one page before the oldest loaded.
+  // Older messages (scrolling up): pages before the oldest loaded, until one holds a message
+  // (a page of watermarks alone would change nothing on screen).
   async loadOlder(conversation) {
     if (conversation.reachedStart || !conversation.loaded || conversation.oldest === null) return;
     if (conversation.loadingOlder) return;
     conversation.loadingOlder = true;
     try {
-      const page = await this.history(conversation.id, { before: conversation.oldest, limit: FIRST_PAGE });
-      if (page.events.length === 0) conversation.reachedStart = true;
-      for (const { seq, event } of page.events) conversation.apply(seq, event);
-      if (page.events.length < FIRST_PAGE) conversation.reachedStart = true;
-      conversation.version += 1;
+      for (let pages = 0; pages < 10 && !conversation.reachedStart; pages += 1) {
+        const before = conversation.messages.size;
+        const page = await this.history(conversation.id, { before: conversation.oldest, limit: FIRST_PAGE });
+        for (const { seq, event } of page.events) conversation.apply(seq, event);
+        if (page.events.length < FIRST_PAGE) conversation.reachedStart = true;
+        conversation.version += 1;
+        if (conversation.messages.size > before) break;
+      }
       this.changed();
     } finally {
       conversation.loadingOlder = false;
@@ -347,113 +352,6 @@ export class Messenger extends EventTarget {
     if (conversation.gap !== null) this.fill(conversation).catch(() => {});
   }
 
-  onTyping({ conversation_id: id, user_id: user, active, expires_in_ms: expiresIn }) {
-    if (user === this.me.userId) return; // my other device
-    const typists = this.typists.get(id) ?? new Map();
-    this.typists.set(id, typists);
-    if (active) {
-      const until = Date.now() + (expiresIn ?? 5000);
-      typists.set(user, until);
-      setTimeout(() => {
-        if (typists.get(user) === until) {
-          typists.delete(user);
-          this.changed();
-        }
-      }, expiresIn ?? 5000);
-    } else {
-      typists.delete(user);
-    }
-    this.changed();
-  }
-
-  typingIn(conversationId) {
-    const now = Date.now();
-    return [...(this.typists.get(conversationId) ?? new Map())]
-      .filter(([, until]) => until > now)
-      .map(([user]) => user);
-  }
-
-  // Sending.
-
-  send(conversationId, text) {
-    const item = {
-      clientMsgId: randomId(),
-      cid: conversationId,
-      text,
-      createdAt: Date.now(),
-      state: "sending",
-      seq: null,
-    };
-    this.outbox.add(item);
-    this.changed();
-    this.deliver(item);
-    return item;
-  }
-
-  async deliver(item) {
-    if (item.inFlight || item.state === "failed") return;
-    item.inFlight = true;
-    try {
-      // Until answered, or until the log shows the message (pushed or fetched) first.
-      while (this.outbox.items.has(item.clientMsgId)) {
-        try {
-          const result = await this.request({
-            type: "send",
-            conversation_id: item.cid,
-            client_msg_id: item.clientMsgId,
-            body: { kind: "plain", text: item.text },
-          });
-          this.outbox.update(item, { state: "sent", seq: result.seq });
-          this.changed();
-          this.expect(item);
-          return;
-        } catch (e) {
-          if (e.code === "disconnected") return; // resent after the reconnect, same id
-          if (!RETRYABLE.has(e.code)) {
-            this.outbox.update(item, { state: "failed", error: e.detail ?? e.message });
-            this.changed();
-            return;
-          }
-          // timeout, unavailable: the same client_msg_id again; the log stores it once.
-          if (e.code !== "timeout") await sleep(1000);
-        }
-      }
-    } finally {
-      item.inFlight = false;
-    }
-  }
-
-  // The answer came; the event should follow as a push. If it does not, fetch it.
-  expect(item) {
-    setTimeout(() => {
-      const conversation = this.conversations.get(item.cid);
-      if (!conversation || !this.outbox.items.has(item.clientMsgId)) return;
-      if (conversation.loaded && conversation.cursor < item.seq) {
-        this.fill(conversation, { toEnd: true }).catch(() => {});
-      }
-    }, 1500);
-  }
-
-  retry(clientMsgId) {
-    const item = this.outbox.items.get(clientMsgId);
-    if (!item) return;
-    this.outbox.update(item, { state: "sending", error: undefined });
-    this.changed();
-    this.deliver(item);
-  }
-
-  discard(clientMsgId) {
-    this.outbox.remove(clientMsgId);
-    this.changed();
-  }
-
-  resendOutbox() {
-    for (const item of this.outbox.items.values()) {
-      if (item.state === "sending") this.deliver(item);
-      else if (item.state === "sent") this.expect(item);
-    }
-  }
-
   // Acks: delivered as soon as this device has a message, read while it is on screen.
 
   reading(conversationId) {
@@ -488,38 +386,6 @@ export class Messenger extends EventTarget {
     }
   }
 
-  // Typing: repeated while it goes on (it expires on the other side), stopped explicitly.
-
-  typing(conversationId, active) {
-    const last = this.typingSent.get(conversationId) ?? 0;
-    const now = Date.now();
-    if (active && now - last < TYPING_REPEAT_MS) return;
-    if (!active && last === 0) return;
-    this.typingSent.set(conversationId, active ? now : 0);
-    this.request({ type: "typing", conversation_id: conversationId, active }).catch(() => {});
-  }
-
-  // Presence of everyone I share a conversation with (the server checks that too).
-
-  presenceSoon() {
-    clearTimeout(this.presenceTimeout);
-    this.presenceTimeout = setTimeout(() => this.subscribePresence(), 200);
-  }
-
-  async subscribePresence() {
-    if (this.socket.state !== "open") return;
-    const users = new Set();
-    for (const c of this.conversations.values()) for (const u of c.others()) users.add(u);
-    if (users.size === 0) return;
-    try {
-      const result = await this.request({ type: "subscribe_presence", user_ids: [...users].slice(0, 500) });
-      for (const { user_id: user, status } of result.presence ?? []) this.presence.set(user, status);
-      this.changed();
-    } catch {
-      // Presence is a nicety: the next round asks again.
-    }
-  }
-
   // Conversations (REST).
 
   async create(kind, members, name) {
@@ -546,7 +412,8 @@ export class Messenger extends EventTarget {
   // Optional requests: edit, delete and react exist on newer servers only.
 
   async optional(feature, frame) {
-    if (this.supports[feature] === false) throw new RequestError("unsupported", `this server cannot ${feature} messages`);
+    const what = { edit: "edit messages", delete: "delete messages", react: "react to messages" }[feature];
+    if (this.supports[feature] === false) throw new RequestError("unsupported", `This server cannot ${what} yet`);
     try {
       const result = await this.request(frame);
       this.supports[feature] = true;
@@ -555,7 +422,7 @@ export class Messenger extends EventTarget {
       if (e.code === "bad_frame") {
         this.supports[feature] = false;
         this.changed();
-        throw new RequestError("unsupported", `this server cannot ${feature} messages yet`);
+        throw new RequestError("unsupported", `This server cannot ${what} yet`);
       }
       throw e;
     }
@@ -592,5 +459,12 @@ export class Messenger extends EventTarget {
 async function inBatches(items, size, work) {
   for (let i = 0; i < items.length; i += size) {
     await Promise.all(items.slice(i, i + size).map(work));
+  }
+}
+
+// The messenger's sending (sending.js) and signals (signals.js) are methods of its own.
+for (const part of [Sending, Signals]) {
+  for (const name of Object.getOwnPropertyNames(part.prototype)) {
+    if (name !== "constructor") Messenger.prototype[name] = part.prototype[name];
   }
 }
