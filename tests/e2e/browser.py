@@ -7,11 +7,14 @@ to `.parley/artifacts/web/` (or `PARLEY_ARTIFACTS_DIR`), which git ignores.
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import re
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, expect
+
+from edge.web_client import WEB_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium"))
@@ -20,6 +23,8 @@ PASSWORD = "correct horse battery"
 WAIT_MS = 30_000
 DESKTOP = {"width": 1100, "height": 720}
 PHONE = {"width": 390, "height": 780}
+ORIGIN = "http://parley.invalid"
+"""An origin that never reaches a network: `serve_files` answers for it."""
 
 
 async def launch(playwright: Playwright) -> Browser:
@@ -104,3 +109,20 @@ async def send(page: Page, text: str) -> None:
 async def texts(page: Page) -> list[str]:
     result: list[str] = await page.locator("#messages li.msg .text").all_inner_texts()
     return result
+
+
+async def serve_files(route: Route) -> None:
+    """The page's files straight from edge/web/ on ORIGIN: `/` is the real page unless the
+    request asks for a blank one (`/?blank`)."""
+    path = route.request.url.removeprefix(ORIGIN)
+    if path == "/?blank":
+        await route.fulfill(body="<!doctype html><title>blank</title>", content_type="text/html")
+        return
+    file = WEB_DIR / ("index.html" if path == "/" else path.removeprefix("/web/"))
+    if not (path == "/" or path.startswith("/web/")) or not file.is_file():
+        await route.fulfill(status=404)
+        return
+    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+    if file.suffix == ".js":
+        content_type = "text/javascript"
+    await route.fulfill(body=file.read_bytes(), content_type=content_type)

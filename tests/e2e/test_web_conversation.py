@@ -3,35 +3,16 @@ cursors, repeats, gaps, unread counts, ticks, and events applied out of order.""
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
-from edge.web_client import WEB_DIR
-from tests.e2e.browser import launch
+from tests.e2e.browser import ORIGIN, launch, serve_files
 
-ORIGIN = "http://parley.invalid"
 ME = {"userId": "ann", "deviceId": "ann-laptop"}
-
-
-async def serve_files(route: Route) -> None:
-    """The page's files straight from edge/web/, on an origin that never touches a network."""
-    path = route.request.url.removeprefix(ORIGIN)
-    if path == "/":
-        await route.fulfill(body="<!doctype html><title>logic</title>", content_type="text/html")
-        return
-    file = WEB_DIR / path.removeprefix("/web/")
-    if not path.startswith("/web/") or not file.is_file():
-        await route.fulfill(status=404)
-        return
-    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    if file.suffix == ".js":
-        content_type = "text/javascript"
-    await route.fulfill(body=file.read_bytes(), content_type=content_type)
 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -53,7 +34,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     try:
         tab = await context.new_page()
         await tab.route(f"{ORIGIN}/**", serve_files)
-        await tab.goto(f"{ORIGIN}/")
+        await tab.goto(f"{ORIGIN}/?blank")
         yield tab
     finally:
         await context.close()

@@ -237,6 +237,8 @@ const messageActions = {
     await attempt(() => messenger.remove(openId, item.seq, scope));
   },
   edit(item) {
+    actionsState.openMenu = null;
+    render();
     const dialog = $("edit-dialog");
     $("edit-text").value = item.text;
     $("edit-error").textContent = "";
