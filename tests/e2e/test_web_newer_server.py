@@ -185,7 +185,7 @@ async def test_the_page_uses_sync_inbox_and_edit_when_the_server_has_them(
     assert not [f for f in edge.sent("fetch_history") if f.get("after") is not None]
 
     mine = message(page, "I am halfway")
-    await mine.get_by_role("button", name="Message actions").click()
+    await mine.get_by_role("button", name="Actions for your message “I am halfway”").click()
     await mine.get_by_role("button", name="Edit").click()
     dialog = page.get_by_role("dialog", name="Edit message")
     await dialog.get_by_role("textbox").fill("I am done")

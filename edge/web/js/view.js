@@ -239,7 +239,7 @@ function buildMessage(item, { group, canAct, messenger, actions }) {
       {
         type: "button",
         className: "more",
-        "aria-label": "Message actions",
+        "aria-label": `Actions for ${item.mine ? "your" : `${item.sender}’s`} message “${item.text.slice(0, 40)}”`,
         "aria-expanded": open ? "true" : "false",
         dataset: { focusKey: "more" },
       },
