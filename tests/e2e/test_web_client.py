@@ -57,6 +57,8 @@ async def test_two_people_chat_with_ticks_typing_and_a_reload(cluster: ParleyClu
             _, a = await new_tab(browser, cluster.url(0))
             _, b = await new_tab(browser, cluster.url(0))
             errors = watch_errors(a, b)
+            await expect(a.get_by_role("heading", name="Log in")).to_be_visible()
+            await shot(a, "chat", "00-log-in-form")
             await sign_up(a, alice)
             await sign_up(b, bob)
             await shot(b, "chat", "01-bob-signed-up")
