@@ -12,6 +12,7 @@ from aiohttp import web
 from confluent_kafka import Message, Producer
 
 from edge import frames as f
+from edge import web_client
 from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub
@@ -42,6 +43,7 @@ def build_app(settings: EdgeSettings) -> web.Application:
     app["settings"] = settings
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
+    app.on_response_prepare.append(web_client.add_headers)
     return app
 
 
@@ -143,6 +145,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             web.get("/openapi.json", lambda _: _openapi()),
             web.get("/healthz", lambda _: _health(hub)),
             web.get("/metrics", lambda _: _metrics(metrics)),
+            *web_client.routes(),
         ]
     )
     refresher = asyncio.create_task(_refresh_sessions(hub, producer, presence))

@@ -58,7 +58,7 @@ def report(platform: LocalPlatform, settings: PlatformSettings, *, services: boo
     if services:
         print(
             f"\nParley is at http://127.0.0.1:{settings.edge_port}/ "
-            f"(REST /v1, WebSocket /v1/ws, /openapi.json)"
+            f"(open it in a browser to chat; REST /v1, WebSocket /v1/ws, /openapi.json)"
         )
     return 0 if running and all(p.running for p in parts) else 3
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-time (and idempotent) set-up: checks tools, makes .venv, installs Parley, fetches the jars.
+# One-time (and idempotent) set-up: checks tools, installs Chromium (browser tests) if missing,
+# makes .venv, installs Parley, fetches the jars.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,32 @@ need mvn "Maven fetches the Kafka and s3proxy jars from Maven Central"
 python3 - <<'PY' || { echo "setup: Python 3.11 or newer is needed" >&2; exit 1; }
 import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is never used).
+# Installed here when missing; infra/test.sh sets PARLEY_NEED_BROWSER=1, which makes a failure
+# to install it fatal (for `make run` it is only a warning).
+chromium="${PARLEY_CHROMIUM:-/usr/bin/chromium}"
+no_browser() {
+    echo "setup: $chromium is missing and $1; install Debian's 'chromium' package" \
+        "(as root: apt-get install chromium) or set PARLEY_CHROMIUM to a Chromium executable" >&2
+    if [ "${PARLEY_NEED_BROWSER:-0}" = 1 ]; then exit 1; fi
+    echo "setup: continuing without it: only the browser tests need it" >&2
+}
+if [ ! -x "$chromium" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian's chromium for the browser tests" >&2
+        log=$(mktemp -t parley-chromium.XXXXXX)
+        if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+            >"$log" 2>&1 && [ -x "$chromium" ]; then
+            rm -f "$log"
+        else
+            tail -20 "$log" >&2
+            no_browser "apt-get could not install it (log: $log)"
+        fi
+    else
+        no_browser "this set-up cannot install packages (it needs root and apt-get)"
+    fi
+fi
 
 stamp=.venv/.parley-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then

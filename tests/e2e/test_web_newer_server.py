@@ -1,0 +1,199 @@
+"""The page against a scripted edge that has protocol v1's `sync`, `inbox` and `edit`: the
+page uses them (the real edge of today answers them `bad_frame`, and the other browser tests
+show the page doing without). No server runs: Playwright answers the page's requests."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+from playwright.async_api import Page, Route, WebSocketRoute, async_playwright, expect
+
+from tests.e2e.browser import ORIGIN, conversation_button, launch, message, serve_files, shot
+
+ME, TAB, BOB, CID = "ann", "ann-tab", "bob", "g-book"
+NOW = 1_764_300_000_000
+
+
+def event(seq: int, type_: str, user: str, **fields: Any) -> dict[str, Any]:
+    device = TAB if user == ME else f"{user}-phone"
+    return {
+        "type": type_,
+        "seq": seq,
+        "conversation_id": CID,
+        "actor": {"user_id": user, "device_id": device},
+        "client_msg_id": f"c{seq}",
+        "occurred_at_ms": NOW + seq,
+        **fields,
+    }
+
+
+def text(seq: int, user: str, words: str) -> dict[str, Any]:
+    return event(seq, "MessageSent", user, body={"kind": "plain", "text": words})
+
+
+class ScriptedEdge:
+    """Answers every frame of the page, records them, and can push or drop the socket."""
+
+    def __init__(self) -> None:
+        self.events = [
+            event(
+                1,
+                "ConversationCreated",
+                BOB,
+                kind="GROUP",
+                name=None,
+                members=[{"user_id": ME, "role": "MEMBER"}],
+            ),
+            text(2, ME, "I am halfway"),
+            text(3, BOB, "chapter 3?"),
+        ]
+        self.frames: list[dict[str, Any]] = []
+        self.sockets: list[WebSocketRoute] = []
+        self.unread = 7
+
+    def entry(self) -> dict[str, Any]:
+        last = self.events[-1]
+        return {
+            "conversation_id": CID,
+            "kind": "GROUP",
+            "name": "Book club",
+            "last_seq": last["seq"],
+            "last_activity_ms": last["occurred_at_ms"],
+            "preview": {"seq": 3, "sender_id": BOB, "text": "chapter 3?"},
+            "unread": self.unread,
+            "mentions": 0,
+            "read_up_to": 1,
+        }
+
+    def route(self, ws: WebSocketRoute) -> None:
+        self.sockets.append(ws)
+        ws.on_message(lambda data: self.answer(ws, json.loads(data)))
+
+    def push(self, frame: dict[str, Any]) -> None:
+        self.sockets[-1].send(json.dumps(frame))
+
+    def answer(self, ws: WebSocketRoute, frame: dict[str, Any]) -> None:
+        self.frames.append(frame)
+        kind = frame["type"]
+        result: dict[str, Any] = {}
+        if kind == "authenticate":
+            result = {"user_id": ME, "device_id": TAB}
+        elif kind == "inbox":
+            result = {"entries": [self.entry()]}
+        elif kind == "fetch_history":
+            after = frame.get("after") or 0
+            before = frame.get("before") or 10**9
+            page = [e for e in self.events if after < e["seq"] < before][-frame["limit"] :]
+            result = {"events": [self.wrap(e) for e in page], "last_seq": self.events[-1]["seq"]}
+        elif kind == "sync":
+            cursor = frame["cursors"].get(CID, 0)
+            newer = [self.wrap(e) for e in self.events if e["seq"] > cursor]
+            last = self.events[-1]["seq"]
+            result = {
+                "conversations": [
+                    {"conversation_id": CID, "events": newer, "last_seq": last, "snapshot": False}
+                ],
+                "more": False,
+            }
+        elif kind == "edit":
+            seq = len(self.events) + 1
+            self.events.append(
+                event(seq, "MessageEdited", ME, target_seq=frame["seq"], body=frame["body"])
+            )
+            result = {"seq": seq}
+        elif kind == "subscribe_presence":
+            result = {"presence": [{"user_id": BOB, "status": "online"}]}
+        elif kind == "ack" and frame["kind"] == "read":
+            seq = len(self.events) + 1
+            self.events.append(event(seq, "ReadWatermarkAdvanced", ME, up_to_seq=frame["up_to"]))
+            self.unread = 0
+            result = {"seq": seq}
+        elif kind == "ack":
+            result = {"seq": None}
+        ws.send(json.dumps({"type": "response", "id": frame["id"], "result": result}))
+        if kind == "edit" or (kind == "ack" and frame["kind"] == "read"):
+            self.push({"type": "event", **self.wrap(self.events[-1])})
+        if kind == "ack" and frame["kind"] == "read":
+            self.push({"type": "inbox", "entry": self.entry()})
+
+    @staticmethod
+    def wrap(e: dict[str, Any]) -> dict[str, Any]:
+        return {"conversation_id": CID, "seq": e["seq"], "event": e}
+
+    def sent(self, kind: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == kind]
+
+
+async def rest(route: Route) -> None:
+    path = route.request.url.removeprefix(ORIGIN)
+    if path == "/v1/conversations":
+        body: dict[str, Any] = {
+            "conversations": [{"conversation_id": CID, "members": [BOB, ME], "last_seq": 3}]
+        }
+    elif path == "/v1/profile":
+        body = {"user_id": ME, "display_name": "Ann"}
+    else:
+        await serve_files(route)
+        return
+    await route.fulfill(json=body)
+
+
+@pytest_asyncio.fixture
+async def edge_and_page() -> AsyncIterator[tuple[ScriptedEdge, Page]]:
+    edge = ScriptedEdge()
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            context = await browser.new_context(viewport={"width": 1000, "height": 700})
+            await context.add_init_script(
+                "localStorage.setItem('parley.devices', JSON.stringify({'ann-tab': "
+                "{user_id: 'ann', device_id: 'ann-tab', token: 'ann-tab.secret', saved_at: 1}}));"
+                "sessionStorage.setItem('parley.device', 'ann-tab')"
+            )
+            page = await context.new_page()
+            await page.route(f"{ORIGIN}/**", rest)
+            await page.route_web_socket(re.compile(r"/v1/ws$"), edge.route)
+            await page.goto(f"{ORIGIN}/")
+            yield edge, page
+        finally:
+            await browser.close()
+
+
+async def test_the_page_uses_sync_inbox_and_edit_when_the_server_has_them(
+    edge_and_page: tuple[ScriptedEdge, Page],
+) -> None:
+    edge, page = edge_and_page
+    club = conversation_button(page, "Book club")
+    # The server's inbox says more than the page could count from one page of events.
+    await expect(club).to_have_accessible_name(re.compile("7 unread"))
+    edge.unread = 9
+    edge.push({"type": "inbox", "entry": edge.entry()})
+    await expect(club).to_have_accessible_name(re.compile("9 unread"))
+
+    # The socket drops; meanwhile bob writes. The page resumes with one `sync`.
+    edge.events.append(text(4, BOB, "sent while you were away"))
+    await edge.sockets[-1].close()
+    await expect(page.locator("body")).to_have_attribute("data-connection", "open")
+    await club.click()
+    await expect(message(page, "sent while you were away")).to_have_count(1)
+    await expect(club).not_to_have_accessible_name(re.compile("unread"))
+    assert edge.sent("sync")[-1]["cursors"] == {CID: 3}
+    assert not [f for f in edge.sent("fetch_history") if f.get("after") is not None]
+
+    mine = message(page, "I am halfway")
+    await mine.get_by_role("button", name="Actions for your message “I am halfway”").click()
+    await mine.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog", name="Edit message")
+    await dialog.get_by_role("textbox").fill("I am done")
+    await dialog.get_by_role("button", name="Save").click()
+    await expect(dialog).to_be_hidden()
+    edited = message(page, "I am done")
+    await expect(edited).to_contain_text("edited")
+    await expect(edited).to_have_attribute("data-seq", "2")
+    await expect(edited.get_by_role("button", name="Edit")).to_have_count(0)
+    assert edge.sent("edit")[-1]["body"] == {"kind": "plain", "text": "I am done"}
+    await shot(page, "newer-server", "01-sync-inbox-edit")
