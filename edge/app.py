@@ -25,6 +25,8 @@ from edge.views import LazyHistory
 from edge.websocket import WebSocketEndpoint
 from schemas import codec
 from schemas.topics import declare_topics, session_key
+from telemetry.lag import LagSampler
+from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
@@ -34,9 +36,10 @@ def history_path(settings: EdgeSettings) -> Path:
     return settings.state_dir / f"{settings.topic_prefix}-history"
 
 
-def build_app(settings: EdgeSettings) -> web.Application:
+def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.Application:
     app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
     app["settings"] = settings
+    app["tracing"] = tracing or Tracing.off()
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     return app
@@ -50,9 +53,15 @@ async def _on_shutdown(app: web.Application) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings: EdgeSettings = app["settings"]
+    tracing: Tracing = app["tracing"]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     directory = AccountDirectory()
+    metrics = EdgeMetrics(settings.edge_node)
+
+    def lag() -> LagSampler:
+        node = str(settings.edge_node)
+        return LagSampler(metrics.consumer_lag, f"edge-{node}", labels={"node": node})
 
     def on_account(record: Message) -> None:
         try:
@@ -70,13 +79,23 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         from_end=False,
         on_record=on_account,
         loop=loop,
+        lag=lag(),
     )
-    gateway = CommandGateway(settings.kafka_bootstrap, topics.outcomes, settings.edge_node, loop)
+    gateway = CommandGateway(
+        settings.kafka_bootstrap,
+        topics.outcomes,
+        settings.edge_node,
+        loop,
+        tracing=tracing,
+        lag=lag(),
+    )
     producer = Producer(
         {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
     )
-    metrics = EdgeMetrics(settings.edge_node)
-    hub = ConnectionHub(settings.edge_node, topics.sessions, producer, metrics)
+    hub = ConnectionHub(settings.edge_node, topics.sessions, producer, metrics, tracing)
+    metrics.measure_queues(
+        lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
+    )
     app["hub"] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
     # while the first device's session record is racing its first message.
@@ -92,6 +111,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         on_record=hub.deliver_record,
         loop=loop,
         committed_only=False,
+        lag=lag(),
     )
     history = LazyHistory(history_path(settings))
     service = EdgeService(
@@ -109,6 +129,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         heartbeat_s=settings.heartbeat_s,
         auth_timeout_s=settings.auth_timeout_s,
         metrics=metrics,
+        tracing=tracing,
     )
     for follower in (accounts, deliveries):
         follower.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,8 @@ from edge.metrics import EdgeMetrics
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.topics import TopicSpec, session_key
+from schemas.topics import REPLAYED_HEADER, TopicSpec, session_key
+from telemetry.tracing import HeaderPairs, Tracing, extract
 
 log = logging.getLogger("parley.edge")
 SESSION_TTL = timedelta(seconds=60)
@@ -29,9 +31,15 @@ SESSION_TTL = timedelta(seconds=60)
 
 class ConnectionHub:
     def __init__(
-        self, node: int, sessions: TopicSpec, producer: Producer, metrics: EdgeMetrics
+        self,
+        node: int,
+        sessions: TopicSpec,
+        producer: Producer,
+        metrics: EdgeMetrics,
+        tracing: Tracing | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tracing = tracing or Tracing.off()
         self.node = node
         self.sessions = sessions
         self.producer = producer
@@ -78,10 +86,14 @@ class ConnectionHub:
             log.exception("undecodable delivery")
             return
         if isinstance(delivery, m.EventDelivery):
-            self.deliver(delivery)
+            headers = record.headers()
+            self.deliver(delivery, headers if isinstance(headers, list) else None)
 
-    def deliver(self, delivery: m.EventDelivery) -> None:
+    def deliver(self, delivery: m.EventDelivery, headers: HeaderPairs | None = None) -> None:
+        """Queue the event to every device of its recipients here. A delivery that carries
+        a trace gets one span per device, ended as the push is queued."""
         event = codec.decode(delivery.event)
+        occurred_at: float = event.meta.occurred_at.timestamp()  # type: ignore[attr-defined]
         frame = json.dumps(
             {
                 "type": "event",
@@ -91,6 +103,7 @@ class ConnectionHub:
             },
             separators=(",", ":"),
         )
+        pushed = 0
         for user in delivery.recipients:
             for connection in self.by_user.get(user, ()):
                 dropped = connection.dropped
@@ -100,6 +113,32 @@ class ConnectionHub:
                     self.metrics.dropped.inc()
                 else:
                     self.metrics.pushes.inc()
+                    pushed += 1
+                if self.tracing.enabled:
+                    self._trace_push(headers, delivery, connection, connection.dropped > dropped)
+        if pushed and not (headers and any(name == REPLAYED_HEADER for name, _ in headers)):
+            self.metrics.delivery.observe(max(time.time() - occurred_at, 0.0))
+
+    def _trace_push(
+        self,
+        headers: HeaderPairs | None,
+        delivery: m.EventDelivery,
+        connection: DeviceConnection,
+        dropped: bool,
+    ) -> None:
+        span = self.tracing.span(
+            "push",
+            extract(headers),
+            {
+                "parley.conversation": delivery.conversation_id,
+                "parley.seq": delivery.seq,
+                "parley.user": connection.user_id,
+                "parley.device": connection.device_id,
+                "parley.node": self.node,
+                "parley.dropped": dropped,
+            },
+        )
+        span.end()
 
     def _publish(self, user_id: str, devices: int) -> None:
         key = session_key(user_id, self.node)

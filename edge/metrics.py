@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from telemetry.lag import lag_gauge
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -25,9 +29,18 @@ class EdgeMetrics:
             ["node", "type"],
             registry=self.registry,
         )
+        self.frames_out = Counter(
+            "parley_edge_frames_out",
+            "Frames written to devices: reply (response or error), push, resync",
+            ["node", "kind"],
+            registry=self.registry,
+        )
+        self.out_reply = self.frames_out.labels(node=str(node), kind="reply")
+        self.out_push = self.frames_out.labels(node=str(node), kind="push")
+        self.out_resync = self.frames_out.labels(node=str(node), kind="resync")
         self.requests = Histogram(
             "parley_edge_request_seconds",
-            "Request to answer, by frame type (send: until in the log)",
+            "Request to answer, by frame type (send: until in the log, i.e. send to ack)",
             ["node", "type"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
@@ -47,6 +60,27 @@ class EdgeMetrics:
             ["node"],
             registry=self.registry,
         ).labels(**labels)
+        self.delivery = Histogram(
+            "parley_edge_delivery_seconds",
+            "From an event's occurred_at (the sequencer's clock) to its push being queued "
+            "to the devices on this node; replays to devices just come online excluded",
+            ["node"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        ).labels(**labels)
+        self.queued = Gauge(
+            "parley_edge_outbound_queued",
+            "Frames queued to devices and not yet written, over all connections",
+            ["node"],
+            registry=self.registry,
+        ).labels(**labels)
+        self.commands_waiting = Gauge(
+            "parley_edge_commands_waiting",
+            "Commands produced by this node whose outcome has not come back yet",
+            ["node"],
+            registry=self.registry,
+        ).labels(**labels)
+        self.consumer_lag = lag_gauge(self.registry, extra_labels=("node",))
         self.node = str(node)
 
     def frame_in(self, frame_type: str) -> None:
@@ -57,6 +91,11 @@ class EdgeMetrics:
 
     def error(self, code: str) -> None:
         self.errors.labels(node=self.node, code=code).inc()
+
+    def measure_queues(self, queued: Callable[[], float], waiting: Callable[[], float]) -> None:
+        """Queue depths are read when scraped, never counted on the message path."""
+        self.queued.set_function(queued)
+        self.commands_waiting.set_function(waiting)
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

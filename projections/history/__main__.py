@@ -12,11 +12,13 @@ import signal
 import sys
 from types import FrameType
 
+from projections.history import metrics
 from projections.history.dead_letters import DeadLetters
 from projections.history.follower import FollowerConfig, HistoryFollower
 from projections.history.settings import HistorySettings
 from projections.history.store import HistoryStore
 from schemas.topics import declare_topics
+from telemetry.logs import configure_logging
 
 log = logging.getLogger("parley.history")
 
@@ -25,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m projections.history")
     parser.add_argument("command", nargs="?", choices=["follow", "rebuild"], default="follow")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("parley-history")
     settings = HistorySettings()
+    metrics.ready.labels(metrics.VIEW).set(0)
+    metrics.serve_if_configured()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     path = settings.store_path()
     if args.command == "rebuild":

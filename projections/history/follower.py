@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import cast, get_args
 
@@ -27,6 +28,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from projections.history import metrics
 from projections.history.dead_letters import DeadLetters
 from projections.history.layout import Readiness
 from projections.history.readiness import CatchUp
@@ -34,6 +36,7 @@ from projections.history.store import HistoryBatch, HistoryStore
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
+from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.history")
 
@@ -66,6 +69,7 @@ class HistoryFollower:
         self.assigned: set[int] = set()
         self.ready = False
         self.catch_up = CatchUp({})
+        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.consumer = Consumer(
             {
                 "bootstrap.servers": config.bootstrap,
@@ -103,9 +107,11 @@ class HistoryFollower:
                 records = self.consumer.consume(num_messages=self.config.max_batch, timeout=0.1)
                 if records:
                     self._process(records)
+                self.lag.maybe_sample(self.consumer)
                 if not self.ready and self.catch_up.done(self.assigned):
                     self.store.mark_ready(Readiness(high_watermarks=targets))
                     self.ready = True
+                    metrics.ready.labels(metrics.VIEW).set(1)
                     log.info(
                         "ready: caught up to %s on partitions %s", targets, sorted(self.assigned)
                     )
@@ -147,7 +153,9 @@ class HistoryFollower:
         self.assigned -= {tp.partition for tp in partitions}
 
     def _process(self, records: list[Message]) -> None:
+        began = time.perf_counter()
         batch = HistoryBatch(self.store)
+        consumed = 0
         for record in records:
             error = record.error()
             if error is not None:
@@ -156,10 +164,17 @@ class HistoryFollower:
             partition, offset = _position(record)
             self._add(batch, record)
             batch.advance(partition, offset + 1)
+            consumed += 1
         self.dead_letters.flush()
+        writing = time.perf_counter()
         batch.commit()
+        done = time.perf_counter()
         for partition, offset in batch.positions.items():
             self.catch_up.advanced(partition, offset)
+        if consumed:
+            metrics.records.labels(metrics.VIEW).inc(consumed)
+            metrics.writes.labels(metrics.VIEW).observe(done - writing)
+            metrics.batches.labels(metrics.VIEW).observe(done - began)
 
     def _add(self, batch: HistoryBatch, record: Message) -> None:
         value = record.value() or b""
@@ -177,6 +192,7 @@ class HistoryFollower:
         log.error(
             "parking %s[%s]@%s: %s", record.topic(), record.partition(), record.offset(), reason
         )
+        metrics.dead_letters.labels(record.topic() or "").inc()
         self.dead_letters.park(record, reason)
 
     def _transport_error(self, record: Message, error: KafkaError) -> None:
@@ -188,6 +204,7 @@ class HistoryFollower:
         if error.fatal():
             raise KafkaException(error)
         log.warning("consumer: %s", error)
+        metrics.kafka_errors.labels(error.name()).inc()
 
 
 def _position(record: Message) -> tuple[int, int]:
