@@ -47,14 +47,20 @@ _NESTED = re.compile(
     rf"""(?P<key>["']?\b(?:{_KEYS})\b["']?\s*[:=]\s*)(?P<value>\w*[\{{\(\[][^\}}\)\]]*[\}}\)\]]?)""",
     re.IGNORECASE,
 )
-# `key=value` / `key: value`: an unquoted value, up to a separator.
+# `text: free words`: an unquoted message content has no end we could know, so the rest
+# of the line goes.
+_BARE_CONTENT = re.compile(
+    r"""(?P<key>\b(?:body|text|ciphertext)\b\s*[:=]\s*)(?P<value>(?!\[redacted\])[^\n]+)""",
+    re.IGNORECASE,
+)
+# `key=value` / `key: value`: an unquoted credential, up to a separator.
 _BARE = re.compile(
     rf"""(?P<key>\b(?:{_KEYS})\b\s*[:=]\s*)(?P<value>(?!\[redacted\])[^\s,;&"'\}}\)\]]+)""",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?P<key>\bBearer\s+)(?P<value>[^\s\"',;]+)", re.IGNORECASE)
 _DEVICE_TOKEN = re.compile(r"(?P<key>\bd-[0-9a-f]{32}\.)(?P<value>[A-Za-z0-9_\-]{16,})")
-_PATTERNS = (_BEARER, _DEVICE_TOKEN, _QUOTED, _NESTED, _BARE)
+_PATTERNS = (_BEARER, _DEVICE_TOKEN, _QUOTED, _NESTED, _BARE_CONTENT, _BARE)
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 

@@ -64,11 +64,15 @@ class Tracing:
     """A process's tracer, or nothing. Built once by the composition root and handed down."""
 
     def __init__(
-        self, tracer: trace.Tracer | None = None, provider: Provider | None = None
+        self,
+        tracer: trace.Tracer | None = None,
+        provider: Provider | None = None,
+        output: IO[str] | None = None,
     ) -> None:
         self.enabled = tracer is not None
         self._tracer = tracer or trace.NoOpTracer()
         self._provider = provider
+        self._output = output
 
     @classmethod
     def off(cls) -> Tracing:
@@ -105,6 +109,8 @@ class Tracing:
         """Export what is buffered; the process is about to end."""
         if self._provider is not None:
             self._provider.shutdown()
+        if self._output is not None:
+            self._output.close()
 
 
 def annotate(attributes: Attributes) -> None:
@@ -144,14 +150,16 @@ def start_tracing(service: str, settings: TracingSettings | None = None) -> Trac
     from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
 
     exporter: SpanExporter
+    output: IO[str] | None = None
     if settings.trace_exporter == "console":
-        out: IO[str] = sys.stdout
         if settings.trace_dir is not None:
             settings.trace_dir.mkdir(parents=True, exist_ok=True)
             path = settings.trace_dir / f"{service}-{os.getpid()}.jsonl"
-            out = path.open("a", encoding="utf-8", buffering=1)
+            output = path.open("a", encoding="utf-8", buffering=1)
         exporter = ConsoleSpanExporter(
-            service_name=service, out=out, formatter=lambda s: s.to_json(indent=None) + "\n"
+            service_name=service,
+            out=output or sys.stdout,
+            formatter=lambda s: s.to_json(indent=None) + "\n",
         )
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -162,4 +170,4 @@ def start_tracing(service: str, settings: TracingSettings | None = None) -> Trac
         sampler=ParentBasedTraceIdRatio(settings.trace_sample_ratio),
     )
     provider.add_span_processor(BatchSpanProcessor(exporter))
-    return Tracing(provider.get_tracer("parley"), provider)
+    return Tracing(provider.get_tracer("parley"), provider, output)
