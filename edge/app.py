@@ -18,7 +18,7 @@ from edge.hub import ConnectionHub
 from edge.log_bridge import CommandGateway, LogFollower
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
-from edge.rest import RestApi, errors_middleware
+from edge.rest import RestApi, errors_middleware, tracing_middleware
 from edge.service import EdgeService
 from edge.settings import EdgeSettings
 from edge.views import LazyHistory
@@ -37,9 +37,13 @@ def history_path(settings: EdgeSettings) -> Path:
 
 
 def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
+    tracing = tracing or Tracing.off()
+    traced = [tracing_middleware(tracing)] if tracing.enabled else []
+    app = web.Application(
+        middlewares=[*traced, errors_middleware], client_max_size=settings.max_frame_bytes
+    )
     app["settings"] = settings
-    app["tracing"] = tracing or Tracing.off()
+    app["tracing"] = tracing
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     return app

@@ -2,9 +2,9 @@
 
 Sampled from what the client already knows (its position and the high watermark of its
 last fetch), so a sample asks the broker nothing; the consumer's own loop takes one at
-most once per interval. The high watermark includes records of transactions not yet
-committed, so a read_committed consumer's lag counts those too; a consumer that has read
-everything committed shows 0 or 1 (the transaction's commit marker).
+most once per interval. The high watermark includes records of transactions still open,
+so a read_committed consumer's lag counts those too; one that has read everything shows 0
+(its position moves past commit markers: checked against the real broker).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class LagSampler:
         group: str,
         *,
         labels: dict[str, str] | None = None,
-        interval_s: float = 5.0,
+        interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gauge = gauge
@@ -66,6 +66,4 @@ class LagSampler:
         self._shown = shown
 
     def _labelled(self, topic: str, partition: int) -> Gauge:
-        return self.gauge.labels(
-            *self.labels.values(), self.group, topic, str(partition)
-        )
+        return self.gauge.labels(*self.labels.values(), self.group, topic, str(partition))

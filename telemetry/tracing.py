@@ -97,9 +97,7 @@ class Tracing:
         ) as span:
             yield span
 
-    def span(
-        self, name: str, parent: Context | None, attributes: Attributes | None = None
-    ) -> Span:
+    def span(self, name: str, parent: Context | None, attributes: Attributes | None = None) -> Span:
         """A span the caller ends, under `parent` (from `extract`), not made current."""
         return self._tracer.start_span(
             name, context=parent, kind=SpanKind.PRODUCER, attributes=attributes
