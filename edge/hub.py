@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Message, Producer
+from opentelemetry.context import Context
 
 from edge.connection import DeviceConnection
 from edge.event_json import event_json
@@ -104,6 +105,7 @@ class ConnectionHub:
             separators=(",", ":"),
         )
         pushed = 0
+        parent = extract(headers) if self.tracing.enabled else None
         for user in delivery.recipients:
             for connection in self.by_user.get(user, ()):
                 dropped = connection.dropped
@@ -115,20 +117,20 @@ class ConnectionHub:
                     self.metrics.pushes.inc()
                     pushed += 1
                 if self.tracing.enabled:
-                    self._trace_push(headers, delivery, connection, connection.dropped > dropped)
+                    self._trace_push(parent, delivery, connection, connection.dropped > dropped)
         if pushed and not (headers and any(name == REPLAYED_HEADER for name, _ in headers)):
             self.metrics.delivery.observe(max(time.time() - occurred_at, 0.0))
 
     def _trace_push(
         self,
-        headers: HeaderPairs | None,
+        parent: Context | None,
         delivery: m.EventDelivery,
         connection: DeviceConnection,
         dropped: bool,
     ) -> None:
         span = self.tracing.span(
             "push",
-            extract(headers),
+            parent,
             {
                 "parley.conversation": delivery.conversation_id,
                 "parley.seq": delivery.seq,

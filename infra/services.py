@@ -34,7 +34,7 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         Service("sequencer", "streams.sequencer", {"PARLEY_METRICS_PORT": str(base + 1)}),
         Service("accounts", "streams.accounts", {"PARLEY_METRICS_PORT": str(base + 2)}),
         Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
-        Service("history", "projections.history"),
+        Service("history", "projections.history", {"PARLEY_METRICS_PORT": str(base + 4)}),
         *edges,
     )
 
