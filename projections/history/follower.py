@@ -171,6 +171,8 @@ class HistoryFollower:
         done = time.perf_counter()
         for partition, offset in batch.positions.items():
             self.catch_up.advanced(partition, offset)
+        if batch.gaps:
+            metrics.gaps.labels(metrics.VIEW).inc(batch.gaps)
         if consumed:
             metrics.records.labels(metrics.VIEW).inc(consumed)
             metrics.writes.labels(metrics.VIEW).observe(done - writing)

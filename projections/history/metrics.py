@@ -43,6 +43,12 @@ writes = Histogram(
     buckets=BATCH_BUCKETS,
     registry=REGISTRY,
 )
+gaps = Counter(
+    "parley_projection_gaps",
+    "Events whose seq was not the view's last + 1: a hole in a conversation's log",
+    ["view"],
+    registry=REGISTRY,
+)
 ready = Gauge(
     "parley_projection_ready",
     "1 once the view has caught up to the log as it was at start",
@@ -70,3 +76,6 @@ def serve_if_configured() -> int | None:
         return None
     start_http_server(int(port), addr="127.0.0.1", registry=REGISTRY)
     return int(port)
+
+for family in (records, gaps):  # exported as 0 from the start, so increase() sees the first
+    family.labels(VIEW)

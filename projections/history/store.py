@@ -96,6 +96,7 @@ class HistoryBatch:
         self.positions: dict[int, int] = {}
         self.applied = 0
         self.skipped = 0
+        self.gaps = 0
 
     def last_seq(self, conversation_id: str) -> int:
         key = last_seq_key(conversation_id)
@@ -113,6 +114,7 @@ class HistoryBatch:
             return
         if seq != last + 1:
             log.warning("gap in %s: view at seq %d, event at seq %d", cid, last, seq)
+            self.gaps += 1
         self.applied += 1
         self.extend(changes)
 
