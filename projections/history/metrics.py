@@ -77,5 +77,6 @@ def serve_if_configured() -> int | None:
     start_http_server(int(port), addr="127.0.0.1", registry=REGISTRY)
     return int(port)
 
+
 for family in (records, gaps):  # exported as 0 from the start, so increase() sees the first
     family.labels(VIEW)
