@@ -68,6 +68,8 @@ kafka_errors = Counter(
     registry=REGISTRY,
 )
 consumer_lag = lag_gauge(REGISTRY)
+for family in (records, gaps):  # exported as 0 from the start, so increase() sees the first
+    family.labels(VIEW)
 
 
 def serve_if_configured() -> int | None:
@@ -76,7 +78,3 @@ def serve_if_configured() -> int | None:
         return None
     start_http_server(int(port), addr="127.0.0.1", registry=REGISTRY)
     return int(port)
-
-
-for family in (records, gaps):  # exported as 0 from the start, so increase() sees the first
-    family.labels(VIEW)
