@@ -111,13 +111,13 @@ class DeviceConnection:
             if self.replies:
                 await self.ws.send_str(self.replies.popleft())
                 if self.metrics is not None:
-                    self.metrics.out_reply.inc()
+                    self.metrics.frames_out.reply += 1
             elif self.pushes:
                 await self.ws.send_str(self.pushes.popleft())
                 if self.metrics is not None:
-                    self.metrics.out_push.inc()
+                    self.metrics.frames_out.push += 1
             else:
                 self.overflowed = False
                 await self.ws.send_str(RESYNC)
                 if self.metrics is not None:
-                    self.metrics.out_resync.inc()
+                    self.metrics.frames_out.resync += 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from telemetry.lag import lag_gauge
 
@@ -29,15 +31,8 @@ class EdgeMetrics:
             ["node", "type"],
             registry=self.registry,
         )
-        self.frames_out = Counter(
-            "parley_edge_frames_out",
-            "Frames written to devices: reply (response or error), push, resync",
-            ["node", "kind"],
-            registry=self.registry,
-        )
-        self.out_reply = self.frames_out.labels(node=str(node), kind="reply")
-        self.out_push = self.frames_out.labels(node=str(node), kind="push")
-        self.out_resync = self.frames_out.labels(node=str(node), kind="resync")
+        self.frames_out = FramesOut(str(node))
+        self.registry.register(self.frames_out)
         self.requests = Histogram(
             "parley_edge_request_seconds",
             "Request to answer, by frame type (send: until in the log, i.e. send to ack)",
@@ -99,3 +94,30 @@ class EdgeMetrics:
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))
+
+
+class FramesOut(Collector):
+    """Frames written to sockets, counted as plain integers by the event loop's thread (a
+    locked `Counter.inc` costs about 0.3 us, per frame) and read when scraped."""
+
+    KINDS = ("reply", "push", "resync")
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.reply = self.push = self.resync = 0
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield self._family()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = self._family()
+        for kind, count in zip(self.KINDS, (self.reply, self.push, self.resync), strict=True):
+            family.add_metric([self.node, kind], count)
+        yield family
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "parley_edge_frames_out",
+            "Frames written to devices: reply (response or error), push, resync",
+            labels=["node", "kind"],
+        )

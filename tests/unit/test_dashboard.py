@@ -45,6 +45,7 @@ def exported() -> dict[str, set[str]]:
             # prometheus_client keeps label names on the collector only; no public accessor.
             collector = registry._names_to_collectors[family.name]
             labels = set(getattr(collector, "_labelnames", ()))
+            labels |= {key for sample in family.samples for key in sample.labels}
             for suffix in SUFFIXES[family.type]:
                 extra = {"le"} if suffix == "_bucket" else set()
                 names.setdefault(family.name + suffix, set()).update(labels | extra)
