@@ -1,5 +1,9 @@
 """What a log-writing processor counts, served in the Prometheus text format on
-PARLEY_METRICS_PORT (127.0.0.1) when that is set."""
+PARLEY_METRICS_PORT (127.0.0.1) when that is set.
+
+Rejections and dead letters are counted as they are written, inside the transaction: a
+batch whose transaction aborts is counted again when it is retried (rare; see
+`parley_transaction_aborts_total`)."""
 
 from __future__ import annotations
 

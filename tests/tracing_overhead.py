@@ -1,6 +1,6 @@
 """Not a test: a side-by-side micro-benchmark of what telemetry costs per message.
 
-    .venv/bin/python tests/tracing_overhead.py [off|on]
+    PYTHONPATH=. .venv/bin/python tests/tracing_overhead.py [off|on]
 
 Times the sequencer's real per-batch path (`TransactionalLoop._process`: decode, decide,
 encode, produce, commit bookkeeping, metrics) and the edge's real per-delivery path
@@ -9,7 +9,9 @@ clients and sockets, and prints one JSON line of CPU nanoseconds per message (pr
 time, so that other load on a shared machine counts less; the median of several rounds).
 Run it with PYTHONPATH pointing at another checkout (an export of the commit before
 telemetry, say) to compare the same code paths with and without it; `on` times them with
-tracing on (every message sampled, spans exported to nowhere).
+tracing on (every message sampled, spans exported to nowhere). PYTHONPATH is needed for
+this checkout too: the script's own folder is first on sys.path, and an editable install
+elsewhere would otherwise supply the packages (the output names the tree it ran).
 """
 
 from __future__ import annotations
@@ -251,6 +253,11 @@ async def time_deliveries(mode: str) -> list[float]:
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "off"
+    import edge
+
+    trees = {Path(p.__file__ or "").resolve().parents[1] for p in (streams, edge)}
+    if len(trees) != 1:
+        sys.exit(f"streams and edge come from different trees: {sorted(map(str, trees))}")
     sequencer = time_sequencer(mode)
     deliveries = asyncio.run(time_deliveries(mode))
     print(
