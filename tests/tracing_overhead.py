@@ -1,6 +1,6 @@
 """Not a test: a side-by-side micro-benchmark of what telemetry costs per message.
 
-    PYTHONPATH=. .venv/bin/python tests/tracing_overhead.py [off|on]
+    PYTHONPATH=. .venv/bin/python tests/tracing_overhead.py [off|on|unsampled]
 
 Times the sequencer's real per-batch path (`TransactionalLoop._process`: decode, decide,
 encode, produce, commit bookkeeping, metrics) and the edge's real per-delivery path
@@ -9,9 +9,11 @@ clients and sockets, and prints one JSON line of CPU nanoseconds per message (pr
 time, so that other load on a shared machine counts less; the median of several rounds).
 Run it with PYTHONPATH pointing at another checkout (an export of the commit before
 telemetry, say) to compare the same code paths with and without it; `on` times them with
-tracing on (every message sampled, spans exported to nowhere). PYTHONPATH is needed for
-this checkout too: the script's own folder is first on sys.path, and an editable install
-elsewhere would otherwise supply the packages (the output names the tree it ran).
+tracing on (every message sampled, spans exported to nowhere), `unsampled` with tracing on
+and every trace sampled out (ratio 0: headers carried, nothing recorded). PYTHONPATH is
+needed for this checkout too: the script's own folder is first on sys.path, and an
+editable install elsewhere would otherwise supply the packages (the output names the tree
+it ran).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ def tracing(mode: str) -> Any:
         return Tracing.off()
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
 
     from telemetry.tracing import Tracing
 
@@ -107,7 +110,7 @@ def tracing(mode: str) -> Any:
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
-    provider = TracerProvider()
+    provider = TracerProvider(sampler=ParentBasedTraceIdRatio(0.0 if mode == "unsampled" else 1.0))
     provider.add_span_processor(BatchSpanProcessor(Nowhere()))
     return Tracing(provider.get_tracer("bench"), provider)
 
@@ -208,7 +211,7 @@ async def time_deliveries(mode: str) -> list[float]:
         connection.state = ConnectionState.OPEN
         hub.add(connection)
     headers = None
-    if mode == "on":
+    if mode != "off":
         with traced.serving("ws send"):
             from telemetry.tracing import inject
 
