@@ -92,7 +92,8 @@ class ConnectionHub:
 
     def deliver(self, delivery: m.EventDelivery, headers: HeaderPairs | None = None) -> None:
         """Queue the event to every device of its recipients here. A delivery that carries
-        a trace gets one span per device, ended as the push is queued."""
+        a trace gets one span per device, ended as the push is queued; one that carries
+        none (a replay to a device just come online) starts no trace of its own."""
         event = codec.decode(delivery.event)
         occurred_at: float = event.meta.occurred_at.timestamp()  # type: ignore[attr-defined]
         frame = json.dumps(
@@ -116,14 +117,14 @@ class ConnectionHub:
                 else:
                     self.metrics.pushes.inc()
                     pushed += 1
-                if self.tracing.enabled:
+                if parent is not None:
                     self._trace_push(parent, delivery, connection, connection.dropped > dropped)
         if pushed and not (headers and any(name == REPLAYED_HEADER for name, _ in headers)):
             self.metrics.delivery.observe(max(time.time() - occurred_at, 0.0))
 
     def _trace_push(
         self,
-        parent: Context | None,
+        parent: Context,
         delivery: m.EventDelivery,
         connection: DeviceConnection,
         dropped: bool,

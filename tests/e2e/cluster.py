@@ -92,8 +92,10 @@ class ParleyCluster:
         parts = []
         for name in sorted({p.stem for p in self.work.glob("*.log")}):
             proc = self.procs.get(name)
-            state = "stopped" if proc is None else (
-                "running" if proc.poll() is None else f"exited {proc.returncode}"
+            state = (
+                "stopped"
+                if proc is None
+                else ("running" if proc.poll() is None else f"exited {proc.returncode}")
             )
             tail = "\n".join(self.log(name).splitlines()[-lines:])
             parts.append(f"--- {name} ({state}) ---\n{tail}")

@@ -67,9 +67,16 @@ async def test_a_send_is_one_trace_from_the_edge_to_every_device(parley_send: Se
     parley, cid, seq, devices = parley_send.cluster, parley_send.cid, parley_send.seq, 3
 
     async def complete() -> bool:
-        return len(pushes_of(spans(parley), cid, seq)) >= devices
+        """Every span of the message exported: each process exports on its own schedule,
+        and the sender's own device may get its push before the send is answered."""
+        names = [
+            s["name"]
+            for s in by_attribute(spans(parley), "parley.conversation", cid)
+            if s["attributes"].get("parley.seq") == seq
+        ]
+        return {"ws send", "sequence", "fan-out"} <= set(names) and names.count("push") >= devices
 
-    await eventually(complete, f"a push span for each of {devices} devices", 30)
+    await eventually(complete, f"the send's spans, a push span for each of {devices} devices", 30)
     found = spans(parley)
     in_conversation = by_attribute(found, "parley.conversation", cid)
     (send,) = [s for s in in_conversation if s["name"] == "ws send"]
@@ -89,8 +96,7 @@ async def test_a_send_is_one_trace_from_the_edge_to_every_device(parley_send: Se
     assert fanned["parent_id"] == sequenced["context"]["span_id"]
     assert fanned["resource"]["attributes"]["service.name"] == "parley-fanout"
 
-    pushes = pushes_of(found, cid, seq)
-    assert {p["context"]["trace_id"] for p in pushes} == {trace_id}
+    pushes = [p for p in pushes_of(found, cid, seq) if p["context"]["trace_id"] == trace_id]
     assert {p["parent_id"] for p in pushes} == {fanned["context"]["span_id"]}
     assert {p["attributes"]["parley.device"] for p in pushes} == set(parley_send.device_ids)
     assert {p["attributes"]["parley.node"] for p in pushes} == {0, 1}  # both edge nodes
@@ -108,13 +114,17 @@ async def test_a_rest_command_roots_its_trace_at_the_edge(parley_send: Sent) -> 
             if s["name"] == "sequence" and s["attributes"].get("parley.seq") == 1
         ]
 
-    async def sequenced() -> bool:
-        return bool(creation(spans(parley)))
+    def parent(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        parents = {s["parent_id"] for s in creation(found)}
+        return [s for s in found if s["context"]["span_id"] in parents]
 
-    await eventually(sequenced, "the creation's sequence span", 30)
+    async def exported() -> bool:
+        return bool(parent(spans(parley)))
+
+    await eventually(exported, "the creation's sequence span and its parent", 30)
     found = spans(parley)
     (created,) = creation(found)
-    (request,) = [s for s in found if s["context"]["span_id"] == created["parent_id"]]
+    (request,) = parent(found)
     assert request["name"] == "http POST /v1/conversations"
     assert request["attributes"]["http.response.status_code"] == 201
     assert request["parent_id"] is None

@@ -187,6 +187,18 @@ async def test_each_device_push_is_a_span_under_the_fan_out_span(
     assert _sample(metrics, "parley_edge_pushes_total") == 3
 
 
+async def test_a_delivery_without_trace_context_starts_no_trace(
+    spans: tuple[Tracing, InMemorySpanExporter],
+) -> None:
+    """A replay to a device just come online carries no context: its pushes are not the
+    roots of traces of their own."""
+    tracing, exporter = spans
+    hub, _, metrics = _hub(tracing)
+    hub.deliver(_delivery(("ben",)), [(REPLAYED_HEADER, b"1")])
+    assert exporter.get_finished_spans() == ()
+    assert _sample(metrics, "parley_edge_pushes_total") == 2
+
+
 async def test_a_replayed_delivery_is_pushed_but_not_timed() -> None:
     hub, _, metrics = _hub(Tracing.off())
     hub.deliver(_delivery(("ben",)), [(REPLAYED_HEADER, b"1")])
