@@ -9,18 +9,24 @@ from aiohttp import web
 
 from edge.app import build_app
 from edge.settings import EdgeSettings
+from telemetry.logs import configure_logging
+from telemetry.tracing import start_tracing
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("parley-edge")
     settings = EdgeSettings()
-    web.run_app(
-        build_app(settings),
-        host=settings.edge_host,
-        port=settings.edge_port,
-        print=lambda line: logging.getLogger("parley.edge").info("%s", line),
-        shutdown_timeout=settings.drain_s + 1,
-    )
+    tracing = start_tracing("parley-edge")
+    try:
+        web.run_app(
+            build_app(settings, tracing),
+            host=settings.edge_host,
+            port=settings.edge_port,
+            print=lambda line: logging.getLogger("parley.edge").info("%s", line),
+            shutdown_timeout=settings.drain_s + 1,
+        )
+    finally:
+        tracing.shutdown()
     return 0
 
 

@@ -21,13 +21,15 @@ from edge.log_bridge import CommandGateway, LogFollower
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.presence import PresenceBoard, TypingBoard
-from edge.rest import RestApi, errors_middleware
+from edge.rest import RestApi, errors_middleware, tracing_middleware
 from edge.service import EdgeService
 from edge.settings import EdgeSettings
 from edge.views import LazyHistory, LazyInbox
 from edge.websocket import WebSocketEndpoint
 from schemas import codec
 from schemas.topics import declare_topics, session_key
+from telemetry.lag import LagSampler
+from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
@@ -38,9 +40,14 @@ def view_path(settings: EdgeSettings, view: str) -> Path:
     return settings.state_dir / f"{settings.topic_prefix}-{view}"
 
 
-def build_app(settings: EdgeSettings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
+def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.Application:
+    tracing = tracing or Tracing.off()
+    traced = [tracing_middleware(tracing)] if tracing.enabled else []
+    app = web.Application(
+        middlewares=[*traced, errors_middleware], client_max_size=settings.max_frame_bytes
+    )
     app["settings"] = settings
+    app["tracing"] = tracing
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     app.on_response_prepare.append(web_client.add_headers)
@@ -55,9 +62,15 @@ async def _on_shutdown(app: web.Application) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings: EdgeSettings = app["settings"]
+    tracing: Tracing = app["tracing"]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     directory = AccountDirectory()
+    metrics = EdgeMetrics(settings.edge_node)
+
+    def lag() -> LagSampler:
+        node = str(settings.edge_node)
+        return LagSampler(metrics.consumer_lag, f"edge-{node}", labels={"node": node})
 
     def on_account(record: Message) -> None:
         try:
@@ -75,13 +88,30 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         from_end=False,
         on_record=on_account,
         loop=loop,
+        lag=lag(),
     )
-    gateway = CommandGateway(settings.kafka_bootstrap, topics.outcomes, settings.edge_node, loop)
+    gateway = CommandGateway(
+        settings.kafka_bootstrap,
+        topics.outcomes,
+        settings.edge_node,
+        loop,
+        tracing=tracing,
+        lag=lag(),
+    )
     producer = Producer(
         {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
     )
-    metrics = EdgeMetrics(settings.edge_node)
-    hub = ConnectionHub(settings.edge_node, topics.sessions, topics.deliveries, producer, metrics)
+    hub = ConnectionHub(
+        settings.edge_node,
+        sessions=topics.sessions,
+        deliveries=topics.deliveries,
+        producer=producer,
+        metrics=metrics,
+        tracing=tracing,
+    )
+    metrics.measure_queues(
+        lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
+    )
     presence = PresenceBoard()
     typing = TypingBoard(lambda user: hub.by_user.get(user, ()))
     hub.on_typing = typing.signal
@@ -94,6 +124,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         on_record=presence.on_record,
         loop=loop,
         committed_only=False,
+        lag=lag(),
     )
     app["hub"] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
@@ -110,6 +141,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         on_record=hub.deliver_record,
         loop=loop,
         committed_only=False,
+        lag=lag(),
     )
     history = LazyHistory(view_path(settings, "history"))
     inbox = LazyInbox(view_path(settings, "inbox"))
@@ -133,6 +165,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         metrics=metrics,
         presence=presence,
         typing_ttl_ms=settings.typing_ttl_ms,
+        tracing=tracing,
     )
     for follower in (accounts, deliveries, sessions):
         follower.start()

@@ -19,6 +19,8 @@ from collections import deque
 
 from aiohttp import web
 
+from edge.metrics import EdgeMetrics
+
 log = logging.getLogger("parley.edge")
 RESYNC = '{"type":"resync","reason":"pushes were dropped while you read slowly"}'
 
@@ -36,6 +38,7 @@ class DeviceConnection:
         "device_id",
         "dropped",
         "in_flight",
+        "metrics",
         "overflowed",
         "pushes",
         "queue_size",
@@ -45,8 +48,11 @@ class DeviceConnection:
         "ws",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, *, queue_size: int) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, *, queue_size: int, metrics: EdgeMetrics | None = None
+    ) -> None:
         self.ws = ws
+        self.metrics = metrics
         self.state = ConnectionState.AUTHENTICATING
         self.user_id = ""
         self.device_id = ""
@@ -74,6 +80,9 @@ class DeviceConnection:
             return
         self.pushes.append(text)
         self._wake()
+
+    def queued(self) -> int:
+        return len(self.replies) + len(self.pushes)
 
     def reply(self, text: str) -> None:
         self.replies.append(text)
@@ -103,8 +112,14 @@ class DeviceConnection:
         ):
             if self.replies:
                 await self.ws.send_str(self.replies.popleft())
+                if self.metrics is not None:
+                    self.metrics.frames_out.reply += 1
             elif self.pushes:
                 await self.ws.send_str(self.pushes.popleft())
+                if self.metrics is not None:
+                    self.metrics.frames_out.push += 1
             else:
                 self.overflowed = False
                 await self.ws.send_str(RESYNC)
+                if self.metrics is not None:
+                    self.metrics.frames_out.resync += 1

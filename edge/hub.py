@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from confluent_kafka import Message, Producer
+from opentelemetry.context import Context
 
 from edge.connection import DeviceConnection
 from edge.metrics import EdgeMetrics
@@ -23,7 +25,8 @@ from edge.pages import visible_json
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
-from schemas.topics import TopicSpec, session_key
+from schemas.topics import REPLAYED_HEADER, TopicSpec, session_key
+from telemetry.tracing import HeaderPairs, Tracing, extract
 
 log = logging.getLogger("parley.edge")
 SESSION_TTL = timedelta(seconds=60)
@@ -33,12 +36,15 @@ class ConnectionHub:
     def __init__(
         self,
         node: int,
+        *,
         sessions: TopicSpec,
         deliveries: TopicSpec,
         producer: Producer,
         metrics: EdgeMetrics,
+        tracing: Tracing | None = None,
     ) -> None:
         self.metrics = metrics
+        self.tracing = tracing or Tracing.off()
         self.node = node
         self.sessions = sessions
         self.deliveries = deliveries
@@ -87,14 +93,21 @@ class ConnectionHub:
             log.exception("undecodable delivery")
             return
         if isinstance(delivery, m.EventDelivery):
-            self.deliver(delivery)
+            headers = record.headers()
+            self.deliver(delivery, headers if isinstance(headers, list) else None)
         elif isinstance(delivery, m.TypingSignal) and self.on_typing is not None:
             self.on_typing(delivery)
 
-    def deliver(self, delivery: m.EventDelivery) -> None:
+    def deliver(self, delivery: m.EventDelivery, headers: HeaderPairs | None = None) -> None:
+        """Queue the event to every device of its recipients here. A delivery that carries
+        a trace gets one span per device, ended as the push is queued; one that carries
+        none (a replay to a device just come online) starts no trace of its own."""
         event = cast(m.Event, codec.decode(delivery.event))
+        occurred_at = event.meta.occurred_at.timestamp()
         frames: dict[bool, str] = {}
         private = isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_ME
+        pushed = 0
+        parent = extract(headers) if self.tracing.enabled else None
         for user in delivery.recipients:
             devices = self.by_user.get(user)
             if not devices:
@@ -110,8 +123,34 @@ class ConnectionHub:
                     self.metrics.dropped.inc()
                 else:
                     self.metrics.pushes.inc()
+                    pushed += 1
+                if parent is not None:
+                    self._trace_push(parent, delivery, connection, connection.dropped > dropped)
             if self.on_delivered is not None:
                 self.on_delivered(user, delivery.conversation_id, delivery.seq)
+        if pushed and not (headers and any(name == REPLAYED_HEADER for name, _ in headers)):
+            self.metrics.delivery.observe(max(time.time() - occurred_at, 0.0))
+
+    def _trace_push(
+        self,
+        parent: Context,
+        delivery: m.EventDelivery,
+        connection: DeviceConnection,
+        dropped: bool,
+    ) -> None:
+        span = self.tracing.span(
+            "push",
+            parent,
+            {
+                "parley.conversation": delivery.conversation_id,
+                "parley.seq": delivery.seq,
+                "parley.user": connection.user_id,
+                "parley.device": connection.device_id,
+                "parley.node": self.node,
+                "parley.dropped": dropped,
+            },
+        )
+        span.end()
 
     @staticmethod
     def _frame(delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:

@@ -21,6 +21,8 @@ from schemas import codec
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord
 from schemas.topics import REPLY_PARTITION_HEADER, TopicSpec
+from telemetry.lag import LagSampler
+from telemetry.tracing import Tracing, inject
 
 log = logging.getLogger("parley.edge")
 
@@ -39,10 +41,12 @@ class LogFollower:
         on_record: Callable[[Message], None],
         loop: asyncio.AbstractEventLoop,
         committed_only: bool = True,
+        lag: LagSampler | None = None,
     ) -> None:
         self.loop = loop
         self.topic = topic
         self.on_record = on_record
+        self.lag = lag
         self.ready = asyncio.Event()
         self.stopping = threading.Event()
         self.consumer = Consumer(
@@ -100,6 +104,8 @@ class LogFollower:
                 raise KafkaException(error)
             else:
                 log.warning("follower of %s: %s", self.topic, error)
+        if self.lag is not None:
+            self.lag.maybe_sample(self.consumer)
 
     def _reached_end(self, partition: int | None) -> None:
         if partition in self.pending:
@@ -113,10 +119,21 @@ class CommandGateway:
     reply partition, and resolves each request when its outcome arrives."""
 
     def __init__(
-        self, bootstrap: str, outcomes: TopicSpec, node: int, loop: asyncio.AbstractEventLoop
+        self,
+        bootstrap: str,
+        outcomes: TopicSpec,
+        node: int,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        tracing: Tracing | None = None,
+        lag: LagSampler | None = None,
     ) -> None:
         self.loop = loop
         self.node = node
+        self.tracing = tracing or Tracing.off()
+        self.reply_to: list[tuple[str, str | bytes | None]] = [
+            (REPLY_PARTITION_HEADER, str(node).encode())
+        ]
         self.waiting: dict[str, asyncio.Future[AvroRecord]] = {}
         self.producer = Producer(
             {
@@ -132,6 +149,7 @@ class CommandGateway:
             from_end=True,
             on_record=self._on_outcome,
             loop=loop,
+            lag=lag,
         )
         self.stopping = threading.Event()
         self.poller = threading.Thread(target=self._poll, name="producer-poll", daemon=True)
@@ -148,7 +166,8 @@ class CommandGateway:
     async def submit(
         self, topic: TopicSpec, key: str, command: Any, command_id: str, timeout_s: float
     ) -> AvroRecord:
-        """Produce `command`; the outcome (accepted or rejected) for `command_id`."""
+        """Produce `command`; the outcome (accepted or rejected) for `command_id`. With
+        tracing on, the command carries the context of the current span (the request's)."""
         future: asyncio.Future[AvroRecord] = self.loop.create_future()
         self.waiting[command_id] = future
         try:
@@ -157,7 +176,7 @@ class CommandGateway:
                 key=key,
                 value=codec.encode(command),
                 partition=partition_for(key, topic.partitions),
-                headers=[(REPLY_PARTITION_HEADER, str(self.node).encode())],
+                headers=inject(self.reply_to) if self.tracing.enabled else self.reply_to,
             )
             return await asyncio.wait_for(future, timeout_s)
         finally:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.errors import UNAUTHORIZED, ClientError, validation_problems
 from edge.service import EdgeService
+from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,6 +67,26 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return _json(500, {"error": {"code": "internal", "message": "internal error"}})
+
+
+def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A span for each control-plane request, the root of the trace of any command it
+    produces. The WebSocket upgrade gets none: a connection lives for hours, and each of
+    its requests roots a trace of its own (edge/websocket.py)."""
+
+    @web.middleware
+    async def traced(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        if not route.startswith("/v1/") or route == "/v1/ws":
+            return await handler(request)
+        attributes = {"http.request.method": request.method, "http.route": route}
+        with tracing.serving(f"http {request.method} {route}", attributes) as span:
+            response = await handler(request)
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    return traced
 
 
 async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:

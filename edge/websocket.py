@@ -19,6 +19,7 @@ from edge.metrics import EdgeMetrics
 from edge.presence import PresenceBoard
 from edge.service import EdgeService
 from schemas import models as m
+from telemetry.tracing import Tracing, annotate
 
 log = logging.getLogger("parley.edge")
 MAX_IN_FLIGHT = 64
@@ -49,10 +50,12 @@ class WebSocketEndpoint:
         metrics: EdgeMetrics,
         presence: PresenceBoard,
         typing_ttl_ms: int,
+        tracing: Tracing | None = None,
     ) -> None:
         self.metrics = metrics
         self.presence = presence
         self.typing_ttl_ms = typing_ttl_ms
+        self.tracing = tracing or Tracing.off()
         self.service = service
         self.hub = hub
         self.max_frame_bytes = max_frame_bytes
@@ -66,7 +69,7 @@ class WebSocketEndpoint:
             max_msg_size=self.max_frame_bytes, heartbeat=self.heartbeat_s, compress=False
         )
         await ws.prepare(request)
-        connection = DeviceConnection(ws, queue_size=self.queue_size)
+        connection = DeviceConnection(ws, queue_size=self.queue_size, metrics=self.metrics)
         try:
             token = _bearer(request)
             if token is not None:
@@ -158,10 +161,29 @@ class WebSocketEndpoint:
         connection.reply(_error(request_id, error))
 
     async def _answer(self, connection: DeviceConnection, frame: Any) -> None:
+        """Answer one request; with tracing on, inside the span that roots its trace (a
+        send's trace goes on through the log to every device it reaches)."""
+        if not self.tracing.enabled:
+            await self._respond(connection, frame)
+            return
+        attributes: dict[str, str] = {
+            "parley.frame": frame.type,
+            "parley.user": connection.user_id,
+            "parley.device": connection.device_id,
+        }
+        conversation = getattr(frame, "conversation_id", None)
+        if isinstance(conversation, str):
+            attributes["parley.conversation"] = conversation
+        with self.tracing.serving(f"ws {frame.type}", attributes):
+            await self._respond(connection, frame)
+
+    async def _respond(self, connection: DeviceConnection, frame: Any) -> None:
         began = time.perf_counter()
         try:
             result = await self._result(connection, frame)
         except ClientError as e:
+            if self.tracing.enabled:
+                annotate({"parley.error": e.code})
             self._fail(connection, frame.id, e)
             return
         except Exception:
@@ -171,6 +193,8 @@ class WebSocketEndpoint:
         finally:
             connection.in_flight -= 1
         self.metrics.answered(frame.type, time.perf_counter() - began)
+        if self.tracing.enabled and isinstance(result.get("seq"), int):
+            annotate({"parley.seq": result["seq"]})
         connection.reply(f.Response(id=frame.id, result=result).model_dump_json())
 
     async def _result(self, c: DeviceConnection, frame: Any) -> dict[str, Any]:

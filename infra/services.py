@@ -34,8 +34,8 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         Service("sequencer", "streams.sequencer", {"PARLEY_METRICS_PORT": str(base + 1)}),
         Service("accounts", "streams.accounts", {"PARLEY_METRICS_PORT": str(base + 2)}),
         Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
-        Service("history", "projections.history"),
-        Service("inbox", "projections.inbox"),
+        Service("history", "projections.history", {"PARLEY_METRICS_PORT": str(base + 4)}),
+        Service("inbox", "projections.inbox", {"PARLEY_METRICS_PORT": str(base + 5)}),
         *edges,
     )
 

@@ -17,6 +17,7 @@ from types import FrameType
 
 from confluent_kafka import KafkaException
 
+from projections import metrics
 from projections.dead_letters import DeadLetters
 from projections.follower import FollowerConfig, ViewFollower
 from projections.history.store import HistoryBatch, HistoryStore
@@ -24,6 +25,7 @@ from projections.inbox.store import InboxBatch, InboxStore
 from projections.settings import ViewSettings
 from projections.store import ViewBatch, ViewStore
 from schemas.topics import declare_topics
+from telemetry.logs import configure_logging
 
 log = logging.getLogger("parley.views")
 RESTART_PAUSE_S = 2.0
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None, view: str | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=["follow", "rebuild"], default="follow")
     args = parser.parse_args(argv)
     name: str = view or args.view
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(f"parley-{name}")
+    metrics.start(name)
     return run(name, rebuild=args.command == "rebuild")
 
 
@@ -62,6 +65,7 @@ def run(view: str, *, rebuild: bool) -> int:
             group_id=settings.group_id(view),
             member_id=settings.member_id(view),
             max_batch=settings.max_batch,
+            view=view,
         ),
         store,
         batch_type,

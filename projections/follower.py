@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast, get_args
@@ -28,12 +29,14 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from projections import metrics
 from projections.dead_letters import DeadLetters
 from projections.readiness import CatchUp
 from projections.store import Readiness, ViewBatch, ViewStore
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
+from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.views")
 
@@ -49,6 +52,7 @@ class FollowerConfig:
     group_id: str
     member_id: str
     max_batch: int = 1000
+    view: str = "history"
 
 
 class MisdeclaredTopicError(RuntimeError):
@@ -71,6 +75,7 @@ class ViewFollower:
         self.assigned: set[int] = set()
         self.ready = False
         self.catch_up = CatchUp({})
+        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.consumer = Consumer(
             {
                 "bootstrap.servers": config.bootstrap,
@@ -108,9 +113,11 @@ class ViewFollower:
                 records = self.consumer.consume(num_messages=self.config.max_batch, timeout=0.1)
                 if records:
                     self._process(records)
+                self.lag.maybe_sample(self.consumer)
                 if not self.ready and self.catch_up.done(self.assigned):
                     self.store.mark_ready(Readiness(high_watermarks=targets))
                     self.ready = True
+                    metrics.ready.labels(self.config.view).set(1)
                     log.info(
                         "ready: caught up to %s on partitions %s", targets, sorted(self.assigned)
                     )
@@ -152,7 +159,9 @@ class ViewFollower:
         self.assigned -= {tp.partition for tp in partitions}
 
     def _process(self, records: list[Message]) -> None:
+        began = time.perf_counter()
         batch = self.new_batch(self.store)
+        consumed = 0
         for record in records:
             error = record.error()
             if error is not None:
@@ -161,10 +170,19 @@ class ViewFollower:
             partition, offset = _position(record)
             self._add(batch, record)
             batch.advance(partition, offset + 1)
+            consumed += 1
         self.dead_letters.flush()
+        writing = time.perf_counter()
         batch.commit()
+        done = time.perf_counter()
         for partition, offset in batch.positions.items():
             self.catch_up.advanced(partition, offset)
+        if batch.gaps:
+            metrics.gaps.labels(self.config.view).inc(batch.gaps)
+        if consumed:
+            metrics.records.labels(self.config.view).inc(consumed)
+            metrics.writes.labels(self.config.view).observe(done - writing)
+            metrics.batches.labels(self.config.view).observe(done - began)
 
     def _add(self, batch: ViewBatch, record: Message) -> None:
         value = record.value() or b""
@@ -182,6 +200,7 @@ class ViewFollower:
         log.error(
             "parking %s[%s]@%s: %s", record.topic(), record.partition(), record.offset(), reason
         )
+        metrics.dead_letters.labels(record.topic() or "").inc()
         self.dead_letters.park(record, reason)
 
     def _transport_error(self, record: Message, error: KafkaError) -> None:
@@ -193,6 +212,7 @@ class ViewFollower:
         if error.fatal():
             raise KafkaException(error)
         log.warning("consumer: %s", error)
+        metrics.kafka_errors.labels(error.name()).inc()
 
 
 def _position(record: Message) -> tuple[int, int]:

@@ -124,6 +124,7 @@ class ViewBatch(ABC):
         self.positions: dict[int, int] = {}
         self.applied = 0
         self.skipped = 0
+        self.gaps = 0
 
     @abstractmethod
     def add(self, event: m.Event, encoded: bytes) -> None:

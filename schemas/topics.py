@@ -8,6 +8,14 @@ from enum import StrEnum
 DAY_MS = 24 * 60 * 60 * 1000
 REPLY_PARTITION_HEADER = "parley-reply-partition"
 """Record header on a command: the outcomes partition of the edge node waiting for it."""
+TRACEPARENT_HEADER = "traceparent"
+TRACESTATE_HEADER = "tracestate"
+TRACE_HEADERS = frozenset({TRACEPARENT_HEADER, TRACESTATE_HEADER})
+"""W3C trace context, on a command, the event it caused and that event's delivery records,
+when tracing is on; no reader depends on them (docs/slo.md, "Tracing")."""
+REPLAYED_HEADER = "parley-replayed"
+"""Record header on a delivery the fan-out repeats to a device just come online: not a
+fresh event, so it stays out of the event-to-delivery latency."""
 
 
 class TopicRole(StrEnum):

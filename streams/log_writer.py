@@ -22,7 +22,9 @@ from schemas.models import RejectionCode
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord
 from schemas.topics import REPLY_PARTITION_HEADER, Topics, TopicSpec
+from streams import metrics
 from streams.transactional import TransactionOutput, header_pairs, position, replay
+from telemetry.tracing import annotate
 
 
 class LogState(Protocol):
@@ -152,6 +154,15 @@ class LogWriter(ABC, Generic[StateT]):
         )
 
     def answer(self, out: TransactionOutput, intake: Intake, outcome: AvroRecord) -> None:
+        if out.traced:
+            seq = getattr(outcome, "seq", None)
+            annotate(
+                {
+                    f"parley.{self.subject}": intake.key,
+                    "parley.outcome": outcome.avro_name.rsplit(".", 1)[-1],
+                    **({"parley.seq": seq} if isinstance(seq, int) else {}),
+                }
+            )
         out.produce(
             self.topics.outcomes.name, intake.reply_partition, intake.key, codec.encode(outcome)
         )
@@ -159,6 +170,7 @@ class LogWriter(ABC, Generic[StateT]):
     def reject(
         self, out: TransactionOutput, intake: Intake, code: RejectionCode, reason: str
     ) -> None:
+        metrics.rejections.labels(self.input_topic.name, code.value).inc()
         self.answer(out, intake, self.rejection(intake.command, code, reason))
 
     def _refuse_record(
@@ -170,6 +182,7 @@ class LogWriter(ABC, Generic[StateT]):
         reason: str,
     ) -> None:
         """Dead-letter a record that is no command; answer only if it said where to."""
+        metrics.rejections.labels(self.input_topic.name, code.value).inc()
         out.dead_letter(self.topics.dead_letters.name, record, reason)
         if reply_partition is None:
             return

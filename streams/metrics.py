@@ -1,13 +1,20 @@
 """What a log-writing processor counts, served in the Prometheus text format on
-PARLEY_METRICS_PORT (127.0.0.1) when that is set."""
+PARLEY_METRICS_PORT (127.0.0.1) when that is set.
+
+Rejections and dead letters are counted as they are written, inside the transaction: a
+batch whose transaction aborts is counted again when it is retried (rare; see
+`parley_transaction_aborts_total`)."""
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from telemetry.lag import lag_gauge
 
 TRANSACTION_BUCKETS = (0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+AGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 transactions = Histogram(
     "parley_transaction_seconds",
@@ -15,9 +22,38 @@ transactions = Histogram(
     ["input"],
     buckets=TRANSACTION_BUCKETS,
 )
+commits = Histogram(
+    "parley_transaction_commit_seconds",
+    "commit_transaction alone: the broker writing the commit markers",
+    ["input"],
+    buckets=TRANSACTION_BUCKETS,
+)
 records = Counter("parley_records", "Input records committed", ["input"])
 aborts = Counter("parley_transaction_aborts", "Transactions aborted and retried", ["input"])
+rejections = Counter(
+    "parley_rejections", "Commands answered with a rejection, by code", ["input", "code"]
+)
+dead_letters = Counter(
+    "parley_dead_letters", "Input records parked on the dead-letter topic", ["input"]
+)
+kafka_errors = Counter(
+    "parley_kafka_errors", "Kafka errors seen and survived, by librdkafka code", ["code"]
+)
+producer_queue = Gauge(
+    "parley_producer_queue", "Records produced and not yet acknowledged by the broker"
+)
+consumer_lag = lag_gauge()
 deliveries = Counter("parley_fanout_deliveries", "Delivery records written, by edge node", ["node"])
+fanout_flushes = Histogram(
+    "parley_fanout_flush_seconds",
+    "One batch of events: waiting until its delivery records are acknowledged",
+    buckets=TRANSACTION_BUCKETS,
+)
+fanout_event_age = Histogram(
+    "parley_fanout_event_age_seconds",
+    "From an event's occurred_at (the sequencer's clock) to the fan-out reading it",
+    buckets=AGE_BUCKETS,
+)
 
 
 def serve_if_configured() -> int | None:

@@ -1,5 +1,5 @@
-"""What every processor's composition root does around its loop: logging, metrics, and a
-clean stop on SIGTERM or SIGINT."""
+"""What every processor's composition root does around its loop: logging, metrics, tracing,
+and a clean stop on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from confluent_kafka import KafkaException
 
 from streams import metrics
 from streams.watchdog import restart_in_place
+from telemetry.logs import configure_logging
+from telemetry.tracing import Tracing, start_tracing
 
 log = logging.getLogger("parley.process")
 RESTART_PAUSE_S = 2.0
@@ -24,13 +26,18 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
-def start_process() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def start_process(service: str) -> Tracing:
+    """JSON logs, the metrics endpoint if configured, and the tracing the settings ask for."""
+    configure_logging(service)
     metrics.serve_if_configured()
+    return start_tracing(service)
 
 
-def run_until_signalled(worker: Worker, *, then: Callable[[], None] = lambda: None) -> int:
-    """Run `worker` until a signal asks it to stop; `then` runs whatever happened.
+def run_until_signalled(
+    worker: Worker, *, then: Callable[[], None] = lambda: None, tracing: Tracing | None = None
+) -> int:
+    """Run `worker` until a signal asks it to stop; `then` runs whatever happened, and the
+    spans still buffered are exported last.
 
     A Kafka error that is not fatal (a metadata call timing out while the broker is busy,
     a leader not yet elected) restarts the process in place after a pause, as a supervisor
@@ -50,9 +57,17 @@ def run_until_signalled(worker: Worker, *, then: Callable[[], None] = lambda: No
         if e.args[0].fatal() or stopping:
             raise
         log.error("transient Kafka error, restarting in %.0f s: %s", RESTART_PAUSE_S, e)
-        then()
+        _finish(then, tracing)
         time.sleep(RESTART_PAUSE_S)
         restart_in_place()
     finally:
-        then()
+        _finish(then, tracing)
     return 0
+
+
+def _finish(then: Callable[[], None], tracing: Tracing | None) -> None:
+    try:
+        then()
+    finally:
+        if tracing is not None:
+            tracing.shutdown()

@@ -20,6 +20,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from streams import metrics
 from streams.watchdog import StuckCallWatchdog
+from telemetry.lag import LagSampler
+from telemetry.tracing import Tracing, inject
 
 log = logging.getLogger("parley.transactional")
 
@@ -41,10 +43,12 @@ def header_pairs(record: Message) -> Headers:
 
 
 class TransactionOutput:
-    """What a handler writes during one transaction."""
+    """What a handler writes during one transaction. With tracing on, every record carries
+    the trace context of the span current when it is produced (the input record's)."""
 
-    def __init__(self, producer: Producer) -> None:
+    def __init__(self, producer: Producer, *, traced: bool = False) -> None:
         self.producer = producer
+        self.traced = traced
         self.tracked_offsets: dict[str, dict[int, int]] = {}
 
     def produce(
@@ -60,6 +64,8 @@ class TransactionOutput:
         """Produce in the open transaction; with `track`, remember the highest offset written
         per partition of `topic` (known once the transaction has committed)."""
         offsets = self.tracked_offsets.setdefault(topic, {}) if track else None
+        if self.traced:
+            headers = inject(headers)
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is None and offsets is not None:
@@ -88,6 +94,7 @@ class TransactionOutput:
             ("source-offset", str(record.offset()).encode()),
             ("reason", reason.encode()),
         ]
+        metrics.dead_letters.labels(record.topic() or "").inc()
         self.produce(topic, 0, record.key(), record.value() or b"", headers=headers)
 
 
@@ -144,15 +151,23 @@ class LoopConfig:
     transactional_id: str
     max_batch: int = 1000
     kafka_debug: str = ""
+    span_name: str = "process"
+    """Name of the span around handling one input record, when tracing is on."""
 
 
 class TransactionalLoop:
     def __init__(
-        self, config: LoopConfig, handler: RecordHandler, watchdog: StuckCallWatchdog | None = None
+        self,
+        config: LoopConfig,
+        handler: RecordHandler,
+        watchdog: StuckCallWatchdog | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.config = config
         self.handler = handler
         self.watchdog = watchdog
+        self.tracing = tracing or Tracing.off()
+        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.stopping = threading.Event()
         self.stats = BatchStats(config.input_topic)
         debug = {"debug": config.kafka_debug} if config.kafka_debug else {}
@@ -185,6 +200,7 @@ class TransactionalLoop:
                 **debug,
             }
         )
+        metrics.producer_queue.set_function(lambda: len(self.producer))
 
     def run(self) -> None:
         """Process until `stop()`; a fatal Kafka error ends the loop by raising."""
@@ -198,6 +214,7 @@ class TransactionalLoop:
                         self._process(live)
                 elif live:
                     self._process(live)
+                self.lag.maybe_sample(self.consumer)
         finally:
             self.consumer.close()
 
@@ -223,6 +240,7 @@ class TransactionalLoop:
         if error.fatal():
             raise KafkaException(error)
         log.warning("consumer: %s", error)
+        metrics.kafka_errors.labels(error.name()).inc()
         return True
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -239,11 +257,14 @@ class TransactionalLoop:
             partition, offset = position(record)
             first_offsets.setdefault(partition, offset)
             next_offsets[partition] = offset + 1
-        out = TransactionOutput(self.producer)
+        out = TransactionOutput(self.producer, traced=self.tracing.enabled)
         self.producer.begin_transaction()
         try:
             for record in records:
-                self.handler.handle(record, out)
+                if out.traced:
+                    self._handle_traced(record, out)
+                else:
+                    self.handler.handle(record, out)
             offsets = [
                 TopicPartition(self.config.input_topic, p, o) for p, o in next_offsets.items()
             ]
@@ -260,15 +281,30 @@ class TransactionalLoop:
         metrics.transactions.labels(self.config.input_topic).observe(seconds)
         metrics.records.labels(self.config.input_topic).inc(len(records))
 
+    def _handle_traced(self, record: Message, out: TransactionOutput) -> None:
+        partition, offset = position(record)
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka",
+            "messaging.operation": "process",
+            "messaging.destination.name": self.config.input_topic,
+            "messaging.kafka.destination.partition": partition,
+            "messaging.kafka.message.offset": offset,
+        }
+        with self.tracing.consuming(self.config.span_name, header_pairs(record), attributes):
+            self.handler.handle(record, out)
+
     def _commit(self) -> None:
+        began = time.perf_counter()
         while True:
             try:
                 self.producer.commit_transaction(API_TIMEOUT_S)
-                return
+                break
             except KafkaException as e:
                 if not e.args[0].retriable():
                     raise
                 log.warning("commit retry: %s", e)
+                metrics.kafka_errors.labels(e.args[0].name()).inc()
+        metrics.commits.labels(self.config.input_topic).observe(time.perf_counter() - began)
 
     def _abort(self, first_offsets: dict[int, int], error: KafkaException) -> None:
         if not error.args[0].txn_requires_abort():

@@ -15,7 +15,7 @@ from streams.watchdog import StuckCallWatchdog
 
 
 def main() -> int:
-    start_process()
+    tracing = start_process("parley-accounts")
     settings = AccountsSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(
@@ -31,11 +31,13 @@ def main() -> int:
             group_id=settings.group,
             transactional_id=f"{settings.group}-{settings.accounts_instance}",
             max_batch=settings.max_batch,
+            span_name="account command",
         ),
         registry,
         StuckCallWatchdog(settings.stuck_after_s),
+        tracing,
     )
-    return run_until_signalled(loop, then=store.close)
+    return run_until_signalled(loop, then=store.close, tracing=tracing)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,17 @@ class FanOutSettings(BaseSettings):
 
 
 def main() -> int:
-    start_process()
+    tracing = start_process("parley-fanout")
     settings = FanOutSettings()
     fanout = FanOut(
         FanOutConfig(
             bootstrap=settings.kafka_bootstrap,
             topics=declare_topics(settings.topic_prefix, partitions=settings.partitions),
             group_id=f"{settings.topic_prefix}-{settings.fanout_group}",
-        )
+        ),
+        tracing,
     )
-    return run_until_signalled(fanout)
+    return run_until_signalled(fanout, tracing=tracing)
 
 
 if __name__ == "__main__":

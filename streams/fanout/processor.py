@@ -27,14 +27,17 @@ from confluent_kafka import (
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
-from schemas.topics import Topics, parse_session_key
+from schemas.topics import REPLAYED_HEADER, Topics, parse_session_key
 from streams import metrics
 from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
-from streams.transactional import position, replay
+from streams.transactional import Headers, header_pairs, position, replay
+from telemetry.lag import LagSampler
+from telemetry.tracing import Tracing, annotate, inject
 
 log = logging.getLogger("parley.fanout")
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
+REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,10 @@ class FanOutConfig:
 
 
 class FanOut:
-    def __init__(self, config: FanOutConfig) -> None:
+    def __init__(self, config: FanOutConfig, tracing: Tracing | None = None) -> None:
         self.config = config
+        self.tracing = tracing or Tracing.off()
+        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.topics = config.topics
         self.memberships = Memberships()
         self.sessions = SessionDirectory()
@@ -78,6 +83,7 @@ class FanOut:
                 "fetch.wait.max.ms": 5,
             }
         )
+        metrics.producer_queue.set_function(lambda: len(self.producer))
 
     def run(self) -> None:
         sessions = self.topics.sessions
@@ -92,6 +98,7 @@ class FanOut:
                 records = self.events.consume(num_messages=self.config.max_batch, timeout=0.01)
                 if records:
                     self._deliver(records)
+                self.lag.maybe_sample(self.events)
         finally:
             self.producer.flush(10)
             self.events.close()
@@ -157,7 +164,7 @@ class FanOut:
         cids = self.memberships.of_user.get(user, set())
         for cid, seq, raw in self.recent.since(cids, now_ms):
             delivery = m.EventDelivery(conversation_id=cid, seq=seq, event=raw, recipients=(user,))
-            self._produce(node, codec.encode(delivery))
+            self._produce(node, codec.encode(delivery), REPLAYED)
         self.producer.poll(0)
 
     def _deliver(self, records: list[Message]) -> None:
@@ -168,42 +175,65 @@ class FanOut:
             if error is not None:
                 if error.fatal():
                     raise KafkaException(error)
+                metrics.kafka_errors.labels(error.name()).inc()
                 continue
             partition, offset = position(record)
             last[partition] = offset
-            raw = record.value() or b""
-            try:
-                event = codec.decode(raw)
-            except (MalformedRecordError, UnknownSchemaError) as e:
-                log.error("skipping undecodable event at %d/%d: %s", partition, offset, e)
-                continue
-            audience = self.memberships.apply(event)
-            meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
-            self.recent.add(meta.conversation_id, meta.seq, raw, now_ms)
-            for node, recipients in self.sessions.route(audience, now_ms).items():
-                for start in range(0, len(recipients), RECIPIENTS_PER_RECORD):
-                    delivery = m.EventDelivery(
-                        conversation_id=meta.conversation_id,
-                        seq=meta.seq,
-                        event=raw,
-                        recipients=tuple(recipients[start : start + RECIPIENTS_PER_RECORD]),
-                    )
-                    self._produce(node, codec.encode(delivery))
+            if self.tracing.enabled:
+                with self.tracing.consuming(
+                    "fan-out",
+                    header_pairs(record),
+                    {"messaging.kafka.destination.partition": partition},
+                ):
+                    self._route(record, partition, offset, now_ms)
+            else:
+                self._route(record, partition, offset, now_ms)
+        began = time.perf_counter()
         if self.producer.flush(30) != 0:
             raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "deliveries not acknowledged"))
+        metrics.fanout_flushes.observe(time.perf_counter() - began)
         self.events.commit(
             offsets=[TopicPartition(self.topics.events.name, p, o + 1) for p, o in last.items()],
             asynchronous=True,
         )
 
-    def _produce(self, node: int, value: bytes) -> None:
+    def _route(self, record: Message, partition: int, offset: int, now_ms: int) -> None:
+        """One event: fold membership, remember it, and write a delivery record per edge
+        node where someone who must hear of it is online."""
+        raw = record.value() or b""
+        try:
+            event = codec.decode(raw)
+        except (MalformedRecordError, UnknownSchemaError) as e:
+            log.error("skipping undecodable event at %d/%d: %s", partition, offset, e)
+            return
+        audience = self.memberships.apply(event)
+        meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
+        metrics.fanout_event_age.observe(max(now_ms / 1000 - meta.occurred_at.timestamp(), 0.0))
+        self.recent.add(meta.conversation_id, meta.seq, raw, now_ms)
+        headers: Headers | None = None
+        if self.tracing.enabled:
+            annotate({"parley.conversation": meta.conversation_id, "parley.seq": meta.seq})
+            headers = inject()
+        for node, recipients in self.sessions.route(audience, now_ms).items():
+            for start in range(0, len(recipients), RECIPIENTS_PER_RECORD):
+                delivery = m.EventDelivery(
+                    conversation_id=meta.conversation_id,
+                    seq=meta.seq,
+                    event=raw,
+                    recipients=tuple(recipients[start : start + RECIPIENTS_PER_RECORD]),
+                )
+                self._produce(node, codec.encode(delivery), headers)
+
+    def _produce(self, node: int, value: bytes, headers: Headers | None = None) -> None:
         metrics.deliveries.labels(str(node)).inc()
         if not 0 <= node < self.topics.deliveries.partitions:
             log.warning("edge node %d has no deliveries partition", node)
             return
         while True:
             try:
-                self.producer.produce(self.topics.deliveries.name, value=value, partition=node)
+                self.producer.produce(
+                    self.topics.deliveries.name, value=value, partition=node, headers=headers
+                )
                 return
             except BufferError:
                 self.producer.poll(0.05)

@@ -15,7 +15,7 @@ from streams.watchdog import StuckCallWatchdog
 
 
 def main() -> int:
-    start_process()
+    tracing = start_process("parley-sequencer")
     settings = SequencerSettings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = RocksStore(
@@ -34,12 +34,14 @@ def main() -> int:
             group_id=settings.group,
             transactional_id=f"{settings.group}-{settings.sequencer_instance}",
             max_batch=settings.max_batch,
+            span_name="sequence",
             kafka_debug=settings.kafka_debug,
         ),
         sequencer,
         StuckCallWatchdog(settings.stuck_after_s),
+        tracing,
     )
-    return run_until_signalled(loop, then=store.close)
+    return run_until_signalled(loop, then=store.close, tracing=tracing)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FIRST_PARTY = {"schemas", "streams", "projections", "edge", "client", "infra", "bench"}
+FIRST_PARTY = {
+    "schemas",
+    "telemetry",
+    "streams",
+    "projections",
+    "edge",
+    "client",
+    "infra",
+    "bench",
+}
 ALLOWED = {
     "schemas": set(),
-    "streams": {"schemas"},
-    "projections": {"schemas"},
-    "edge": {"schemas", "projections"},
+    # Every process's plumbing (log format, redaction, trace-context codec, consumer lag):
+    # one implementation at both ends of a record, knowing nothing of the domain. It reads
+    # the header names from the contract and nothing else.
+    "telemetry": {"schemas"},
+    "streams": {"schemas", "telemetry"},
+    "projections": {"schemas", "telemetry"},
+    "edge": {"schemas", "projections", "telemetry"},
     "client": {"edge"},  # the published protocol frames only
 }
 
@@ -35,6 +48,13 @@ def test_layer_imports_only_what_it_may(layer: str) -> None:
         for path in (ROOT / layer).rglob("*.py")
     }
     assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def test_telemetry_reads_only_the_header_names_from_the_contract() -> None:
+    for path in (ROOT / "telemetry").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("schemas"):
+                assert node.module == "schemas.topics", f"{path.name} imports {node.module}"
 
 
 def test_projection_query_side_needs_no_kafka() -> None:
