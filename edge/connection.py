@@ -107,6 +107,16 @@ class DeviceConnection:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
+        """Sends what is queued; a socket that closes meanwhile ends it quietly (the read
+        loop sees the close and removes the connection)."""
+        try:
+            await self._send_queued()
+        except (ConnectionError, RuntimeError) as e:
+            log.info("device %s: socket closed while writing: %s", self.device_id, e)
+            self.pushes.clear()
+            self.replies.clear()
+
+    async def _send_queued(self) -> None:
         while (
             self.replies or self.pushes or (self.overflowed and self.state is ConnectionState.OPEN)
         ):

@@ -23,6 +23,7 @@ PASSWORD = "correct horse battery"
 WAIT_MS = 30_000
 DESKTOP = {"width": 1100, "height": 720}
 PHONE = {"width": 390, "height": 780}
+expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions: CI machines are slow
 ORIGIN = "http://parley.invalid"
 """An origin that never reaches a network: `serve_files` answers for it."""
 
