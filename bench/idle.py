@@ -117,8 +117,12 @@ def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
             print(f"[idle] opening {share * len(jobs)} connections", flush=True)
             parts = [results.get(timeout=300) for _ in holders]
             open_seconds = time.monotonic() - began
+            opened = sum(p["opened"] for p in parts)
+            held = _until_held(url, opened, deadline_s=30.0)
+            held_seconds = time.monotonic() - began
             print(
-                f"[idle] opened in {open_seconds:.1f} s; holding {load.hold_seconds:.0f} s",
+                f"[idle] opened in {open_seconds:.1f} s, {held} held by the edge after "
+                f"{held_seconds:.1f} s; holding {load.hold_seconds:.0f} s",
                 flush=True,
             )
             time.sleep(load.hold_seconds)
@@ -131,7 +135,6 @@ def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
             for holder in holders:
                 if holder.is_alive():
                     holder.terminate()
-    opened = sum(p["opened"] for p in parts)
     return {
         "benchmark": "idle-connections",
         "load": load.name,
@@ -140,10 +143,22 @@ def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
         "failures": sum(p["failures"] for p in parts),
         "held_by_edge": connections,
         "seconds_to_open": round(open_seconds, 1),
+        "seconds_until_held": round(held_seconds, 1),
         "edge_rss_before_mib": round(before, 1),
         "edge_rss_after_mib": round(after, 1),
         "kib_per_connection": round((after - before) * 1024 / max(connections, 1), 1),
     }
+
+
+def _until_held(url: str, opened: int, deadline_s: float) -> int:
+    """The edge's count of open connections once it holds every one opened (a connection
+    counts once authenticated), or whatever it holds at the deadline."""
+    deadline = time.monotonic() + deadline_s
+    held = _edge_connections(url)
+    while held < opened and time.monotonic() < deadline:
+        time.sleep(0.5)
+        held = _edge_connections(url)
+    return held
 
 
 def _edge_connections(url: str) -> int:

@@ -233,6 +233,7 @@ def idle_section(idle: dict[str, Any] | None, suite: dict[str, Any]) -> str:
         ),
         ("failed to open", number(idle["failures"])),
         ("seconds to open them", number(idle["seconds_to_open"], 1)),
+        ("seconds until the edge held them all", number(idle.get("seconds_until_held"), 1)),
         (
             "edge RSS before / after",
             f"{number(idle['edge_rss_before_mib'], 1)} / "
