@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0
     summary = quick() if command == "quick" else alone(command)
-    print(json.dumps(summary))
+    print(json.dumps(results.finite(summary), allow_nan=False))
     return 0
 
 

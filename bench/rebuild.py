@@ -23,6 +23,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from bench.services import wait_for_leaders
 from bench.stats import rss_mib
 from infra.settings import REPO_ROOT, PlatformSettings
 from infra.topics import ensure_topics
@@ -176,6 +177,7 @@ def run(settings: PlatformSettings, load: RebuildLoad, work: Path) -> dict[str, 
     prefix = f"rebuild{uuid.uuid4().hex[:6]}"
     topics = declare_topics(prefix, partitions=load.partitions)
     ensure_topics(settings.bootstrap, topics)
+    wait_for_leaders(settings.bootstrap, topics)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     print(

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from bench import plots, ramp
 from bench.machine import machine
+
+
+def finite(value: Any) -> Any:
+    """NaN (a percentile of nothing) as null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
@@ -21,7 +33,7 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
         result["steps"] = steps
     result.setdefault("machine", machine())
     written = [out_dir / f"{name}.json"]
-    written[0].write_text(json.dumps(result, indent=2) + "\n")
+    written[0].write_text(json.dumps(finite(result), indent=2, allow_nan=False) + "\n")
     plot = out_dir / f"{name}.png"
     if steps and len(steps) > 1:
         limit = result.get("p99_limit_ms") or ramp.P99_LIMIT_MS

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench import backfill, edge, machine, ramp, rebuild, report, suite
+from bench import backfill, edge, machine, ramp, rebuild, report, results, suite
 from bench.backfill import CatchUp
 
 
@@ -153,6 +153,15 @@ class TestRebuildLog:
     def test_a_log_before_ready_has_no_ready_time(self) -> None:
         found = rebuild.log_times("2026-11-28 10:00:01,250 INFO parley.history assigned {0: 0}")
         assert "ready" not in found
+
+
+def test_json_gets_null_where_a_percentile_of_nothing_is_nan() -> None:
+    value = {"p99_ms": math.nan, "steps": [{"p50_ms": math.nan, "sent": 3}], "ok": 1.5}
+    assert results.finite(value) == {
+        "p99_ms": None,
+        "steps": [{"p50_ms": None, "sent": 3}],
+        "ok": 1.5,
+    }
 
 
 class TestMachine:
