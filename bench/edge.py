@@ -31,6 +31,9 @@ from infra.services import service_processes
 from infra.settings import PlatformSettings
 
 PASSWORD = "benchmark password"
+PRIME_RATE = 100
+"""Messages/s of the unmeasured traffic before the first step: enough to open every path,
+too little to leave a queue behind for the first step."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class EdgeLoad:
     stop_above_ms: float | None = None
     """Stop climbing after the first step whose p99 is above this (the ramp)."""
     prime_seconds: float = 10.0
-    """Traffic at the first step's rate before any step, not measured: the first messages
-    through a fresh cluster pay for connections, leaders and caches being set up."""
+    """Traffic before the first step, not measured: the first messages through a fresh
+    cluster pay for connections, leaders and caches being set up."""
 
 
 def single(name: str, rate_per_s: int) -> EdgeLoad:
@@ -344,9 +347,9 @@ def _climb(
     loaders: list[Any],
 ) -> list[dict[str, Any]]:
     if load.prime_seconds > 0:
-        first = load.steps[0]
-        print(f"[edge] priming at {first.rate_per_s}/s for {load.prime_seconds:.0f} s", flush=True)
-        prime = Step("prime", first.rate_per_s, load.prime_seconds, 0.0, 1.0)
+        rate = min(load.steps[0].rate_per_s, PRIME_RATE)
+        print(f"[edge] priming at {rate}/s for {load.prime_seconds:.0f} s", flush=True)
+        prime = Step("prime", rate, load.prime_seconds, 0.0, 1.0)
         for order_queue in orders:
             order_queue.put(StepOrder(prime, "prime", time.time() + 1.0))
         for _ in orders:
