@@ -120,6 +120,19 @@ def log_times(log: str) -> dict[str, float]:
     return found
 
 
+def _broker_bytes(settings: PlatformSettings, topic: str) -> int | None:
+    """The topic's log segments on the local broker's disk (one replica, indexes excluded);
+    None when the cluster is not local."""
+    log_dir = settings.data_dir / "kafka" / "log"
+    if settings.kafka_bootstrap or not log_dir.is_dir():
+        return None
+    return sum(
+        f.stat().st_size
+        for partition in log_dir.glob(f"{topic}-*")
+        for f in partition.glob("*.log")
+    )
+
+
 def _directory_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -185,6 +198,7 @@ def run(settings: PlatformSettings, load: RebuildLoad, work: Path) -> dict[str, 
         flush=True,
     )
     event_bytes = _fill(settings.bootstrap, topics, load)
+    on_disk = _broker_bytes(settings, topics.events.name)
     runs = []
     for n in range(load.repeats):
         print(f"[rebuild] rebuild {n + 1}/{load.repeats} of the history view", flush=True)
@@ -199,6 +213,7 @@ def run(settings: PlatformSettings, load: RebuildLoad, work: Path) -> dict[str, 
         "conversations": load.conversations,
         "partitions": load.partitions,
         "event_bytes_avg": round(event_bytes / load.events, 1),
+        "broker_bytes_per_event": round(on_disk / load.events, 1) if on_disk else None,
         "events_per_s_median": rates[len(rates) // 2],
         "store_bytes_per_event": round(runs[-1]["store_bytes"] / load.events, 1),
         "runs": runs,

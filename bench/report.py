@@ -279,8 +279,10 @@ def rebuild_section(rebuild: dict[str, Any] | None, suite: dict[str, Any]) -> st
         return text + _missing(REBUILD, suite)
     text += (
         f"{number(rebuild['events'])} events ({number(rebuild['conversations'])} conversations, "
-        f"{number(rebuild['event_bytes_avg'])} B each on average) replayed from offset 0 by "
-        "`python -m projections.history rebuild`, timed from partition assignment to ready.\n\n"
+        f"{number(rebuild['event_bytes_avg'])} B of Avro each on average, "
+        f"{number(rebuild.get('broker_bytes_per_event'))} B each in the broker's log segments) "
+        "replayed from offset 0 by `python -m projections.history rebuild`, timed from "
+        "partition assignment to ready.\n\n"
     )
     rows = [
         (
