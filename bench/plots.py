@@ -10,6 +10,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+"""Log axes labelled 50, 100, 200 rather than 5 x 10^1."""
 
 
 def _cdf(ax: Axes, latencies: list[float], label: str) -> None:
@@ -22,6 +26,8 @@ def latency_cdf(path: Path, title: str, latencies: list[float]) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     _cdf(ax, latencies, "all")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("fraction of messages")
     ax.set_title(title)
@@ -48,6 +54,8 @@ def ramp(
     if knee is not None:
         left.axvline(knee, color="grey", linestyle=":", label=f"knee {knee}/s")
     left.set_yscale("log")
+    left.yaxis.set_major_formatter(PLAIN)
+    left.yaxis.set_minor_formatter(PLAIN)
     left.set_xlabel("offered load (messages/s)")
     left.set_ylabel("send -> receive latency (ms, log scale)")
     left.set_title("end-to-end latency against offered load")
@@ -57,6 +65,8 @@ def ramp(
         _cdf(right, values, f"{step['rate_per_s']}/s")
     right.axvline(limit_ms, color="red", linestyle="--")
     right.set_xscale("log")
+    right.xaxis.set_major_formatter(PLAIN)
+    right.xaxis.set_minor_formatter(NullFormatter())
     right.set_xlabel("latency (ms, log scale)")
     right.set_ylabel("fraction of deliveries")
     right.set_title("distribution per step")
