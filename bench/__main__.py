@@ -1,12 +1,13 @@
-"""`python -m bench {quick|suite|report|edge|idle|sequencer|rebuild|backfill}`: fixed, named
-loads, each bounded in time, printing progress.
+"""`python -m bench {quick|suite|report|capacity|edge|idle|sequencer|rebuild|backfill}`:
+fixed, named loads, each bounded in time, printing progress.
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
 `suite` (make bench; `full` is the same): every benchmark on one platform, written to
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
-again from the JSON there. The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line.
+again from the JSON there; `capacity` turns it into the tables of docs/capacity.md. The
+others run one part alone on a platform of its own, write to bench/out/ and end with its
+result as one JSON line.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import edge, results, suite
+from bench import capacity, edge, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -65,7 +66,7 @@ def alone(name: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", *single]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -77,6 +78,11 @@ def main(argv: list[str]) -> int:
         if rate_env:
             given = " ".join(f"{k}={shlex.quote(v)}" for k, v in rate_env.items()) + " " + given
         return min(suite.run(out, given), 1)
+    if command == "capacity":
+        generated = capacity.render(capacity.Measured.from_results(out), capacity.Assumptions())
+        capacity.write_into(REPO_ROOT / "docs" / "capacity.md", generated)
+        print(generated)
+        return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench import backfill, edge, machine, ramp, rebuild, report, results, suite
+from bench import backfill, capacity, edge, machine, ramp, rebuild, report, results, suite
 from bench.backfill import CatchUp
 
 
@@ -282,3 +282,67 @@ class TestReport:
         text = report.render(SUITE, {})
         assert "`python -m bench suite`" in text
         assert "| edge-ramp | `python -m bench edge` | 200 | 360 | ok |" in text
+
+
+MEASURED = capacity.Measured(
+    sequencer_commands_per_core=5000,
+    knee_messages_per_s=200,
+    knee_deliveries_per_s=2400,
+    knee_p99_ms=140,
+    machine_cores=2,
+    connections_per_edge_process=20_000,
+    kib_per_connection=20,
+    rebuild_events_per_core=10_000,
+    avro_bytes_per_event=250,
+    broker_bytes_per_event=250,
+    history_bytes_per_event=100,
+    backfill_wire_bytes_per_event=500,
+    backfill_seconds=1,
+    backfill_messages=10_000,
+)
+
+
+class TestCapacity:
+    def figures(self, **changed: Any) -> dict[str, float]:
+        assumptions = capacity.Assumptions(**changed)
+        return {f.name: f.value for f in capacity.model(MEASURED, assumptions)}
+
+    def test_load_follows_from_users(self) -> None:
+        got = self.figures()
+        assert got["messages per day"] == 400e6
+        assert got["messages per second, peak"] == pytest.approx(13_888.9, rel=1e-4)
+        assert got["events per second, peak"] == pytest.approx(41_666.7, rel=1e-4)
+        assert got["pushes of messages per second, peak"] == pytest.approx(62_500, rel=1e-4)
+
+    def test_storage_follows_from_measured_bytes(self) -> None:
+        got = self.figures()
+        assert got["broker disk per day"] == pytest.approx(1.2e9 * 250 * 3 / 1e9)
+        assert got["hot log on the brokers"] == pytest.approx(1.2e9 * 250 * 3 * 30 / 1e12)
+        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 5 * 365 / 1e12)
+
+    def test_nodes_follow_from_per_core_figures(self) -> None:
+        got = self.figures()
+        assert got["edge processes for the connections"] == 100
+        assert got["delivery cores (edge and fan-out)"] == pytest.approx(62_500 / 1200)
+        assert got["edge nodes"] == math.ceil(100 / 16)
+        assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
+        assert got["brokers"] == math.ceil(27.0 / 8)
+
+    def test_less_replication_needs_less_disk(self) -> None:
+        assert self.figures(replication_factor=2)["hot log on the brokers"] == pytest.approx(
+            self.figures()["hot log on the brokers"] * 2 / 3
+        )
+
+    def test_every_input_has_its_source_and_every_assumption_its_reason(self) -> None:
+        text = capacity.render(MEASURED, capacity.Assumptions())
+        assert text.startswith(capacity.BEGIN) and text.endswith(capacity.END)
+        assert "| replication factor | 3 |" in text
+
+    def test_the_tables_replace_what_is_between_the_markers(self, tmp_path: Any) -> None:
+        doc = tmp_path / "capacity.md"
+        doc.write_text(f"intro\n{capacity.BEGIN}\nold\n{capacity.END}\noutro\n")
+        capacity.write_into(doc, f"{capacity.BEGIN}\nnew\n{capacity.END}")
+        assert doc.read_text() == f"intro\n{capacity.BEGIN}\nnew\n{capacity.END}\noutro\n"
+        doc.write_text("no markers")
+        with pytest.raises(ValueError):
+            capacity.write_into(doc, "x")
