@@ -86,16 +86,35 @@ def busy_section(suite: dict[str, Any]) -> str:
     text = "## Other work on the machine\n\n"
     text += table(["", "at", "load average 1 / 5 / 15 min", "cores busy, suite idle"], rows)
     text += "\n\n"
+    during = [
+        (
+            p["name"],
+            f"{number(100 * w['other_share_of_machine'])}%",
+            number(w["other_cpu_seconds"]),
+            "; ".join(f"`{argv[:60]}` {number(s)} s" for argv, s in w["other_busiest"]) or "-",
+        )
+        for p in suite.get("parts", [])
+        if (w := p.get("other_work"))
+    ]
+    if during:
+        text += (
+            "During each part, the CPU time of processes that are not the suite's (told apart "
+            "by working directory, sampled each second):\n\n"
+        )
+        text += table(
+            ["part", "machine taken by other work", "their CPU seconds", "busiest"], during
+        )
+        text += "\n\n"
     if suite.get("other_work_running"):
         text += (
-            "**Other work was running** on this machine before or after the suite (other "
-            "engineers' tests): the figures below were measured with it and are lower "
+            "**Other work was running** on this machine before, during or after the suite "
+            "(other engineers' tests): the figures below were measured with it and are lower "
             "than this machine gives when it is otherwise idle.\n\n"
         )
     else:
         text += (
-            "The machine was otherwise idle before and after the suite (the load averages "
-            "still show the suite itself); nothing says what ran during it.\n\n"
+            "The machine was otherwise idle before, during and after the suite (the load "
+            "averages still show the suite itself).\n\n"
         )
     return text
 

@@ -9,7 +9,18 @@ from typing import Any
 
 import pytest
 
-from bench import backfill, capacity, edge, machine, ramp, rebuild, report, results, suite
+from bench import (
+    backfill,
+    capacity,
+    contention,
+    edge,
+    machine,
+    ramp,
+    rebuild,
+    report,
+    results,
+    suite,
+)
 from bench.backfill import CatchUp
 
 
@@ -164,6 +175,26 @@ def test_json_gets_null_where_a_percentile_of_nothing_is_nan() -> None:
     }
 
 
+class TestContention:
+    def test_cpu_ticks_are_counted_after_the_command_name(self) -> None:
+        stat = "42 (my (odd) cmd) S 1 2 3 4 5 6 7 8 9 10 150 50 0 0 20 0"
+        assert contention.cpu_ticks(stat) == 200
+
+    def test_ours_and_theirs_are_told_apart_by_working_directory(self) -> None:
+        tick = contention.TICKS_PER_S
+        first = {1: 0, 2: 10 * tick}
+        last = {
+            1: (5 * tick, "/work/wt-bench", "kafka"),
+            2: (12 * tick, "/work/main", "pytest"),
+            3: (4 * tick, "/work/wt-bench/bench", "loader"),
+            4: (3 * tick, "/work/wt-benchmark", "someone else"),
+        }
+        mine, theirs, top = contention.split(first, last, "/work/wt-bench")
+        assert mine == 9
+        assert theirs == 5
+        assert top == [("someone else", 3.0), ("pytest", 2.0)]
+
+
 class TestMachine:
     def test_cpu_model_is_the_first_model_name(self) -> None:
         info = "processor\t: 0\nmodel name\t: AMD EPYC 7B13\nprocessor\t: 1\nmodel name\t: X\n"
@@ -213,6 +244,13 @@ SUITE: dict[str, Any] = {
             "budget_s": 360,
             "seconds": 200,
             "status": "ok",
+            "other_work": {
+                "seconds": 200,
+                "suite_cpu_seconds": 300,
+                "other_cpu_seconds": 40,
+                "other_share_of_machine": 0.1,
+                "other_busiest": [["python -m pytest tests/e2e", 30.0]],
+            },
         },
         {
             "name": report.IDLE,
@@ -277,6 +315,10 @@ class TestReport:
         text = report.render(SUITE, {report.RAMP: EDGE, report.IDLE: None})
         assert "Not measured: BudgetExceededError: idle-full ran past its budget." in text
         assert "## Sequencer" in text and "Not run in this suite." in text
+
+    def test_other_work_during_a_part_is_shown(self) -> None:
+        text = report.render(SUITE, {})
+        assert "| edge-ramp | 10% | 40 | `python -m pytest tests/e2e` 30 s |" in text
 
     def test_the_commands_are_listed(self) -> None:
         text = report.render(SUITE, {})
