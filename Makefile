@@ -20,4 +20,4 @@ bench-quick:
 	bash infra/setup.sh && .venv/bin/python -m bench quick
 
 bench:
-	bash infra/setup.sh && .venv/bin/python -m bench full
+	bash infra/setup.sh && .venv/bin/python -m bench suite

@@ -1,26 +1,31 @@
-"""`python -m bench {quick|full|sequencer|edge}`: fixed, named loads; writes bench/out/.
+"""`python -m bench {quick|suite|report|capacity|edge|idle|sequencer|rebuild|backfill}`:
+fixed, named loads, each bounded in time, printing progress.
 
-`quick` (make bench-quick, under 2 minutes) is the end-to-end edge benchmark at 1,000
-devices and 1,000 messages/s for 10 s; `full` runs the sequencer and edge benchmarks at
-their full loads. Each ends by printing one JSON line.
+`quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
+and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
+`suite` (make bench; `full` is the same): every benchmark on one platform, written to
+bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
+again from the JSON there; `capacity` turns it into the tables of docs/capacity.md. The
+others run one part alone on a platform of its own, write to bench/out/ and end with its
+result as one JSON line.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+import shlex
 import sys
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import edge, idle, report, sequencer
+from bench import capacity, edge, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
 OUT = REPO_ROOT / "bench" / "out"
+RESULTS = REPO_ROOT / "bench" / "results"
+QUICK_LIMIT_S = 150.0
 SUMMARY_FIELDS = (
     "p50_ms",
     "p95_ms",
@@ -34,54 +39,55 @@ SUMMARY_FIELDS = (
 )
 
 
-def _sequencer(load: sequencer.SequencerLoad) -> dict[str, Any]:
-    with bench_platform() as settings:
-        result = sequencer.run(settings, load, Path("/tmp") / f"parley-bench-{load.name}")
-    result["rate_per_s"] = result["latency_rate_per_s"]
-    return result
+def quick() -> dict[str, Any]:
+    rate = int(os.environ.get("PARLEY_BENCH_RATE", "1000"))
+    load = edge.single("quick" if rate == 1000 else f"quick-{rate}", rate)
+    with suite.time_limit(QUICK_LIMIT_S, "bench quick"), bench_platform() as settings:
+        result = edge.run(settings, load)
+    results.write(result, OUT, f"edge-{load.name}")
+    step = result["steps"][0]
+    return {k: step[k] for k in SUMMARY_FIELDS} | {
+        "benchmark": "edge",
+        "devices": result["devices"],
+        "deliveries_per_s": step["deliveries_per_s"],
+    }
 
 
-def _edge(load: edge.EdgeLoad) -> dict[str, Any]:
-    rate = os.environ.get("PARLEY_BENCH_RATE")
-    if rate:
-        load = dataclasses.replace(load, name=f"{load.name}-{rate}", rate_per_s=int(rate))
-    with bench_platform() as settings:
-        return edge.run(settings, load)
-
-
-def _idle(load: idle.IdleLoad) -> dict[str, Any]:
-    with bench_platform() as settings:
-        return idle.run(settings, load)
+def alone(name: str) -> dict[str, Any]:
+    part = next(p for p in suite.PARTS if p.command.split()[-1] == name)
+    with suite.time_limit(part.budget_s + 60, part.name), bench_platform() as settings:
+        result = part.run(settings)
+    results.write(result, OUT, part.name)
+    loaded = results.load(OUT, part.name) or {}
+    loaded.pop("machine", None)
+    return loaded
 
 
 def main(argv: list[str]) -> int:
-    runs: dict[str, list[tuple[str, Callable[[], dict[str, Any]]]]] = {
-        "quick": [("edge-quick", partial(_edge, edge.QUICK))],
-        "edge": [("edge-full", partial(_edge, edge.FULL))],
-        "sequencer": [("sequencer-full", partial(_sequencer, sequencer.FULL))],
-        "idle": [("idle-full", partial(_idle, idle.FULL))],
-        "full": [
-            ("sequencer-full", partial(_sequencer, sequencer.FULL)),
-            ("edge-full", partial(_edge, edge.FULL)),
-            ("idle-full", partial(_idle, idle.FULL)),
-        ],
-    }
-    if len(argv) != 2 or argv[1] not in runs:
-        print(f"usage: python -m bench {{{'|'.join(runs)}}}", file=sys.stderr)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    single = [p.command.split()[-1] for p in suite.PARTS]
+    commands = ["quick", "suite", "full", "report", "capacity", *single]
+    if len(argv) != 2 or argv[1] not in commands:
+        print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
-    summary: dict[str, Any] = {}
-    for name, run in runs[argv[1]]:
-        result = run()
-        path = report.write(result, OUT, f"{name}-{result.get('rate_per_s', '')}".rstrip("-"))
-        print(f"[bench] wrote {path} and its plot", file=sys.stderr)
-        if result["benchmark"] == "idle-connections":
-            print(json.dumps(result))
-            continue
-        summary = {k: result[k] for k in SUMMARY_FIELDS} | {
-            "benchmark": result["benchmark"],
-            **({"devices": result["devices"]} if "devices" in result else {}),
-        }
-    print(json.dumps(summary))
+    command = argv[1]
+    out = Path(os.environ.get("PARLEY_BENCH_OUT", RESULTS))
+    if command in ("suite", "full"):
+        given = "python -m bench " + command
+        rate_env = {k: v for k, v in os.environ.items() if k.startswith("PARLEY_BENCH_")}
+        if rate_env:
+            given = " ".join(f"{k}={shlex.quote(v)}" for k, v in rate_env.items()) + " " + given
+        return min(suite.run(out, given), 1)
+    if command == "capacity":
+        generated = capacity.render(capacity.Measured.from_results(out), capacity.Assumptions())
+        capacity.write_into(REPO_ROOT / "docs" / "capacity.md", generated)
+        print(generated)
+        return 0
+    if command == "report":
+        print(f"[bench] wrote {suite.rerender(out)}")
+        return 0
+    summary = quick() if command == "quick" else alone(command)
+    print(json.dumps(results.finite(summary), allow_nan=False))
     return 0
 
 

@@ -2,8 +2,10 @@
 device of every member, through the edges, the sequencer, the fan-out and Kafka.
 
 Load: `devices` devices (two per person) on two edge nodes, 1:1 conversations and groups of
-ten; loader processes hold the WebSockets and send at a fixed total rate; every message
-carries its send time, and every receiving device records when it arrived.
+ten. Loader processes connect every device once and keep the WebSockets open across steps;
+each step sends at a fixed total rate (bench/ramp.py), every message carrying its step, its
+send time and whether it is warm-up; every receiving device records when it arrived. A
+delivery that has not arrived `drain_seconds` after the step's last send counts as lost.
 """
 
 from __future__ import annotations
@@ -11,39 +13,54 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
-import os
+import queue
 import random
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from bench import ramp
+from bench.ramp import Step
+from bench.services import parley_running
 from bench.stats import latency_summary, rss_mib
-from infra.services import service_processes, start_services, stop_services
+from infra.services import service_processes
 from infra.settings import PlatformSettings
-from infra.topics import ensure_topics
-from schemas.topics import declare_topics
 
 PASSWORD = "benchmark password"
+PRIME_RATE = 100
+"""Messages/s of the unmeasured traffic before the first step: enough to open every path,
+too little to leave a queue behind for the first step."""
 
 
 @dataclass(frozen=True)
 class EdgeLoad:
     name: str
+    steps: tuple[Step, ...]
     devices: int = 1000
-    rate_per_s: int = 1000
-    seconds: float = 20.0
-    warmup_seconds: float = 5.0
     group_share: float = 0.5
     loaders: int = 2
+    stop_above_ms: float | None = None
+    """Stop climbing after the first step whose p99 is above this (the ramp)."""
+    prime_seconds: float = 10.0
+    """Traffic before the first step, not measured: the first messages through a fresh
+    cluster pay for connections, leaders and caches being set up."""
 
 
-QUICK = EdgeLoad("quick", seconds=10.0, warmup_seconds=3.0)
-FULL = EdgeLoad("full", seconds=30.0, warmup_seconds=5.0)
+def single(name: str, rate_per_s: int) -> EdgeLoad:
+    step = Step(f"{rate_per_s}-per-s", rate_per_s, 3.0, 10.0, 5.0)
+    return EdgeLoad(name, steps=(step,), prime_seconds=5.0)
+
+
+QUICK = single("quick", 1000)
+RAMP = EdgeLoad(
+    "ramp",
+    steps=tuple(ramp.steps(ramp.RAMP_RATES, warmup_seconds=3.0, seconds=10.0, drain_seconds=4.0)),
+    stop_above_ms=ramp.P99_LIMIT_MS,
+)
 
 
 @dataclass
@@ -127,22 +144,36 @@ Device = tuple[int, int, str, str]  # (global index, edge node, token, user)
 @dataclass(frozen=True)
 class LoaderJob:
     index: int
-    load: EdgeLoad
+    loaders: int
     urls: list[str]
     devices: list[Device]
     conversations: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class StepOrder:
+    step: Step
+    tag: str
     start_at: float
 
 
-def _loader(job: LoaderJob, results: Any) -> None:
-    """Runs in its own process: holds its devices, sends its share, records arrivals."""
-    results.put(asyncio.run(_load(job)))
+def message_id(tag: str, warm: bool, loader: int, i: int) -> str:
+    return f"{tag}.{'w' if warm else 'm'}.{loader}.{i}"
 
 
-async def _load(job: LoaderJob) -> dict[str, Any]:
-    index, load, urls, devices = job.index, job.load, job.urls, job.devices
+def measured_tag(message: str) -> str | None:
+    """The step tag of a measured message's id; None for warm-up or foreign text."""
+    parts = message.split(".")
+    return parts[0] if len(parts) == 4 and parts[1] == "m" else None
+
+
+def _loader(job: LoaderJob, orders: Any, results: Any) -> None:
+    """Runs in its own process: holds its devices, runs each step it is sent, reports."""
+    asyncio.run(_load(job, orders, results))
+
+
+async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
     arrivals: list[tuple[str, int, float]] = []  # (message id, device, latency ms)
-    sent: list[tuple[str, str]] = []  # (message id, conversation)
     errors: Counter[str] = Counter()
     by_user: dict[str, list[str]] = {}
     for cid, members in job.conversations.items():
@@ -150,10 +181,10 @@ async def _load(job: LoaderJob) -> dict[str, Any]:
             by_user.setdefault(user, []).append(cid)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         sockets = []
-        for _, node, token, _user in devices:
+        for _, node, token, _user in job.devices:
             sockets.append(
                 await http.ws_connect(
-                    f"{urls[node]}/v1/ws",
+                    f"{job.urls[node]}/v1/ws",
                     headers={"Authorization": f"Bearer {token}"},
                     max_msg_size=8 * 1024 * 1024,
                     timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
@@ -165,78 +196,75 @@ async def _load(job: LoaderJob) -> dict[str, Any]:
                 now = time.time_ns()
                 frame = json.loads(message.data)
                 if frame["type"] == "event" and frame["event"]["type"] == "MessageSent":
-                    text = frame["event"]["body"]["text"]
-                    message_id, _, stamp = text.partition("|")
-                    if message_id.startswith("w-"):
-                        continue
-                    arrivals.append((message_id, device, (now - int(stamp)) / 1e6))
+                    sent_id, _, stamp = frame["event"]["body"]["text"].partition("|")
+                    if measured_tag(sent_id) is not None:
+                        arrivals.append((sent_id, device, (now - int(stamp)) / 1e6))
                 elif frame["type"] == "error":
                     errors[frame["code"]] += 1
 
-        print(f"[edge] loader {index}: {len(sockets)} devices connected", flush=True)
         readers = [
             asyncio.create_task(read(device[0], ws))
-            for device, ws in zip(devices, sockets, strict=True)
+            for device, ws in zip(job.devices, sockets, strict=True)
         ]
         senders = [
             (ws, device[3])
-            for ws, device in zip(sockets, devices, strict=True)
+            for ws, device in zip(sockets, job.devices, strict=True)
             if by_user.get(device[3])
         ]
-        rate = load.rate_per_s / load.loaders
-        total = int(rate * (load.warmup_seconds + load.seconds))
-        warmup = int(rate * load.warmup_seconds)
-        pick = random.Random(index)
-        while time.time() < job.start_at:
-            await asyncio.sleep(0.01)
-        began = time.monotonic()
-        for i in range(total):
-            delay = began + i / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            ws, user = senders[pick.randrange(len(senders))]
-            cid = pick.choice(by_user[user])
-            message_id = f"{'w' if i < warmup else 'm'}-{index}-{i}"
-            if i >= warmup:
-                sent.append((message_id, cid))
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "type": "send",
-                        "id": message_id,
-                        "conversation_id": cid,
-                        "client_msg_id": message_id,
-                        "body": {"kind": "plain", "text": f"{message_id}|{time.time_ns()}"},
-                    }
-                )
+        results.put({"loader": job.index, "connected": len(sockets)})
+        loop = asyncio.get_running_loop()
+        while (order := await loop.run_in_executor(None, orders.get)) is not None:
+            arrivals.clear()
+            errors.clear()
+            step: Step = order.step
+            rate = step.rate_per_s / job.loaders
+            total = int(rate * (step.warmup_seconds + step.seconds))
+            warmup = int(rate * step.warmup_seconds)
+            sent: list[tuple[str, str]] = []  # (message id, conversation)
+            pick = random.Random(f"{order.tag}-{job.index}")
+            while time.time() < order.start_at:
+                await asyncio.sleep(0.01)
+            began = time.monotonic()
+            for i in range(total):
+                delay = began + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                ws, user = senders[pick.randrange(len(senders))]
+                cid = pick.choice(by_user[user])
+                mid = message_id(order.tag, i < warmup, job.index, i)
+                if i >= warmup:
+                    sent.append((mid, cid))
+                frame = {
+                    "type": "send",
+                    "id": mid,
+                    "conversation_id": cid,
+                    "client_msg_id": mid,
+                    "body": {"kind": "plain", "text": f"{mid}|{time.time_ns()}"},
+                }
+                await ws.send_str(json.dumps(frame))
+            send_seconds = time.monotonic() - began
+            await asyncio.sleep(step.drain_seconds)
+            prefix = f"{order.tag}."
+            results.put(
+                {
+                    "loader": job.index,
+                    "arrivals": [a for a in arrivals if a[0].startswith(prefix)],
+                    "sent": sent,
+                    "total_sent": total,
+                    "send_seconds": send_seconds,
+                    "errors": dict(errors),
+                }
             )
-        print(f"[edge] loader {index}: sent {len(sent)} measured messages", flush=True)
-        await asyncio.sleep(5.0)
         for task in readers:
             task.cancel()
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-    return {"arrivals": arrivals, "sent": sent, "errors": dict(errors)}
 
 
 def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
-    settings = base.model_copy(
-        update={
-            "topic_prefix": f"bench{uuid.uuid4().hex[:6]}",
-            "edge_nodes_local": 2,
-            "edge_port": 18080,
-            "partitions": 8,
-        }
-    )
-    ensure_topics(
-        settings.bootstrap, declare_topics(settings.topic_prefix, partitions=settings.partitions)
-    )
-    os.environ["PARLEY_ARGON2_TIME_COST"] = "1"
-    os.environ["PARLEY_ARGON2_MEMORY_KIB"] = "8192"
+    """Every step of `load` in one cluster and one population; the result has a summary
+    (with its latencies) per step measured, and the knee."""
     print("[edge] starting sequencer, accounts, fan-out, history and two edge nodes", flush=True)
-    start_services(settings)
-    urls = [f"http://127.0.0.1:{settings.edge_port + n}" for n in range(2)]
-    try:
-        _wait_listening(urls)
+    with parley_running(base, stem="bench", edge_nodes=2, edge_port=18080) as (settings, urls):
         print(f"[edge] registering {load.devices} devices", flush=True)
         population = asyncio.run(_populate(urls, load))
         devices: list[Device] = [
@@ -245,19 +273,19 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
         ]
         spawn = multiprocessing.get_context("spawn")
         results = spawn.Queue()
-        start_at = time.time() + 3.0 + load.devices / 500
+        orders = [spawn.Queue() for _ in range(load.loaders)]
         loaders = [
             spawn.Process(
                 target=_loader,
                 args=(
                     LoaderJob(
                         i,
-                        load,
+                        load.loaders,
                         urls,
                         devices[i :: load.loaders],
                         population.conversations,
-                        start_at,
                     ),
+                    orders[i],
                     results,
                 ),
             )
@@ -265,69 +293,117 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
         ]
         for process in loaders:
             process.start()
-        print(
-            f"[edge] {load.rate_per_s}/s for {load.warmup_seconds:.0f}+{load.seconds:.0f} s",
-            flush=True,
-        )
-        parts = [results.get(timeout=load.warmup_seconds + load.seconds + 120) for _ in loaders]
-        for process in loaders:
-            process.join(10)
-        edge_rss = [
-            rss_mib(p.pid() or 0)
-            for p in service_processes(settings)
-            if p.name.startswith("edge") and p.pid()
-        ]
-    finally:
-        stop_services(settings)
-    return _summarise(load, population, parts, edge_rss)
-
-
-def _summarise(
-    load: EdgeLoad, population: Population, parts: list[dict[str, Any]], edge_rss: list[float]
-) -> dict[str, Any]:
-    sent = [s for part in parts for s in part["sent"]]
-    arrivals = [a for part in parts for a in part["arrivals"]]
-    expected = sum(len(population.conversations[cid]) * 2 for _, cid in sent)
-    counts = Counter((message_id, device) for message_id, device, _ in arrivals)
-    latencies = [ms for _, _, ms in arrivals]
-    errors: Counter[str] = Counter()
-    for part in parts:
-        errors.update(part["errors"])
+        try:
+            for _ in loaders:
+                ready = next_report(results, loaders, 60 + load.devices / 20)
+                print(f"[edge] loader {ready['loader']}: {ready['connected']} devices", flush=True)
+            measured = _climb(load, population, orders, results, loaders)
+            for order_queue in orders:
+                order_queue.put(None)
+            for process in loaders:
+                process.join(30)
+            edge_rss = [
+                rss_mib(p.pid() or 0)
+                for p in service_processes(settings)
+                if p.name.startswith("edge") and p.pid()
+            ]
+        finally:
+            for process in loaders:
+                if process.is_alive():
+                    process.terminate()
     return {
         "benchmark": "edge",
         "load": load.name,
         "devices": load.devices,
         "conversations": len(population.conversations),
-        "rate_per_s": load.rate_per_s,
-        "latency_rate_per_s": load.rate_per_s,
-        "seconds": load.seconds,
+        "edge_nodes": 2,
+        "p99_limit_ms": load.stop_above_ms,
+        "knee_rate_per_s": ramp.knee(measured, load.stop_above_ms or ramp.P99_LIMIT_MS),
+        "steps_planned": [s.rate_per_s for s in load.steps],
+        "edge_rss_mib": [round(r, 1) for r in edge_rss],
+        "steps": measured,
+    }
+
+
+def next_report(results: Any, loaders: list[Any], timeout_s: float) -> Any:
+    """The next report of any loader; fails at once if a loader has died."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            dead = [p.exitcode for p in loaders if p.exitcode is not None]
+            if dead:
+                raise RuntimeError(f"a loader exited (exit codes {dead})") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no loader report in {timeout_s:.0f} s") from None
+
+
+def _climb(
+    load: EdgeLoad,
+    population: Population,
+    orders: list[Any],
+    results: Any,
+    loaders: list[Any],
+) -> list[dict[str, Any]]:
+    if load.prime_seconds > 0:
+        rate = min(load.steps[0].rate_per_s, PRIME_RATE)
+        print(f"[edge] priming at {rate}/s for {load.prime_seconds:.0f} s", flush=True)
+        prime = Step("prime", rate, load.prime_seconds, 0.0, 1.0)
+        for order_queue in orders:
+            order_queue.put(StepOrder(prime, "prime", time.time() + 1.0))
+        for _ in orders:
+            next_report(results, loaders, prime.bound_seconds)
+    measured: list[dict[str, Any]] = []
+    for n, step in enumerate(load.steps):
+        print(
+            f"[edge] step {n + 1}/{len(load.steps)}: {step.rate_per_s} messages/s for "
+            f"{step.warmup_seconds:.0f}+{step.seconds:.0f} s",
+            flush=True,
+        )
+        order = StepOrder(step, f"s{n}", time.time() + 1.0)
+        for order_queue in orders:
+            order_queue.put(order)
+        parts = [next_report(results, loaders, step.bound_seconds) for _ in orders]
+        summary = summarise(step, population, parts)
+        measured.append(summary)
+        print(
+            f"[edge] {step.rate_per_s}/s: p50 {summary['p50_ms']:.0f} ms, "
+            f"p99 {summary['p99_ms']:.0f} ms, {summary['deliveries_per_s']:.0f} deliveries/s, "
+            f"lost {summary['lost']}, duplicated {summary['duplicated']}",
+            flush=True,
+        )
+        if load.stop_above_ms is not None and ramp.should_stop(summary, load.stop_above_ms):
+            print(f"[edge] p99 above {load.stop_above_ms:.0f} ms: the ramp stops here", flush=True)
+            break
+    return measured
+
+
+def summarise(step: Step, population: Population, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    sent = [s for part in parts for s in part["sent"]]
+    arrivals = [a for part in parts for a in part["arrivals"]]
+    expected = sum(len(population.conversations[cid]) * 2 for _, cid in sent)
+    counts = Counter((mid, device) for mid, device, _ in arrivals)
+    latencies = [ms for _, _, ms in arrivals]
+    errors: Counter[str] = Counter()
+    for part in parts:
+        errors.update(part["errors"])
+    send_seconds = max(part["send_seconds"] for part in parts)
+    return {
+        "step": step.name,
+        "rate_per_s": step.rate_per_s,
+        "achieved_rate_per_s": round(sum(p["total_sent"] for p in parts) / send_seconds, 1),
+        "latency_rate_per_s": step.rate_per_s,
+        "warmup_seconds": step.warmup_seconds,
+        "seconds": step.seconds,
+        "drain_seconds": step.drain_seconds,
         "sent": len(sent),
         "expected_deliveries": expected,
         "received": len(counts),
         "lost": expected - len(counts),
         "duplicated": sum(c - 1 for c in counts.values()),
-        "deliveries_per_s": round(len(arrivals) / load.seconds, 1),
+        "deliveries_per_s": round(len(counts) / step.seconds, 1),
         "errors": dict(errors),
-        "edge_rss_mib": [round(r, 1) for r in edge_rss],
         **latency_summary(latencies),
         "latencies_ms": latencies,
     }
-
-
-def _wait_listening(urls: list[str], deadline_s: float = 60.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + deadline_s
-    for url in urls:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
-
-def out_dir() -> Path:
-    return Path(__file__).resolve().parent / "out"

@@ -16,12 +16,11 @@ from typing import Any
 
 import aiohttp
 
-from bench.edge import PASSWORD, _wait_listening
+from bench.edge import PASSWORD
+from bench.services import parley_running
 from bench.stats import rss_mib
-from infra.services import service_processes, start_services, stop_services
+from infra.services import service_processes
 from infra.settings import PlatformSettings
-from infra.topics import ensure_topics
-from schemas.topics import declare_topics
 
 
 @dataclass(frozen=True)
@@ -96,21 +95,9 @@ async def _tokens(url: str, people: int) -> list[str]:
 
 
 def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
-    settings = base.model_copy(
-        update={
-            "topic_prefix": f"idle{uuid.uuid4().hex[:6]}",
-            "edge_nodes_local": 1,
-            "edge_port": 18180,
-        }
-    )
-    ensure_topics(
-        settings.bootstrap, declare_topics(settings.topic_prefix, partitions=settings.partitions)
-    )
-    start_services(settings)
-    url = f"http://127.0.0.1:{settings.edge_port}"
-    edge_pid = next(p.pid() for p in service_processes(settings) if p.name == "edge-0")
-    try:
-        _wait_listening([url])
+    with parley_running(base, stem="idle", edge_nodes=1, edge_port=18180) as (settings, urls):
+        url = urls[0]
+        edge_pid = next(p.pid() for p in service_processes(settings) if p.name == "edge-0")
         tokens = asyncio.run(_tokens(url, 10))
         time.sleep(2.0)
         before = rss_mib(edge_pid or 0)
@@ -126,18 +113,28 @@ def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
         holders = [spawn.Process(target=_hold, args=(job, results, release)) for job in jobs]
         for holder in holders:
             holder.start()
-        print(f"[idle] opening {share * len(jobs)} connections", flush=True)
-        parts = [results.get(timeout=300) for _ in holders]
-        open_seconds = time.monotonic() - began
-        time.sleep(load.hold_seconds)
-        after = rss_mib(edge_pid or 0)
-        connections = _edge_connections(url)
-        release.set()
-        for holder in holders:
-            holder.join(60)
-    finally:
-        stop_services(settings)
-    opened = sum(p["opened"] for p in parts)
+        try:
+            print(f"[idle] opening {share * len(jobs)} connections", flush=True)
+            parts = [results.get(timeout=300) for _ in holders]
+            open_seconds = time.monotonic() - began
+            opened = sum(p["opened"] for p in parts)
+            held = _until_held(url, opened, deadline_s=30.0)
+            held_seconds = time.monotonic() - began
+            print(
+                f"[idle] opened in {open_seconds:.1f} s, {held} held by the edge after "
+                f"{held_seconds:.1f} s; holding {load.hold_seconds:.0f} s",
+                flush=True,
+            )
+            time.sleep(load.hold_seconds)
+            after = rss_mib(edge_pid or 0)
+            connections = _edge_connections(url)
+            release.set()
+            for holder in holders:
+                holder.join(60)
+        finally:
+            for holder in holders:
+                if holder.is_alive():
+                    holder.terminate()
     return {
         "benchmark": "idle-connections",
         "load": load.name,
@@ -146,10 +143,22 @@ def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
         "failures": sum(p["failures"] for p in parts),
         "held_by_edge": connections,
         "seconds_to_open": round(open_seconds, 1),
+        "seconds_until_held": round(held_seconds, 1),
         "edge_rss_before_mib": round(before, 1),
         "edge_rss_after_mib": round(after, 1),
         "kib_per_connection": round((after - before) * 1024 / max(connections, 1), 1),
     }
+
+
+def _until_held(url: str, opened: int, deadline_s: float) -> int:
+    """The edge's count of open connections once it holds every one opened (a connection
+    counts once authenticated), or whatever it holds at the deadline."""
+    deadline = time.monotonic() + deadline_s
+    held = _edge_connections(url)
+    while held < opened and time.monotonic() < deadline:
+        time.sleep(0.5)
+        held = _edge_connections(url)
+    return held
 
 
 def _edge_connections(url: str) -> int:

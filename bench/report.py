@@ -1,55 +1,396 @@
-"""Writes a benchmark's JSON and plot, and prints its one-line summary."""
+"""REPORT.md: the suite's results as markdown tables and plots, with the machine they ran on.
+
+Rendering is pure (suite record and results in, text out) so it is tested without a run,
+and `python -m bench report` renders again from the JSON files already written.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-from pathlib import Path
+import math
+from collections.abc import Sequence
 from typing import Any
 
-
-def machine() -> dict[str, Any]:
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-    }
+SUITE = "suite"
+SEQUENCER = "sequencer-full"
+RAMP = "edge-ramp"
+IDLE = "idle-full"
+REBUILD = "rebuild-full"
+BACKFILL = "backfill-full"
 
 
-def write(result: dict[str, Any], out_dir: Path, name: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    latencies = result.pop("latencies_ms", [])
-    result = {**result, "machine": machine()}
-    path = out_dir / f"{name}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    if latencies:
-        _plot(latencies, out_dir / f"{name}.png", result)
-    return path
+def number(value: Any, digits: int = 0) -> str:
+    """1234.5 -> "1,235" (digits=0) or "1,234.5"; missing or NaN -> "-"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "-" if value is None else str(value)
+    if math.isnan(value):
+        return "-"
+    return f"{value:,.{digits}f}"
 
 
-def _plot(latencies: list[float], path: Path, result: dict[str, Any]) -> None:
-    import matplotlib
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---" for _ in header) + " |",
+    ]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    values = sorted(latencies)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(values, [i / len(values) for i in range(len(values))])
-    ax.set_xscale("log")
-    ax.set_xlabel("latency (ms, log scale)")
-    ax.set_ylabel("fraction of messages")
-    ax.set_title(
-        f"{result.get('benchmark')} latency at {result.get('latency_rate_per_s', '?')}/s: "
-        f"p50 {result.get('p50_ms')} ms, p99 {result.get('p99_ms')} ms"
+def _missing(name: str, suite: dict[str, Any]) -> str:
+    part = next((p for p in suite.get("parts", []) if p["name"] == name), None)
+    if part is None:
+        return "Not run in this suite.\n"
+    return f"Not measured: {part.get('error', part.get('status', 'no result'))}.\n"
+
+
+def machine_section(suite: dict[str, Any]) -> str:
+    m = suite.get("machine", {})
+    rows = [
+        ("CPU", f"{m.get('cpu_model')}, {m.get('cores')} cores ({m.get('machine')})"),
+        ("memory", f"{m.get('memory_gib')} GiB"),
+        ("kernel", m.get("kernel")),
+        ("Python", m.get("python")),
+        ("Java", m.get("java")),
+        ("Kafka", f"{m.get('kafka')} (one KRaft node, 1 GiB heap, replication factor 1)"),
+        ("librdkafka / confluent-kafka", f"{m.get('librdkafka')} / {m.get('confluent_kafka')}"),
+        (
+            "code",
+            f"commit {m.get('git_commit')}"
+            + (
+                f" with {m['git_changes_uncommitted']} uncommitted file(s)"
+                if m.get("git_changes_uncommitted")
+                else ""
+            ),
+        ),
+    ]
+    text = "## Machine\n\n" + table(["", ""], rows) + "\n\n"
+    text += (
+        "Kafka, S3, every Parley process and every load generator share these cores; where a "
+        "benchmark pins the process under test to one core it says so.\n\n"
     )
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return text
+
+
+def busy_section(suite: dict[str, Any]) -> str:
+    samples = [("before", suite.get("busy_before")), ("after", suite.get("busy_after"))]
+    rows = [
+        (
+            when,
+            s["at"],
+            " / ".join(number(v, 2) for v in s["load_average_1_5_15"]),
+            f"{number(100 * s['cpu_busy_share'], 0)}% over {number(s['sampled_seconds'])} s",
+        )
+        for when, s in samples
+        if s
+    ]
+    text = "## Other work on the machine\n\n"
+    text += table(["", "at", "load average 1 / 5 / 15 min", "cores busy, suite idle"], rows)
+    text += "\n\n"
+    during = [
+        (
+            p["name"],
+            f"{number(100 * w['other_share_of_machine'])}%",
+            number(w["other_cpu_seconds"]),
+            "; ".join(f"`{argv[:60]}` {number(s)} s" for argv, s in w["other_busiest"]) or "-",
+        )
+        for p in suite.get("parts", [])
+        if (w := p.get("other_work"))
+    ]
+    if during:
+        text += (
+            "During each part, the CPU time of processes that are not the suite's (told apart "
+            "by working directory, sampled each second):\n\n"
+        )
+        text += table(
+            ["part", "machine taken by other work", "their CPU seconds", "busiest"], during
+        )
+        text += "\n\n"
+    if suite.get("other_work_running"):
+        text += (
+            "**Other work was running** on this machine before, during or after the suite "
+            "(other engineers' tests): the figures below were measured with it and are lower "
+            "than this machine gives when it is otherwise idle.\n\n"
+        )
+    else:
+        text += (
+            "The machine was otherwise idle before, during and after the suite (the load "
+            "averages still show the suite itself).\n\n"
+        )
+    return text
+
+
+def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
+    rows: list[tuple[str, str, str, str]] = []
+    if edge := results.get(RAMP):
+        knee = edge.get("knee_rate_per_s")
+        rows.append(
+            (
+                "end to end, 1,000 devices on 2 edges",
+                "knee: highest offered load with p99 <= 150 ms",
+                f"{number(knee)} messages/s" if knee is not None else "below the first step",
+                "",
+            )
+        )
+        if step := _step_at(edge, knee):
+            rows.append(
+                (
+                    "",
+                    f"deliveries at the knee ({number(knee)}/s)",
+                    f"{number(step['deliveries_per_s'])}/s, p50 {number(step['p50_ms'])} ms, "
+                    f"p99 {number(step['p99_ms'])} ms",
+                    "p99 <= 150 ms",
+                )
+            )
+    if idle := results.get(IDLE):
+        rows.append(
+            (
+                "idle connections, one edge process",
+                "held / memory each",
+                f"{number(idle['held_by_edge'])} / {number(idle['kib_per_connection'], 1)} KiB",
+                "19,000 / <= 20 KiB",
+            )
+        )
+    if seq := results.get(SEQUENCER):
+        rows.append(
+            (
+                "sequencer, one core",
+                "commands/s from a backlog",
+                number(seq["throughput_commands_per_s"]),
+                "10,000",
+            )
+        )
+        rows.append(
+            (
+                "",
+                f"added latency p99 at {number(seq['latency_rate_per_s'])}/s",
+                f"{number(seq['p99_ms'])} ms",
+                "<= 15 ms",
+            )
+        )
+    if rebuild := results.get(REBUILD):
+        rows.append(
+            (
+                "history projection rebuild, one core",
+                "events/s from offset 0",
+                number(rebuild["events_per_s_median"]),
+                "",
+            )
+        )
+    if fill := results.get(BACKFILL):
+        rows.append(
+            (
+                "sync backfill",
+                f"{number(fill['messages'])} missed messages in "
+                f"{number(fill['conversations'])} conversations",
+                f"{number(fill['seconds_median'], 2)} s, "
+                f"{number(fill['bytes_in_per_event'])} B per event",
+                "",
+            )
+        )
+    return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
+
+
+def _step_at(edge: dict[str, Any], rate: int | None) -> dict[str, Any] | None:
+    return next((s for s in edge.get("steps", []) if s["rate_per_s"] == rate), None)
+
+
+def ramp_section(edge: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## End-to-end latency against offered load (`{RAMP}.json`)\n\n"
+    if edge is None:
+        return text + _missing(RAMP, suite)
+    text += (
+        f"{number(edge['devices'])} devices (two per person) on {edge.get('edge_nodes', 2)} "
+        f"edge nodes, {number(edge['conversations'])} conversations (half the people in "
+        "groups of ten, half in 1:1). Each step sends at a fixed rate for its warm-up and "
+        "measured seconds, then waits for stragglers; latency is from the send call to the "
+        "push on every member device (the sender's other device included). The ramp stops "
+        f"after the first step with p99 over {number(edge.get('p99_limit_ms'))} ms.\n\n"
+    )
+    rows = [
+        (
+            number(s["rate_per_s"]),
+            number(s["achieved_rate_per_s"]),
+            f"{number(s['warmup_seconds'])} + {number(s['seconds'])} s",
+            number(s["deliveries_per_s"]),
+            " / ".join(number(s[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+            f"{number(s['lost'])} / {number(s['duplicated'])}",
+            ", ".join(f"{k}: {v}" for k, v in s.get("errors", {}).items()) or "-",
+        )
+        for s in edge["steps"]
+    ]
+    text += table(
+        [
+            "offered (msg/s)",
+            "sent (msg/s)",
+            "warm-up + measured",
+            "deliveries/s",
+            "p50 / p95 / p99 / max (ms)",
+            "lost / duplicated",
+            "errors",
+        ],
+        rows,
+    )
+    knee = edge.get("knee_rate_per_s")
+    text += "\n\n" + (
+        f"**Knee: {number(knee)} messages/s** (the highest step with p99 <= "
+        f"{number(edge.get('p99_limit_ms'))} ms).\n\n"
+        if knee is not None
+        else "**No knee:** the first step was already over the limit.\n\n"
+    )
+    return text + f"![latency against load]({RAMP}.png)\n\n"
+
+
+def idle_section(idle: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Idle connections on one edge process (`{IDLE}.json`)\n\n"
+    if idle is None:
+        return text + _missing(IDLE, suite)
+    rows = [
+        (
+            "connections opened / held by the edge",
+            f"{number(idle['opened'])} / "
+            f"{number(idle['held_by_edge'])} of {number(idle['target'])}",
+        ),
+        ("failed to open", number(idle["failures"])),
+        ("seconds to open them", number(idle["seconds_to_open"], 1)),
+        ("seconds until the edge held them all", number(idle.get("seconds_until_held"), 1)),
+        (
+            "edge RSS before / after",
+            f"{number(idle['edge_rss_before_mib'], 1)} / "
+            f"{number(idle['edge_rss_after_mib'], 1)} MiB",
+        ),
+        ("memory per connection", f"{number(idle['kib_per_connection'], 1)} KiB"),
+    ]
+    return text + table(["", ""], rows) + "\n\n"
+
+
+def sequencer_section(seq: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Sequencer (`{SEQUENCER}.json`)\n\n"
+    if seq is None:
+        return text + _missing(SEQUENCER, suite)
+    pinned = "pinned to one core" if seq.get("pinned_to_one_core") else "not pinned"
+    rows = [
+        (
+            "throughput from a backlog",
+            f"{number(seq['throughput_commands_per_s'])} commands/s "
+            f"({number(seq['backlog_commands'])} commands, {pinned})",
+        ),
+        (
+            f"added latency at {number(seq['latency_rate_per_s'])}/s, p50 / p95 / p99 / max",
+            " / ".join(number(seq[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")) + " ms",
+        ),
+        (
+            "of the p50: command -> event produced, produced -> visible",
+            f"{number(seq.get('command_to_event_produced_p50_ms'), 1)} ms, "
+            f"{number(seq.get('event_produced_to_visible_p50_ms'), 1)} ms",
+        ),
+        (
+            "lost / duplicated",
+            f"{number(seq['lost'])} / {number(seq['duplicated'])} of {number(seq['sent'])}",
+        ),
+        ("sequencer RSS", f"{number(seq['sequencer_rss_mib'])} MiB"),
+    ]
+    return text + table(["", ""], rows) + f"\n\n![sequencer latency]({SEQUENCER}.png)\n\n"
+
+
+def rebuild_section(rebuild: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## History projection rebuild (`{REBUILD}.json`)\n\n"
+    if rebuild is None:
+        return text + _missing(REBUILD, suite)
+    text += (
+        f"{number(rebuild['events'])} events ({number(rebuild['conversations'])} conversations, "
+        f"{number(rebuild['event_bytes_avg'])} B of Avro each on average, "
+        f"{number(rebuild.get('broker_bytes_per_event'))} B each in the broker's log segments) "
+        "replayed from offset 0 by `python -m projections.history rebuild`, timed from "
+        "partition assignment to ready.\n\n"
+    )
+    rows = [
+        (
+            n + 1,
+            number(r["seconds"], 2),
+            number(r["events_per_s"]),
+            number(r["seconds_from_process_start"], 2),
+            f"{number(r['store_bytes'] / 1024 / 1024, 1)} MiB",
+            "yes" if r.get("pinned_to_one_core") else "no",
+        )
+        for n, r in enumerate(rebuild["runs"])
+    ]
+    text += table(
+        ["run", "seconds", "events/s", "seconds from process start", "store", "one core"], rows
+    )
+    return text + (
+        f"\n\nMedian: **{number(rebuild['events_per_s_median'])} events/s**; the store holds "
+        f"{number(rebuild['store_bytes_per_event'])} B per event right after the rebuild "
+        "(RocksDB files including its write-ahead log).\n\n"
+    )
+
+
+def backfill_section(fill: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Sync backfill (`{BACKFILL}.json`)\n\n"
+    if fill is None:
+        return text + _missing(BACKFILL, suite)
+    text += (
+        f"A device missed {number(fill['messages'])} messages in "
+        f"{number(fill['conversations'])} conversations and catches up over its WebSocket "
+        f"with `{fill['method']}` (pages of up to {fill['page_limit']} events, "
+        f"{fill['parallel_requests']} requests in flight), after a cursor per conversation.\n\n"
+    )
+    rows = [
+        (
+            n + 1,
+            number(r["seconds"], 2),
+            number(r["events"]),
+            number(r["requests"]),
+            f"{number(r['bytes_in'] / 1024, 0)} KiB",
+            number(r["bytes_in_per_event"]),
+            f"{number(r['bytes_out'] / 1024, 0)} KiB",
+            "yes" if r["complete"] else f"no ({r['conversations_with_gaps']} with gaps)",
+        )
+        for n, r in enumerate(fill["runs"])
+    ]
+    text += table(
+        ["run", "seconds", "events", "requests", "in", "B/event", "out", "complete"], rows
+    )
+    return text + (
+        f"\n\nMedian: **{number(fill['seconds_median'], 2)} s**, "
+        f"{number(fill['events_per_s_median'])} events/s.\n\n"
+    )
+
+
+def commands_section(suite: dict[str, Any]) -> str:
+    rows = [
+        (
+            p["name"],
+            f"`{p['command']}`",
+            number(p.get("seconds"), 0),
+            number(p.get("budget_s"), 0),
+            p.get("status", "-"),
+        )
+        for p in suite.get("parts", [])
+    ]
+    text = "## Commands\n\n"
+    text += (
+        f"The whole suite: `{suite.get('command')}` ({number(suite.get('seconds'))} s, started "
+        f"{suite.get('started')}). Each part alone, on a platform of its own:\n\n"
+    )
+    text += table(["part", "command", "seconds", "budget (s)", "status"], rows) + "\n\n"
+    return text
+
+
+def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> str:
+    return "".join(
+        [
+            "# Parley benchmark report\n\n",
+            "Written by `python -m bench suite` from the JSON files beside it; the reading of "
+            "these figures is in [README.md](README.md), the capacity model built on them in "
+            "[docs/capacity.md](../../docs/capacity.md).\n\n",
+            summary_section(results),
+            machine_section(suite),
+            busy_section(suite),
+            ramp_section(results.get(RAMP), suite),
+            idle_section(results.get(IDLE), suite),
+            sequencer_section(results.get(SEQUENCER), suite),
+            rebuild_section(results.get(REBUILD), suite),
+            backfill_section(results.get(BACKFILL), suite),
+            commands_section(suite),
+        ]
+    )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, Producer, TopicPartition
 
+from bench.services import wait_for_leaders
 from bench.stats import latency_summary, rss_mib
 from infra.settings import REPO_ROOT, PlatformSettings
 from infra.topics import ensure_topics
@@ -175,6 +176,7 @@ def run(settings: PlatformSettings, load: SequencerLoad, work: Path) -> dict[str
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     topics = declare_topics(prefix, partitions=load.partitions)
     ensure_topics(settings.bootstrap, topics)
+    wait_for_leaders(settings.bootstrap, topics)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cids = [f"bench-conv-{i}" for i in range(load.conversations)]

@@ -1,0 +1,77 @@
+"""The benchmark plots (matplotlib, PNG): latency distributions and the load ramp."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
+"""Log axes labelled 50, 100, 200 rather than 5 x 10^1."""
+
+
+def _cdf(ax: Axes, latencies: list[float], label: str) -> None:
+    values = sorted(latencies)
+    if values:
+        ax.plot(values, [i / len(values) for i in range(len(values))], label=label)
+
+
+def latency_cdf(path: Path, title: str, latencies: list[float]) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    _cdf(ax, latencies, "all")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("fraction of messages")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def ramp(
+    path: Path,
+    steps: list[dict[str, Any]],
+    latencies: list[list[float]],
+    limit_ms: float,
+    knee: int | None,
+) -> None:
+    """Left: p50, p95 and p99 against offered load, the limit and the knee. Right: the
+    latency distribution of each step."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    rates = [s["rate_per_s"] for s in steps]
+    for key, style in (("p50_ms", "o-"), ("p95_ms", "s-"), ("p99_ms", "^-")):
+        left.plot(rates, [s[key] for s in steps], style, label=key.removesuffix("_ms"))
+    left.axhline(limit_ms, color="red", linestyle="--", label=f"limit {limit_ms:.0f} ms")
+    if knee is not None:
+        left.axvline(knee, color="grey", linestyle=":", label=f"knee {knee}/s")
+    left.set_yscale("log")
+    left.yaxis.set_major_formatter(PLAIN)
+    left.yaxis.set_minor_formatter(PLAIN)
+    left.set_xlabel("offered load (messages/s)")
+    left.set_ylabel("send -> receive latency (ms, log scale)")
+    left.set_title("end-to-end latency against offered load")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend()
+    for step, values in zip(steps, latencies, strict=True):
+        _cdf(right, values, f"{step['rate_per_s']}/s")
+    right.axvline(limit_ms, color="red", linestyle="--")
+    right.set_xscale("log")
+    right.xaxis.set_major_formatter(PLAIN)
+    right.xaxis.set_minor_formatter(NullFormatter())
+    right.set_xlabel("latency (ms, log scale)")
+    right.set_ylabel("fraction of deliveries")
+    right.set_title("distribution per step")
+    right.grid(True, which="both", alpha=0.3)
+    right.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
