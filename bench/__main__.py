@@ -1,5 +1,7 @@
-"""`python -m bench {quick|suite|report|capacity|edge|idle|sequencer|rebuild|backfill}`:
-fixed, named loads, each bounded in time, printing progress.
+"""`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
+
+COMMAND: quick, suite, report, capacity, or one part alone (edge, idle, sequencer, rebuild,
+backfill, projection-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.

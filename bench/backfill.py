@@ -204,30 +204,44 @@ BACKFILLS: dict[str, Backfill] = {
 
 
 def run(base: PlatformSettings, load: BackfillLoad) -> dict[str, Any]:
-    method = os.environ.get("PARLEY_BENCH_BACKFILL", "fetch_history")
-    if method not in BACKFILLS:
-        raise ValueError(f"PARLEY_BENCH_BACKFILL must be one of {sorted(BACKFILLS)}")
-    print("[backfill] starting sequencer, accounts, fan-out, history and one edge", flush=True)
+    """Both ways of catching up, side by side on the same missed messages: `sync` (what the
+    SDK and the web client use) first, then `fetch_history` per conversation."""
+    methods = os.environ.get("PARLEY_BENCH_BACKFILL", "sync,fetch_history").split(",")
+    if unknown := set(methods) - set(BACKFILLS):
+        raise ValueError(f"PARLEY_BENCH_BACKFILL: {sorted(unknown)} not in {sorted(BACKFILLS)}")
+    print("[backfill] starting sequencer, accounts, fan-out, the views and one edge", flush=True)
     with parley_running(base, stem="fill", edge_nodes=1, edge_port=18280) as (_, urls):
-        runs = asyncio.run(_measure(urls[0], load, BACKFILLS[method]))
-    seconds = sorted(r["seconds"] for r in runs)
-    median = seconds[len(seconds) // 2]
+        by_method = asyncio.run(_measure(urls[0], load, [BACKFILLS[m] for m in methods]))
+    summaries = {m: _summary(load, runs) for m, runs in zip(methods, by_method, strict=True)}
+    primary = methods[0]
     return {
         "benchmark": "sync-backfill",
         "load": load.name,
-        "method": method,
+        "method": primary,
         "conversations": load.conversations,
         "messages": load.messages,
         "page_limit": load.page_limit,
         "parallel_requests": load.parallel,
+        **summaries[primary],
+        "compared": {m: summaries[m] for m in methods[1:]},
+    }
+
+
+def _summary(load: BackfillLoad, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = sorted(r["seconds"] for r in runs)
+    median = seconds[len(seconds) // 2]
+    return {
         "seconds_median": median,
         "events_per_s_median": round(load.messages / median, 1) if median else float("nan"),
         "bytes_in_per_event": runs[0]["bytes_in_per_event"],
+        "requests": runs[0]["requests"],
         "runs": runs,
     }
 
 
-async def _measure(url: str, load: BackfillLoad, backfill: Backfill) -> list[dict[str, Any]]:
+async def _measure(
+    url: str, load: BackfillLoad, backfills: list[Backfill]
+) -> list[list[dict[str, Any]]]:
     async with aiohttp.ClientSession() as http:
         alice, bob = await _accounts(http, url)
         cursors = await _conversations(http, url, bob[1], alice[0], load.conversations)
@@ -242,35 +256,50 @@ async def _measure(url: str, load: BackfillLoad, backfill: Backfill) -> list[dic
         if wait > 0:
             print(f"[backfill] waiting {wait:.0f} s for the replay window to pass", flush=True)
             await asyncio.sleep(wait)
-        runs = []
-        for n in range(load.repeats):
-            socket = FrameSocket(await _connect(http, url, alice[1]))
-            try:
-                began = time.perf_counter()
-                caught = await backfill(socket, cursors, load)
-                seconds = time.perf_counter() - began
-            finally:
-                await socket.close()
-            gaps = caught.gaps(cursors)
-            events = caught.events()
-            runs.append(
-                {
-                    "seconds": round(seconds, 3),
-                    "events": events,
-                    "requests": caught.requests,
-                    "bytes_in": socket.bytes_in,
-                    "bytes_out": socket.bytes_out,
-                    "bytes_in_per_event": round(socket.bytes_in / max(events, 1), 1),
-                    "pushes_meanwhile": socket.pushes,
-                    "complete": not gaps and events == load.messages,
-                    "conversations_with_gaps": len(gaps),
-                }
-            )
-            print(
-                f"[backfill] catch-up {n + 1}/{load.repeats}: {events} events in "
-                f"{seconds:.2f} s, {caught.requests} requests, {socket.bytes_in} bytes in",
-                flush=True,
-            )
+        return [
+            await _catch_ups(http, url, alice[1], cursors=cursors, load=load, backfill=b)
+            for b in backfills
+        ]
+
+
+async def _catch_ups(
+    http: aiohttp.ClientSession,
+    url: str,
+    token: str,
+    *,
+    cursors: dict[str, int],
+    load: BackfillLoad,
+    backfill: Backfill,
+) -> list[dict[str, Any]]:
+    runs = []
+    for n in range(load.repeats):
+        socket = FrameSocket(await _connect(http, url, token))
+        try:
+            began = time.perf_counter()
+            caught = await backfill(socket, cursors, load)
+            seconds = time.perf_counter() - began
+        finally:
+            await socket.close()
+        gaps = caught.gaps(cursors)
+        events = caught.events()
+        runs.append(
+            {
+                "seconds": round(seconds, 3),
+                "events": events,
+                "requests": caught.requests,
+                "bytes_in": socket.bytes_in,
+                "bytes_out": socket.bytes_out,
+                "bytes_in_per_event": round(socket.bytes_in / max(events, 1), 1),
+                "pushes_meanwhile": socket.pushes,
+                "complete": not gaps and events == load.messages,
+                "conversations_with_gaps": len(gaps),
+            }
+        )
+        print(
+            f"[backfill] {backfill.__name__} {n + 1}/{load.repeats}: {events} events in "
+            f"{seconds:.2f} s, {caught.requests} requests, {socket.bytes_in} bytes in",
+            flush=True,
+        )
     return runs
 
 

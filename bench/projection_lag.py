@@ -34,6 +34,7 @@ from bench.sequencer import (
 from bench.stats import latency_summary, rss_mib
 from infra.settings import REPO_ROOT, PlatformSettings
 from infra.topics import ensure_topics
+from projections.follower import next_batch
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
 from projections.reader import ViewReader, ViewUnavailableError
@@ -42,6 +43,9 @@ from schemas import models as m
 from schemas.topics import declare_topics
 
 VIEWS = ("history", "inbox")
+POLL_INTERVAL_S = 0.005
+"""Between sweeps of every conversation of both views: the lag's resolution. Sweeping
+without pause would take a core from the processes being measured (2 cores here)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ def _open(path: Path, reader: type[ViewReader], deadline_s: float = 60.0) -> Vie
 def poll_views(paths: dict[str, str], cids: list[str], ready: Any, stop: Any, out: Any) -> None:
     """In a process of its own (so that it never waits on the log reader's GIL): notes,
     per view, when each (conversation, seq) first shows in its `last_seq`; sweeps every
-    conversation of every view, then sleeps 1 ms."""
+    conversation of every view, then sleeps `POLL_INTERVAL_S`."""
     kinds: dict[str, type[HistoryReader] | type[InboxReader]] = {
         "history": HistoryReader,
         "inbox": InboxReader,
@@ -117,7 +121,7 @@ def poll_views(paths: dict[str, str], cids: list[str], ready: Any, stop: Any, ou
                     seen[view][cid] = last
         if not ready.is_set() and all(s >= 1 for v in seen.values() for s in v.values()):
             ready.set()
-        time.sleep(0.001)
+        time.sleep(POLL_INTERVAL_S)
     for reader in readers.values():
         reader.close()
     out.put(visible)
@@ -161,7 +165,7 @@ def run(settings: PlatformSettings, load: LagLoad, work: Path) -> dict[str, Any]
             args=(settings.bootstrap, prefix, load.as_sequencer_load(), cids),
         )
         loader.start()
-        in_log = _note_log_visibility(consumer, int(load.rate_per_s * load.seconds), load)
+        in_log, produced = _note_log_visibility(consumer, int(load.rate_per_s * load.seconds), load)
         loader.join(30)
         time.sleep(2.0)  # the views' last batches
         stop.set()
@@ -174,27 +178,34 @@ def run(settings: PlatformSettings, load: LagLoad, work: Path) -> dict[str, Any]
             view.stop()
         sequencer.stop()
         consumer.close()
-    return _summarise(load, in_log, visible, memory)
+    return _summarise(load, in_log, produced, visible, memory)
 
 
-def _note_log_visibility(consumer: Any, total: int, load: LagLoad) -> dict[tuple[str, int], int]:
-    """(conversation, seq) -> when it became visible in the log, for the measured sends."""
+def _note_log_visibility(
+    consumer: Any, total: int, load: LagLoad
+) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+    """(conversation, seq) -> when it became visible to this `read_committed` reader, and
+    -> the record's timestamp (when the sequencer produced it, before its commit), in ns."""
     seen: dict[tuple[str, int], int] = {}
+    produced: dict[tuple[str, int], int] = {}
     deadline = time.monotonic() + load.warmup_seconds + load.seconds + 30
     while len(seen) < total and time.monotonic() < deadline:
-        for msg in consumer.consume(num_messages=1000, timeout=0.05):
+        for msg in next_batch(consumer, 1000, idle_s=0.05):
             now = time.time_ns()
             if msg.error() is not None:
                 continue
             event = codec.decode(msg.value() or b"")
             if isinstance(event, m.MessageSent) and event.meta.client_msg_id.startswith("lat-"):
-                seen[(event.meta.conversation_id, event.meta.seq)] = now
-    return seen
+                key = (event.meta.conversation_id, event.meta.seq)
+                seen[key] = now
+                produced[key] = msg.timestamp()[1] * 1_000_000
+    return seen, produced
 
 
 def _summarise(
     load: LagLoad,
     in_log: dict[tuple[str, int], int],
+    produced: dict[tuple[str, int], int],
     visible_ns: dict[str, dict[tuple[str, int], int]],
     memory: dict[str, float],
 ) -> dict[str, Any]:
@@ -212,6 +223,15 @@ def _summarise(
         missing = len(in_log) - len(lags)
         ahead = sum(1 for lag in lags if lag < 0)
         summary = latency_summary([max(lag, 0.0) for lag in lags])
-        result[view] = {**summary, "never_visible": missing, "ahead_of_log_reader": ahead}
+        since_produced = latency_summary(
+            [(visible[k] - t) / 1e6 for k, t in produced.items() if k in visible]
+        )
+        result[view] = {
+            **summary,
+            "never_visible": missing,
+            "ahead_of_log_reader": ahead,
+            "since_produced": since_produced,
+        }
         print(f"[projection-lag] {view}: {summary} missing={missing}", flush=True)
+        print(f"[projection-lag] {view} since produced: {since_produced}", flush=True)
     return result

@@ -16,6 +16,7 @@ RAMP = "edge-ramp"
 IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
+LAG = "projection-lag-full"
 
 
 def number(value: Any, digits: int = 0) -> str:
@@ -187,6 +188,17 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
                 "",
             )
         )
+    if lag := results.get(LAG):
+        for view in ("history", "inbox"):
+            rows.append(
+                (
+                    f"projection lag, {view} view",
+                    f"log-visible to view-visible at {number(lag['rate_per_s'])} messages/s",
+                    f"p50 {number(lag[view]['p50_ms'], 1)} ms, "
+                    f"p99 {number(lag[view]['p99_ms'], 1)} ms",
+                    "p99 <= 50 ms",
+                )
+            )
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
 
 
@@ -350,9 +362,51 @@ def backfill_section(fill: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     text += table(
         ["run", "seconds", "events", "requests", "in", "B/event", "out", "complete"], rows
     )
-    return text + (
+    text += (
         f"\n\nMedian: **{number(fill['seconds_median'], 2)} s**, "
         f"{number(fill['events_per_s_median'])} events/s.\n\n"
+    )
+    for method, other in fill.get("compared", {}).items():
+        text += (
+            f"The same catch-up by `{method}`, in the same run: median "
+            f"{number(other['seconds_median'], 2)} s, {number(other['requests'])} requests, "
+            f"{number(other['bytes_in_per_event'])} B per event.\n\n"
+        )
+    return text
+
+
+def lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Projection lag (`{LAG}.json`)\n\n"
+    if lag is None:
+        return text + _missing(LAG, suite)
+    text += (
+        f"The sequencer and both views on fresh topics; {number(lag['rate_per_s'])} messages/s "
+        f"for {number(lag['seconds'])} s over {number(lag['conversations'])} conversations. "
+        "Lag is from the moment a `read_committed` consumer sees an event in the log to the "
+        "moment the view's RocksDB secondary (as the edge reads it) shows it, for "
+        f"{number(lag['events_measured'])} events.\n\n"
+    )
+    rows = [
+        (
+            view,
+            number(lag[view]["p50_ms"], 1),
+            number(lag[view]["p95_ms"], 1),
+            number(lag[view]["p99_ms"], 1),
+            number(lag[view]["max_ms"], 1),
+            number(lag[view].get("since_produced", {}).get("p99_ms"), 1),
+            number(lag[view]["never_visible"]),
+            f"{number(lag.get(f'{view}_rss_mib'), 1)} MiB",
+        )
+        for view in ("history", "inbox")
+    ]
+    header = ["view", "p50 ms", "p95 ms", "p99 ms", "max ms", "p99 ms since produced"]
+    return (
+        text
+        + table([*header, "never visible", "RSS"], rows)
+        + "\n\n*Since produced* measures from the record's timestamp, stamped by the "
+        "sequencer before its transaction commits: an upper bound that includes the commit. "
+        "A view can show an event before the benchmark's own reader does; such events count "
+        "as 0 ms.\n\n"
     )
 
 
@@ -391,6 +445,7 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             sequencer_section(results.get(SEQUENCER), suite),
             rebuild_section(results.get(REBUILD), suite),
             backfill_section(results.get(BACKFILL), suite),
+            lag_section(results.get(LAG), suite),
             commands_section(suite),
         ]
     )

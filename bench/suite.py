@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import backfill, edge, idle, rebuild, report, results, sequencer
+from bench import backfill, edge, idle, projection_lag, rebuild, report, results, sequencer
 from bench.contention import CpuSampler
 from bench.machine import how_busy, machine, other_work_running
 from bench.platform import bench_platform
@@ -83,12 +83,17 @@ def _backfill(settings: PlatformSettings) -> dict[str, Any]:
     return backfill.run(settings, backfill.FULL)
 
 
+def _projection_lag(settings: PlatformSettings) -> dict[str, Any]:
+    return projection_lag.run(settings, projection_lag.FULL, Path("/tmp") / "parley-bench-lag")
+
+
 PARTS = (
     Part(report.RAMP, "python -m bench edge", 360.0, _edge_ramp),
     Part(report.IDLE, "python -m bench idle", 120.0, _idle),
     Part(report.SEQUENCER, "python -m bench sequencer", 200.0, _sequencer),
-    Part(report.REBUILD, "python -m bench rebuild", 180.0, _rebuild),
+    Part(report.REBUILD, "python -m bench rebuild", 150.0, _rebuild),
     Part(report.BACKFILL, "python -m bench backfill", 180.0, _backfill),
+    Part(report.LAG, "python -m bench projection-lag", 90.0, _projection_lag),
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from projections.follower import next_batch
 from schemas import codec
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord
@@ -94,7 +95,7 @@ class LogFollower:
             self.consumer.close()
 
     def _follow_once(self) -> None:
-        for record in self.consumer.consume(num_messages=500, timeout=0.05):
+        for record in next_batch(self.consumer, 500, idle_s=0.05):
             error = record.error()
             if error is None:
                 self.loop.call_soon_threadsafe(self.on_record, record)

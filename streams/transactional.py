@@ -155,6 +155,19 @@ class LoopConfig:
     """Name of the span around handling one input record, when tracing is on."""
 
 
+def next_batch(consumer: Consumer, max_batch: int, *, idle_s: float) -> list[Message]:
+    """What is already fetched, without waiting to fill a batch; blocks (up to `idle_s`)
+    only when nothing is. `consume(n, timeout)` waits for all n or the whole timeout, which
+    would add up to `timeout` to every record's latency at moderate rates."""
+    records: list[Message] = consumer.consume(num_messages=max_batch, timeout=0)
+    if records:
+        return records
+    first = consumer.poll(idle_s)
+    if first is None:
+        return []
+    return [first, *consumer.consume(num_messages=max_batch - 1, timeout=0)]
+
+
 class TransactionalLoop:
     def __init__(
         self,
@@ -222,16 +235,7 @@ class TransactionalLoop:
         self.stopping.set()
 
     def _next_batch(self) -> list[Message]:
-        """What is already fetched, without waiting to fill a batch; blocks only when idle."""
-        records: list[Message] = self.consumer.consume(
-            num_messages=self.config.max_batch, timeout=0
-        )
-        if records:
-            return records
-        first = self.consumer.poll(0.1)
-        if first is None:
-            return []
-        return [first, *self.consumer.consume(num_messages=self.config.max_batch - 1, timeout=0)]
+        return next_batch(self.consumer, self.config.max_batch, idle_s=0.1)
 
     def _is_transport_error(self, record: Message) -> bool:
         error = record.error()

@@ -30,7 +30,7 @@ from schemas.errors import MalformedRecordError, UnknownSchemaError
 from schemas.topics import REPLAYED_HEADER, Topics, parse_session_key
 from streams import metrics
 from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
-from streams.transactional import Headers, header_pairs, position, replay
+from streams.transactional import Headers, header_pairs, next_batch, position, replay
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing, annotate, inject
 
@@ -95,7 +95,7 @@ class FanOut:
         try:
             while not self.stopping.is_set():
                 self._read_sessions()
-                records = self.events.consume(num_messages=self.config.max_batch, timeout=0.01)
+                records = next_batch(self.events, self.config.max_batch, idle_s=0.01)
                 if records:
                     self._deliver(records)
                 self.lag.maybe_sample(self.events)
