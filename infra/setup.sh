@@ -13,8 +13,9 @@ import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download is never used).
-# Installed here when missing; infra/test.sh sets PARLEY_NEED_BROWSER=1, which makes a failure
-# to install it fatal (for `make run` it is only a warning).
+# Installed here when missing. A failure to install it is a warning, even for the test command:
+# every other test still runs, and the browser tests fail naming what is missing
+# (PARLEY_NEED_BROWSER=1 makes it fatal here instead).
 chromium="${PARLEY_CHROMIUM:-/usr/bin/chromium}"
 no_browser() {
     echo "setup: $chromium is missing and $1; install Debian's 'chromium' package" \

@@ -3,7 +3,7 @@
 # test against it, and stops it afterwards, whatever happened.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PARLEY_NEED_BROWSER=1 bash infra/setup.sh
+bash infra/setup.sh
 
 export PARLEY_DATA_DIR="${PARLEY_TEST_DATA_DIR:-$PWD/.parley/test}"
 export PARLEY_KAFKA_PORT="${PARLEY_TEST_KAFKA_PORT:-19192}"
