@@ -41,6 +41,9 @@ class BackfillLoad:
     conversations: int = 100
     messages: int = 10_000
     page_limit: int = 200
+    """fetch_history's page (its most)."""
+    sync_limit: int = 2000
+    """Events per sync answer (its most; about 1 MB of JSON here)."""
     parallel: int = 8
     """Requests in flight at once (fetch_history pages of different conversations)."""
     repeats: int = 3
@@ -190,7 +193,7 @@ async def sync_backfill(
     more = True
     while more:
         answer = await socket.request(
-            {"type": "sync", "cursors": dict(catch_up.cursors), "limit": load.page_limit}
+            {"type": "sync", "cursors": dict(catch_up.cursors), "limit": load.sync_limit}
         )
         catch_up.requests += 1
         more = take_sync_answer(catch_up, answer)
@@ -221,6 +224,7 @@ def run(base: PlatformSettings, load: BackfillLoad) -> dict[str, Any]:
         "conversations": load.conversations,
         "messages": load.messages,
         "page_limit": load.page_limit,
+        "sync_limit": load.sync_limit,
         "parallel_requests": load.parallel,
         **summaries[primary],
         "compared": {m: summaries[m] for m in methods[1:]},

@@ -10,6 +10,7 @@ hand, group join done) and "ready" (caught up to the high watermarks it saw at s
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -108,15 +109,19 @@ def _fill(bootstrap: str, topics: Topics, load: RebuildLoad) -> int:
 
 
 def log_times(log: str) -> dict[str, float]:
-    """Seconds since the epoch of the rebuild's milestones, from its log (the history
-    view's format: `%(asctime)s` = `YYYY-MM-DD HH:MM:SS,mmm`, local time): the first
-    "assigned" line and the "ready:" line, where present."""
+    """Seconds since the epoch of the rebuild's milestones, from its JSON log lines
+    (telemetry/logs.py: `ts` in ISO 8601 with its offset): the first "assigned" message and
+    the "ready:" one, where present. Lines that are not JSON are skipped."""
     found: dict[str, float] = {}
     for line in log.splitlines():
-        for milestone, marker in (("assigned", " assigned {"), ("ready", " ready: caught up")):
-            if milestone not in found and marker in line:
-                stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
-                found[milestone] = stamp.timestamp()
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("message", "") if isinstance(entry, dict) else ""
+        for milestone, marker in (("assigned", "assigned {"), ("ready", "ready: caught up")):
+            if milestone not in found and message.startswith(marker):
+                found[milestone] = datetime.fromisoformat(entry["ts"]).timestamp()
     return found
 
 
@@ -148,7 +153,7 @@ def _rebuild_once(
         "PARLEY_TOPIC_PREFIX": prefix,
         "PARLEY_PARTITIONS": str(load.partitions),
         "PARLEY_STATE_DIR": str(state),
-        "PARLEY_HISTORY_GROUP": f"{prefix}-rebuild-{n}",
+        "PARLEY_VIEW_GROUP": f"{prefix}-rebuild-{n}",
     }
     wanted = os.environ.get("PARLEY_BENCH_PIN", "1") == "1"
     pin = ["taskset", "-c", "1"] if wanted and shutil.which("taskset") else []

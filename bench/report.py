@@ -343,8 +343,10 @@ def backfill_section(fill: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     text += (
         f"A device missed {number(fill['messages'])} messages in "
         f"{number(fill['conversations'])} conversations and catches up over its WebSocket "
-        f"with `{fill['method']}` (pages of up to {fill['page_limit']} events, "
-        f"{fill['parallel_requests']} requests in flight), after a cursor per conversation.\n\n"
+        f"with `{fill['method']}` (`sync`: up to {fill.get('sync_limit', '-')} events per "
+        f"answer, one request at a time; `fetch_history`: pages of up to "
+        f"{fill['page_limit']} events, {fill['parallel_requests']} requests in flight), "
+        "after a cursor per conversation.\n\n"
     )
     rows = [
         (

@@ -118,6 +118,8 @@ class Sync(Frame):
     id: RequestId
     cursors: Annotated[dict[ConversationId, Annotated[int, Field(ge=0)]], Field(max_length=20_000)]
     limit: int = Field(default=500, ge=1, le=2000)
+    inbox: bool = False
+    """Add every inbox entry to the answer (a first round draws the list from it)."""
 
 
 class GetInbox(Frame):

@@ -28,7 +28,7 @@ class InboxNotifier:
         read_entry: ReadEntry,
         devices_of: Callable[[str], Iterable[DeviceConnection]],
         *,
-        coalesce_s: float = 0.02,
+        coalesce_s: float = 0.1,
         give_up_s: float = 3.0,
     ) -> None:
         self.read_entry = read_entry

@@ -12,6 +12,7 @@ from typing import Any, Protocol, cast
 
 from edge.errors import NOT_FOUND_MESSAGE, ClientError
 from edge.event_json import event_json
+from projections.history.query import MAX_PAGE
 from schemas import codec
 from schemas import models as m
 
@@ -39,6 +40,8 @@ class HistoryView(Protocol):
 
 class InboxView(Protocol):
     def entries(self, user_id: str) -> list[dict[str, Any]]: ...
+
+    def activity(self, user_id: str) -> list[tuple[str, int]]: ...
 
     def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None: ...
 
@@ -74,21 +77,22 @@ class HistoryPages:
         events = self._render(user_id, cid, raws, newest_first=newest_first)
         return {"events": events, "last_seq": self.history.last_seq(cid)}
 
-    def sync(self, user_id: str, cursors: dict[str, int], limit: int) -> dict[str, Any]:
+    def sync(
+        self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool = False
+    ) -> dict[str, Any]:
         """Everything after the device's cursors, conversation by conversation, most recent
         activity first, at most `limit` events (and ~1 MiB) per answer; `more` says ask
         again with the cursors advanced (or shortly: one view still trails the other). A
         conversation missed by over `SNAPSHOT_AFTER` events comes as its latest page
-        (`snapshot`), older pages by `fetch_history`."""
-        entries = self.inbox.entries(user_id)
+        (`snapshot`), older pages by `fetch_history`. `with_inbox` adds every inbox entry
+        (the first round's, for a device that draws its list from it)."""
         budget = limit
         out: list[dict[str, Any]] = []
         more = False
-        for entry in entries:
-            cid = entry["conversation_id"]
+        for cid, inbox_last in self.inbox.activity(user_id):
             cursor = cursors.get(cid, 0)
-            last = min(entry["last_seq"], self.history.last_seq(cid))
-            more = more or last < entry["last_seq"]  # the history view trails the inbox
+            last = min(inbox_last, self.history.last_seq(cid))
+            more = more or last < inbox_last  # the history view trails the inbox
             if cursor >= last:
                 continue
             if budget <= 0:
@@ -98,7 +102,8 @@ class HistoryPages:
             if snapshot:
                 raws = self.history.page(cid, before=last + 1, after=None, limit=SNAPSHOT_PAGE)
             else:
-                raws = self.history.page(cid, before=last + 1, after=cursor, limit=budget)
+                page = min(budget, MAX_PAGE)
+                raws = self.history.page(cid, before=last + 1, after=cursor, limit=page)
             events = self._render(user_id, cid, raws, newest_first=snapshot)
             budget -= max(len(events), 1)
             reached = events[-1]["seq"] if events else last
@@ -112,7 +117,10 @@ class HistoryPages:
                 }
             )
             more = more or reached < last
-        return {"conversations": out, "inbox": entries, "more": more}
+        answer: dict[str, Any] = {"conversations": out, "more": more}
+        if with_inbox:
+            answer["inbox"] = self.inbox.entries(user_id)
+        return answer
 
     def _render(
         self, user_id: str, cid: str, raws: list[bytes], *, newest_first: bool

@@ -292,8 +292,12 @@ class EdgeService:
             lambda: self.pages.page(user_id, cid, before=before, after=after, limit=limit)
         )
 
-    async def sync(self, user_id: str, cursors: dict[str, int], limit: int) -> dict[str, Any]:
-        return await self._on_history_thread(lambda: self.pages.sync(user_id, cursors, limit))
+    async def sync(
+        self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool
+    ) -> dict[str, Any]:
+        return await self._on_history_thread(
+            lambda: self.pages.sync(user_id, cursors, limit, with_inbox=with_inbox)
+        )
 
     async def inbox(self, user_id: str) -> dict[str, Any]:
         return await self._on_history_thread(lambda: {"entries": self.inbox_view.entries(user_id)})

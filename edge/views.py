@@ -75,5 +75,8 @@ class LazyInbox(LazyView[InboxReader]):
     def entries(self, user_id: str) -> list[dict[str, Any]]:
         return self.open().entries(user_id)
 
+    def activity(self, user_id: str) -> list[tuple[str, int]]:
+        return self.open().activity(user_id)
+
     def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
         return self.open().entry(user_id, conversation_id)

@@ -221,7 +221,7 @@ class WebSocketEndpoint:
                 limit=frame.limit,
             )
         if isinstance(frame, f.Sync):
-            return await service.sync(c.user_id, frame.cursors, frame.limit)
+            return await service.sync(c.user_id, frame.cursors, frame.limit, with_inbox=frame.inbox)
         if isinstance(frame, f.GetInbox):
             return await service.inbox(c.user_id)
         if isinstance(frame, f.EditMessage | f.DeleteMessage | f.React):

@@ -57,7 +57,7 @@ def apply(event: m.Event, get: Lookup) -> list[Change]:
         active = True
     elif isinstance(event, m.MessageSent):
         indexed = IndexedMessage(sender_id=meta.actor.user_id, mentions=tuple(event.mentions))
-        changes.append(Put(message_key(cid, seq), indexed.model_dump_json().encode()))
+        changes.append(Put(message_key(cid, seq), indexed.encode()))
         summary = summary.model_copy(
             update={"preview": _preview(seq, meta.actor.user_id, event.body)}
         )

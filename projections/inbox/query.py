@@ -46,6 +46,25 @@ class InboxReader(ViewReader):
         entries.sort(key=lambda e: (-e["last_activity_ms"], e["conversation_id"]))
         return entries
 
+    def activity(self, user_id: str) -> list[tuple[str, int]]:
+        """(conversation, last seq the person may see), most recent activity first: what
+        `entries` orders by, without counting anything."""
+        self._catch_up()
+        prefix = memberships_prefix(user_id)
+        found: list[tuple[int, str, int]] = []
+        for key, value in self._scan(prefix):
+            cid = id_after(prefix, key)
+            membership = Membership.model_validate_json(value)
+            summary = membership.summary_then
+            if summary is None:
+                raw = self._get(summary_key(cid))
+                if raw is None:
+                    continue
+                summary = Summary.model_validate_json(raw)
+            found.append((-summary.last_activity_ms, cid, summary.last_seq))
+        found.sort()
+        return [(cid, last_seq) for _, cid, last_seq in found]
+
     def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
         self._catch_up()
         raw = self._get(membership_key(user_id, conversation_id))
@@ -94,7 +113,7 @@ class InboxReader(ViewReader):
         for key, value in self._scan(prefix, start=message_key(cid, after + 1)):
             if int(key[-20:]) > upper or unread >= UNREAD_CAP:
                 break
-            message = IndexedMessage.model_validate_json(value)
+            message = IndexedMessage.decode(value)
             if message.sender_id == user_id:
                 continue
             unread += 1

@@ -22,7 +22,7 @@ async def sync_all(device: RawDevice, cursors: dict[str, int]) -> dict[str, list
     """Sync until nothing more is owed; every event received, by conversation."""
     got: dict[str, list[dict[str, Any]]] = {}
     for _ in range(100):
-        answer = await device.request({"type": "sync", "cursors": cursors, "limit": 300})
+        answer = await device.request({"type": "sync", "cursors": cursors, "limit": 2000})
         assert answer["type"] == "response", answer
         result = answer["result"]
         for conversation in result["conversations"]:

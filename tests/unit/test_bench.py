@@ -3,8 +3,9 @@ parsing, machine facts and the report, without a cluster."""
 
 from __future__ import annotations
 
+import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -38,6 +39,13 @@ class TestRamp:
 
     def test_a_lucky_step_after_a_failure_is_not_the_knee(self) -> None:
         assert ramp.knee([step(100, 90), step(200, 300), step(300, 140)]) == 100
+
+    def test_a_step_that_passes_on_its_repeat_passed(self) -> None:
+        results = [step(50, 80), step(100, 250), step(100, 120), step(150, 300), step(150, 200)]
+        assert ramp.knee(results) == 100
+
+    def test_a_step_that_fails_twice_ends_the_knee(self) -> None:
+        assert ramp.knee([step(50, 80), step(100, 250), step(100, 251)]) == 50
 
     def test_no_knee_when_the_first_step_fails(self) -> None:
         assert ramp.knee([step(50, 151)]) is None
@@ -147,22 +155,27 @@ class TestCatchUp:
 
 
 class TestRebuildLog:
-    def test_milestones_are_read_from_the_history_view_log(self) -> None:
+    @staticmethod
+    def line(ts: str, message: str) -> str:
+        return json.dumps({"ts": ts, "level": "INFO", "logger": "parley.views", "message": message})
+
+    def test_milestones_are_read_from_the_views_json_log(self) -> None:
         log = "\n".join(
             [
-                "2026-11-28 10:00:00,000 INFO parley.history following parley.events from {}",
-                "2026-11-28 10:00:01,250 INFO parley.history assigned {0: -2, 1: -2}",
-                "2026-11-28 10:00:02,000 INFO parley.history assigned {2: -2}",
-                "2026-11-28 10:00:05,750 INFO parley.history ready: caught up to {0: 5}",
+                self.line("2026-11-28T10:00:00.000+00:00", "following parley.events from {}"),
+                self.line("2026-11-28T10:00:01.250+00:00", "assigned {0: -2, 1: -2}"),
+                self.line("2026-11-28T10:00:02.000+00:00", "assigned {2: -2}"),
+                "%4|1795859568.225|GETPID|rdkafka#producer-1| a librdkafka line, not JSON",
+                self.line("2026-11-28T10:00:05.750+00:00", "ready: caught up to {0: 5}"),
             ]
         )
         found = rebuild.log_times(log)
         assert found["ready"] - found["assigned"] == pytest.approx(4.5)
-        expected = datetime(2026, 11, 28, 10, 0, 1, 250_000).timestamp()
+        expected = datetime(2026, 11, 28, 10, 0, 1, 250_000, tzinfo=UTC).timestamp()
         assert found["assigned"] == pytest.approx(expected)
 
     def test_a_log_before_ready_has_no_ready_time(self) -> None:
-        found = rebuild.log_times("2026-11-28 10:00:01,250 INFO parley.history assigned {0: 0}")
+        found = rebuild.log_times(self.line("2026-11-28T10:00:01.250+00:00", "assigned {0: 0}"))
         assert "ready" not in found
 
 
