@@ -36,6 +36,7 @@ class DeviceConnection:
         "_writer",
         "away",
         "device_id",
+        "follows_inbox",
         "dropped",
         "in_flight",
         "metrics",
@@ -63,6 +64,8 @@ class DeviceConnection:
         self.dropped = 0
         self.in_flight = 0
         self.away = False
+        self.follows_inbox = False
+        """Set once the device asked for its inbox: from then on it gets `inbox` pushes."""
         self._writer: asyncio.Task[None] | None = None
 
     def push(self, text: str) -> None:

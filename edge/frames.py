@@ -123,6 +123,8 @@ class Sync(Frame):
 
 
 class GetInbox(Frame):
+    """The person's inbox; from then on this device also gets `inbox` pushes."""
+
     type: Literal["inbox"]
     id: RequestId
 

@@ -1,5 +1,7 @@
 """Live inbox changes: after an event reaches a person's devices on this node, their inbox
-entry for that conversation is read from the inbox view and pushed to the same devices.
+entry for that conversation is read from the inbox view and pushed to those of the devices
+that follow their inbox (that asked for it once: a list on screen). A device that never
+shows an inbox (a bot, the benchmark's loaders) costs no inbox read.
 
 The view may trail the push by a few milliseconds, so the entry is read once the view has
 applied the event (`last_seq` reached), retrying briefly. Bursts are coalesced per
@@ -39,6 +41,8 @@ class InboxNotifier:
         self.tasks: set[asyncio.Task[None]] = set()
 
     def changed(self, user_id: str, cid: str, seq: int) -> None:
+        if not any(d.follows_inbox for d in self.devices_of(user_id)):
+            return
         key = (user_id, cid)
         if key in self.pending:
             self.pending[key] = max(self.pending[key], seq)
@@ -73,4 +77,5 @@ class InboxNotifier:
             return
         frame = json.dumps({"type": "inbox", "entry": entry}, separators=(",", ":"))
         for device in self.devices_of(key[0]):
-            device.push(frame)
+            if device.follows_inbox:
+                device.push(frame)

@@ -221,8 +221,10 @@ class WebSocketEndpoint:
                 limit=frame.limit,
             )
         if isinstance(frame, f.Sync):
+            c.follows_inbox = c.follows_inbox or frame.inbox
             return await service.sync(c.user_id, frame.cursors, frame.limit, with_inbox=frame.inbox)
         if isinstance(frame, f.GetInbox):
+            c.follows_inbox = True
             return await service.inbox(c.user_id)
         if isinstance(frame, f.EditMessage | f.DeleteMessage | f.React):
             return await service.change_message(c.user_id, c.device_id, frame)

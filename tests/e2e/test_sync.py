@@ -161,6 +161,9 @@ async def test_reading_on_one_device_clears_unread_on_the_others_and_ticks_the_s
         alice = await person(http, cluster, "alice")
         bob = await person(http, cluster, "bob", devices=3)
         cid = (await create(http, cluster, alice, "direct", [bob]))["conversation_id"]
+        for device in [*alice.devices, *bob.devices]:  # each shows its list: follows its inbox
+            answer = await device.request({"type": "inbox"})
+            assert answer["type"] == "response", answer
         seqs = await send_all(alice.devices[0], cid, ["one", "two", "three"], "rd")
         last = max(seqs)
         for device in bob.devices:
