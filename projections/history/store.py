@@ -33,6 +33,5 @@ class HistoryBatch(ViewBatch):
         if seq != last + 1:
             log.warning("gap in %s: view at seq %d, event at seq %d", cid, last, seq)
             self.gaps += 1
-            self.gaps += 1
         self.applied += 1
         self.extend(changes)
