@@ -7,6 +7,8 @@ byte order is seq order and a page is one range scan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from projections.keys import MAX_ID_BYTES, MAX_SEQ, SEQ_DIGITS, id_after, id_bytes, seq_bytes
@@ -47,6 +49,13 @@ def seq_of_event_key(key: bytes) -> int:
 
 def last_seq_key(conversation_id: str) -> bytes:
     return LAST_SEQ + id_bytes(conversation_id)
+
+
+def last_seq_in(get: Callable[[bytes], bytes | None], conversation_id: str) -> int:
+    """The conversation's last seq as `get` finds it (store, batch or reader); 0 for one
+    the view has not seen."""
+    value = get(last_seq_key(conversation_id))
+    return 0 if value is None else decode_int(value)
 
 
 def members_prefix(conversation_id: str) -> bytes:

@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from projections.history.layout import (
     MAX_SEQ,
     Tenure,
-    decode_int,
     edit_key,
     event_key,
     event_prefix,
     hidden_key,
     id_after,
     id_bytes,
-    last_seq_key,
+    last_seq_in,
     member_key,
     members_prefix,
     membership_key,
@@ -64,8 +63,7 @@ class HistoryReader(ViewReader):
     def last_seq(self, conversation_id: str) -> int:
         """0 for a conversation the view has not seen."""
         self._catch_up()
-        value = self._db.get(last_seq_key(conversation_id))
-        return 0 if value is None else decode_int(value)
+        return last_seq_in(self._get, conversation_id)
 
     def members(self, conversation_id: str) -> dict[str, str]:
         """Current members and their roles."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from projections.history.layout import last_seq_key
+from projections.history.layout import last_seq_in
 from projections.history.projection import apply
-from projections.store import ViewBatch, ViewStore, decode_int
+from projections.store import ViewBatch, ViewStore
 from schemas import models as m
 
 log = logging.getLogger("parley.history")
@@ -14,18 +14,13 @@ log = logging.getLogger("parley.history")
 
 class HistoryStore(ViewStore):
     def last_seq(self, conversation_id: str) -> int:
-        value = self.get(last_seq_key(conversation_id))
-        return 0 if value is None else decode_int(value)
+        return last_seq_in(self.get, conversation_id)
 
 
 class HistoryBatch(ViewBatch):
-    def last_seq(self, conversation_id: str) -> int:
-        value = self.get(last_seq_key(conversation_id))
-        return 0 if value is None else decode_int(value)
-
     def add(self, event: m.Event, encoded: bytes) -> None:
         cid, seq = event.meta.conversation_id, event.meta.seq
-        last = self.last_seq(cid)
+        last = last_seq_in(self.get, cid)
         changes = apply(event, encoded, last)
         if not changes:
             self.skipped += 1
