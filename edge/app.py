@@ -113,7 +113,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
     )
     presence = PresenceBoard()
-    typing = TypingBoard(lambda user: hub.by_user.get(user, ()))
+    typing = TypingBoard(hub.devices_of)
     hub.on_typing = typing.signal
 
     sessions = LogFollower(
@@ -153,7 +153,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         inbox=inbox,
         timeout_s=settings.request_timeout_s,
     )
-    notifier = InboxNotifier(service.inbox_entry, lambda user: hub.by_user.get(user, ()))
+    notifier = InboxNotifier(service.inbox_entry, hub.devices_of)
     hub.on_delivered = notifier.changed
     websocket = WebSocketEndpoint(
         service,

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -70,6 +70,10 @@ class ConnectionHub:
         if not devices:
             del self.by_user[connection.user_id]
         self.publish(connection.user_id)
+
+    def devices_of(self, user_id: str) -> Collection[DeviceConnection]:
+        """The user's connected devices on this node (none: empty)."""
+        return self.by_user.get(user_id, ())
 
     def connections(self) -> list[DeviceConnection]:
         return [c for devices in self.by_user.values() for c in devices]
@@ -170,7 +174,7 @@ class ConnectionHub:
 
     def publish(self, user_id: str) -> None:
         """This node's session record for the user: how many devices, how many not away."""
-        devices = self.by_user.get(user_id, ())
+        devices = self.devices_of(user_id)
         key = session_key(user_id, self.node)
         value: bytes | None = None
         if devices:
