@@ -36,52 +36,53 @@ RECEIPTS_UP_TO = 64
 class InboxReader(ViewReader):
     def entries(self, user_id: str) -> list[dict[str, Any]]:
         """The person's conversations, most recent activity first."""
-        self._catch_up()
-        prefix = memberships_prefix(user_id)
-        found = [
-            self._entry(user_id, id_after(prefix, key), Membership.model_validate_json(value))
-            for key, value in self._scan(prefix)
-        ]
-        entries = [e for e in found if e is not None]
-        entries.sort(key=lambda e: (-e["last_activity_ms"], e["conversation_id"]))
-        return entries
+        return [self._entry(user_id, *found) for found in self._memberships(user_id)]
 
     def activity(self, user_id: str) -> list[tuple[str, int]]:
         """(conversation, last seq the person may see), most recent activity first: what
         `entries` orders by, without counting anything."""
-        self._catch_up()
-        prefix = memberships_prefix(user_id)
-        found: list[tuple[int, str, int]] = []
-        for key, value in self._scan(prefix):
-            cid = id_after(prefix, key)
-            membership = Membership.model_validate_json(value)
-            summary = membership.summary_then
-            if summary is None:
-                raw = self._get(summary_key(cid))
-                if raw is None:
-                    continue
-                summary = Summary.model_validate_json(raw)
-            found.append((-summary.last_activity_ms, cid, summary.last_seq))
-        found.sort()
-        return [(cid, last_seq) for _, cid, last_seq in found]
+        return [(cid, summary.last_seq) for cid, _, summary in self._memberships(user_id)]
 
     def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
         self._catch_up()
         raw = self._get(membership_key(user_id, conversation_id))
         if raw is None:
             return None
-        return self._entry(user_id, conversation_id, Membership.model_validate_json(raw))
+        membership = Membership.model_validate_json(raw)
+        summary = self._summary(conversation_id, membership)
+        return (
+            None if summary is None else self._entry(user_id, conversation_id, membership, summary)
+        )
 
     def last_seq(self, conversation_id: str) -> int:
         self._catch_up()
         raw = self._get(summary_key(conversation_id))
         return 0 if raw is None else Summary.model_validate_json(raw).last_seq
 
-    def _entry(self, user_id: str, cid: str, membership: Membership) -> dict[str, Any] | None:
+    def _memberships(self, user_id: str) -> list[tuple[str, Membership, Summary]]:
+        """Each conversation of the person with the summary they see, most recent first."""
+        self._catch_up()
+        prefix = memberships_prefix(user_id)
+        found = []
+        for key, value in self._scan(prefix):
+            cid = id_after(prefix, key)
+            membership = Membership.model_validate_json(value)
+            summary = self._summary(cid, membership)
+            if summary is not None:
+                found.append((cid, membership, summary))
+        found.sort(key=lambda f: (-f[2].last_activity_ms, f[0]))
+        return found
+
+    def _summary(self, cid: str, membership: Membership) -> Summary | None:
+        """As it was at the person's removal, or as it is now; None before the view has it."""
+        if membership.summary_then is not None:
+            return membership.summary_then
         raw = self._get(summary_key(cid))
-        if raw is None:
-            return None
-        summary = membership.summary_then or Summary.model_validate_json(raw)
+        return None if raw is None else Summary.model_validate_json(raw)
+
+    def _entry(
+        self, user_id: str, cid: str, membership: Membership, summary: Summary
+    ) -> dict[str, Any]:
         read_up_to = self._int(read_key(cid, user_id))
         upper = membership.left_at or MAX_SEQ
         unread, mentions = self._unread(user_id, cid, read_up_to, upper)
