@@ -296,7 +296,7 @@ class ParleyClient:
             kind=kind,
             up_to=up_to,
         )
-        return parse_answer(AckResult, await self._request(frame), what="ack").seq
+        return await self._watermark_or_seq(frame, "ack")
 
     async def fetch_history(
         self,
@@ -317,9 +317,7 @@ class ParleyClient:
             limit=limit,
         )
         result = await self._request(frame)
-        for entry in result.get("events", []):
-            if isinstance(entry, dict):
-                entry.setdefault("conversation_id", conversation_id)
+        _name_conversation(result, conversation_id)
         return parse_answer(HistoryPage, result, what="fetch_history")
 
     async def typing(self, conversation_id: str, active: bool = True) -> None:
@@ -371,6 +369,10 @@ class ParleyClient:
     def _request_id(self) -> str:
         return str(next(self._request_ids))
 
+    async def _watermark_or_seq(self, frame: ClientRequest, what: str) -> int | None:
+        """The seq of the event a change made (None when an ack moved nothing)."""
+        return parse_answer(AckResult, await self._request(frame), what=what).seq
+
     async def _request(self, frame: ClientRequest) -> dict[str, Any]:
         await self.connect()
         return await self._connection.request(frame, timeout=self._request_timeout)
@@ -420,8 +422,8 @@ class ParleyClient:
         frame = Sync(type="sync", id=self._request_id(), cursors=held, limit=limit)
         result = await self._request(frame)
         for conversation in result.get("conversations", []):
-            for entry in conversation.get("events", []):
-                entry.setdefault("conversation_id", conversation.get("conversation_id"))
+            if isinstance(conversation, dict):
+                _name_conversation(conversation, conversation.get("conversation_id"))
         return parse_answer(SyncAnswer, result, what="sync")
 
     async def inbox(self) -> list[dict[str, Any]]:
@@ -434,7 +436,7 @@ class ParleyClient:
         frame = EditMessage(
             type="edit", id=self._request_id(), conversation_id=conversation_id, seq=seq, body=body
         )
-        return parse_answer(AckResult, await self._request(frame), what="edit").seq
+        return await self._watermark_or_seq(frame, "edit")
 
     async def delete(self, conversation_id: str, seq: int, *, for_everyone: bool) -> int | None:
         scope: Literal["for_me", "for_everyone"] = "for_everyone" if for_everyone else "for_me"
@@ -445,7 +447,7 @@ class ParleyClient:
             seq=seq,
             scope=scope,
         )
-        return parse_answer(AckResult, await self._request(frame), what="delete").seq
+        return await self._watermark_or_seq(frame, "delete")
 
     async def react(
         self, conversation_id: str, seq: int, emoji: str, active: bool = True
@@ -458,7 +460,7 @@ class ParleyClient:
             emoji=emoji,
             active=active,
         )
-        return parse_answer(AckResult, await self._request(frame), what="react").seq
+        return await self._watermark_or_seq(frame, "react")
 
     async def _catch_up(self) -> None:
         """After a (re)connect or a resync: `sync` from what is held until nothing more is
@@ -533,3 +535,10 @@ class ParleyClient:
         )
         self._stuck = None
         self._order.skip(gap)
+
+
+def _name_conversation(answer: dict[str, Any], conversation_id: Any) -> None:
+    """Events in an answer about one conversation carry its id, as pushes do."""
+    for entry in answer.get("events", []):
+        if isinstance(entry, dict):
+            entry.setdefault("conversation_id", conversation_id)
