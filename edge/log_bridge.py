@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from projections.follower import next_batch
+from projections.batches import next_batch
 from schemas import codec
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord

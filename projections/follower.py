@@ -30,6 +30,7 @@ from confluent_kafka import (
 )
 
 from projections import metrics
+from projections.batches import next_batch
 from projections.dead_letters import DeadLetters
 from projections.readiness import CatchUp
 from projections.store import Readiness, ViewBatch, ViewStore
@@ -213,19 +214,6 @@ class ViewFollower:
             raise KafkaException(error)
         log.warning("consumer: %s", error)
         metrics.kafka_errors.labels(error.name()).inc()
-
-
-def next_batch(consumer: Consumer, max_batch: int, *, idle_s: float) -> list[Message]:
-    """What is already fetched, without waiting to fill a batch; blocks (up to `idle_s`)
-    only when nothing is. `consume(n, timeout)` waits for all n or the whole timeout, which
-    would add up to `timeout` to every record's lag at moderate rates."""
-    records: list[Message] = consumer.consume(num_messages=max_batch, timeout=0)
-    if records:
-        return records
-    first = consumer.poll(idle_s)
-    if first is None:
-        return []
-    return [first, *consumer.consume(num_messages=max_batch - 1, timeout=0)]
 
 
 def _position(record: Message) -> tuple[int, int]:
