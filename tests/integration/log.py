@@ -13,11 +13,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from infra.topics import ensure_topics
+from kafkalog.records import header_pairs, position
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
 from schemas.topics import REPLY_PARTITION_HEADER, Topics, declare_topics
-from streams.transactional import header_pairs, position
 
 BOOTSTRAP = os.environ.get("PARLEY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 

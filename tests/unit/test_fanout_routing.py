@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 from schemas import models as m
 from schemas.topics import parse_session_key, session_key
-from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
+from streams.fanout.memberships import Memberships
+from streams.fanout.routing import RecentEvents, SessionDirectory
+from streams.store import MemoryStore
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 
@@ -33,7 +35,7 @@ def created(members: list[str]) -> m.ConversationCreated:
 
 def test_large_group_is_one_delivery_per_node() -> None:
     members = [f"u{i}" for i in range(10_000)]
-    memberships = Memberships()
+    memberships = Memberships(MemoryStore())
     memberships.apply(created(members))
     sessions = SessionDirectory()
     for i, user in enumerate(members[:3000]):
@@ -45,7 +47,7 @@ def test_large_group_is_one_delivery_per_node() -> None:
 
 
 def test_removed_member_hears_of_removal_then_nothing() -> None:
-    memberships = Memberships()
+    memberships = Memberships(MemoryStore())
     memberships.apply(created(["a", "b"]))
     removal = m.MemberRemoved(meta=meta(2), user_id="b")
     assert memberships.apply(removal) == {"a", "b"}
@@ -54,7 +56,7 @@ def test_removed_member_hears_of_removal_then_nothing() -> None:
 
 
 def test_repeated_event_routes_nowhere() -> None:
-    memberships = Memberships()
+    memberships = Memberships(MemoryStore())
     event = created(["a"])
     assert memberships.apply(event) == {"a"}
     assert memberships.apply(event) == set()
@@ -75,13 +77,13 @@ def test_session_key_round_trips() -> None:
 def test_a_user_newly_online_gets_the_last_seconds_of_their_conversations() -> None:
     """Regression: an event routed just before the fan-out read a device's session record
     reached no one (e2e test_message_crosses_from_one_edge_node_to_another, under load)."""
-    memberships = Memberships()
+    memberships = Memberships(MemoryStore())
     memberships.apply(created(["a", "b"]))
     recent = RecentEvents(window_ms=10_000)
     recent.add("g", 2, b"event-2", now_ms=1_000)
     recent.add("other", 7, b"not-b", now_ms=1_000)
     sessions = SessionDirectory()
     assert sessions.update("b", 1, expires_at_ms=70_000, now_ms=2_000) is True
-    assert recent.since(memberships.of_user["b"], now_ms=2_000) == [("g", 2, b"event-2")]
+    assert recent.since(memberships.conversations_of("b"), now_ms=2_000) == [("g", 2, b"event-2")]
     assert sessions.update("b", 1, expires_at_ms=90_000, now_ms=3_000) is False
     assert recent.since({"g"}, now_ms=20_000) == []
