@@ -76,9 +76,9 @@ class Intake:
 class LogWriter(ABC, Generic[StateT]):
     """The only writer of `log_topic`, answering the commands of `input_topic`.
 
-    A subclass names its command types, the partitioning key of a command (`key_of`), how
-    its answers read (`rejection`, `acceptance`) and how an event folds into state (`fold`);
-    its `handle` starts with `intake` and ends with `settle` of what `decide` answered.
+    A subclass names its command types, the partitioning key of a command (`key_of`), its
+    pure core (`decide`, `fold`) and how its answers read (`rejection`, `acceptance`);
+    `handle` takes a record through `intake`, `decide` and `settle`.
     """
 
     command_types: ClassVar[tuple[type[AvroRecord], ...]]
@@ -124,6 +124,10 @@ class LogWriter(ABC, Generic[StateT]):
         """The answer refusing `command`, addressed back to its sender."""
 
     @abstractmethod
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        """The pure core's answer to `command`, against state as it is now."""
+
+    @abstractmethod
     def acceptance(self, intake: Intake, seq: int | None, duplicate: bool) -> AvroRecord:
         """The answer accepting the command: the seq of its event (its earlier one, for a
         duplicate), or None when it changed nothing."""
@@ -141,6 +145,11 @@ class LogWriter(ABC, Generic[StateT]):
         starts = {p: self.state.applied_offset(p) for p in partitions}
         self.state.flush(replay(self.bootstrap, self.log_topic.name, starts, apply))
         self.logger.info("assigned %s: state caught up, %d events applied", partitions, applied)
+
+    def handle(self, record: Message, out: TransactionOutput) -> None:
+        intake = self.intake(record, out)
+        if intake is not None:
+            self.settle(out, intake, self.decide(intake.command))
 
     def committed(self, out: TransactionOutput) -> None:
         written = out.tracked_offsets.get(self.log_topic.name, {})

@@ -1,4 +1,4 @@
-"""The processors' durable state store: RocksDB through rocksdict, or a dict in unit tests.
+"""The processors' durable state store: RocksDB (kafkalog/rocks.py), or a dict in unit tests.
 
 One RocksDB per processor instance; every partition it has owned lives in it. Writes are
 atomic batches, so state and the position written with it change together.
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from rocksdict import Options, Rdict, WriteBatch
+from kafkalog.rocks import open_primary, scan, write_atomically
 
 
 class KeyValueStore(Protocol):
@@ -46,30 +46,17 @@ class MemoryStore:
 
 class RocksStore:
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(path), options)
+        self._db = open_primary(path)
 
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._db.get(key)
         return value
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(prefix)
-        while it.valid() and it.key().startswith(prefix):
-            yield it.key(), it.value()
-            it.next()
+        return scan(self._db, prefix)
 
     def write(self, changes: dict[bytes, bytes | None]) -> None:
-        batch = WriteBatch(raw_mode=True)
-        for key, value in changes.items():
-            if value is None:
-                batch.delete(key)
-            else:
-                batch.put(key, value)
-        self._db.write(batch)
+        write_atomically(self._db, changes)
 
     def close(self) -> None:
         self._db.close()

@@ -13,16 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast, get_args
 
-from confluent_kafka import Message
-
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
 from schemas.topics import Topics
 from streams.accounts.decide import DEFAULT_LIMITS, Limits, decide, evolve
 from streams.accounts.state import AccountState
+from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
-from streams.transactional import TransactionOutput
 
 
 class AccountRegistry(LogWriter[AccountState]):
@@ -79,8 +77,5 @@ class AccountRegistry(LogWriter[AccountState]):
             duplicate=duplicate,
         )
 
-    def handle(self, record: Message, out: TransactionOutput) -> None:
-        intake = self.intake(record, out)
-        if intake is not None:
-            command = cast(m.AccountCommand, intake.command)
-            self.settle(out, intake, decide(self.state, command, self.clock(), self.limits))
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        return decide(self.state, cast(m.AccountCommand, command), self.clock(), self.limits)

@@ -13,17 +13,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast
 
-from confluent_kafka import Message
-
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
 from schemas.topics import Topics
+from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
 from streams.sequencer.decide import decide, evolve
 from streams.sequencer.rules import DEFAULT_LIMITS, Limits
 from streams.sequencer.state import SequencerState
-from streams.transactional import TransactionOutput
 
 COMMAND_TYPES = tuple(
     t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command.")
@@ -88,8 +86,5 @@ class ConversationSequencer(LogWriter[SequencerState]):
             duplicate=duplicate,
         )
 
-    def handle(self, record: Message, out: TransactionOutput) -> None:
-        intake = self.intake(record, out)
-        if intake is not None:
-            command = cast(m.Command, intake.command)
-            self.settle(out, intake, decide(self.state, command, self.clock(), self.limits))
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        return decide(self.state, cast(m.Command, command), self.clock(), self.limits)

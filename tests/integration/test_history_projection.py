@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -77,20 +75,6 @@ def check_group_history(reader: HistoryReader, events_topic: str) -> None:
     assert not reader.can_read("mallory", "g1", 1)
 
 
-@contextmanager
-def rebuild(history: HistoryProcess, secondary_path: Path) -> Iterator[HistoryReader]:
-    """`python -m projections.history rebuild` over an existing store: a reader once the
-    rebuilt view says it is ready; the process is stopped on leaving."""
-    history.start("rebuild")
-    try:
-        wait_until(lambda: "following" in history.log(), 30, "the rebuild to delete the store")
-        with history.reader(secondary_path) as fresh:
-            wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
-            yield fresh
-    finally:
-        history.stop()
-
-
 def stream(
     out: CommandProducer, conversations: list[str], per_conversation: int, resume: threading.Event
 ) -> None:
@@ -110,9 +94,7 @@ def test_history_follows_the_log_survives_kill_9_and_equals_a_rebuild(
 ) -> None:
     topics = fresh_topics(partitions=4)
     sequencer = SequencerProcess(topics, tmp_path / "sequencer")
-    live = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "live-1.log")
-    restarted = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "live-2.log")
-    rebuilt = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "rebuilt.log")
+    live, restarted, rebuilt = HistoryProcess.runs(topics, tmp_path)
     conversations, per_conversation = STREAMED
     streamed = [f"s{i}" for i in range(conversations)]
     total = conversations * (1 + per_conversation)
@@ -147,7 +129,7 @@ def test_history_follows_the_log_survives_kill_9_and_equals_a_rebuild(
         restarted.stop()
         after_crash = restarted.dump()
 
-        with rebuild(rebuilt, tmp_path / "rebuilt-reader") as fresh:
+        with rebuilt.rebuilt(tmp_path / "rebuilt-reader") as fresh:
             assert applied(fresh) == total
             check_group_history(fresh, topics.events.name)
     finally:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from projections.inbox.query import InboxReader
@@ -86,26 +84,12 @@ def unread_counts(reader: InboxReader, script: Script) -> dict[tuple[str, str], 
     return {(cid, p): unread(reader, p, cid) for cid in script.cids for p in PEOPLE}
 
 
-@contextmanager
-def rebuilt_reader(inbox: InboxProcess, secondary: Path) -> Iterator[InboxReader]:
-    inbox.start("rebuild")
-    try:
-        wait_until(lambda: "following" in inbox.log(), 30, "the rebuild to delete the store")
-        with inbox.reader(secondary) as fresh:
-            wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
-            yield fresh
-    finally:
-        inbox.stop()
-
-
 def test_kill_9_mid_batch_loses_and_doubles_no_unread_count_and_equals_a_rebuild(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     topics = fresh_topics(partitions=4)
     sequencer = SequencerProcess(topics, tmp_path / "sequencer")
-    live = InboxProcess(topics, tmp_path / "inbox", log_path=tmp_path / "live-1.log")
-    restarted = InboxProcess(topics, tmp_path / "inbox", log_path=tmp_path / "live-2.log")
-    rebuilt = InboxProcess(topics, tmp_path / "inbox", log_path=tmp_path / "rebuilt.log")
+    live, restarted, rebuilt = InboxProcess.runs(topics, tmp_path)
     script = Script()
     expected, total = script.expected(), script.total()
     assert 0 < expected["s0", "alice"] < expected["s0", "bob"], "a non-trivial count each"
@@ -130,7 +114,7 @@ def test_kill_9_mid_batch_loses_and_doubles_no_unread_count_and_equals_a_rebuild
         reader.close()
         restarted.stop()
         after_crash = restarted.dump()
-        with rebuilt_reader(rebuilt, tmp_path / "rebuilt-reader") as fresh:
+        with rebuilt.rebuilt(tmp_path / "rebuilt-reader") as fresh:
             assert applied(fresh) == total
             after_rebuild = unread_counts(fresh, script)
     finally:

@@ -3,22 +3,28 @@ rebuild it and read it as the edge does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 from rocksdict import AccessType, Options, Rdict
 
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
+from projections.reader import ViewReader
 from projections.store import READY_KEY
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
+ReaderT = TypeVar("ReaderT", bound=ViewReader)
 
-class ViewProcess(ParleyProcess):
+
+class ViewProcess(ParleyProcess, Generic[ReaderT]):
     """`python -m projections.<view>` for one test's topics; `start("rebuild")` rebuilds."""
 
     view = ""
+    reader_type: type[ReaderT]
 
     def __init__(
         self,
@@ -41,13 +47,38 @@ class ViewProcess(ParleyProcess):
             },
         )
 
+    @classmethod
+    def runs(cls, topics: Topics, work: Path) -> tuple[Self, Self, Self]:
+        """One store, three runs: the live process, its restart after a kill, a rebuild."""
+        state = work / cls.view
+        live, restarted, rebuilt = (
+            cls(topics, state, log_path=work / f"{name}.log")
+            for name in ("live-1", "live-2", "rebuilt")
+        )
+        return live, restarted, rebuilt
+
     @property
     def store_path(self) -> Path:
         return self.state_dir / f"{self.prefix}-{self.view}"
 
-    def wait_for_store(self, deadline_s: float = 30.0) -> None:
+    def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> ReaderT:
+        """A reader as the edge has one (never stale), once the process created its store."""
         current = self.store_path / "CURRENT"
         wait_until(current.exists, deadline_s, f"the {self.view} store")
+        return self.reader_type(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+
+    @contextmanager
+    def rebuilt(self, secondary_path: Path) -> Iterator[ReaderT]:
+        """`python -m projections.<view> rebuild` over an existing store: a reader once the
+        rebuilt view says it is ready; the process is stopped on leaving."""
+        self.start("rebuild")
+        try:
+            wait_until(lambda: "following" in self.log(), 30, "the rebuild to delete the store")
+            with self.reader(secondary_path) as fresh:
+                wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
+                yield fresh
+        finally:
+            self.stop()
 
     def dump(self) -> dict[bytes, bytes]:
         """Everything the store holds but its readiness marker, which records when it
@@ -59,21 +90,14 @@ class ViewProcess(ParleyProcess):
             db.close()
 
 
-class HistoryProcess(ViewProcess):
+class HistoryProcess(ViewProcess[HistoryReader]):
     view = "history"
-
-    def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> HistoryReader:
-        """A reader, once the process has created its store."""
-        self.wait_for_store(deadline_s)
-        return HistoryReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+    reader_type = HistoryReader
 
 
-class InboxProcess(ViewProcess):
+class InboxProcess(ViewProcess[InboxReader]):
     view = "inbox"
-
-    def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> InboxReader:
-        self.wait_for_store(deadline_s)
-        return InboxReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+    reader_type = InboxReader
 
 
 def unread(reader: InboxReader, user_id: str, conversation_id: str) -> Any:

@@ -87,3 +87,34 @@ def test_a_user_newly_online_gets_the_last_seconds_of_their_conversations() -> N
     assert recent.since(memberships.conversations_of("b"), now_ms=2_000) == [("g", 2, b"event-2")]
     assert sessions.update("b", 1, expires_at_ms=90_000, now_ms=3_000) is False
     assert recent.since({"g"}, now_ms=20_000) == []
+
+
+def test_fan_out_memberships_resume_from_the_store_without_replaying_the_log() -> None:
+    """Regression: the fan-out rebuilt its memberships by replaying the events topic from
+    offset 0 on every assignment, so its restart time grew with all history."""
+    store = MemoryStore()
+    first = Memberships(store)
+    created = m.ConversationCreated(
+        meta=meta(1),
+        kind=m.ConversationKind.GROUP,
+        members=(
+            m.Member(user_id="a", role=m.Role.OWNER),
+            m.Member(user_id="b", role=m.Role.MEMBER),
+        ),
+    )
+    assert first.apply(created) == {"a", "b"}
+    added = m.MemberAdded(meta=meta(2), user_id="c", role=m.Role.MEMBER)
+    assert first.apply(added) == {"a", "b", "c"}
+    assert first.conversations_of("c") == {"g"}, "pending changes are seen before the flush"
+    first.flush({0: 2})
+
+    restarted = Memberships(store)
+    assert restarted.position(0) == 2
+    assert restarted.apply(m.MemberRemoved(meta=meta(3), user_id="b")) == {"a", "b", "c"}
+    assert restarted.apply(created) == set(), "an event at or below the last seq routes nowhere"
+    later = m.MessageSent(meta=meta(4), body=m.PlainBody(text="hi"))
+    assert restarted.apply(later) == {"a", "c"}
+    assert restarted.conversations_of("b") == set()
+    restarted.flush({0: 4})
+    assert Memberships(store).members("g") == {"a", "c"}
+    assert Memberships(store).last_seq("g") == 4

@@ -21,7 +21,7 @@ from kafkalog.decoding import (
 )
 from kafkalog.follower import Follower, Park, Skip
 from kafkalog.output import AckedOutput
-from kafkalog.records import Headers, next_offsets
+from kafkalog.records import next_offsets
 from schemas import codec
 from schemas import models as m
 from schemas.topics import session_key
@@ -65,34 +65,42 @@ class FakeConsumer:
         return None
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.records: list[tuple[str, int, Any, bytes, Headers | None]] = []
+class FakeProducer:
+    def __init__(self, full_times: int = 0, fail: KafkaError | None = None, left: int = 0) -> None:
+        self.full_times = full_times
+        self.fail = fail
+        self.left = left
+        self.produced: list[dict[str, Any]] = []
+        self.polled = 0
 
-    def produce(
-        self,
-        topic: str,
-        partition: int,
-        key: str | bytes | None,
-        value: bytes,
-        *,
-        headers: Headers | None = None,
-    ) -> None:
-        self.records.append((topic, partition, key, value, headers))
+    def produce(self, topic: str, **kw: Any) -> None:
+        if self.full_times:
+            self.full_times -= 1
+            raise BufferError("queue full")
+        self.produced.append({"topic": topic, **kw})
+        kw["on_delivery"](self.fail, Message(topic=topic, partition=0, offset=0))
+
+    def poll(self, timeout: float) -> int:
+        self.polled += 1
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        return self.left
 
 
 def counter(name: str, label: str) -> Counter:
     return Counter(name, "test", [label], registry=CollectorRegistry())
 
 
-def follower(consumer: FakeConsumer, sink: Sink, **kw: Any) -> Follower[Any]:
+def follower(consumer: FakeConsumer, producer: FakeProducer, **kw: Any) -> Follower[Any]:
     parked = DeadLetters("t.dead-letters", "t-history", counter("parked", "input"))
     decode = avro_decoder((m.MessageSent,), "an event")
+    sink = AckedOutput(producer)  # type: ignore[arg-type]
     return Follower(consumer, decode, Park(parked, sink), **kw)  # type: ignore[arg-type]
 
 
 def test_usable_records_decode_in_order_and_the_unusable_are_parked_with_their_source() -> None:
-    sink = Sink()
+    producer = FakeProducer()
     outcome = codec.encode(m.CommandRejected(code=m.RejectionCode.INVALID, reason="no"))
     batch = [
         record(sent(1), offset=10, key=b"c1"),
@@ -100,17 +108,21 @@ def test_usable_records_decode_in_order_and_the_unusable_are_parked_with_their_s
         record(outcome, offset=12),
         record(sent(2), offset=13),
     ]
-    found = follower(FakeConsumer(batch), sink).next(100, idle_s=0)
+    found = follower(FakeConsumer(batch), producer).next(100, idle_s=0)
     assert [(d.offset, d.value.meta.seq) for d in found] == [(10, 1), (13, 2)]
-    assert [r[3] for r in sink.records] == [b"not avro", batch[2].value()]
-    topic, partition, key, _, headers = sink.records[0]
-    assert (topic, partition, key) == ("t.dead-letters", 0, b"c1")
-    named = dict(headers or [])
+    parked = producer.produced
+    assert [r["value"] for r in parked] == [b"not avro", batch[2].value()]
+    assert (parked[0]["topic"], parked[0]["partition"], parked[0]["key"]) == (
+        "t.dead-letters",
+        0,
+        b"c1",
+    )
+    named = dict(parked[0]["headers"])
     assert named["source-topic"] == b"t.events"
     assert named["source-partition"] == b"0"
     assert named["source-offset"] == b"11"
     assert named["consumer"] == b"t-history"
-    assert b"is not an event" in (dict(sink.records[1][4] or [])["reason"] or b"")
+    assert b"is not an event" in dict(parked[1]["headers"])["reason"]
     assert next_offsets(batch) == {0: 14}, "the position passes the parked records too"
 
 
@@ -130,7 +142,7 @@ def test_transport_errors_are_sorted_out_ends_reported_and_a_fatal_one_raises() 
         [error(KafkaError._PARTITION_EOF, 3), error(KafkaError._TRANSPORT), record(sent(1))],
         [error(KafkaError._FATAL, fatal=True)],
     )
-    reader = follower(consumer, Sink(), on_end=ends.append, kafka_errors=errors)
+    reader = follower(consumer, FakeProducer(), on_end=ends.append, kafka_errors=errors)
     assert [d.value.meta.seq for d in reader.next(10, idle_s=0)] == [1]
     assert ends == [3]
     assert errors.labels("_TRANSPORT")._value.get() == 1
@@ -144,36 +156,12 @@ def test_a_bug_in_decoding_is_not_an_unusable_record() -> None:
     def broken(record: Message) -> object:
         raise KeyError("a bug")
 
-    sink = Sink()
-    parked = DeadLetters("t.dead-letters", "g", counter("parked_bug", "input"))
-    consumer = FakeConsumer([record(sent(1))])
-    reader = Follower(consumer, broken, Park(parked, sink))  # type: ignore[arg-type]
+    producer = FakeProducer()
+    reader = follower(FakeConsumer([record(sent(1))]), producer)
+    reader.decode_record = broken
     with pytest.raises(KeyError):
         reader.next(10, idle_s=0)
-    assert sink.records == []
-
-
-class FakeProducer:
-    def __init__(self, full_times: int = 0, fail: KafkaError | None = None, left: int = 0) -> None:
-        self.full_times = full_times
-        self.fail = fail
-        self.left = left
-        self.produced: list[bytes] = []
-        self.polled = 0
-
-    def produce(self, topic: str, **kw: Any) -> None:
-        if self.full_times:
-            self.full_times -= 1
-            raise BufferError("queue full")
-        self.produced.append(kw["value"])
-        kw["on_delivery"](self.fail, Message(topic=topic, partition=0, offset=0))
-
-    def poll(self, timeout: float) -> int:
-        self.polled += 1
-        return 0
-
-    def flush(self, timeout: float) -> int:
-        return self.left
+    assert producer.produced == []
 
 
 def test_a_full_queue_waits_and_a_record_not_acknowledged_fails_the_flush() -> None:
@@ -181,7 +169,7 @@ def test_a_full_queue_waits_and_a_record_not_acknowledged_fails_the_flush() -> N
     out = AckedOutput(waiting)  # type: ignore[arg-type]
     out.produce("t", 0, None, b"v")
     out.flush()
-    assert waiting.produced == [b"v"] and waiting.polled == 2
+    assert [r["value"] for r in waiting.produced] == [b"v"] and waiting.polled == 2
 
     timed_out = FakeProducer(fail=KafkaError(KafkaError._MSG_TIMED_OUT))
     failing = AckedOutput(timed_out)  # type: ignore[arg-type]
