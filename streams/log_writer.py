@@ -27,6 +27,7 @@ from schemas.record import AvroRecord
 from schemas.topics import REPLY_PARTITION_HEADER, Topics, TopicSpec
 from streams import metrics
 from streams.decisions import Accepted, Decision, Duplicate, Rejected, Unchanged
+from streams.state import LoggedState
 from streams.transactional import TransactionOutput
 from telemetry.tracing import annotate
 
@@ -37,18 +38,7 @@ REFUSAL_CODES = {
 }
 
 
-class LogState(Protocol):
-    """State derived from the log, with writes pending until their transaction commits."""
-
-    def applied_offset(self, partition: int) -> int:
-        """The log offset up to which the durable state reflects `partition`."""
-
-    def flush(self, applied_offsets: dict[int, int] | None = None) -> None: ...
-
-    def discard(self) -> None: ...
-
-
-StateT = TypeVar("StateT", bound=LogState)
+StateT = TypeVar("StateT", bound=LoggedState)
 
 
 class SequencedMeta(Protocol):
