@@ -34,7 +34,7 @@ from bench.sequencer import (
 from bench.stats import latency_summary, rss_mib
 from infra.settings import REPO_ROOT, PlatformSettings
 from infra.topics import ensure_topics
-from projections.batches import next_batch
+from kafkalog.batches import next_batch
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
 from projections.reader import ViewReader, ViewUnavailableError

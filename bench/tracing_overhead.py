@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
+import inspect
 import json
 import statistics
 import sys
@@ -33,7 +35,7 @@ from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
 from schemas.topics import declare_topics
-from streams.sequencer.state import MemoryStore, SequencerState
+from streams.sequencer.state import SequencerState
 from streams.sequencer.worker import ConversationSequencer
 from streams.transactional import BatchStats, LoopConfig, TransactionalLoop
 
@@ -115,10 +117,23 @@ def tracing(mode: str) -> Any:
     return Tracing(provider.get_tracer("bench"), provider)
 
 
+def memory_store() -> Any:
+    """streams/store.py's; in a checkout from before it, the sequencer's own."""
+    try:
+        module = importlib.import_module("streams.store")
+    except ImportError:
+        module = importlib.import_module("streams.sequencer.state")
+    return module.MemoryStore()
+
+
 def sequencer_loop(mode: str) -> tuple[TransactionalLoop, list[list[Record]]]:
     topics = declare_topics("bench", partitions=PARTITIONS)
+    named = inspect.signature(ConversationSequencer).parameters
     handler = ConversationSequencer(
-        bootstrap="unused", topics=topics, state=SequencerState(MemoryStore())
+        bootstrap="unused",
+        topics=topics,
+        state=SequencerState(memory_store()),
+        **cast(dict[str, Any], {"group_id": "g"} if "group_id" in named else {}),
     )
     loop = object.__new__(TransactionalLoop)
     loop.__dict__.update(

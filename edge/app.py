@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from confluent_kafka import Message, Producer
+from confluent_kafka import Producer
 
 from edge import frames as f
 from edge import web_client
 from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
-from edge.hub import ConnectionHub
+from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
-from edge.log_bridge import CommandGateway, LogFollower
+from edge.log_bridge import CommandGateway, LogFollower, decode_account_event
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.presence import PresenceBoard, TypingBoard
@@ -26,7 +26,10 @@ from edge.service import EdgeService
 from edge.settings import EdgeSettings
 from edge.views import LazyHistory, LazyInbox
 from edge.websocket import WebSocketEndpoint
-from schemas import codec
+from kafkalog import presets
+from kafkalog.decoding import decode_session
+from kafkalog.follower import Decoded
+from schemas.record import AvroRecord
 from schemas.topics import declare_topics, session_key
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing
@@ -72,12 +75,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         node = str(settings.edge_node)
         return LagSampler(metrics.consumer_lag, f"edge-{node}", labels={"node": node})
 
-    def on_account(record: Message) -> None:
-        try:
-            revoked = directory.apply(codec.decode(record.value() or b""))
-        except Exception:
-            log.exception("undecodable account event")
-            return
+    def on_account(record: Decoded[AvroRecord]) -> None:
+        revoked = directory.apply(record.value)
         if revoked is not None:
             hub.disconnect_device(revoked)
 
@@ -86,7 +85,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         topics.accounts.name,
         list(range(topics.accounts.partitions)),
         from_end=False,
+        decode=decode_account_event,
         on_record=on_account,
+        skipped=metrics.skipped,
         loop=loop,
         lag=lag(),
     )
@@ -95,12 +96,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         topics.outcomes,
         settings.edge_node,
         loop,
+        skipped=metrics.skipped,
         tracing=tracing,
         lag=lag(),
     )
-    producer = Producer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "linger.ms": 5, "enable.idempotence": True}
-    )
+    producer = Producer(presets.producer(settings.kafka_bootstrap, presets.LINGERING))
     hub = ConnectionHub(
         settings.edge_node,
         sessions=topics.sessions,
@@ -121,7 +121,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         topics.sessions.name,
         list(range(topics.sessions.partitions)),
         from_end=False,
+        decode=decode_session,
         on_record=presence.on_record,
+        skipped=metrics.skipped,
         loop=loop,
         committed_only=False,
         lag=lag(),
@@ -138,7 +140,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         topics.deliveries.name,
         [settings.edge_node],
         from_end=True,
+        decode=decode_delivery,
         on_record=hub.deliver_record,
+        skipped=metrics.skipped,
         loop=loop,
         committed_only=False,
         lag=lag(),

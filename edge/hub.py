@@ -13,8 +13,9 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import cast, get_args
 
 from confluent_kafka import Message, Producer
 from opentelemetry.context import Context
@@ -22,6 +23,8 @@ from opentelemetry.context import Context
 from edge.connection import DeviceConnection
 from edge.metrics import EdgeMetrics
 from edge.pages import visible_json
+from kafkalog.decoding import decode_value
+from kafkalog.follower import Decoded
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
@@ -30,6 +33,26 @@ from telemetry.tracing import HeaderPairs, Tracing, extract
 
 log = logging.getLogger("parley.edge")
 SESSION_TTL = timedelta(seconds=60)
+EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
+
+
+@dataclass(frozen=True)
+class EventPush:
+    """A delivery record and the event inside it, both decoded in the follower's thread."""
+
+    delivery: m.EventDelivery
+    event: m.Event
+
+
+def decode_delivery(record: Message) -> EventPush | m.TypingSignal:
+    """A record of this node's deliveries partition; an event this node's schemas do not
+    know (a newer fan-out) is unusable here, and kafkalog's policy skips it."""
+    found = decode_value(record.value() or b"", (m.EventDelivery, m.TypingSignal), "a delivery")
+    if isinstance(found, m.TypingSignal):
+        return found
+    delivery = cast(m.EventDelivery, found)
+    event = cast(m.Event, decode_value(delivery.event, EVENT_TYPES, "an event"))
+    return EventPush(delivery, event)
 
 
 class ConnectionHub:
@@ -90,23 +113,27 @@ class ConnectionHub:
         for user in self.by_user:
             self.publish(user)
 
-    def deliver_record(self, record: Message) -> None:
-        try:
-            delivery = codec.decode(record.value() or b"")
-        except Exception:
-            log.exception("undecodable delivery")
-            return
-        if isinstance(delivery, m.EventDelivery):
-            headers = record.headers()
-            self.deliver(delivery, headers if isinstance(headers, list) else None)
-        elif isinstance(delivery, m.TypingSignal) and self.on_typing is not None:
-            self.on_typing(delivery)
+    def deliver_record(self, record: Decoded[EventPush | m.TypingSignal]) -> None:
+        pushed = record.value
+        if isinstance(pushed, EventPush):
+            headers = record.record.headers()
+            trace = headers if isinstance(headers, list) else None
+            self.deliver(pushed.delivery, trace, pushed.event)
+        elif self.on_typing is not None:
+            self.on_typing(pushed)
 
-    def deliver(self, delivery: m.EventDelivery, headers: HeaderPairs | None = None) -> None:
+    def deliver(
+        self,
+        delivery: m.EventDelivery,
+        headers: HeaderPairs | None = None,
+        event: m.Event | None = None,
+    ) -> None:
         """Queue the event to every device of its recipients here. A delivery that carries
         a trace gets one span per device, ended as the push is queued; one that carries
-        none (a replay to a device just come online) starts no trace of its own."""
-        event = cast(m.Event, codec.decode(delivery.event))
+        none (a replay to a device just come online) starts no trace of its own. `event`:
+        the delivery's event, if already decoded."""
+        if event is None:
+            event = cast(m.Event, codec.decode(delivery.event))
         occurred_at = event.meta.occurred_at.timestamp()
         frames: dict[bool, str] = {}
         private = isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_ME

@@ -1,8 +1,9 @@
 """Between asyncio and Kafka: followers that feed records to the event loop, and the
 gateway that turns client requests into commands and waits for their outcomes.
 
-confluent-kafka blocks, so each follower polls in a thread of its own and hands records
-to the loop with `call_soon_threadsafe`; the loop never waits on Kafka.
+confluent-kafka blocks, so each follower polls and decodes in a thread of its own and
+hands records to the loop with `call_soon_threadsafe`; the loop never waits on Kafka. The
+reading, decoding and error policy are kafkalog's (see `LogFollower`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import asyncio
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar, get_args
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from projections.batches import next_batch
+from kafkalog.decoding import Decoder, avro_decoder
+from kafkalog.follower import Decoded, Follower, Skip
+from kafkalog.presets import FOLLOWER, IMMEDIATE, private_reader, producer
 from schemas import codec
+from schemas import models as m
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord
 from schemas.topics import REPLY_PARTITION_HEADER, TopicSpec
@@ -26,11 +29,42 @@ from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing, inject
 
 log = logging.getLogger("parley.edge")
+T = TypeVar("T")
+BATCH = 500
+IDLE_S = 0.05
+RETRY_PAUSE_S = 1.0
+EXIT_SOFTWARE = 70
+"""sysexits' EX_SOFTWARE: the supervisor restarts the node."""
+OUTCOME_TYPES: tuple[type[AvroRecord], ...] = tuple(
+    t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.outcome.")
+)
+decode_outcome: Decoder[AvroRecord] = avro_decoder(OUTCOME_TYPES, "an outcome")
+decode_account_event: Decoder[AvroRecord] = avro_decoder(
+    get_args(m.AccountEvent), "an account event"
+)
+Skipped = Callable[[str], None]
+"""Counts one unusable record of a topic that a follower passed over."""
 
 
-class LogFollower:
+def stop_node(what: str, error: BaseException) -> None:
+    """The edge's end of kafkalog's policy for anything but an unusable record: an edge node
+    that silently stopped following, or missed a record, would serve timeouts or wrong
+    answers, so it exits and its clients reconnect to another node while it restarts."""
+    log.critical("%s failed; stopping this edge node", what, exc_info=error)
+    logging.shutdown()
+    os._exit(EXIT_SOFTWARE)
+
+
+class LogFollower(Generic[T]):
     """Follows partitions of one topic from given offsets; `ready` is set once it has read
-    up to the high watermarks it saw when it started."""
+    up to the high watermarks it saw when it started.
+
+    Records are decoded once, in the follower's thread; `apply` runs on the event loop,
+    one record at a time in log order. Error policy (kafkalog's, for a follower that keeps
+    no position): an unusable record is skipped and counted (`skipped`); a transient Kafka
+    error is retried after a pause; a fatal one, or an exception from `on_record` (a bug),
+    goes to `on_failure`, which stops the node.
+    """
 
     def __init__(
         self,
@@ -39,26 +73,25 @@ class LogFollower:
         partitions: list[int],
         *,
         from_end: bool,
-        on_record: Callable[[Message], None],
+        decode: Decoder[T],
+        on_record: Callable[[Decoded[T]], None],
+        skipped: Skipped,
         loop: asyncio.AbstractEventLoop,
         committed_only: bool = True,
         lag: LagSampler | None = None,
+        on_failure: Callable[[str, BaseException], None] = stop_node,
     ) -> None:
         self.loop = loop
         self.topic = topic
         self.on_record = on_record
-        self.lag = lag
+        self.on_failure = on_failure
         self.ready = asyncio.Event()
         self.stopping = threading.Event()
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"edge-follower-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed" if committed_only else "read_uncommitted",
-                "fetch.wait.max.ms": 5,
-                "enable.partition.eof": True,
-            }
+            private_reader(bootstrap, FOLLOWER, committed_only=committed_only, name="edge-follower")
+        )
+        self.follower = Follower(
+            self.consumer, decode, Skip(skipped), on_end=self._reached_end, lag=lag
         )
         highs = {
             p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
@@ -78,37 +111,31 @@ class LogFollower:
         self.stopping.set()
         self.thread.join(5)
 
+    def apply(self, item: Decoded[T]) -> None:
+        """One record, on the event loop: once this returns, the record at `item.offset` of
+        `item.partition` has been applied."""
+        try:
+            self.on_record(item)
+        except Exception as e:
+            self.on_failure(f"applying {self.topic}[{item.partition}]@{item.offset}", e)
+
     def _run(self) -> None:
-        """Transient errors are logged and retried; a fatal one ends the process, because an
-        edge that silently stopped following would answer every request with a timeout."""
         try:
             while not self.stopping.is_set():
                 try:
-                    self._follow_once()
+                    for item in self.follower.next(BATCH, idle_s=IDLE_S):
+                        self.loop.call_soon_threadsafe(self.apply, item)
                 except KafkaException as e:
                     if e.args[0].fatal():
-                        log.critical("follower of %s failed for good: %s", self.topic, e)
-                        os._exit(70)
+                        raise
                     log.warning("follower of %s: %s; retrying", self.topic, e)
-                    self.stopping.wait(1.0)
+                    self.stopping.wait(RETRY_PAUSE_S)
+        except Exception as e:
+            self.on_failure(f"the follower of {self.topic}", e)
         finally:
             self.consumer.close()
 
-    def _follow_once(self) -> None:
-        for record in next_batch(self.consumer, 500, idle_s=0.05):
-            error = record.error()
-            if error is None:
-                self.loop.call_soon_threadsafe(self.on_record, record)
-            elif error.code() == KafkaError._PARTITION_EOF:
-                self._reached_end(record.partition())
-            elif error.fatal():
-                raise KafkaException(error)
-            else:
-                log.warning("follower of %s: %s", self.topic, error)
-        if self.lag is not None:
-            self.lag.maybe_sample(self.consumer)
-
-    def _reached_end(self, partition: int | None) -> None:
+    def _reached_end(self, partition: int) -> None:
         if partition in self.pending:
             self.pending.discard(partition)
             if not self.pending:
@@ -126,6 +153,7 @@ class CommandGateway:
         node: int,
         loop: asyncio.AbstractEventLoop,
         *,
+        skipped: Skipped,
         tracing: Tracing | None = None,
         lag: LagSampler | None = None,
     ) -> None:
@@ -136,19 +164,15 @@ class CommandGateway:
             (REPLY_PARTITION_HEADER, str(node).encode())
         ]
         self.waiting: dict[str, asyncio.Future[AvroRecord]] = {}
-        self.producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "linger.ms": 0,
-            }
-        )
+        self.producer = Producer(producer(bootstrap, IMMEDIATE))
         self.follower = LogFollower(
             bootstrap,
             outcomes.name,
             [node],
             from_end=True,
+            decode=decode_outcome,
             on_record=self._on_outcome,
+            skipped=skipped,
             loop=loop,
             lag=lag,
         )
@@ -183,12 +207,8 @@ class CommandGateway:
         finally:
             self.waiting.pop(command_id, None)
 
-    def _on_outcome(self, record: Message) -> None:
-        try:
-            outcome = codec.decode(record.value() or b"")
-        except Exception:
-            log.exception("undecodable outcome")
-            return
+    def _on_outcome(self, record: Decoded[AvroRecord]) -> None:
+        outcome = record.value
         command_id = getattr(outcome, "command_id", None)
         future = self.waiting.get(command_id) if isinstance(command_id, str) else None
         if future is not None and not future.done():

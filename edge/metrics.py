@@ -92,6 +92,12 @@ class EdgeMetrics:
             registry=self.registry,
         ).labels(**labels)
         self.consumer_lag = lag_gauge(self.registry, extra_labels=("node",))
+        self.records_skipped = Counter(
+            "parley_records_skipped",
+            "Unusable records this node's followers passed over (docs/log.md)",
+            ["node", "topic"],
+            registry=self.registry,
+        )
         self.node = str(node)
 
     def frame_in(self, frame_type: str) -> None:
@@ -102,6 +108,9 @@ class EdgeMetrics:
 
     def error(self, code: str) -> None:
         self.errors.labels(node=self.node, code=code).inc()
+
+    def skipped(self, topic: str) -> None:
+        self.records_skipped.labels(node=self.node, topic=topic).inc()
 
     def measure_queues(self, queued: Callable[[], float], waiting: Callable[[], float]) -> None:
         """Queue depths are read when scraped, never counted on the message path."""

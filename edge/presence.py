@@ -23,12 +23,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Message
-
 from edge.connection import DeviceConnection
-from schemas import codec
+from kafkalog.decoding import SessionRecord
+from kafkalog.follower import Decoded
 from schemas import models as m
-from schemas.topics import parse_session_key
 
 log = logging.getLogger("parley.edge")
 
@@ -74,15 +72,9 @@ class PresenceBoard:
             "last_seen_ms": self.last_seen_ms.get(user_id),
         }
 
-    def on_record(self, record: Message) -> None:
-        try:
-            user, node = parse_session_key(record.key() or b"")
-            value = record.value()
-            entry = codec.decode(value) if value else None
-        except Exception:
-            log.exception("undecodable session record")
-            return
-        self.apply(user, node, entry if isinstance(entry, m.UserOnNode) else None)
+    def on_record(self, record: Decoded[SessionRecord]) -> None:
+        session = record.value
+        self.apply(session.user_id, session.node, session.entry)
 
     def apply(self, user_id: str, node: int, entry: m.UserOnNode | None) -> None:
         """A session record (None: a tombstone) from the session directory."""

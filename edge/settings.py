@@ -1,25 +1,17 @@
-"""The edge's settings, from PARLEY_* environment variables."""
+"""The edge's settings, from PARLEY_* environment variables (the broker, topics and state
+directory are every process's: kafkalog/settings.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from kafkalog.settings import LogSettings
 
 
-class EdgeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "parley"
-    partitions: int = Field(default=8, ge=1)
+class EdgeSettings(LogSettings):
     edge_node: int = Field(default=0, ge=0, description="Index: its outcomes/deliveries partition")
     edge_host: str = "127.0.0.1"
     edge_port: int = Field(default=8080, ge=0)
-    state_dir: Path = REPO_ROOT / ".parley" / "state"
     max_frame_bytes: int = Field(default=256 * 1024, ge=1024)
     outbound_queue: int = Field(default=1000, ge=10, description="Frames queued per connection")
     heartbeat_s: float = Field(default=20.0, gt=0)

@@ -7,7 +7,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from kafkalog.settings import REPO_ROOT
+
+__all__ = ["REPO_ROOT", "PlatformSettings"]
 
 
 class PlatformSettings(BaseSettings):

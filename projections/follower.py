@@ -6,9 +6,12 @@ starts from those stored offsets (the store, not Kafka's committed offsets, is t
 position), so a batch lost in a crash is read again and one already written is not.
 The consumer group only shares out partitions; nothing is ever committed to Kafka.
 
-Error policy: a record that does not decode, or is not an event, goes to the dead-letter
-topic and the view moves on; a transient Kafka error is logged while librdkafka retries;
-a fatal Kafka error or a store error stops the process before the batch is written.
+Error policy (kafkalog's, stated in its package docstring and docs/log.md): a record that
+does not decode, or is not an event, goes to the dead-letter topic, durably before the
+position that passes it is written, and the view moves on; a transient Kafka error is
+logged while librdkafka retries, or restarts the process in place (kafkalog/worker.py);
+a fatal Kafka error, a store error or a bug in `ViewBatch.add` stops the process before
+the batch is written.
 """
 
 from __future__ import annotations
@@ -23,26 +26,30 @@ from typing import cast, get_args
 from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     KafkaException,
     Message,
+    Producer,
     TopicPartition,
 )
 
+from kafkalog.dead_letters import DeadLetters
+from kafkalog.decoding import avro_decoder
+from kafkalog.follower import Follower, Park
+from kafkalog.output import AckedOutput
+from kafkalog.presets import PARKING, VIEW, group_consumer, producer
+from kafkalog.records import next_offsets
 from projections import metrics
-from projections.batches import next_batch
-from projections.dead_letters import DeadLetters
 from projections.readiness import CatchUp
 from projections.store import Readiness, ViewBatch, ViewStore
-from schemas import codec
 from schemas import models as m
-from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.record import AvroRecord
 from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.views")
 
-EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
+EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 METADATA_TIMEOUT_S = 10
+IDLE_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class FollowerConfig:
     partitions: int
     group_id: str
     member_id: str
+    dead_letters_topic: str
     max_batch: int = 1000
     view: str = "history"
 
@@ -66,30 +74,28 @@ class ViewFollower:
         config: FollowerConfig,
         store: ViewStore,
         new_batch: Callable[[ViewStore], ViewBatch],
-        dead_letters: DeadLetters,
     ) -> None:
         self.config = config
         self.store = store
         self.new_batch = new_batch
-        self.dead_letters = dead_letters
         self.stopping = threading.Event()
         self.assigned: set[int] = set()
         self.ready = False
         self.catch_up = CatchUp({})
-        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "group.id": config.group_id,
-                "group.instance.id": config.member_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-                "fetch.wait.max.ms": 10,
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 1_000,
-            }
+            group_consumer(
+                config.bootstrap, VIEW, group_id=config.group_id, instance_id=config.member_id
+            )
+        )
+        self.parked = AckedOutput(Producer(producer(config.bootstrap, PARKING)))
+        dead_letters = DeadLetters(config.dead_letters_topic, config.group_id, metrics.dead_letters)
+        self.follower = Follower(
+            self.consumer,
+            avro_decoder(EVENT_TYPES, "an event"),
+            Park(dead_letters, self.parked),
+            kafka_errors=metrics.kafka_errors,
+            on_end=self._reached_end,
+            lag=LagSampler(metrics.consumer_lag, config.group_id),
         )
 
     def run(self) -> None:
@@ -111,10 +117,9 @@ class ViewFollower:
                 on_lost=self._on_revoke,
             )
             while not self.stopping.is_set():
-                records = next_batch(self.consumer, self.config.max_batch, idle_s=0.1)
+                records = self.follower.poll(self.config.max_batch, idle_s=IDLE_S)
                 if records:
                     self._process(records)
-                self.lag.maybe_sample(self.consumer)
                 if not self.ready and self.catch_up.done(self.assigned):
                     self.store.mark_ready(Readiness(high_watermarks=targets))
                     self.ready = True
@@ -159,20 +164,19 @@ class ViewFollower:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned -= {tp.partition for tp in partitions}
 
+    def _reached_end(self, partition: int) -> None:
+        self.catch_up.reached_end(partition)
+
     def _process(self, records: list[Message]) -> None:
+        """Apply the batch, park what cannot be applied, then write the view and the
+        position past every record in one write (after the dead letters are durable)."""
         began = time.perf_counter()
         batch = self.new_batch(self.store)
-        consumed = 0
-        for record in records:
-            error = record.error()
-            if error is not None:
-                self._transport_error(record, error)
-                continue
-            partition, offset = _position(record)
-            self._add(batch, record)
-            batch.advance(partition, offset + 1)
-            consumed += 1
-        self.dead_letters.flush()
+        for item in self.follower.decode(records):
+            batch.add(cast(m.Event, item.value), item.record.value() or b"")
+        for partition, offset in next_offsets(records).items():
+            batch.advance(partition, offset)
+        self.parked.flush()
         writing = time.perf_counter()
         batch.commit()
         done = time.perf_counter()
@@ -180,44 +184,6 @@ class ViewFollower:
             self.catch_up.advanced(partition, offset)
         if batch.gaps:
             metrics.gaps.labels(self.config.view).inc(batch.gaps)
-        if consumed:
-            metrics.records.labels(self.config.view).inc(consumed)
-            metrics.writes.labels(self.config.view).observe(done - writing)
-            metrics.batches.labels(self.config.view).observe(done - began)
-
-    def _add(self, batch: ViewBatch, record: Message) -> None:
-        value = record.value() or b""
-        try:
-            decoded = codec.decode(value)
-        except (MalformedRecordError, UnknownSchemaError) as e:
-            self._park(record, str(e))
-            return
-        if not isinstance(decoded, EVENT_TYPES):
-            self._park(record, f"{decoded.avro_name} is not an event")
-            return
-        batch.add(cast(m.Event, decoded), value)
-
-    def _park(self, record: Message, reason: str) -> None:
-        log.error(
-            "parking %s[%s]@%s: %s", record.topic(), record.partition(), record.offset(), reason
-        )
-        metrics.dead_letters.labels(record.topic() or "").inc()
-        self.dead_letters.park(record, reason)
-
-    def _transport_error(self, record: Message, error: KafkaError) -> None:
-        if error.code() == KafkaError._PARTITION_EOF:
-            partition = record.partition()
-            if partition is not None:
-                self.catch_up.reached_end(partition)
-            return
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("consumer: %s", error)
-        metrics.kafka_errors.labels(error.name()).inc()
-
-
-def _position(record: Message) -> tuple[int, int]:
-    partition, offset = record.partition(), record.offset()
-    if partition is None or offset is None:
-        raise KafkaException(KafkaError(KafkaError._BAD_MSG, "record without a position"))
-    return partition, offset
+        metrics.records.labels(self.config.view).inc(len(records))
+        metrics.writes.labels(self.config.view).observe(done - writing)
+        metrics.batches.labels(self.config.view).observe(done - began)

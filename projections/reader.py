@@ -4,7 +4,7 @@ A secondary instance reads the primary's files and replays its write-ahead log o
 `try_catch_up_with_primary`, so it sees every batch the view has written, whole, at most
 `max_staleness_s` late; it never writes and never blocks the view. Each reader needs a
 directory of its own for its secondary files (its own info log); by default a temporary
-one, removed on `close`. Imports neither Kafka nor anything outside `schemas/`.
+one, removed on `close`. Imports no Kafka client: only kafkalog's RocksDB helpers.
 
 A `rebuild` deletes and recreates the primary: readers must then be reopened.
 """
@@ -21,6 +21,7 @@ from typing import Self
 
 from rocksdict import AccessType, Options, Rdict
 
+from kafkalog.rocks import scan
 from projections.store import READY_KEY
 
 
@@ -96,11 +97,7 @@ class ViewReader:
         return value
 
     def _scan(self, prefix: bytes, start: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(start or prefix)
-        while it.valid() and it.key().startswith(prefix):
-            yield it.key(), it.value()
-            it.next()
+        return scan(self._db, prefix, start)
 
     def _remove_secondary(self) -> None:
         if self._own_secondary:

@@ -5,18 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from kafkalog.settings import LogSettings
 
 
-class ViewSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "parley"
-    partitions: int = Field(default=8, ge=1)
-    state_dir: Path = REPO_ROOT / ".parley" / "state"
+class ViewSettings(LogSettings):
     view_group: str | None = Field(
         default=None,
         description="Consumer group; `<prefix>-<view>` when unset. Instances in one group "

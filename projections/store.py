@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import Options, Rdict
 
+from kafkalog.rocks import open_primary, scan, write_atomically
 from schemas import models as m
 
 POSITION = b"p"
@@ -64,11 +65,8 @@ class ViewStore:
     """The primary (only writing) instance of a view's RocksDB."""
 
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
         self.path = path
-        self._db = Rdict(str(path), options)
+        self._db = open_primary(path)
 
     @staticmethod
     def destroy(path: Path) -> None:
@@ -81,11 +79,7 @@ class ViewStore:
         return value
 
     def scan(self, prefix: bytes, start: bytes | None = None) -> Iterable[tuple[bytes, bytes]]:
-        it = self._db.iter()
-        it.seek(start or prefix)
-        while it.valid() and it.key().startswith(prefix):
-            yield it.key(), it.value()
-            it.next()
+        return scan(self._db, prefix, start)
 
     def positions(self) -> dict[int, int]:
         """The next offset to read per partition, as of the last written batch."""
@@ -93,15 +87,8 @@ class ViewStore:
 
     def write(self, changes: dict[bytes, bytes | None], positions: dict[int, int]) -> None:
         """Puts (deletes, as None) and the tracking record, atomically."""
-        batch = WriteBatch(raw_mode=True)
-        for key, value in changes.items():
-            if value is None:
-                batch.delete(key)
-            else:
-                batch.put(key, value)
-        for partition, offset in positions.items():
-            batch.put(position_key(partition), encode_int(offset))
-        self._db.write(batch)
+        tracked = {position_key(p): encode_int(offset) for p, offset in positions.items()}
+        write_atomically(self._db, {**changes, **tracked})
 
     def mark_ready(self, readiness: Readiness) -> None:
         self.write({READY_KEY: readiness.model_dump_json().encode()}, {})

@@ -11,34 +11,46 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar, cast
 
 from confluent_kafka import Message
 
+from kafkalog.dead_letters import DeadLetters
+from kafkalog.decoding import Unusable, UnusableRecordError, decode_value
+from kafkalog.records import header_pairs, position
+from kafkalog.replay import replay
 from schemas import codec
 from schemas import models as m
-from schemas.errors import MalformedRecordError, UnknownSchemaError
 from schemas.models import RejectionCode
 from schemas.partitioning import partition_for
 from schemas.record import AvroRecord
 from schemas.topics import REPLY_PARTITION_HEADER, Topics, TopicSpec
 from streams import metrics
-from streams.transactional import TransactionOutput, header_pairs, position, replay
+from streams.decisions import Accepted, Decision, Duplicate, Rejected, Unchanged
+from streams.state import LoggedState
+from streams.transactional import TransactionOutput
 from telemetry.tracing import annotate
 
-
-class LogState(Protocol):
-    """State derived from the log, with writes pending until their transaction commits."""
-
-    def applied_offset(self, partition: int) -> int:
-        """The log offset up to which the durable state reflects `partition`."""
-
-    def flush(self, applied_offsets: dict[int, int] | None = None) -> None: ...
-
-    def discard(self) -> None: ...
+REFUSAL_CODES = {
+    Unusable.UNKNOWN_SCHEMA: RejectionCode.UNKNOWN_SCHEMA,
+    Unusable.MALFORMED: RejectionCode.MALFORMED,
+    Unusable.UNEXPECTED: RejectionCode.INVALID,
+}
 
 
-StateT = TypeVar("StateT", bound=LogState)
+StateT = TypeVar("StateT", bound=LoggedState)
+
+
+class SequencedMeta(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+
+class Sequenced(Protocol):
+    """An event of a writer's log: conversation and account events alike."""
+
+    @property
+    def meta(self) -> SequencedMeta: ...
 
 
 @dataclass(frozen=True)
@@ -54,9 +66,9 @@ class Intake:
 class LogWriter(ABC, Generic[StateT]):
     """The only writer of `log_topic`, answering the commands of `input_topic`.
 
-    A subclass names its command types, the partitioning key of a command (`key_of`), how a
-    rejection reads (`rejection`) and how an event folds into state (`fold`); its `handle`
-    starts with `intake` and ends with `append` and `answer`.
+    A subclass names its command types, the partitioning key of a command (`key_of`), its
+    pure core (`decide`, `fold`) and how its answers read (`rejection`, `acceptance`);
+    `handle` takes a record through `intake`, `decide` and `settle`.
     """
 
     command_types: ClassVar[tuple[type[AvroRecord], ...]]
@@ -73,13 +85,21 @@ class LogWriter(ABC, Generic[StateT]):
         log_topic: TopicSpec,
         state: StateT,
         max_command_bytes: int,
+        group_id: str,
     ) -> None:
+        """`group_id`: the loop's consumer group, named on what this writer parks."""
         self.bootstrap = bootstrap
         self.topics = topics
         self.input_topic = input_topic
         self.log_topic = log_topic
         self.state = state
         self.max_command_bytes = max_command_bytes
+        self.dead_letters = DeadLetters(topics.dead_letters.name, group_id, metrics.dead_letters)
+        self.log_types = tuple(
+            t
+            for t in m.RECORD_TYPES.values()
+            if t.avro_name.startswith(f"{log_topic.value_namespace}.")
+        )
 
     @abstractmethod
     def fold(self, event: AvroRecord) -> bool:
@@ -93,17 +113,33 @@ class LogWriter(ABC, Generic[StateT]):
     def rejection(self, command: AvroRecord, code: RejectionCode, reason: str) -> AvroRecord:
         """The answer refusing `command`, addressed back to its sender."""
 
+    @abstractmethod
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        """The pure core's answer to `command`, against state as it is now."""
+
+    @abstractmethod
+    def acceptance(self, intake: Intake, seq: int | None, duplicate: bool) -> AvroRecord:
+        """The answer accepting the command: the seq of its event (its earlier one, for a
+        duplicate), or None when it changed nothing."""
+
     def assigned(self, partitions: list[int]) -> None:
-        """Fold every committed event after the stored position into state."""
+        """Fold every committed event after the stored position into state. An event that
+        does not decode stops the worker (kafkalog's policy): deciding needs every event of
+        the log this writer keeps."""
         applied = 0
 
         def apply(record: Message) -> None:
             nonlocal applied
-            applied += self.fold(codec.decode(record.value() or b""))
+            applied += self.fold(decode_value(record.value() or b"", self.log_types, "an event"))
 
         starts = {p: self.state.applied_offset(p) for p in partitions}
         self.state.flush(replay(self.bootstrap, self.log_topic.name, starts, apply))
         self.logger.info("assigned %s: state caught up, %d events applied", partitions, applied)
+
+    def handle(self, record: Message, out: TransactionOutput) -> None:
+        intake = self.intake(record, out)
+        if intake is not None:
+            self.settle(out, intake, self.decide(intake.command))
 
     def committed(self, out: TransactionOutput) -> None:
         written = out.tracked_offsets.get(self.log_topic.name, {})
@@ -121,16 +157,10 @@ class LogWriter(ABC, Generic[StateT]):
         value = record.value() or b""
         reply_partition = self._reply_partition(record)
         try:
-            command = codec.decode(value)
-        except UnknownSchemaError as e:
-            self._refuse_record(out, record, reply_partition, RejectionCode.UNKNOWN_SCHEMA, str(e))
-            return None
-        except MalformedRecordError as e:
-            self._refuse_record(out, record, reply_partition, RejectionCode.MALFORMED, str(e))
-            return None
-        if not isinstance(command, self.command_types):
-            reason = f"{command.avro_name} is not a command"
-            self._refuse_record(out, record, reply_partition, RejectionCode.INVALID, reason)
+            command = decode_value(value, self.command_types, "a command")
+        except UnusableRecordError as e:
+            code = REFUSAL_CODES[e.kind]
+            self._refuse_record(out, record, reply_partition, code, e.reason)
             return None
         key = self.key_of(command)
         if reply_partition is None:
@@ -167,6 +197,24 @@ class LogWriter(ABC, Generic[StateT]):
             self.topics.outcomes.name, intake.reply_partition, intake.key, codec.encode(outcome)
         )
 
+    def settle(
+        self, out: TransactionOutput, intake: Intake, decision: Decision[AvroRecord]
+    ) -> None:
+        """Write what `decide` answered: the event and the acceptance, or the refusal."""
+        seq: int | None = None
+        match decision:
+            case Rejected(code=code, reason=reason):
+                self.reject(out, intake, code, reason)
+                return
+            case Accepted(event=event):
+                self.append(out, intake, event)
+                seq = cast(Sequenced, event).meta.seq
+            case Duplicate(seq=earlier):
+                seq = earlier
+            case Unchanged():
+                seq = None
+        self.answer(out, intake, self.acceptance(intake, seq, isinstance(decision, Duplicate)))
+
     def reject(
         self, out: TransactionOutput, intake: Intake, code: RejectionCode, reason: str
     ) -> None:
@@ -183,7 +231,7 @@ class LogWriter(ABC, Generic[StateT]):
     ) -> None:
         """Dead-letter a record that is no command; answer only if it said where to."""
         metrics.rejections.labels(self.input_topic.name, code.value).inc()
-        out.dead_letter(self.topics.dead_letters.name, record, reason)
+        self.dead_letters.park(out, record, reason)
         if reply_partition is None:
             return
         rejected = m.CommandRejected(code=code, reason=reason)

@@ -36,6 +36,11 @@ rejections = Counter(
 dead_letters = Counter(
     "parley_dead_letters", "Input records parked on the dead-letter topic", ["input"]
 )
+skipped = Counter(
+    "parley_records_skipped",
+    "Unusable records passed over by a reader that keeps no position (the session feed)",
+    ["topic"],
+)
 kafka_errors = Counter(
     "parley_kafka_errors", "Kafka errors seen and survived, by librdkafka code", ["code"]
 )

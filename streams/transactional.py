@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from kafkalog.follower import RecordReader
+from kafkalog.output import produce_waiting
+from kafkalog.presets import PROCESSOR, TRANSACTIONAL, group_consumer, producer
+from kafkalog.records import Headers, header_pairs, next_offsets, position
 from streams import metrics
 from streams.watchdog import StuckCallWatchdog
 from telemetry.lag import LagSampler
@@ -26,20 +28,8 @@ from telemetry.tracing import Tracing, inject
 log = logging.getLogger("parley.transactional")
 
 API_TIMEOUT_S = 10
-Headers = list[tuple[str, str | bytes | None]]
-
-
-def position(record: Message) -> tuple[int, int]:
-    """A consumed or delivered record's (partition, offset); both are always set there."""
-    partition, offset = record.partition(), record.offset()
-    if partition is None or offset is None:
-        raise KafkaException(KafkaError(KafkaError._BAD_MSG, "record without a position"))
-    return partition, offset
-
-
-def header_pairs(record: Message) -> Headers:
-    headers = record.headers() or []
-    return list(headers.items()) if isinstance(headers, dict) else list(headers)
+IDLE_S = 0.1
+"""How long an idle loop waits for a record before it looks at its stop flag again."""
 
 
 class TransactionOutput:
@@ -72,30 +62,9 @@ class TransactionOutput:
                 p, o = position(msg)
                 offsets[p] = max(offsets.get(p, -1), o)
 
-        while True:
-            try:
-                self.producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    partition=partition,
-                    headers=headers,
-                    on_delivery=delivered,
-                )
-                return
-            except BufferError:
-                self.producer.poll(0.05)
-
-    def dead_letter(self, topic: str, record: Message, reason: str) -> None:
-        """Park an unusable input record with where it came from and why."""
-        headers: Headers = [
-            ("source-topic", (record.topic() or "").encode()),
-            ("source-partition", str(record.partition()).encode()),
-            ("source-offset", str(record.offset()).encode()),
-            ("reason", reason.encode()),
-        ]
-        metrics.dead_letters.labels(record.topic() or "").inc()
-        self.produce(topic, 0, record.key(), record.value() or b"", headers=headers)
+        produce_waiting(
+            self.producer, topic, partition, key, value, headers=headers, on_delivery=delivered
+        )
 
 
 class RecordHandler(Protocol):
@@ -155,19 +124,6 @@ class LoopConfig:
     """Name of the span around handling one input record, when tracing is on."""
 
 
-def next_batch(consumer: Consumer, max_batch: int, *, idle_s: float) -> list[Message]:
-    """What is already fetched, without waiting to fill a batch; blocks (up to `idle_s`)
-    only when nothing is. `consume(n, timeout)` waits for all n or the whole timeout, which
-    would add up to `timeout` to every record's latency at moderate rates."""
-    records: list[Message] = consumer.consume(num_messages=max_batch, timeout=0)
-    if records:
-        return records
-    first = consumer.poll(idle_s)
-    if first is None:
-        return []
-    return [first, *consumer.consume(num_messages=max_batch - 1, timeout=0)]
-
-
 class TransactionalLoop:
     def __init__(
         self,
@@ -180,38 +136,31 @@ class TransactionalLoop:
         self.handler = handler
         self.watchdog = watchdog
         self.tracing = tracing or Tracing.off()
-        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.stopping = threading.Event()
         self.stats = BatchStats(config.input_topic)
-        debug = {"debug": config.kafka_debug} if config.kafka_debug else {}
         self.producer = Producer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "transactional.id": config.transactional_id,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 0,
-                "transaction.timeout.ms": 60_000,
-                # CONCURRENT_TRANSACTIONS is answered right after a commit; the default 100 ms
-                # backoff made every transaction 45 ms longer here (bench/results/README.md).
-                "retry.backoff.ms": 2,
-                "retry.backoff.max.ms": 20,
-                **debug,
-            }
+            producer(
+                config.bootstrap,
+                TRANSACTIONAL,
+                transactional_id=config.transactional_id,
+                debug=config.kafka_debug,
+            )
         )
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "group.id": config.group_id,
-                "group.instance.id": config.transactional_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "fetch.wait.max.ms": 5,
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 1_000,
-                **debug,
-            }
+            group_consumer(
+                config.bootstrap,
+                PROCESSOR,
+                group_id=config.group_id,
+                instance_id=config.transactional_id,
+                debug=config.kafka_debug,
+            )
+        )
+        # Records are decoded by the handler, inside the transaction, where an unusable one
+        # is parked and answered (streams/log_writer.py): the loop only reads them.
+        self.reader = RecordReader(
+            self.consumer,
+            kafka_errors=metrics.kafka_errors,
+            lag=LagSampler(metrics.consumer_lag, config.group_id),
         )
         metrics.producer_queue.set_function(lambda: len(self.producer))
 
@@ -221,31 +170,17 @@ class TransactionalLoop:
         self.consumer.subscribe([self.config.input_topic], on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
-                live = [r for r in self._next_batch() if not self._is_transport_error(r)]
+                live = self.reader.poll(self.config.max_batch, idle_s=IDLE_S)
                 if live and self.watchdog is not None:
                     with self.watchdog.watch("a transaction"):
                         self._process(live)
                 elif live:
                     self._process(live)
-                self.lag.maybe_sample(self.consumer)
         finally:
             self.consumer.close()
 
     def stop(self) -> None:
         self.stopping.set()
-
-    def _next_batch(self) -> list[Message]:
-        return next_batch(self.consumer, self.config.max_batch, idle_s=0.1)
-
-    def _is_transport_error(self, record: Message) -> bool:
-        error = record.error()
-        if error is None:
-            return False
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("consumer: %s", error)
-        metrics.kafka_errors.labels(error.name()).inc()
-        return True
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Fetching committed offsets first waits (read_committed: stable offsets) until any
@@ -256,11 +191,9 @@ class TransactionalLoop:
     def _process(self, records: list[Message]) -> None:
         began = time.perf_counter()
         first_offsets: dict[int, int] = {}
-        next_offsets: dict[int, int] = {}
         for record in records:  # all of them first: an abort must rewind every partition
             partition, offset = position(record)
             first_offsets.setdefault(partition, offset)
-            next_offsets[partition] = offset + 1
         out = TransactionOutput(self.producer, traced=self.tracing.enabled)
         self.producer.begin_transaction()
         try:
@@ -270,7 +203,8 @@ class TransactionalLoop:
                 else:
                     self.handler.handle(record, out)
             offsets = [
-                TopicPartition(self.config.input_topic, p, o) for p, o in next_offsets.items()
+                TopicPartition(self.config.input_topic, p, o)
+                for p, o in next_offsets(records).items()
             ]
             self.producer.send_offsets_to_transaction(
                 offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S
@@ -322,49 +256,3 @@ class TransactionalLoop:
             if partition in assigned:
                 self.consumer.seek(TopicPartition(self.config.input_topic, partition, offset))
 
-
-def replay(
-    bootstrap: str,
-    topic: str,
-    start_offsets: dict[int, int],
-    apply: Callable[[Message], None],
-    until: dict[int, int] | None = None,
-) -> dict[int, int]:
-    """Feed every committed record from `start_offsets` to the end of each partition (or to
-    `until`, exclusive) to `apply`; returns the next offset per partition."""
-    if until is not None:
-        start_offsets = {p: o for p, o in start_offsets.items() if o < until.get(p, 0)}
-    if not start_offsets:
-        return {}
-    reader = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"replay-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    positions = dict(start_offsets)
-    reader.assign([TopicPartition(topic, p, o) for p, o in positions.items()])
-    pending = set(positions)
-    try:
-        while pending:
-            for record in reader.consume(num_messages=1000, timeout=0.05):
-                error = record.error()
-                if error is not None:
-                    if error.code() != KafkaError._PARTITION_EOF:
-                        raise KafkaException(error)
-                    pending.discard(position(record)[0])
-                    continue
-                partition, offset = position(record)
-                if until is not None and offset >= until[partition]:
-                    pending.discard(partition)
-                    continue
-                apply(record)
-                positions[partition] = offset + 1
-                if until is not None and offset + 1 >= until[partition]:
-                    pending.discard(partition)
-    finally:
-        reader.close()
-    return positions

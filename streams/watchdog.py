@@ -11,19 +11,14 @@ crash. The same pid keeps running, so supervisors and tests see one process.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from kafkalog.worker import restart_in_place
+
 log = logging.getLogger("parley.watchdog")
-
-
-def restart_in_place() -> None:
-    logging.shutdown()
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 class StuckCallWatchdog:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from schemas.topics import declare_topics
+from kafkalog.worker import run_until_signalled
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.settings import AccountsSettings
 from streams.accounts.state import AccountState
-from streams.process import run_until_signalled, start_process
-from streams.sequencer.store import RocksStore
+from streams.process import start_process
+from streams.store import RocksStore
 from streams.transactional import LoopConfig, TransactionalLoop
 from streams.watchdog import StuckCallWatchdog
 
@@ -17,12 +17,15 @@ from streams.watchdog import StuckCallWatchdog
 def main() -> int:
     tracing = start_process("parley-accounts")
     settings = AccountsSettings()
-    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    topics = settings.topics()
     store = RocksStore(
         settings.state_dir / f"{settings.topic_prefix}-accounts-{settings.accounts_instance}"
     )
     registry = AccountRegistry(
-        bootstrap=settings.kafka_bootstrap, topics=topics, state=AccountState(store)
+        bootstrap=settings.kafka_bootstrap,
+        topics=topics,
+        state=AccountState(store),
+        group_id=settings.group,
     )
     loop = TransactionalLoop(
         LoopConfig(

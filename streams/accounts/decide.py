@@ -3,7 +3,8 @@
 `decide` reads state and answers with one event, a duplicate's earlier seq, "unchanged",
 or a rejection; it writes nothing. `evolve` folds an event into state; the live path and
 the rebuild from the accounts topic both go through it, so they cannot disagree. The
-answer types and the two rule outcomes are the sequencer's: only the rules differ.
+answer types and the two rule outcomes are streams/decisions.py's, shared with the
+sequencer: only the rules differ.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from datetime import datetime
 
 from schemas import models as m
 from schemas.models import RejectionCode
+from streams import decisions
 from streams.accounts.state import Account, AccountState, DeviceStatus
-from streams.sequencer.decide import Duplicate, Rejected, Unchanged
-from streams.sequencer.rules import NoChangeError, RejectedError
+from streams.decisions import Accepted, Duplicate, NoChangeError, Rejected, RejectedError, Unchanged
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -48,12 +49,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True)
-class Accepted:
-    event: m.AccountEvent
-
-
-Decision = Accepted | Duplicate | Unchanged | Rejected
+Decision = decisions.Decision[m.AccountEvent]
 
 
 def decide(

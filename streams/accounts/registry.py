@@ -13,26 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast, get_args
 
-from confluent_kafka import Message
-
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
 from schemas.topics import Topics
-from streams.accounts.decide import (
-    DEFAULT_LIMITS,
-    Accepted,
-    Decision,
-    Duplicate,
-    Limits,
-    Rejected,
-    Unchanged,
-    decide,
-    evolve,
-)
+from streams.accounts.decide import DEFAULT_LIMITS, Limits, decide, evolve
 from streams.accounts.state import AccountState
+from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
-from streams.transactional import TransactionOutput
 
 
 class AccountRegistry(LogWriter[AccountState]):
@@ -51,6 +39,7 @@ class AccountRegistry(LogWriter[AccountState]):
         limits: Limits = DEFAULT_LIMITS,
         max_command_bytes: int = 16 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        group_id: str,
     ) -> None:
         super().__init__(
             bootstrap=bootstrap,
@@ -59,6 +48,7 @@ class AccountRegistry(LogWriter[AccountState]):
             log_topic=topics.accounts,
             state=state,
             max_command_bytes=max_command_bytes,
+            group_id=group_id,
         )
         self.limits = limits
         self.clock = clock
@@ -79,28 +69,13 @@ class AccountRegistry(LogWriter[AccountState]):
             reason=reason,
         )
 
-    def handle(self, record: Message, out: TransactionOutput) -> None:
-        intake = self.intake(record, out)
-        if intake is not None:
-            command = cast(m.AccountCommand, intake.command)
-            self._answer(out, intake, decide(self.state, command, self.clock(), self.limits))
-
-    def _answer(self, out: TransactionOutput, intake: Intake, decision: Decision) -> None:
-        match decision:
-            case Rejected(code=code, reason=reason):
-                self.reject(out, intake, code, reason)
-                return
-            case Accepted(event=event):
-                self.append(out, intake, event)
-                seq: int | None = event.meta.seq
-            case Duplicate(seq=earlier):
-                seq = earlier
-            case Unchanged():
-                seq = None
-        accepted = m.AccountCommandAccepted(
+    def acceptance(self, intake: Intake, seq: int | None, duplicate: bool) -> AvroRecord:
+        return m.AccountCommandAccepted(
             command_id=cast(m.AccountCommand, intake.command).meta.command_id,
             user_id=intake.key,
             seq=seq,
-            duplicate=isinstance(decision, Duplicate),
+            duplicate=duplicate,
         )
-        self.answer(out, intake, accepted)
+
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        return decide(self.state, cast(m.AccountCommand, command), self.clock(), self.limits)

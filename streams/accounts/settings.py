@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from kafkalog.settings import LogSettings
 
 
-class AccountsSettings(BaseSettings):
-    """Shares the sequencer's variables for the broker, topics and state directory, so that
-    one environment configures both processes; only the instance and group are its own."""
+class AccountsSettings(LogSettings):
+    """Shares the broker, topic and state variables with every process (LogSettings), so
+    that one environment configures them all; only the instance and group are its own."""
 
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "parley"
-    partitions: int = Field(default=8, ge=1)
-    state_dir: Path = REPO_ROOT / ".parley" / "state"
     accounts_instance: str = Field(
         default="0", description="Stable per instance: its transactional id fences its zombie"
     )

@@ -4,34 +4,31 @@ from __future__ import annotations
 
 import sys
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from schemas.topics import declare_topics
+from kafkalog.worker import run_until_signalled
+from streams.fanout.memberships import Memberships
 from streams.fanout.processor import FanOut, FanOutConfig
-from streams.process import run_until_signalled, start_process
-
-
-class FanOutSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "parley"
-    partitions: int = 8
-    fanout_group: str = "parley-fanout"
+from streams.fanout.settings import FanOutSettings
+from streams.process import start_process
+from streams.store import RocksStore
 
 
 def main() -> int:
     tracing = start_process("parley-fanout")
     settings = FanOutSettings()
+    store = RocksStore(
+        settings.state_dir / f"{settings.topic_prefix}-fanout-{settings.fanout_instance}"
+    )
     fanout = FanOut(
         FanOutConfig(
             bootstrap=settings.kafka_bootstrap,
-            topics=declare_topics(settings.topic_prefix, partitions=settings.partitions),
-            group_id=f"{settings.topic_prefix}-{settings.fanout_group}",
+            topics=settings.topics(),
+            group_id=settings.group,
+            instance_id=f"{settings.group}-{settings.fanout_instance}",
         ),
+        Memberships(store),
         tracing,
     )
-    return run_until_signalled(fanout, tracing=tracing)
+    return run_until_signalled(fanout, then=store.close, tracing=tracing)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """The fan-out loop: events in, one delivery record per edge node out.
 
-At-least-once: offsets are committed after the deliveries they caused are acknowledged,
-so a crash can repeat a delivery, never lose one; devices drop repeats by (conversation,
-seq). On assignment, membership is rebuilt by replaying the partition up to the committed
-offset, without delivering again.
+At-least-once: a batch's deliveries are acknowledged before its position is stored, so a
+crash can repeat a delivery, never lose one; devices drop repeats by (conversation, seq).
+The position is the one stored with the memberships (memberships.py): on assignment the
+fan-out starts from it, not from Kafka's committed offsets. Those are still committed,
+after the store, as the delivery floor: where this group has already delivered. Records
+below it (a partition whose store is behind, after a move between instances or a lost
+store) are folded into membership without being delivered again.
 """
 
 from __future__ import annotations
@@ -11,33 +14,36 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
+from typing import get_args
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
+from kafkalog.dead_letters import DeadLetters
+from kafkalog.decoding import avro_decoder
+from kafkalog.follower import Decoded, Follower, Park
+from kafkalog.output import AckedOutput
+from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
+from kafkalog.records import Headers, header_pairs, next_offsets
 from schemas import codec
 from schemas import models as m
-from schemas.errors import MalformedRecordError, UnknownSchemaError
-from schemas.topics import REPLAYED_HEADER, Topics, parse_session_key
+from schemas.record import AvroRecord
+from schemas.topics import REPLAYED_HEADER, Topics
 from streams import metrics
-from streams.fanout.routing import Memberships, RecentEvents, SessionDirectory
-from streams.transactional import Headers, header_pairs, next_batch, position, replay
+from streams.fanout.memberships import Memberships
+from streams.fanout.routing import RecentEvents, SessionDirectory
+from streams.fanout.sessions import SessionFeed
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing, annotate, inject
 
 log = logging.getLogger("parley.fanout")
+EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]
+IDLE_S = 0.01
+FLUSH_TIMEOUT_S = 30.0
+COMMITTED_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -45,176 +51,139 @@ class FanOutConfig:
     bootstrap: str
     topics: Topics
     group_id: str = "parley-fanout"
+    instance_id: str = "parley-fanout-0"
+    """Its static membership in the group: a restart takes its partitions back at once."""
     max_batch: int = 500
 
 
 class FanOut:
-    def __init__(self, config: FanOutConfig, tracing: Tracing | None = None) -> None:
+    def __init__(
+        self, config: FanOutConfig, memberships: Memberships, tracing: Tracing | None = None
+    ) -> None:
         self.config = config
         self.tracing = tracing or Tracing.off()
-        self.lag = LagSampler(metrics.consumer_lag, config.group_id)
         self.topics = config.topics
-        self.memberships = Memberships()
-        self.sessions = SessionDirectory()
+        self.memberships = memberships
+        self.directory = SessionDirectory()
         self.recent = RecentEvents()
+        self.floor: dict[int, int] = {}
+        """Per partition: the committed offset, below which this group has delivered."""
         self.stopping = threading.Event()
-        self.producer = Producer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "enable.idempotence": True,
-                "linger.ms": 0,
-            }
-        )
+        self.producer = Producer(producer(config.bootstrap, IMMEDIATE))
+        self.output = AckedOutput(self.producer)
         self.events = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "group.id": config.group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "fetch.wait.max.ms": 5,
-            }
+            group_consumer(
+                config.bootstrap,
+                PROCESSOR,
+                group_id=config.group_id,
+                instance_id=config.instance_id,
+            )
         )
-        self.session_feed = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "group.id": f"fanout-sessions-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 5,
-            }
+        dead_letters = DeadLetters(
+            self.topics.dead_letters.name, config.group_id, metrics.dead_letters
+        )
+        self.follower = Follower(
+            self.events,
+            avro_decoder(EVENT_TYPES, "an event"),
+            Park(dead_letters, self.output),
+            kafka_errors=metrics.kafka_errors,
+            lag=LagSampler(metrics.consumer_lag, config.group_id),
+        )
+        self.sessions = SessionFeed(
+            config.bootstrap, self.topics.sessions, self.directory, self._replay_recent
         )
         metrics.producer_queue.set_function(lambda: len(self.producer))
 
     def run(self) -> None:
-        sessions = self.topics.sessions
-        self.session_feed.assign(
-            [TopicPartition(sessions.name, p, OFFSET_BEGINNING) for p in range(sessions.partitions)]
+        self.sessions.read_to_end()
+        self.events.subscribe(
+            [self.topics.events.name], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
-        self._read_sessions_to_end()
-        self.events.subscribe([self.topics.events.name], on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
-                self._read_sessions()
-                records = next_batch(self.events, self.config.max_batch, idle_s=0.01)
+                self.sessions.read()
+                records = self.follower.poll(self.config.max_batch, idle_s=IDLE_S)
                 if records:
                     self._deliver(records)
-                self.lag.maybe_sample(self.events)
         finally:
             self.producer.flush(10)
             self.events.close()
-            self.session_feed.close()
+            self.sessions.close()
 
     def stop(self) -> None:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        committed = consumer.committed(partitions, timeout=60)
-        ends = {tp.partition: max(tp.offset, 0) for tp in committed}
-
-        def rebuild(record: Message) -> None:
-            self.memberships.apply(codec.decode(record.value() or b""))
-
-        replay(
-            self.config.bootstrap,
-            self.topics.events.name,
-            dict.fromkeys(ends, 0),
-            rebuild,
-            until=ends,
+        """Start each partition where the store says, not where Kafka's group does."""
+        self.memberships.forget()
+        committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT_S)
+        self.floor.update({tp.partition: max(tp.offset, 0) for tp in committed})
+        stored: dict[int, int] = {}
+        for tp in partitions:
+            position = self.memberships.position(tp.partition)
+            tp.offset = OFFSET_BEGINNING if position is None else position
+            if position is not None:
+                stored[tp.partition] = position
+        consumer.assign(partitions)
+        log.info(
+            "assigned %s: from the stored positions %s (the others from the beginning); "
+            "delivering from %s",
+            sorted(tp.partition for tp in partitions),
+            stored,
+            {tp.partition: self.floor[tp.partition] for tp in partitions},
+            extra={"resumed_from": stored},
         )
-        log.info("assigned %s: memberships rebuilt", sorted(ends))
 
-    def _read_sessions_to_end(self) -> None:
-        """Know where everyone is before routing anything: otherwise the first events after
-        a restart would go to nobody."""
-        sessions = self.topics.sessions
-        ends = {
-            p: self.session_feed.get_watermark_offsets(
-                TopicPartition(sessions.name, p), timeout=10
-            )[1]
-            for p in range(sessions.partitions)
-        }
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            positions = self.session_feed.position([TopicPartition(sessions.name, p) for p in ends])
-            if all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in positions):
-                return
-            self._read_sessions(timeout=0.1)
-        log.warning("session directory not fully read after 60 s; routing with what is known")
-
-    def _read_sessions(self, timeout: float = 0) -> None:
-        for record in self.session_feed.consume(num_messages=1000, timeout=timeout):
-            if record.error() is not None or record.key() is None:
-                continue
-            user, node = parse_session_key(record.key() or b"")
-            value = record.value()
-            if not value:
-                self.sessions.update(user, node, None)
-                continue
-            entry = codec.decode(value)
-            if isinstance(entry, m.UserOnNode):
-                expires = int(entry.expires_at.timestamp() * 1000)
-                now_ms = int(time.time() * 1000)
-                arrived = self.sessions.update(
-                    user, node, expires if entry.devices > 0 else None, now_ms
-                )
-                if arrived:
-                    self._replay_recent(user, node, now_ms)
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.floor.pop(tp.partition, None)
 
     def _replay_recent(self, user: str, node: int, now_ms: int) -> None:
-        cids = self.memberships.of_user.get(user, set())
+        cids = self.memberships.conversations_of(user)
         for cid, seq, raw in self.recent.since(cids, now_ms):
             delivery = m.EventDelivery(conversation_id=cid, seq=seq, event=raw, recipients=(user,))
             self._produce(node, codec.encode(delivery), REPLAYED)
         self.producer.poll(0)
 
     def _deliver(self, records: list[Message]) -> None:
+        """One batch: route every event, wait until every delivery (and dead letter) is
+        acknowledged, then store memberships and position in one write."""
         now_ms = int(time.time() * 1000)
-        last: dict[int, int] = {}
-        for record in records:
-            error = record.error()
-            if error is not None:
-                if error.fatal():
-                    raise KafkaException(error)
-                metrics.kafka_errors.labels(error.name()).inc()
-                continue
-            partition, offset = position(record)
-            last[partition] = offset
+        for item in self.follower.decode(records):
             if self.tracing.enabled:
                 with self.tracing.consuming(
                     "fan-out",
-                    header_pairs(record),
-                    {"messaging.kafka.destination.partition": partition},
+                    header_pairs(item.record),
+                    {"messaging.kafka.destination.partition": item.partition},
                 ):
-                    self._route(record, partition, offset, now_ms)
+                    self._route(item, now_ms)
             else:
-                self._route(record, partition, offset, now_ms)
+                self._route(item, now_ms)
         began = time.perf_counter()
-        if self.producer.flush(30) != 0:
-            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "deliveries not acknowledged"))
+        self.output.flush(FLUSH_TIMEOUT_S)
         metrics.fanout_flushes.observe(time.perf_counter() - began)
+        positions = next_offsets(records)
+        self.memberships.flush(positions)
         self.events.commit(
-            offsets=[TopicPartition(self.topics.events.name, p, o + 1) for p, o in last.items()],
+            offsets=[TopicPartition(self.topics.events.name, p, o) for p, o in positions.items()],
             asynchronous=True,
         )
 
-    def _route(self, record: Message, partition: int, offset: int, now_ms: int) -> None:
+    def _route(self, item: Decoded[AvroRecord], now_ms: int) -> None:
         """One event: fold membership, remember it, and write a delivery record per edge
         node where someone who must hear of it is online."""
-        raw = record.value() or b""
-        try:
-            event = codec.decode(raw)
-        except (MalformedRecordError, UnknownSchemaError) as e:
-            log.error("skipping undecodable event at %d/%d: %s", partition, offset, e)
-            return
-        audience = self.memberships.apply(event)
-        meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
+        audience = self.memberships.apply(item.value)
+        if item.offset < self.floor.get(item.partition, 0):
+            return  # delivered already, before the store's position caught up
+        raw = item.record.value() or b""
+        meta: m.EventMeta = item.value.meta  # type: ignore[attr-defined]
         metrics.fanout_event_age.observe(max(now_ms / 1000 - meta.occurred_at.timestamp(), 0.0))
         self.recent.add(meta.conversation_id, meta.seq, raw, now_ms)
         headers: Headers | None = None
         if self.tracing.enabled:
             annotate({"parley.conversation": meta.conversation_id, "parley.seq": meta.seq})
             headers = inject()
-        for node, recipients in self.sessions.route(audience, now_ms).items():
+        for node, recipients in self.directory.route(audience, now_ms).items():
             for start in range(0, len(recipients), RECIPIENTS_PER_RECORD):
                 delivery = m.EventDelivery(
                     conversation_id=meta.conversation_id,
@@ -229,11 +198,4 @@ class FanOut:
         if not 0 <= node < self.topics.deliveries.partitions:
             log.warning("edge node %d has no deliveries partition", node)
             return
-        while True:
-            try:
-                self.producer.produce(
-                    self.topics.deliveries.name, value=value, partition=node, headers=headers
-                )
-                return
-            except BufferError:
-                self.producer.poll(0.05)
+        self.output.produce(self.topics.deliveries.name, node, None, value, headers=headers)

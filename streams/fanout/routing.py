@@ -1,48 +1,15 @@
 """Who receives an event, and on which edge node: pure, so it is tested without Kafka.
 
-Membership is folded from the conversation's own events; where people are online comes
-from the session directory. One event becomes one delivery record per edge node with an
-online member, never one per member, so a group of 100,000 costs at most one record per
-edge node.
+Membership is folded from the conversation's own events (memberships.py); where people
+are online comes from the session directory. One event becomes one delivery record per
+edge node with an online member, never one per member, so a group of 100,000 costs at
+most one record per edge node.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-
-from schemas import models as m
-from schemas.record import AvroRecord
-
-
-@dataclass
-class Memberships:
-    members: dict[str, set[str]] = field(default_factory=dict)
-    last_seq: dict[str, int] = field(default_factory=dict)
-    of_user: dict[str, set[str]] = field(default_factory=dict)
-
-    def apply(self, event: AvroRecord) -> set[str]:
-        """Fold the event in; return who must hear of it (a removed member included)."""
-        meta: m.EventMeta = event.meta  # type: ignore[attr-defined]
-        cid = meta.conversation_id
-        if meta.seq <= self.last_seq.get(cid, 0):
-            return set()
-        self.last_seq[cid] = meta.seq
-        members = self.members.setdefault(cid, set())
-        audience = set(members)
-        if isinstance(event, m.ConversationCreated):
-            for member in event.members:
-                self._join(cid, member.user_id)
-        elif isinstance(event, m.MemberAdded):
-            self._join(cid, event.user_id)
-        elif isinstance(event, m.MemberRemoved):
-            members.discard(event.user_id)
-            self.of_user.get(event.user_id, set()).discard(cid)
-        return audience | members
-
-    def _join(self, cid: str, user: str) -> None:
-        self.members.setdefault(cid, set()).add(user)
-        self.of_user.setdefault(user, set()).add(cid)
 
 
 @dataclass

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from schemas.topics import declare_topics
-from streams.process import run_until_signalled, start_process
+from kafkalog.worker import run_until_signalled
+from streams.process import start_process
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
-from streams.sequencer.store import RocksStore
 from streams.sequencer.worker import ConversationSequencer
+from streams.store import RocksStore
 from streams.transactional import LoopConfig, TransactionalLoop
 from streams.watchdog import StuckCallWatchdog
 
@@ -17,7 +17,7 @@ from streams.watchdog import StuckCallWatchdog
 def main() -> int:
     tracing = start_process("parley-sequencer")
     settings = SequencerSettings()
-    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    topics = settings.topics()
     store = RocksStore(
         settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
     )
@@ -26,6 +26,7 @@ def main() -> int:
         topics=topics,
         state=SequencerState(store),
         max_command_bytes=settings.max_command_bytes,
+        group_id=settings.group,
     )
     loop = TransactionalLoop(
         LoopConfig(

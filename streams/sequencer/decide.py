@@ -2,52 +2,35 @@
 
 `decide` reads state and answers with one event, a duplicate's earlier seq, "unchanged",
 or a rejection; it writes nothing. `evolve` folds an event into state; the live path and
-the rebuild from the log both go through it, so they cannot disagree.
+the rebuild from the log both go through it, so they cannot disagree. The answer types are
+streams/decisions.py's, shared with the account registry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from schemas import models as m
 from schemas.models import ConversationKind, RejectionCode, Role
 from schemas.record import AvroRecord
-from streams.sequencer.rules import (
-    DEFAULT_LIMITS,
-    Check,
-    Limits,
-    NoChangeError,
-    RejectedError,
-    event_fields,
-    is_compliance,
-)
+from streams import decisions
+from streams.decisions import Accepted, Duplicate, NoChangeError, Rejected, RejectedError, Unchanged
+from streams.sequencer.rules import DEFAULT_LIMITS, Check, Limits, event_fields, is_compliance
 from streams.sequencer.state import Conversation, MessageFacts, SequencerState
 
-
-@dataclass(frozen=True)
-class Accepted:
-    event: m.Event
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    seq: int
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """Valid, but the state already says so (an ack that does not advance, say)."""
+__all__ = [
+    "Accepted",
+    "Decision",
+    "Duplicate",
+    "Rejected",
+    "Unchanged",
+    "decide",
+    "evolve",
+]
 
 
-@dataclass(frozen=True)
-class Rejected:
-    code: RejectionCode
-    reason: str
-
-
-Decision = Accepted | Duplicate | Unchanged | Rejected
+Decision = decisions.Decision[m.Event]
 
 
 def decide(

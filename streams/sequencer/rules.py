@@ -13,6 +13,7 @@ from typing import Any
 from schemas import models as m
 from schemas.models import ConversationKind, RejectionCode, Role
 from schemas.record import AvroRecord
+from streams.decisions import NoChangeError, RejectedError
 from streams.sequencer.state import Conversation, MessageFacts, SequencerState
 
 COMPLIANCE_PREFIX = "compliance:"
@@ -31,17 +32,6 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
-
-
-class RejectedError(Exception):
-    def __init__(self, code: RejectionCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-class NoChangeError(Exception):
-    """The command is valid and already true of the state."""
 
 
 @dataclass(frozen=True)

@@ -10,33 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from schemas.models import ConversationKind, Role
-
-
-class KeyValueStore(Protocol):
-    def get(self, key: bytes) -> bytes | None: ...
-
-    def write(self, changes: dict[bytes, bytes | None]) -> None:
-        """Apply puts (and deletes, as None) atomically."""
-
-
-class MemoryStore:
-    """A dict-backed store for pure unit tests."""
-
-    def __init__(self) -> None:
-        self.data: dict[bytes, bytes] = {}
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.data.get(key)
-
-    def write(self, changes: dict[bytes, bytes | None]) -> None:
-        for key, value in changes.items():
-            if value is None:
-                self.data.pop(key, None)
-            else:
-                self.data[key] = value
+from streams.keys import key
+from streams.state import LoggedState
 
 
 @dataclass(frozen=True)
@@ -54,27 +31,13 @@ class MessageFacts:
     redacted: bool = False
 
 
-def _key(*parts: str | int) -> bytes:
-    return "\x1f".join(str(p) for p in parts).encode()
-
-
 @dataclass
-class SequencerState:
+class SequencerState(LoggedState):
     """Typed reads and pending writes over the store; `flush` makes pending writes durable."""
 
-    store: KeyValueStore
-    pending: dict[bytes, bytes | None] = field(default_factory=dict)
     cache_size: int = 100_000
     _pending_conversations: dict[str, Conversation] = field(default_factory=dict)
     _conversations: dict[str, Conversation] = field(default_factory=dict)
-
-    def _get(self, key: bytes) -> bytes | None:
-        if key in self.pending:
-            return self.pending[key]
-        return self.store.get(key)
-
-    def _put(self, key: bytes, value: bytes | None) -> None:
-        self.pending[key] = value
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         """Hot path: answered from memory (pending, then committed cache) when possible."""
@@ -83,7 +46,7 @@ class SequencerState:
             found = self._conversations.get(conversation_id)
         if found is not None:
             return found
-        raw = self.store.get(_key("c", conversation_id))
+        raw = self.store.get(key("c", conversation_id))
         if raw is None:
             return None
         data = json.loads(raw)
@@ -102,56 +65,59 @@ class SequencerState:
         self._conversations[conversation_id] = conversation
 
     def role(self, conversation_id: str, user_id: str) -> Role | None:
-        raw = self._get(_key("u", conversation_id, user_id))
+        raw = self._get(key("u", conversation_id, user_id))
         return None if raw is None else Role(raw.decode())
 
     def put_role(self, conversation_id: str, user_id: str, role: Role | None) -> None:
-        self._put(_key("u", conversation_id, user_id), None if role is None else role.encode())
+        self._put(key("u", conversation_id, user_id), None if role is None else role.encode())
 
     def message(self, conversation_id: str, seq: int) -> MessageFacts | None:
-        raw = self._get(_key("m", conversation_id, seq))
+        raw = self._get(key("m", conversation_id, seq))
         if raw is None:
             return None
         return MessageFacts(**json.loads(raw))
 
     def put_message(self, conversation_id: str, seq: int, facts: MessageFacts) -> None:
         data = {"sender": facts.sender, "deleted": facts.deleted, "redacted": facts.redacted}
-        self._put(_key("m", conversation_id, seq), json.dumps(data).encode())
+        self._put(key("m", conversation_id, seq), json.dumps(data).encode())
 
     def seq_of_command(
         self, conversation_id: str, device_id: str, client_msg_id: str
     ) -> int | None:
         """The seq of the event an earlier command with this idempotency key produced."""
-        raw = self._get(_key("k", conversation_id, device_id, client_msg_id))
+        raw = self._get(key("k", conversation_id, device_id, client_msg_id))
         return None if raw is None else int(raw)
 
     def remember_command(
         self, conversation_id: str, device_id: str, client_msg_id: str, seq: int
     ) -> None:
-        self._put(_key("k", conversation_id, device_id, client_msg_id), str(seq).encode())
+        self._put(key("k", conversation_id, device_id, client_msg_id), str(seq).encode())
 
     def watermark(self, kind: str, conversation_id: str, who: str) -> int:
-        raw = self._get(_key("w", kind, conversation_id, who))
+        raw = self._get(key("w", kind, conversation_id, who))
         return 0 if raw is None else int(raw)
 
     def put_watermark(self, kind: str, conversation_id: str, who: str, seq: int) -> None:
-        self._put(_key("w", kind, conversation_id, who), str(seq).encode())
+        self._put(key("w", kind, conversation_id, who), str(seq).encode())
 
     def has_reaction(self, conversation_id: str, seq: int, user_id: str, emoji: str) -> bool:
-        return self._get(_key("x", conversation_id, seq, user_id, emoji)) is not None
+        return self._get(key("x", conversation_id, seq, user_id, emoji)) is not None
 
     def put_reaction(
         self, conversation_id: str, seq: int, user_id: str, emoji: str, present: bool
     ) -> None:
-        self._put(_key("x", conversation_id, seq, user_id, emoji), b"1" if present else None)
-
-    def applied_offset(self, partition: int) -> int:
-        """The events-topic offset up to which this store reflects `partition`."""
-        raw = self.store.get(_key("o", partition))
-        return 0 if raw is None else int(raw)
+        self._put(key("x", conversation_id, seq, user_id, emoji), b"1" if present else None)
 
     def flush(self, applied_offsets: dict[int, int] | None = None) -> None:
-        changes = dict(self.pending)
+        super().flush(applied_offsets)
+        self._pending_conversations.clear()
+
+    def discard(self) -> None:
+        super().discard()
+        self._pending_conversations.clear()
+
+    def _changes(self) -> dict[bytes, bytes | None]:
+        changes = super()._changes()
         for cid, conversation in self._pending_conversations.items():
             data = {
                 "kind": conversation.kind.value,
@@ -159,15 +125,6 @@ class SequencerState:
                 "member_count": conversation.member_count,
                 "name": conversation.name,
             }
-            changes[_key("c", cid)] = json.dumps(data).encode()
+            changes[key("c", cid)] = json.dumps(data).encode()
             self._remember(cid, conversation)
-        for partition, offset in (applied_offsets or {}).items():
-            changes[_key("o", partition)] = str(offset).encode()
-        if changes:
-            self.store.write(changes)
-        self.pending.clear()
-        self._pending_conversations.clear()
-
-    def discard(self) -> None:
-        self.pending.clear()
-        self._pending_conversations.clear()
+        return changes

@@ -13,25 +13,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast
 
-from confluent_kafka import Message
-
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
 from schemas.topics import Topics
+from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
-from streams.sequencer.decide import (
-    Accepted,
-    Decision,
-    Duplicate,
-    Rejected,
-    Unchanged,
-    decide,
-    evolve,
-)
+from streams.sequencer.decide import decide, evolve
 from streams.sequencer.rules import DEFAULT_LIMITS, Limits
 from streams.sequencer.state import SequencerState
-from streams.transactional import TransactionOutput
 
 COMMAND_TYPES = tuple(
     t for t in m.RECORD_TYPES.values() if t.avro_name.startswith("parley.command.")
@@ -54,6 +44,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
         limits: Limits = DEFAULT_LIMITS,
         max_command_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        group_id: str,
     ) -> None:
         super().__init__(
             bootstrap=bootstrap,
@@ -62,6 +53,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
             log_topic=topics.events,
             state=state,
             max_command_bytes=max_command_bytes,
+            group_id=group_id,
         )
         self.limits = limits
         self.clock = clock
@@ -83,31 +75,16 @@ class ConversationSequencer(LogWriter[SequencerState]):
             reason=reason,
         )
 
-    def handle(self, record: Message, out: TransactionOutput) -> None:
-        intake = self.intake(record, out)
-        if intake is not None:
-            command = cast(m.Command, intake.command)
-            self._answer(out, intake, decide(self.state, command, self.clock(), self.limits))
-
-    def _answer(self, out: TransactionOutput, intake: Intake, decision: Decision) -> None:
-        if isinstance(decision, Rejected):
-            self.reject(out, intake, decision.code, decision.reason)
-            return
-        seq: int | None = None
-        if isinstance(decision, Accepted):
-            self.append(out, intake, decision.event)
-            seq = decision.event.meta.seq
-        elif isinstance(decision, Duplicate):
-            seq = decision.seq
-        elif not isinstance(decision, Unchanged):
-            raise TypeError(decision)
+    def acceptance(self, intake: Intake, seq: int | None, duplicate: bool) -> AvroRecord:
         meta = cast(m.Command, intake.command).meta
-        accepted = m.CommandAccepted(
+        return m.CommandAccepted(
             command_id=meta.command_id,
             conversation_id=meta.conversation_id,
             actor=meta.actor,
             client_msg_id=meta.client_msg_id,
             seq=seq,
-            duplicate=isinstance(decision, Duplicate),
+            duplicate=duplicate,
         )
-        self.answer(out, intake, accepted)
+
+    def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
+        return decide(self.state, cast(m.Command, command), self.clock(), self.limits)

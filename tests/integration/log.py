@@ -13,11 +13,11 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from infra.topics import ensure_topics
+from kafkalog.records import header_pairs, position
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
 from schemas.topics import REPLY_PARTITION_HEADER, Topics, declare_topics
-from streams.transactional import header_pairs, position
 
 BOOTSTRAP = os.environ.get("PARLEY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
@@ -50,6 +50,43 @@ def create_conversation(
         name=cid if kind == m.ConversationKind.GROUP else None,
         members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in members),
     )
+
+
+def event_meta(cid: str, seq: int, user: str = "u0") -> m.EventMeta:
+    return m.EventMeta(
+        event_id=f"{cid}/{seq}",
+        conversation_id=cid,
+        seq=seq,
+        actor=m.Actor(user_id=user, device_id=f"{user}-phone"),
+        client_msg_id=f"{cid}-{seq}",
+        command_id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC),
+    )
+
+
+class EventWriter:
+    """Writes events straight to the events topic, as the sequencer would (keyed and
+    partitioned by conversation): for a reader of the log under test, without a sequencer."""
+
+    def __init__(self, topics: Topics) -> None:
+        self.topics = topics
+        self.producer = Producer(
+            {"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True, "linger.ms": 1}
+        )
+
+    def write(self, event: Any, raw: bytes | None = None) -> None:
+        cid = event.meta.conversation_id
+        self.producer.produce(
+            self.topics.events.name,
+            key=cid,
+            value=raw if raw is not None else codec.encode(event),
+            partition=partition_for(cid, self.topics.events.partitions),
+        )
+        self.producer.poll(0)
+
+    def flush(self) -> None:
+        if self.producer.flush(30) != 0:
+            raise AssertionError("events were not all delivered within 30 s")
 
 
 class CommandProducer:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from confluent_kafka import Producer
-from rocksdict import AccessType, Options, Rdict
 
-from projections.history.layout import READY_KEY
 from projections.history.query import HistoryReader
 from schemas import codec
 from schemas import models as m
-from tests.integration.history_process import HistoryProcess
 from tests.integration.log import (
     CommandProducer,
     command_meta,
@@ -26,6 +21,7 @@ from tests.integration.log import (
 )
 from tests.integration.processes import wait_until
 from tests.integration.sequencer_process import SequencerProcess
+from tests.integration.view_process import HistoryProcess
 
 MESSAGES = 200
 STREAMED = 10, 200
@@ -41,15 +37,6 @@ def message(cid: str, user: str, i: int) -> m.SendMessage:
         meta=command_meta(cid, user, client_msg_id=f"{cid}-{i}"),
         body=m.PlainBody(text=f"message {i}"),
     )
-
-
-def dump(path: Path) -> dict[bytes, bytes]:
-    """Everything the store holds but its readiness marker, which records when it started."""
-    db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
-    try:
-        return {cast(bytes, k): cast(bytes, v) for k, v in db.items() if k != READY_KEY}
-    finally:
-        db.close()
 
 
 def send_group_history(out: CommandProducer) -> None:
@@ -88,20 +75,6 @@ def check_group_history(reader: HistoryReader, events_topic: str) -> None:
     assert not reader.can_read("mallory", "g1", 1)
 
 
-@contextmanager
-def rebuild(history: HistoryProcess, secondary_path: Path) -> Iterator[HistoryReader]:
-    """`python -m projections.history rebuild` over an existing store: a reader once the
-    rebuilt view says it is ready; the process is stopped on leaving."""
-    history.start("rebuild")
-    try:
-        wait_until(lambda: "following" in history.log(), 30, "the rebuild to delete the store")
-        with history.reader(secondary_path) as fresh:
-            wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
-            yield fresh
-    finally:
-        history.stop()
-
-
 def stream(
     out: CommandProducer, conversations: list[str], per_conversation: int, resume: threading.Event
 ) -> None:
@@ -121,9 +94,7 @@ def test_history_follows_the_log_survives_kill_9_and_equals_a_rebuild(
 ) -> None:
     topics = fresh_topics(partitions=4)
     sequencer = SequencerProcess(topics, tmp_path / "sequencer")
-    live = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "live-1.log")
-    restarted = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "live-2.log")
-    rebuilt = HistoryProcess(topics, tmp_path / "history", log_path=tmp_path / "rebuilt.log")
+    live, restarted, rebuilt = HistoryProcess.runs(topics, tmp_path)
     conversations, per_conversation = STREAMED
     streamed = [f"s{i}" for i in range(conversations)]
     total = conversations * (1 + per_conversation)
@@ -156,9 +127,9 @@ def test_history_follows_the_log_survives_kill_9_and_equals_a_rebuild(
         wait_until(reader.ready, 30, "the restarted view to say it is ready")
         reader.close()
         restarted.stop()
-        after_crash = dump(restarted.store_path)
+        after_crash = restarted.dump()
 
-        with rebuild(rebuilt, tmp_path / "rebuilt-reader") as fresh:
+        with rebuilt.rebuilt(tmp_path / "rebuilt-reader") as fresh:
             assert applied(fresh) == total
             check_group_history(fresh, topics.events.name)
     finally:
@@ -172,7 +143,7 @@ def test_history_follows_the_log_survives_kill_9_and_equals_a_rebuild(
 
     assert killed_at < total, "the kill happened before the stream ended"
     assert len(read_committed(topics.events.name, expected=G1_LAST + total)) == G1_LAST + total
-    assert dump(rebuilt.store_path) == after_crash
+    assert rebuilt.dump() == after_crash
     assert "following t" in rebuilt.log() and " from {} to reach" in rebuilt.log()
     for process in (live, restarted, rebuilt):
         assert "Traceback" not in process.log()

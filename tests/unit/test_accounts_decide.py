@@ -20,7 +20,7 @@ from streams.accounts.decide import (
     evolve,
 )
 from streams.accounts.state import AccountState, DeviceStatus
-from streams.sequencer.state import MemoryStore
+from streams.store import MemoryStore
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"

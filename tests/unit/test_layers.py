@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {
     "schemas",
     "telemetry",
+    "kafkalog",
     "streams",
     "projections",
     "edge",
@@ -24,21 +25,30 @@ ALLOWED = {
     # one implementation at both ends of a record, knowing nothing of the domain. It reads
     # the header names from the contract and nothing else.
     "telemetry": {"schemas"},
-    "streams": {"schemas", "telemetry"},
-    "projections": {"schemas", "telemetry"},
-    "edge": {"schemas", "projections", "telemetry"},
+    # The log's plumbing (record helpers, client presets, the follower and its error policy,
+    # dead letters, settings): shared by every process that reads or writes Kafka, so it
+    # knows nothing of the domain beyond the contract.
+    "kafkalog": {"schemas", "telemetry"},
+    "streams": {"schemas", "telemetry", "kafkalog"},
+    "projections": {"schemas", "telemetry", "kafkalog"},
+    "edge": {"schemas", "projections", "telemetry", "kafkalog"},
     "client": {"edge"},  # the published protocol frames only
 }
 
 
-def imported_packages(path: Path) -> set[str]:
+def imported_modules(path: Path) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
-    return found & FIRST_PARTY
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def imported_packages(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)} & FIRST_PARTY
 
 
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
@@ -48,6 +58,40 @@ def test_layer_imports_only_what_it_may(layer: str) -> None:
         for path in (ROOT / layer).rglob("*.py")
     }
     assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def processors() -> list[str]:
+    return sorted(p.name for p in (ROOT / "streams").iterdir() if (p / "__init__.py").exists())
+
+
+def test_there_are_processors_to_check() -> None:
+    assert {"sequencer", "accounts", "fanout"} <= set(processors())
+
+
+@pytest.mark.parametrize("processor", processors())
+def test_a_processor_imports_no_other_processor(processor: str) -> None:
+    """A processor (a package under streams/) uses streams' shared modules (decisions, store,
+    keys, state, the transactional loop), schemas, telemetry and kafkalog; never another
+    processor's modules (the account registry once imported the sequencer's decision types,
+    rule errors and store)."""
+    others = {f"streams.{name}" for name in processors()} - {f"streams.{processor}"}
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in imported_modules(path)
+            if any(name == other or name.startswith(other + ".") for other in others)
+        )
+        for path in (ROOT / "streams" / processor).rglob("*.py")
+    }
+    assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def test_shared_streams_modules_import_no_processor() -> None:
+    """The modules every processor uses sit beside them in streams/ and depend on none."""
+    packages = {f"streams.{name}" for name in processors()}
+    for path in (ROOT / "streams").glob("*.py"):
+        reached = {n for n in imported_modules(path) if n.startswith("streams.")}
+        assert not {n for n in reached if any(n.startswith(p) for p in packages)}, path.name
 
 
 def test_telemetry_reads_only_the_header_names_from_the_contract() -> None:

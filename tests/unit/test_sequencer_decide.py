@@ -19,7 +19,8 @@ from streams.sequencer.decide import (
     evolve,
 )
 from streams.sequencer.rules import DEFAULT_LIMITS, Limits
-from streams.sequencer.state import MemoryStore, SequencerState
+from streams.sequencer.state import SequencerState
+from streams.store import MemoryStore
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 

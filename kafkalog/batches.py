@@ -1,9 +1,4 @@
-"""Taking records from a consumer without waiting to fill a batch.
-
-Its own module so that readers of the log outside the views (the edge's followers) use it
-without importing a view's loop and metrics. `streams/transactional.py` has the same
-function: streams and projections may not import each other.
-"""
+"""Taking records from a consumer without waiting to fill a batch."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ from confluent_kafka import Consumer, Message
 def next_batch(consumer: Consumer, max_batch: int, *, idle_s: float) -> list[Message]:
     """What is already fetched, without waiting to fill a batch; blocks (up to `idle_s`)
     only when nothing is. `consume(n, timeout)` waits for all n or the whole timeout, which
-    would add up to `timeout` to every record's lag at moderate rates."""
+    would add up to `timeout` to every record's latency at moderate rates."""
     records: list[Message] = consumer.consume(num_messages=max_batch, timeout=0)
     if records:
         return records

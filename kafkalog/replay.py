@@ -1,0 +1,43 @@
+"""Reading a topic from given offsets to its end, outside any group: how a log writer brings
+its state up to its own log when it is given a partition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from kafkalog.presets import REPLAY, private_reader
+from kafkalog.records import position
+
+REPLAY_BATCH = 1000
+REPLAY_POLL_S = 0.05
+
+
+def replay(
+    bootstrap: str, topic: str, start_offsets: dict[int, int], apply: Callable[[Message], None]
+) -> dict[int, int]:
+    """Feed every committed record from `start_offsets` to the end of each partition to
+    `apply`; returns the next offset per partition. An error on a record raises: the
+    caller's state must not skip anything of its own log."""
+    if not start_offsets:
+        return {}
+    reader = Consumer(private_reader(bootstrap, REPLAY, name="replay"))
+    positions = dict(start_offsets)
+    reader.assign([TopicPartition(topic, p, o) for p, o in positions.items()])
+    pending = set(positions)
+    try:
+        while pending:
+            for record in reader.consume(num_messages=REPLAY_BATCH, timeout=REPLAY_POLL_S):
+                error = record.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        raise KafkaException(error)
+                    pending.discard(position(record)[0])
+                    continue
+                apply(record)
+                partition, offset = position(record)
+                positions[partition] = offset + 1
+    finally:
+        reader.close()
+    return positions

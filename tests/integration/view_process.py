@@ -1,0 +1,106 @@
+"""Runs a real view (history, inbox) as a separate process, so tests can SIGKILL and
+rebuild it and read it as the edge does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Generic, Self, TypeVar, cast
+
+from rocksdict import AccessType, Options, Rdict
+
+from projections.history.query import HistoryReader
+from projections.inbox.query import InboxReader
+from projections.reader import ViewReader
+from projections.store import READY_KEY
+from schemas.topics import Topics
+from tests.integration.processes import ParleyProcess, wait_until
+
+ReaderT = TypeVar("ReaderT", bound=ViewReader)
+
+
+class ViewProcess(ParleyProcess, Generic[ReaderT]):
+    """`python -m projections.<view>` for one test's topics; `start("rebuild")` rebuilds."""
+
+    view = ""
+    reader_type: type[ReaderT]
+
+    def __init__(
+        self,
+        topics: Topics,
+        state_dir: Path,
+        *,
+        group: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
+        self.topics = topics
+        self.prefix = topics.events.name.rsplit(".", 1)[0]
+        super().__init__(
+            f"projections.{self.view}",
+            self.prefix,
+            state_dir,
+            log_path or state_dir / f"{self.view}.log",
+            {
+                "PARLEY_PARTITIONS": str(topics.events.partitions),
+                "PARLEY_VIEW_GROUP": group or f"{self.prefix}-{self.view}",
+            },
+        )
+
+    @classmethod
+    def runs(cls, topics: Topics, work: Path) -> tuple[Self, Self, Self]:
+        """One store, three runs: the live process, its restart after a kill, a rebuild."""
+        state = work / cls.view
+        live, restarted, rebuilt = (
+            cls(topics, state, log_path=work / f"{name}.log")
+            for name in ("live-1", "live-2", "rebuilt")
+        )
+        return live, restarted, rebuilt
+
+    @property
+    def store_path(self) -> Path:
+        return self.state_dir / f"{self.prefix}-{self.view}"
+
+    def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> ReaderT:
+        """A reader as the edge has one (never stale), once the process created its store."""
+        current = self.store_path / "CURRENT"
+        wait_until(current.exists, deadline_s, f"the {self.view} store")
+        return self.reader_type(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+
+    @contextmanager
+    def rebuilt(self, secondary_path: Path) -> Iterator[ReaderT]:
+        """`python -m projections.<view> rebuild` over an existing store: a reader once the
+        rebuilt view says it is ready; the process is stopped on leaving."""
+        self.start("rebuild")
+        try:
+            wait_until(lambda: "following" in self.log(), 30, "the rebuild to delete the store")
+            with self.reader(secondary_path) as fresh:
+                wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
+                yield fresh
+        finally:
+            self.stop()
+
+    def dump(self) -> dict[bytes, bytes]:
+        """Everything the store holds but its readiness marker, which records when it
+        started (read-only: only while the process is not running)."""
+        db = Rdict(str(self.store_path), Options(raw_mode=True), access_type=AccessType.read_only())
+        try:
+            return {cast(bytes, k): cast(bytes, v) for k, v in db.items() if k != READY_KEY}
+        finally:
+            db.close()
+
+
+class HistoryProcess(ViewProcess[HistoryReader]):
+    view = "history"
+    reader_type = HistoryReader
+
+
+class InboxProcess(ViewProcess[InboxReader]):
+    view = "inbox"
+    reader_type = InboxReader
+
+
+def unread(reader: InboxReader, user_id: str, conversation_id: str) -> Any:
+    """The person's unread count in the conversation, as the inbox view answers it."""
+    entry = reader.entry(user_id, conversation_id)
+    return None if entry is None else entry["unread"]
