@@ -27,37 +27,34 @@ from client.errors import (
 )
 from client.models import (
     AckKind,
-    AckResult,
     ConversationEvent,
     ConversationSummary,
     CreatedConversation,
     Device,
     HistoryPage,
     Inbox,
+    InboxEntry,
     SendResult,
+    Sequenced,
     SyncAnswer,
     parse_answer,
 )
 from client.ordering import ConversationOrder, Gap
 from client.rest import RestApi
-from edge.frames import (
+from edge.protocol.frames import (
     Ack,
     DeleteMessage,
     EditMessage,
-    EventPush,
     FetchHistory,
     GetInbox,
-    InboxPush,
     Ping,
     PlainText,
-    PresencePush,
     React,
-    Resync,
     SendMessage,
     Sync,
     Typing,
-    TypingPush,
 )
+from edge.protocol.pushes import EventPush, InboxPush, PresencePush, Resync, TypingPush
 
 log = logging.getLogger(__name__)
 
@@ -209,10 +206,12 @@ class ParleyClient:
     async def create_group(self, name: str, members: Sequence[str]) -> CreatedConversation:
         return await self._rest.create_conversation("group", list(members), name)
 
-    async def add_member(self, conversation_id: str, user_id: str, role: str | None = None) -> int:
+    async def add_member(
+        self, conversation_id: str, user_id: str, role: str | None = None
+    ) -> int | None:
         return await self._rest.add_member(conversation_id, user_id, role)
 
-    async def remove_member(self, conversation_id: str, user_id: str) -> int:
+    async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
         return await self._rest.remove_member(conversation_id, user_id)
 
     async def list_conversations(self) -> list[ConversationSummary]:
@@ -316,9 +315,7 @@ class ParleyClient:
             before=before,
             limit=limit,
         )
-        result = await self._request(frame)
-        _name_conversation(result, conversation_id)
-        return parse_answer(HistoryPage, result, what="fetch_history")
+        return parse_answer(HistoryPage, await self._request(frame), what="fetch_history")
 
     async def typing(self, conversation_id: str, active: bool = True) -> None:
         frame = Typing(
@@ -371,7 +368,7 @@ class ParleyClient:
 
     async def _watermark_or_seq(self, frame: ClientRequest, what: str) -> int | None:
         """The seq of the event a change made (None when an ack moved nothing)."""
-        return parse_answer(AckResult, await self._request(frame), what=what).seq
+        return parse_answer(Sequenced, await self._request(frame), what=what).seq
 
     async def _request(self, frame: ClientRequest) -> dict[str, Any]:
         await self.connect()
@@ -420,13 +417,9 @@ class ParleyClient:
         """One sync round from what this client holds (see `_catch_up`, which loops it)."""
         held = {cid: self._order.held_through(cid) for cid in self._order.conversations}
         frame = Sync(type="sync", id=self._request_id(), cursors=held, limit=limit)
-        result = await self._request(frame)
-        for conversation in result.get("conversations", []):
-            if isinstance(conversation, dict):
-                _name_conversation(conversation, conversation.get("conversation_id"))
-        return parse_answer(SyncAnswer, result, what="sync")
+        return parse_answer(SyncAnswer, await self._request(frame), what="sync")
 
-    async def inbox(self) -> list[dict[str, Any]]:
+    async def inbox(self) -> list[InboxEntry]:
         """The person's conversations, most recent activity first, with unread counts."""
         frame = GetInbox(type="inbox", id=self._request_id())
         return parse_answer(Inbox, await self._request(frame), what="inbox").entries
@@ -536,9 +529,3 @@ class ParleyClient:
         self._stuck = None
         self._order.skip(gap)
 
-
-def _name_conversation(answer: dict[str, Any], conversation_id: Any) -> None:
-    """Events in an answer about one conversation carry its id, as pushes do."""
-    for entry in answer.get("events", []):
-        if isinstance(entry, dict):
-            entry.setdefault("conversation_id", conversation_id)

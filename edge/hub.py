@@ -8,7 +8,6 @@ entries alive (an edge that dies stops refreshing, and fan-out stops routing to 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
@@ -20,8 +19,10 @@ from confluent_kafka import Message, Producer
 from opentelemetry.context import Context
 
 from edge.connection import DeviceConnection
+from edge.errors import DEVICE_REVOKED
+from edge.event_views import visible_view
 from edge.metrics import EdgeMetrics
-from edge.pages import visible_json
+from edge.protocol.pushes import EventPush
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
@@ -80,7 +81,7 @@ class ConnectionHub:
 
     def disconnect_device(self, device_id: str) -> None:
         """A revoked device's open sockets close at once, with the reason."""
-        goodbye = '{"type":"error","id":null,"code":"unauthorized","message":"device revoked"}'
+        goodbye = DEVICE_REVOKED.frame(None).model_dump_json()
         for connection in self.connections():
             if connection.device_id == device_id:
                 connection.reply(goodbye)
@@ -158,15 +159,11 @@ class ConnectionHub:
 
     @staticmethod
     def _frame(delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:
-        return json.dumps(
-            {
-                "type": "event",
-                "conversation_id": delivery.conversation_id,
-                "seq": delivery.seq,
-                "event": visible_json(event, viewer),
-            },
-            separators=(",", ":"),
-        )
+        return EventPush(
+            conversation_id=delivery.conversation_id,
+            seq=delivery.seq,
+            event=visible_view(event, viewer),
+        ).model_dump_json()
 
     def relay_typing(self, node: int, signal: m.TypingSignal) -> None:
         self.producer.produce(self.deliveries.name, value=codec.encode(signal), partition=node)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from edge import frames as f
 from edge.errors import rejection_error
+from edge.protocol import frames as f
 from schemas.models import RejectionCode
 
 
