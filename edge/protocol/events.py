@@ -20,7 +20,7 @@ class ServerModel(BaseModel):
     """Everything the edge sends is frozen; a field a newer edge adds is ignored by an older
     client, so adding one never breaks it."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", use_attribute_docstrings=True)
 
 
 class SealedText(ServerModel):
@@ -156,7 +156,7 @@ class Hidden(ServerModel):
 class UnknownEvent(ServerModel):
     """An event of a type this client does not know (a newer edge): its fields are kept."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", use_attribute_docstrings=True)
 
     type: str
     seq: int

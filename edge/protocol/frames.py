@@ -19,7 +19,7 @@ ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class PlainText(Frame):
