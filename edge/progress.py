@@ -15,6 +15,15 @@ from typing import Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
+async def woken(future: asyncio.Future[None], timeout_s: float) -> bool:
+    """True when `future` is resolved (a notification came) within `timeout_s`."""
+    try:
+        await asyncio.wait_for(future, timeout_s)
+        return True
+    except TimeoutError:
+        return False
+
+
 class Progress(Generic[K]):
     """Per key, the highest version applied; waiters for a key to reach a version."""
 
@@ -48,10 +57,7 @@ class Progress(Generic[K]):
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append((version, future))
         try:
-            await asyncio.wait_for(future, timeout_s)
-            return True
-        except TimeoutError:
-            return False
+            return await woken(future, timeout_s)
         finally:
             self._forget(key, future)
 

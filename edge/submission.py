@@ -7,12 +7,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from edge.errors import TIMEOUT, rejection_error
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics, TopicSpec
+
+AcceptedT = TypeVar("AcceptedT", m.CommandAccepted, m.AccountCommandAccepted)
 
 
 class Gateway(Protocol):
@@ -62,30 +64,31 @@ class Submitter:
     async def command(self, command: m.Command) -> m.CommandAccepted:
         """A conversation's command, keyed by the conversation, to the sequencer."""
         meta = command.meta
-        outcome = await self._submit(
-            self.topics.commands, meta.conversation_id, command, meta.command_id
-        )
-        if not isinstance(outcome, m.CommandAccepted):
-            raise TypeError(f"{type(command).__name__} was answered with {outcome!r}")
-        return outcome
+        key = meta.conversation_id
+        return await self._submit(self.topics.commands, key, command, m.CommandAccepted)
 
     async def account_command(self, command: m.AccountCommand) -> m.AccountCommandAccepted:
         """An account's command, keyed by the user, to the accounts processor."""
-        meta = command.meta
-        outcome = await self._submit(
-            self.topics.account_commands, meta.user_id, command, meta.command_id
+        key = command.meta.user_id
+        return await self._submit(
+            self.topics.account_commands, key, command, m.AccountCommandAccepted
         )
-        if not isinstance(outcome, m.AccountCommandAccepted):
-            raise TypeError(f"{type(command).__name__} was answered with {outcome!r}")
-        return outcome
 
     async def _submit(
-        self, topic: TopicSpec, key: str, command: AvroRecord, command_id: str
-    ) -> AvroRecord:
+        self,
+        topic: TopicSpec,
+        key: str,
+        command: m.Command | m.AccountCommand,
+        accepted: type[AcceptedT],
+    ) -> AcceptedT:
         try:
-            outcome = await self.gateway.submit(topic, key, command, command_id, self.timeout_s)
+            outcome = await self.gateway.submit(
+                topic, key, command, command.meta.command_id, self.timeout_s
+            )
         except TimeoutError as e:
             raise TIMEOUT from e
         if isinstance(outcome, m.CommandRejected):
             raise rejection_error(outcome.code, outcome.reason)
+        if not isinstance(outcome, accepted):
+            raise TypeError(f"{type(command).__name__} was answered with {outcome!r}")
         return outcome

@@ -18,6 +18,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from edge.progress import woken
+
 log = logging.getLogger("parley.edge")
 
 IN_MODIFY = 0x00000002
@@ -93,10 +95,7 @@ class ViewWrites:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         try:
-            await asyncio.wait_for(future, timeout_s)
-            return True
-        except TimeoutError:
-            return False
+            return await woken(future, timeout_s)
         finally:
             self._waiters.remove(future)
 

@@ -100,48 +100,53 @@ class MessageSent(Event):
     expires_after_ms: int | None = None
 
 
-class MessageEdited(Event):
-    type: Literal["MessageEdited"] = "MessageEdited"
+class AboutMessage(Event):
+    """An event about the message at `target_seq`."""
+
     target_seq: int
+
+
+class MessageEdited(AboutMessage):
+    type: Literal["MessageEdited"] = "MessageEdited"
     body: Body
 
 
-class MessageDeleted(Event):
+class MessageDeleted(AboutMessage):
     type: Literal["MessageDeleted"] = "MessageDeleted"
-    target_seq: int
     scope: Literal["FOR_ME", "FOR_EVERYONE"]
 
 
-class MessageRedacted(Event):
+class MessageRedacted(AboutMessage):
     type: Literal["MessageRedacted"] = "MessageRedacted"
-    target_seq: int
     reason: str
 
 
-class ReactionAdded(Event):
+class Reaction(AboutMessage):
+    emoji: str
+
+
+class ReactionAdded(Reaction):
     type: Literal["ReactionAdded"] = "ReactionAdded"
-    target_seq: int
-    emoji: str
 
 
-class ReactionRemoved(Event):
+class ReactionRemoved(Reaction):
     type: Literal["ReactionRemoved"] = "ReactionRemoved"
-    target_seq: int
-    emoji: str
 
 
-class ReadWatermarkAdvanced(Event):
+class Watermark(Event):
+    up_to_seq: int
+
+
+class ReadWatermarkAdvanced(Watermark):
     """The actor has read everything up to `up_to_seq`."""
 
     type: Literal["ReadWatermarkAdvanced"] = "ReadWatermarkAdvanced"
-    up_to_seq: int
 
 
-class DeliveredWatermarkAdvanced(Event):
+class DeliveredWatermarkAdvanced(Watermark):
     """The actor's device has received everything up to `up_to_seq`."""
 
     type: Literal["DeliveredWatermarkAdvanced"] = "DeliveredWatermarkAdvanced"
-    up_to_seq: int
 
 
 class Hidden(ServerModel):

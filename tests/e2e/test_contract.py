@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -127,18 +128,15 @@ class RealSide:
         return int(answer["result"]["seq"])
 
     async def settled(self, cid: str, seq: int) -> None:
-        device = await open_device(self.http, self.url, self.token)
+        async with connected(self) as device:
 
-        async def synced() -> bool:
-            answer = await device.request({"type": "sync", "cursors": {}, "limit": 2000})
-            result = exactly(SyncAnswer, answer["result"])
-            held = {c.conversation_id: c.last_seq for c in result.conversations}
-            return held.get(cid, 0) >= seq
+            async def synced() -> bool:
+                answer = await device.request({"type": "sync", "cursors": {}, "limit": 2000})
+                result = exactly(SyncAnswer, answer["result"])
+                held = {c.conversation_id: c.last_seq for c in result.conversations}
+                return held.get(cid, 0) >= seq
 
-        try:
             await eventually(synced, f"the views to hold {cid} up to {seq}", DEADLINE_S)
-        finally:
-            await device.close()
 
 
 @pytest.fixture(params=["fake", "real"])
@@ -190,6 +188,17 @@ async def open_device(http: aiohttp.ClientSession, url: str, token: str) -> RawD
     ws, answer = await authenticate(http, url, token)
     exactly(Response, answer)
     return RawDevice(ws)
+
+
+@asynccontextmanager
+async def connected(side: Side) -> AsyncIterator[RawDevice]:
+    """The user's device, authenticated, for the duration."""
+    async with aiohttp.ClientSession() as http:
+        device = await open_device(http, side.url, side.token)
+        try:
+            yield device
+        finally:
+            await device.close()
 
 
 async def answered(device: RawDevice, frame: dict[str, Any]) -> Any:
@@ -247,84 +256,60 @@ async def test_a_send_answers_its_seq_and_a_retry_the_same_seq_as_a_duplicate(
     side: Side,
 ) -> None:
     cid = await side.conversation()
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            first = exactly(SendResult, await answered(device, send_frame(cid, "hi", "k1")))
-            again = exactly(SendResult, await answered(device, send_frame(cid, "hi", "k1")))
-            assert (first.duplicate, again.duplicate, again.seq) == (False, True, first.seq)
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        first = exactly(SendResult, await answered(device, send_frame(cid, "hi", "k1")))
+        again = exactly(SendResult, await answered(device, send_frame(cid, "hi", "k1")))
+        assert (first.duplicate, again.duplicate, again.seq) == (False, True, first.seq)
 
 
 async def test_another_members_message_is_pushed_as_an_event_frame(side: Side) -> None:
     cid = await side.conversation()
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            seq = await side.other_says(cid, "are you there?")
-            await device.wait_for(lambda: any(p.get("seq") == seq for p in device.pushes))
-            pushed = exactly(EventPush, next(p for p in device.pushes if p.get("seq") == seq))
-            assert isinstance(pushed.event, v.MessageSent)
-            assert pushed.event.body == PlainText(text="are you there?")
-            for push in (p for p in device.pushes if p["type"] == "event"):
-                assert not isinstance(exactly(EventPush, push).event, v.UnknownEvent), push
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        seq = await side.other_says(cid, "are you there?")
+        await device.wait_for(lambda: any(p.get("seq") == seq for p in device.pushes))
+        pushed = exactly(EventPush, next(p for p in device.pushes if p.get("seq") == seq))
+        assert isinstance(pushed.event, v.MessageSent)
+        assert pushed.event.body == PlainText(text="are you there?")
+        for push in (p for p in device.pushes if p["type"] == "event"):
+            assert not isinstance(exactly(EventPush, push).event, v.UnknownEvent), push
 
 
 async def test_history_answers_a_page_in_seq_order(side: Side) -> None:
     cid = await side.conversation()
     seq = await side.other_says(cid, "for the record")
     await side.settled(cid, seq)
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            frame = {"type": "fetch_history", "conversation_id": cid, "limit": 10}
-            page = exactly(HistoryPage, await answered(device, frame))
-            known(page.events)
-            assert [e.seq for e in page.events] == sorted(e.seq for e in page.events)
-            assert [e.text for e in page.events if e.seq == seq] == ["for the record"]
-            assert page.last_seq == seq
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        frame = {"type": "fetch_history", "conversation_id": cid, "limit": 10}
+        page = exactly(HistoryPage, await answered(device, frame))
+        known(page.events)
+        assert [e.seq for e in page.events] == sorted(e.seq for e in page.events)
+        assert [e.text for e in page.events if e.seq == seq] == ["for the record"]
+        assert page.last_seq == seq
 
 
 async def test_sync_answers_what_follows_the_cursors(side: Side) -> None:
     cid = await side.conversation()
     seq = await side.other_says(cid, "catch up")
     await side.settled(cid, seq)
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            frame = {"type": "sync", "cursors": {cid: seq - 1}, "limit": 100}
-            answer = exactly(SyncAnswer, await answered(device, frame))
-            synced = next(c for c in answer.conversations if c.conversation_id == cid)
-            known(synced.events)
-            assert [(e.seq, e.text) for e in synced.events] == [(seq, "catch up")]
-            assert (synced.last_seq, synced.complete, answer.inbox) == (seq, True, None)
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        frame = {"type": "sync", "cursors": {cid: seq - 1}, "limit": 100}
+        answer = exactly(SyncAnswer, await answered(device, frame))
+        synced = next(c for c in answer.conversations if c.conversation_id == cid)
+        known(synced.events)
+        assert [(e.seq, e.text) for e in synced.events] == [(seq, "catch up")]
+        assert (synced.last_seq, synced.complete, answer.inbox) == (seq, True, None)
 
 
 async def test_ack_and_ping_answer_their_models(side: Side) -> None:
     cid = await side.conversation()
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            frame = {"type": "ack", "conversation_id": cid, "kind": "delivered", "up_to": 1}
-            exactly(Sequenced, await answered(device, frame))
-            assert exactly(Pong, await answered(device, {"type": "ping"})).pong is True
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        frame = {"type": "ack", "conversation_id": cid, "kind": "delivered", "up_to": 1}
+        exactly(Sequenced, await answered(device, frame))
+        assert exactly(Pong, await answered(device, {"type": "ping"})).pong is True
 
 
 async def test_a_malformed_frame_is_refused_with_its_request_id(side: Side) -> None:
-    async with aiohttp.ClientSession() as http:
-        device = await open_device(http, side.url, side.token)
-        try:
-            refused = await device.request({"type": "send", "id": "bad1", "conversation_id": "c"})
-            error = exactly(ErrorFrame, refused)
-            assert (error.id, error.code) == ("bad1", "bad_frame")
-        finally:
-            await device.close()
+    async with connected(side) as device:
+        refused = await device.request({"type": "send", "id": "bad1", "conversation_id": "c"})
+        error = exactly(ErrorFrame, refused)
+        assert (error.id, error.code) == ("bad1", "bad_frame")

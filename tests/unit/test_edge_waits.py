@@ -16,7 +16,7 @@ from aiohttp import web
 from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
 from edge.inbox_entries import inbox_entry
-from edge.inbox_push import InboxNotifier
+from edge.inbox_push import InboxNotifier, ReadEntry
 from edge.progress import Progress
 from edge.protocol.answers import InboxEntry
 from edge.protocol.pushes import InboxPush
@@ -93,17 +93,24 @@ class Screen:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[InboxStore]:
-    opened = InboxStore(tmp_path / "inbox")
-    yield opened
-    opened.close()
+def view(tmp_path: Path) -> Iterator[tuple[InboxStore, InboxReader]]:
+    """The inbox view's store, and a reader as the edge opens it (at its usual staleness)."""
+    store = InboxStore(tmp_path / "inbox")
+    reader = InboxReader(store.path, secondary_path=tmp_path / "secondary")
+    yield store, reader
+    reader.close()
+    store.close()
 
 
-@pytest.fixture
-def reader(store: InboxStore, tmp_path: Path) -> Iterator[InboxReader]:
-    opened = InboxReader(store.path, secondary_path=tmp_path / "secondary")
-    yield opened
-    opened.close()
+def fresh_entries(reader: InboxReader) -> ReadEntry:
+    """As the edge's read service reads an entry for a push: caught up first."""
+
+    async def read_entry(user_id: str, cid: str) -> InboxEntry | None:
+        reader.refresh()
+        found = reader.entry(user_id, cid)
+        return None if found is None else inbox_entry(found)
+
+    return read_entry
 
 
 def following_device(screen: Screen) -> DeviceConnection:
@@ -119,16 +126,17 @@ async def pushed_entry(screen: Screen) -> InboxEntry:
 
 
 async def test_an_entry_behind_the_event_goes_out_when_the_view_writes_it(
-    store: InboxStore, reader: InboxReader
+    view: tuple[InboxStore, InboxReader],
 ) -> None:
+    store, reader = view
     write(store, created("a", "bob"))
     first_read = asyncio.Event()
+    read_fresh = fresh_entries(reader)
 
     async def read_entry(user_id: str, cid: str) -> InboxEntry | None:
-        reader.refresh()
-        found = reader.entry(user_id, cid)
+        entry = await read_fresh(user_id, cid)
         first_read.set()
-        return None if found is None else inbox_entry(found)
+        return entry
 
     screen = Screen()
     device = following_device(screen)
@@ -149,19 +157,16 @@ async def test_an_entry_behind_the_event_goes_out_when_the_view_writes_it(
 
 
 async def test_a_view_that_stays_behind_is_pushed_as_it_is_at_the_deadline(
-    store: InboxStore, reader: InboxReader
+    view: tuple[InboxStore, InboxReader],
 ) -> None:
+    store, reader = view
     write(store, created("a", "bob"))
-
-    async def read_entry(user_id: str, cid: str) -> InboxEntry | None:
-        reader.refresh()
-        found = reader.entry(user_id, cid)
-        return None if found is None else inbox_entry(found)
-
     screen = Screen()
     device = following_device(screen)
     writes = ViewWrites(store.path)
-    notifier = InboxNotifier(read_entry, lambda _: [device], writes, coalesce_s=0, give_up_s=0.05)
+    notifier = InboxNotifier(
+        fresh_entries(reader), lambda _: [device], writes, coalesce_s=0, give_up_s=0.05
+    )
     try:
         notifier.changed("bob", "a", 2)
         entry = await pushed_entry(screen)
