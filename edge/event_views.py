@@ -19,6 +19,9 @@ from schemas.record import AvroRecord
 
 VIEWS: dict[str, type[v.Event]] = {view.model_fields["type"].default: view for view in v.LOG_EVENTS}
 """The protocol model of each event, by its Avro record's name."""
+AS_IS = frozenset({str, int, float, bool, type(None)})
+"""Values that are the same in JSON (an enum, though a str, is not: it goes by its value)."""
+_fields: dict[type[AvroRecord], tuple[str, ...]] = {}
 
 
 def event_view(event: m.Event) -> v.Event:
@@ -30,7 +33,7 @@ def event_view(event: m.Event) -> v.Event:
         "client_msg_id": meta.client_msg_id,
         "occurred_at_ms": _millis(meta.occurred_at),
     }
-    for name in type(event).model_fields:
+    for name in _fields_of(type(event)):
         if name != "meta":
             fields[name] = _value(getattr(event, name))
     return VIEWS[type(event).__name__].model_validate(fields)
@@ -71,10 +74,12 @@ def body_view(body: AvroRecord) -> PlainText | E2EECiphertext | v.SealedText:
 
 
 def _value(value: Any) -> Any:
+    if type(value) in AS_IS:  # most fields: checked first, for the push path's sake
+        return value
     if isinstance(value, m.PlainBody | m.EncryptedBody | m.SealedBody):
         return body_view(value)
     if isinstance(value, AvroRecord):
-        return {n: _value(getattr(value, n)) for n in type(value).model_fields}
+        return {n: _value(getattr(value, n)) for n in _fields_of(type(value))}
     if isinstance(value, tuple | list):
         return [_value(item) for item in value]
     if isinstance(value, bytes):
@@ -84,6 +89,14 @@ def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return _millis(value)
     return value
+
+
+def _fields_of(record: type[AvroRecord]) -> tuple[str, ...]:
+    """A record's field names, looked up once per type."""
+    names = _fields.get(record)
+    if names is None:
+        names = _fields[record] = tuple(record.model_fields)
+    return names
 
 
 def _base64(raw: bytes) -> str:
