@@ -5,6 +5,7 @@ among its components too, so one document names every type a client meets."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -21,7 +22,9 @@ PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
+@functools.cache
 def document() -> dict[str, Any]:
+    """Made once per process: the models do not change while it runs."""
     schemas, refs = _components()
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in ENDPOINTS:
