@@ -83,7 +83,8 @@ class ParleyClient:
     `cursors` (conversation id to the highest seq already handled) resumes where a previous
     run stopped; read them back from `cursors` before exiting. `backfill_new` decides
     whether a conversation without a cursor is delivered from seq 1 or from the first event
-    seen. Only one task may iterate `events()` / `messages()` at a time.
+    seen. Only one task may iterate `events()` / `messages()` at a time. `connect_timeout`
+    bounds opening the WebSocket and authenticating (by default `request_timeout`).
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class ParleyClient:
         cursors: Mapping[str, int] | None = None,
         backfill_new: bool = True,
         request_timeout: float = 10.0,
+        connect_timeout: float | None = None,
         send_attempts: int = 5,
         send_deadline: float = 60.0,
         backoff: Backoff | None = None,
@@ -120,7 +122,7 @@ class ParleyClient:
             on_end=lambda: self._inbox.put_nowait(_Wake.ENDED),
             backoff=self._backoff,
             heartbeat=heartbeat,
-            connect_timeout=request_timeout,
+            connect_timeout=request_timeout if connect_timeout is None else connect_timeout,
             max_reconnect_attempts=max_reconnect_attempts,
         )
         self._order = ConversationOrder(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from edge.accounts import (
+    DEVICE_ID,
     USER_NAME,
     AccountDirectory,
     hash_password,
@@ -81,8 +82,12 @@ class AccountService:
 
     async def authenticate(self, token: str) -> Identity | None:
         """Whose live token this is. A device this edge has not heard of yet may have just
-        logged in on another edge: wait a moment for the accounts log to bring it."""
-        await self.directory.arrivals.reach(token_device(token), 1, NEW_DEVICE_GRACE_S)
+        logged in on another edge: wait a moment for the accounts log to bring it. A token
+        naming no possible device is refused at once."""
+        device = token_device(token)
+        if not DEVICE_ID.match(device):
+            return None
+        await self.directory.arrivals.reach(device, 1, NEW_DEVICE_GRACE_S)
         identity = self.directory.authenticate(token)
         return None if identity is None else Identity(user_id=identity[0], device_id=identity[1])
 

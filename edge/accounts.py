@@ -25,6 +25,8 @@ from schemas import models as m
 from schemas.record import AvroRecord
 
 USER_NAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
+DEVICE_ID = re.compile(r"^d-[0-9a-f]{32}$")
+"""The form of every device id `new_device_token` makes."""
 _hasher = PasswordHasher(
     time_cost=int(os.environ.get("PARLEY_ARGON2_TIME_COST", "3")),
     memory_cost=int(os.environ.get("PARLEY_ARGON2_MEMORY_KIB", "65536")),

@@ -48,6 +48,7 @@ def make_client(
     cursors: dict[str, int] | None = None,
     backfill_new: bool = True,
     request_timeout: float = 1.0,
+    connect_timeout: float | None = None,
     send_attempts: int = 5,
     sync_limit: int = 500,
 ) -> ParleyClient:
@@ -58,6 +59,7 @@ def make_client(
         cursors=cursors,
         backfill_new=backfill_new,
         request_timeout=request_timeout,
+        connect_timeout=connect_timeout,
         send_attempts=send_attempts,
         sync_limit=sync_limit,
         backoff=Backoff(initial=0.005, maximum=0.02, rng=random.Random(7)),
@@ -86,8 +88,10 @@ async def test_send_retried_across_a_forced_disconnect_yields_one_seq(
 
 
 async def test_send_gives_up_after_its_attempts_with_the_message_id(edge: FakeEdge) -> None:
+    """Regression: connecting shared the sends' 50 ms budget and, on a loaded machine, ran
+    out of it first (`ServerUnavailableError` instead of the attempts under test)."""
     edge.ignore_sends = True
-    parley = make_client(edge, request_timeout=0.05, send_attempts=2)
+    parley = make_client(edge, request_timeout=0.05, connect_timeout=DEADLINE, send_attempts=2)
     try:
         with pytest.raises(SendFailedError) as failure:
             await within(parley.send("c1", "hello", client_msg_id="m-fixed"))

@@ -13,6 +13,7 @@ from typing import cast
 import pytest
 from aiohttp import web
 
+from edge.account_service import AccountService
 from edge.accounts import AccountDirectory
 from edge.connection import ConnectionState, DeviceConnection
 from edge.inbox_entries import inbox_entry
@@ -20,6 +21,7 @@ from edge.inbox_push import InboxNotifier, ReadEntry
 from edge.progress import Progress
 from edge.protocol.answers import InboxEntry
 from edge.protocol.pushes import InboxPush
+from edge.submission import Submitter
 from edge.view_writes import ViewWrites
 from projections.inbox.query import InboxReader
 from projections.inbox.store import InboxStore
@@ -183,3 +185,19 @@ async def test_a_view_not_created_yet_cannot_be_watched_and_is_not_waited_for(
     with writes.watching():
         assert await writes.after(writes.generation, DEADLINE_S) is False
     writes.close()
+
+
+async def test_a_token_naming_no_possible_device_is_refused_without_waiting() -> None:
+    """A garbage token used to cost the full grace for devices still on their way."""
+    service = AccountService(
+        submitter=cast(Submitter, None), directory=AccountDirectory(), timeout_s=DEADLINE_S
+    )
+    for token in ("forged", "d-0000.bad-secret", ""):
+        refused = service.authenticate(token)
+        with pytest.raises(StopIteration) as answered:
+            refused.send(None)  # it never suspends: no wait for the accounts log
+        assert answered.value.value is None
+    unknown = service.authenticate(f"d-{'0' * 32}.secret")
+    unknown.send(None)  # a well-formed device may still be on its way: this one waits
+    assert service.directory.arrivals.waiting() == 1
+    unknown.close()
