@@ -31,7 +31,7 @@ from client.errors import (
 )
 from client.models import ConversationEvent
 from client.sdk import ParleyClient, Signal
-from edge.frames import TypingPush
+from edge.protocol.pushes import TypingPush
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -172,14 +172,12 @@ async def chats(args: argparse.Namespace, ctx: Context) -> int:
     async with _client(ctx, stored) as client:
         entries = await client.inbox()
     for e in entries:
-        others = [m for m in e.get("members", []) if m != stored.user_id]
-        label = e.get("name") or ", ".join(others) or "(just you)"
-        unread = (
-            f"{e['unread']}{'+' if e.get('unread_capped') else ''} unread" if e["unread"] else ""
-        )
-        preview = e.get("preview") or {}
-        last = preview.get("text") or (f"[{preview['kind']}]" if preview else "")
-        print(f"{e['conversation_id']}\t{e['kind']}\t{label}\t{unread}\t{last}".rstrip())
+        others = [m for m in e.members or [] if m != stored.user_id]
+        label = e.name or ", ".join(others) or "(just you)"
+        unread = f"{e.unread}{'+' if e.unread_capped else ''} unread" if e.unread else ""
+        preview = e.preview
+        last = "" if preview is None else preview.text or f"[{preview.kind}]"
+        print(f"{e.conversation_id}\t{e.kind}\t{label}\t{unread}\t{last}".rstrip())
     if not entries:
         print("no conversations yet; start one with `parley dm USER`")
     return EXIT_OK

@@ -31,56 +31,20 @@ from client.errors import (
     UnauthorizedError,
 )
 from client.models import Identity, parse_answer
-from edge.frames import (
-    Ack,
-    Authenticate,
+from edge.protocol.events import ServerModel
+from edge.protocol.frames import Authenticate, Request
+from edge.protocol.pushes import (
+    SERVER_FRAMES,
     ErrorFrame,
-    EventPush,
-    FetchHistory,
-    Frame,
-    GetInbox,
     Goodbye,
-    InboxPush,
-    MessageChange,
-    Ping,
-    PresencePush,
+    Push,
     Response,
-    Resync,
-    SendMessage,
-    SetPresence,
-    SubscribePresence,
-    Sync,
-    Typing,
-    TypingPush,
 )
 
 log = logging.getLogger(__name__)
 
-ClientRequest = (
-    Authenticate
-    | SendMessage
-    | Ack
-    | FetchHistory
-    | Sync
-    | GetInbox
-    | MessageChange
-    | Typing
-    | SubscribePresence
-    | SetPresence
-    | Ping
-)
-ServerPush = EventPush | Resync | TypingPush | PresencePush | InboxPush
-
-SERVER_FRAMES: dict[str, type[Frame]] = {
-    "response": Response,
-    "error": ErrorFrame,
-    "event": EventPush,
-    "resync": Resync,
-    "typing": TypingPush,
-    "presence": PresencePush,
-    "inbox": InboxPush,
-    "goodbye": Goodbye,
-}
+ClientRequest = Request
+ServerPush = Push
 # A connection-level error with this code (token revoked, say) cannot be cured by reconnecting.
 AUTH_ERROR_CODES = frozenset({"unauthorized"})
 
@@ -94,7 +58,7 @@ class ConnectionState(enum.Enum):
     FAILED = "failed"
 
 
-def parse_server_frame(text: str) -> Frame | None:
+def parse_server_frame(text: str) -> ServerModel | None:
     """A frame of a known type, or None for a type this client does not know (newer server)."""
     try:
         data = json.loads(text)
@@ -333,7 +297,7 @@ class Connection:
                 break
         return None
 
-    def _dispatch(self, frame: Frame) -> None:
+    def _dispatch(self, frame: ServerModel) -> None:
         if isinstance(frame, Response | ErrorFrame):
             future = self._pending.get(frame.id) if frame.id is not None else None
             if future is None or future.done():
@@ -347,7 +311,7 @@ class Connection:
             else:
                 error_type = UnauthorizedError if frame.code in AUTH_ERROR_CODES else ApiError
                 future.set_exception(error_type(frame.code, frame.message))
-        elif isinstance(frame, EventPush | Resync | TypingPush | PresencePush | InboxPush):
+        elif isinstance(frame, Push):
             self._on_push(frame)
 
     async def _redial(self, delay: float) -> aiohttp.ClientWebSocketResponse | None:

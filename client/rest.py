@@ -87,12 +87,14 @@ class RestApi:
         data = await self._call("GET", "/v1/conversations")
         return parse_answer(ConversationList, data, what="list conversations").conversations
 
-    async def add_member(self, conversation_id: str, user_id: str, role: str | None) -> int:
+    async def add_member(
+        self, conversation_id: str, user_id: str, role: str | None
+    ) -> int | None:
         body = {"user_id": user_id} | ({"role": role} if role is not None else {})
         path = f"/v1/conversations/{quote(conversation_id, safe='')}/members"
         return parse_answer(Sequenced, await self._call("POST", path, body), what="add member").seq
 
-    async def remove_member(self, conversation_id: str, user_id: str) -> int:
+    async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
         path = (
             f"/v1/conversations/{quote(conversation_id, safe='')}/members/{quote(user_id, safe='')}"
         )

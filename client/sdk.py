@@ -27,37 +27,34 @@ from client.errors import (
 )
 from client.models import (
     AckKind,
-    AckResult,
     ConversationEvent,
     ConversationSummary,
     CreatedConversation,
     Device,
     HistoryPage,
     Inbox,
+    InboxEntry,
     SendResult,
+    Sequenced,
     SyncAnswer,
     parse_answer,
 )
 from client.ordering import ConversationOrder, Gap
 from client.rest import RestApi
-from edge.frames import (
+from edge.protocol.frames import (
     Ack,
     DeleteMessage,
     EditMessage,
-    EventPush,
     FetchHistory,
     GetInbox,
-    InboxPush,
     Ping,
     PlainText,
-    PresencePush,
     React,
-    Resync,
     SendMessage,
     Sync,
     Typing,
-    TypingPush,
 )
+from edge.protocol.pushes import EventPush, InboxPush, PresencePush, Resync, TypingPush
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +83,8 @@ class ParleyClient:
     `cursors` (conversation id to the highest seq already handled) resumes where a previous
     run stopped; read them back from `cursors` before exiting. `backfill_new` decides
     whether a conversation without a cursor is delivered from seq 1 or from the first event
-    seen. Only one task may iterate `events()` / `messages()` at a time.
+    seen. Only one task may iterate `events()` / `messages()` at a time. `connect_timeout`
+    bounds opening the WebSocket and authenticating (by default `request_timeout`).
     """
 
     def __init__(
@@ -97,6 +95,7 @@ class ParleyClient:
         cursors: Mapping[str, int] | None = None,
         backfill_new: bool = True,
         request_timeout: float = 10.0,
+        connect_timeout: float | None = None,
         send_attempts: int = 5,
         send_deadline: float = 60.0,
         backoff: Backoff | None = None,
@@ -123,7 +122,7 @@ class ParleyClient:
             on_end=lambda: self._inbox.put_nowait(_Wake.ENDED),
             backoff=self._backoff,
             heartbeat=heartbeat,
-            connect_timeout=request_timeout,
+            connect_timeout=request_timeout if connect_timeout is None else connect_timeout,
             max_reconnect_attempts=max_reconnect_attempts,
         )
         self._order = ConversationOrder(
@@ -209,10 +208,12 @@ class ParleyClient:
     async def create_group(self, name: str, members: Sequence[str]) -> CreatedConversation:
         return await self._rest.create_conversation("group", list(members), name)
 
-    async def add_member(self, conversation_id: str, user_id: str, role: str | None = None) -> int:
+    async def add_member(
+        self, conversation_id: str, user_id: str, role: str | None = None
+    ) -> int | None:
         return await self._rest.add_member(conversation_id, user_id, role)
 
-    async def remove_member(self, conversation_id: str, user_id: str) -> int:
+    async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
         return await self._rest.remove_member(conversation_id, user_id)
 
     async def list_conversations(self) -> list[ConversationSummary]:
@@ -316,9 +317,7 @@ class ParleyClient:
             before=before,
             limit=limit,
         )
-        result = await self._request(frame)
-        _name_conversation(result, conversation_id)
-        return parse_answer(HistoryPage, result, what="fetch_history")
+        return parse_answer(HistoryPage, await self._request(frame), what="fetch_history")
 
     async def typing(self, conversation_id: str, active: bool = True) -> None:
         frame = Typing(
@@ -371,7 +370,7 @@ class ParleyClient:
 
     async def _watermark_or_seq(self, frame: ClientRequest, what: str) -> int | None:
         """The seq of the event a change made (None when an ack moved nothing)."""
-        return parse_answer(AckResult, await self._request(frame), what=what).seq
+        return parse_answer(Sequenced, await self._request(frame), what=what).seq
 
     async def _request(self, frame: ClientRequest) -> dict[str, Any]:
         await self.connect()
@@ -420,13 +419,9 @@ class ParleyClient:
         """One sync round from what this client holds (see `_catch_up`, which loops it)."""
         held = {cid: self._order.held_through(cid) for cid in self._order.conversations}
         frame = Sync(type="sync", id=self._request_id(), cursors=held, limit=limit)
-        result = await self._request(frame)
-        for conversation in result.get("conversations", []):
-            if isinstance(conversation, dict):
-                _name_conversation(conversation, conversation.get("conversation_id"))
-        return parse_answer(SyncAnswer, result, what="sync")
+        return parse_answer(SyncAnswer, await self._request(frame), what="sync")
 
-    async def inbox(self) -> list[dict[str, Any]]:
+    async def inbox(self) -> list[InboxEntry]:
         """The person's conversations, most recent activity first, with unread counts."""
         frame = GetInbox(type="inbox", id=self._request_id())
         return parse_answer(Inbox, await self._request(frame), what="inbox").entries
@@ -536,9 +531,3 @@ class ParleyClient:
         self._stuck = None
         self._order.skip(gap)
 
-
-def _name_conversation(answer: dict[str, Any], conversation_id: Any) -> None:
-    """Events in an answer about one conversation carry its id, as pushes do."""
-    for entry in answer.get("events", []):
-        if isinstance(entry, dict):
-            entry.setdefault("conversation_id", conversation_id)

@@ -2,7 +2,9 @@
 
 Passwords are argon2id hashes and device tokens are `<device_id>.<secret>` whose secret is
 stored only as a SHA-256 hash, so nothing in the log or in memory can be replayed as a
-credential.
+credential. Each account's events carry its own seq; the directory says how far it has
+applied each account (and which devices it knows) through `Progress`, on which the edge
+waits for its own writes.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from edge.progress import Progress
 from schemas import models as m
 from schemas.record import AvroRecord
 
 USER_NAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
+DEVICE_ID = re.compile(r"^d-[0-9a-f]{32}$")
+"""The form of every device id `new_device_token` makes."""
 _hasher = PasswordHasher(
     time_cost=int(os.environ.get("PARLEY_ARGON2_TIME_COST", "3")),
     memory_cost=int(os.environ.get("PARLEY_ARGON2_MEMORY_KIB", "65536")),
@@ -43,6 +48,11 @@ def new_device_token() -> tuple[str, str, str]:
     device_id = f"d-{uuid.uuid4().hex}"
     secret = secrets.token_urlsafe(32)
     return device_id, f"{device_id}.{secret}", token_hash(secret)
+
+
+def token_device(token: str) -> str:
+    """The device a token names (whether or not its secret is right)."""
+    return token.partition(".")[0]
 
 
 def token_hash(secret: str) -> str:
@@ -69,10 +79,19 @@ class Account:
 class AccountDirectory:
     accounts: dict[str, Account] = field(default_factory=dict)
     device_owner: dict[str, str] = field(default_factory=dict)
+    versions: Progress[str] = field(default_factory=Progress)
+    """User id -> the seq of the last account event applied."""
+    arrivals: Progress[str] = field(default_factory=Progress)
+    """Device id -> 1 once its `DeviceAdded` is applied."""
 
     def apply(self, event: AvroRecord) -> str | None:
         """Fold an account event in; returns the id of a device it revoked, if any."""
         meta: m.AccountEventMeta = event.meta  # type: ignore[attr-defined]
+        revoked = self._fold(event, meta)
+        self.versions.advance(meta.user_id, meta.seq)
+        return revoked
+
+    def _fold(self, event: AvroRecord, meta: m.AccountEventMeta) -> str | None:
         user = meta.user_id
         if isinstance(event, m.AccountRegistered):
             self.accounts.setdefault(user, Account(user, event.display_name, event.password_hash))
@@ -85,6 +104,7 @@ class AccountDirectory:
                 meta.device_id, event.device_name, event.token_hash
             )
             self.device_owner[meta.device_id] = user
+            self.arrivals.advance(meta.device_id, 1)
         elif isinstance(event, m.DeviceRevoked):
             device = account.devices.get(event.target_device_id)
             if device is not None:
@@ -105,7 +125,7 @@ class AccountDirectory:
             return False
 
     def knows_device(self, token: str) -> bool:
-        return token.partition(".")[0] in self.device_owner
+        return token_device(token) in self.device_owner
 
     def authenticate(self, token: str) -> tuple[str, str] | None:
         """(user_id, device_id) for a live token, else None."""

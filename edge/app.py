@@ -11,9 +11,10 @@ from pathlib import Path
 from aiohttp import web
 from confluent_kafka import Producer
 
-from edge import frames as f
 from edge import web_client
+from edge.account_service import AccountService
 from edge.accounts import AccountDirectory
+from edge.command_service import CommandService
 from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
@@ -21,21 +22,28 @@ from edge.log_bridge import CommandGateway, LogFollower, decode_account_event
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.presence import PresenceBoard, TypingBoard
-from edge.rest import RestApi, errors_middleware, tracing_middleware
-from edge.service import EdgeService
+from edge.protocol.answers import Health
+from edge.protocol.pushes import Goodbye
+from edge.read_service import ReadService
+from edge.rest import RestApi, errors_middleware, json_response, tracing_middleware
 from edge.settings import EdgeSettings
+from edge.submission import Submitter
+from edge.view_writes import ViewWrites
 from edge.views import LazyHistory, LazyInbox
 from edge.websocket import WebSocketEndpoint
 from kafkalog import presets
 from kafkalog.decoding import decode_session
 from kafkalog.follower import Decoded
 from schemas.record import AvroRecord
-from schemas.topics import declare_topics, session_key
+from schemas.topics import Topics, declare_topics, session_key
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
+SETTINGS = web.AppKey("settings", EdgeSettings)
+TRACING = web.AppKey("tracing", Tracing)
+HUB = web.AppKey("hub", ConnectionHub)
 
 
 def view_path(settings: EdgeSettings, view: str) -> Path:
@@ -49,8 +57,8 @@ def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.App
     app = web.Application(
         middlewares=[*traced, errors_middleware], client_max_size=settings.max_frame_bytes
     )
-    app["settings"] = settings
-    app["tracing"] = tracing
+    app[SETTINGS] = settings
+    app[TRACING] = tracing
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
     app.on_response_prepare.append(web_client.add_headers)
@@ -58,14 +66,13 @@ def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.App
 
 
 async def _on_shutdown(app: web.Application) -> None:
-    settings: EdgeSettings = app["settings"]
-    if "hub" in app:
-        await _say_goodbye(app["hub"], settings.drain_s)
+    if HUB in app:
+        await _say_goodbye(app[HUB], app[SETTINGS].drain_s)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    settings: EdgeSettings = app["settings"]
-    tracing: Tracing = app["tracing"]
+    settings = app[SETTINGS]
+    tracing = app[TRACING]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     directory = AccountDirectory()
@@ -128,7 +135,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         committed_only=False,
         lag=lag(),
     )
-    app["hub"] = hub
+    app[HUB] = hub
     # A first produce pays for metadata and the idempotent producer id; pay it now, not
     # while the first device's session record is racing its first message.
     producer.produce(
@@ -147,21 +154,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         committed_only=False,
         lag=lag(),
     )
-    history = LazyHistory(view_path(settings, "history"))
-    inbox = LazyInbox(view_path(settings, "inbox"))
-    service = EdgeService(
-        topics=topics,
-        gateway=gateway,
-        accounts=directory,
-        history=history,
-        inbox=inbox,
-        timeout_s=settings.request_timeout_s,
-    )
-    notifier = InboxNotifier(service.inbox_entry, hub.devices_of)
-    hub.on_delivered = notifier.changed
+    accounts_service, commands, reads = _services(settings, topics, gateway, directory)
+    inbox_writes = ViewWrites(view_path(settings, "inbox"))
+    hub.on_delivered = InboxNotifier(reads.fresh_inbox_entry, hub.devices_of, inbox_writes).changed
     websocket = WebSocketEndpoint(
-        service,
-        hub,
+        accounts=accounts_service,
+        commands=commands,
+        reads=reads,
+        hub=hub,
         max_frame_bytes=settings.max_frame_bytes,
         queue_size=settings.outbound_queue,
         heartbeat_s=settings.heartbeat_s,
@@ -177,7 +177,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await accounts.ready.wait()
     app.router.add_routes(
         [
-            *RestApi(service).routes(),
+            *RestApi(accounts=accounts_service, commands=commands, reads=reads).routes(),
             web.get("/v1/ws", websocket.handle),
             web.get("/openapi.json", lambda _: _openapi()),
             web.get("/healthz", lambda _: _health(hub)),
@@ -193,9 +193,24 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         follower.stop()
     gateway.stop()
     producer.flush(5)
-    service.history_thread.shutdown(wait=True)
-    history.close()
-    inbox.close()
+    reads.close()
+    inbox_writes.close()
+
+
+def _services(
+    settings: EdgeSettings, topics: Topics, gateway: CommandGateway, directory: AccountDirectory
+) -> tuple[AccountService, CommandService, ReadService]:
+    """What REST and the WebSocket serve: accounts, commands and reads."""
+    timeout_s = settings.request_timeout_s
+    submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
+    return (
+        AccountService(submitter=submitter, directory=directory, timeout_s=timeout_s),
+        CommandService(submitter=submitter, directory=directory),
+        ReadService(
+            history=LazyHistory(view_path(settings, "history")),
+            inbox=LazyInbox(view_path(settings, "inbox")),
+        ),
+    )
 
 
 async def _openapi() -> web.Response:
@@ -211,7 +226,7 @@ async def _metrics(metrics: EdgeMetrics) -> web.Response:
 
 
 async def _health(hub: ConnectionHub) -> web.Response:
-    return web.json_response({"connections": len(hub.connections()), "delivered": hub.delivered})
+    return json_response(200, Health(connections=len(hub.connections()), delivered=hub.delivered))
 
 
 async def _refresh_sessions(
@@ -230,7 +245,7 @@ async def _refresh_sessions(
 
 async def _say_goodbye(hub: ConnectionHub, drain_s: float) -> None:
     """Tell every device to reconnect elsewhere, then close: graceful shutdown."""
-    goodbye = f.Goodbye(reason="edge shutting down", reconnect_after_ms=500).model_dump_json()
+    goodbye = Goodbye(reason="edge shutting down", reconnect_after_ms=500).model_dump_json()
     connections = hub.connections()
     for connection in connections:
         if connection.state is ConnectionState.OPEN:

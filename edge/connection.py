@@ -20,9 +20,10 @@ from collections import deque
 from aiohttp import web
 
 from edge.metrics import EdgeMetrics
+from edge.protocol.pushes import Resync
 
 log = logging.getLogger("parley.edge")
-RESYNC = '{"type":"resync","reason":"pushes were dropped while you read slowly"}'
+RESYNC = Resync(reason="pushes were dropped while you read slowly").model_dump_json()
 
 
 class ConnectionState(enum.Enum):

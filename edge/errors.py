@@ -1,5 +1,6 @@
-"""One table from domain outcomes to what clients see: HTTP status and stable error code.
+"""One table from domain outcomes to what clients see: a stable error code and its HTTP status.
 
+`ErrorCode` owns each code's status; every `ClientError` names one of its codes.
 Not-a-member and no-such-conversation share one answer, so a stranger cannot learn that a
 conversation exists.
 """
@@ -7,50 +8,109 @@ conversation exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
 
 from pydantic import ValidationError
 
+from edge.protocol.answers import ErrorAnswer, ErrorDetail
+from edge.protocol.pushes import ErrorFrame
 from schemas.models import RejectionCode
+
+
+class ErrorCode(StrEnum):
+    """Stable across versions; docs/protocol.md lists them (a test holds it to this)."""
+
+    BAD_JSON = "bad_json"
+    BAD_FRAME = "bad_frame"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    TOO_LARGE = "too_large"
+    NO_SUCH_MESSAGE = "no_such_message"
+    INVALID = "invalid"
+    TOO_BUSY = "too_busy"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+    @property
+    def status(self) -> HTTPStatus:
+        return _STATUS[self]
+
+
+_STATUS: dict[ErrorCode, HTTPStatus] = {
+    ErrorCode.BAD_JSON: HTTPStatus.BAD_REQUEST,
+    ErrorCode.BAD_FRAME: HTTPStatus.BAD_REQUEST,
+    ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
+    ErrorCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorCode.FORBIDDEN: HTTPStatus.FORBIDDEN,
+    ErrorCode.CONFLICT: HTTPStatus.CONFLICT,
+    ErrorCode.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.NO_SUCH_MESSAGE: HTTPStatus.NOT_FOUND,
+    ErrorCode.INVALID: HTTPStatus.BAD_REQUEST,
+    ErrorCode.TOO_BUSY: HTTPStatus.TOO_MANY_REQUESTS,
+    ErrorCode.TIMEOUT: HTTPStatus.SERVICE_UNAVAILABLE,
+    ErrorCode.UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
+    ErrorCode.INTERNAL: HTTPStatus.INTERNAL_SERVER_ERROR,
+}
 
 
 @dataclass(frozen=True)
 class ClientError(Exception):
-    """An error a client caused or must handle; `code` is stable across versions."""
+    """An error a client caused or must handle."""
 
-    code: str
+    code: ErrorCode
     message: str
-    status: int = 400
+
+    @property
+    def status(self) -> HTTPStatus:
+        return self.code.status
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
 
+    def frame(self, request_id: str | None) -> ErrorFrame:
+        """As the data plane answers it."""
+        return ErrorFrame(id=request_id, code=self.code, message=self.message)
 
-_REJECTIONS: dict[RejectionCode, tuple[str, int]] = {
-    RejectionCode.INVALID: ("invalid", 400),
-    RejectionCode.MALFORMED: ("invalid", 400),
-    RejectionCode.UNKNOWN_SCHEMA: ("invalid", 400),
-    RejectionCode.TOO_LARGE: ("too_large", 413),
-    RejectionCode.NO_SUCH_CONVERSATION: ("not_found", 404),
-    RejectionCode.NOT_A_MEMBER: ("not_found", 404),
-    RejectionCode.FORBIDDEN: ("forbidden", 403),
-    RejectionCode.CONFLICT: ("conflict", 409),
-    RejectionCode.NO_SUCH_MESSAGE: ("no_such_message", 404),
+    def answer(self) -> ErrorAnswer:
+        """As the control plane answers it, with `status`."""
+        return ErrorAnswer(error=ErrorDetail(code=self.code, message=self.message))
+
+
+_REJECTIONS: dict[RejectionCode, ErrorCode] = {
+    RejectionCode.INVALID: ErrorCode.INVALID,
+    RejectionCode.MALFORMED: ErrorCode.INVALID,
+    RejectionCode.UNKNOWN_SCHEMA: ErrorCode.INVALID,
+    RejectionCode.TOO_LARGE: ErrorCode.TOO_LARGE,
+    RejectionCode.NO_SUCH_CONVERSATION: ErrorCode.NOT_FOUND,
+    RejectionCode.NOT_A_MEMBER: ErrorCode.NOT_FOUND,
+    RejectionCode.FORBIDDEN: ErrorCode.FORBIDDEN,
+    RejectionCode.CONFLICT: ErrorCode.CONFLICT,
+    RejectionCode.NO_SUCH_MESSAGE: ErrorCode.NO_SUCH_MESSAGE,
 }
 
 NOT_FOUND_MESSAGE = "no such conversation"
 
 
 def rejection_error(code: RejectionCode, reason: str) -> ClientError:
-    client_code, status = _REJECTIONS.get(code, ("invalid", 400))
-    if client_code == "not_found":
+    client_code = _REJECTIONS.get(code, ErrorCode.INVALID)
+    if client_code is ErrorCode.NOT_FOUND:
         reason = NOT_FOUND_MESSAGE
-    return ClientError(client_code, reason, status)
+    return ClientError(client_code, reason)
 
 
-UNAUTHORIZED = ClientError("unauthorized", "a valid token is needed", 401)
-BAD_CREDENTIALS = ClientError("unauthorized", "wrong user name or password", 401)
-TIMEOUT = ClientError("timeout", "the log did not answer in time; retry with the same ids", 503)
-NOT_READY = ClientError("unavailable", "the edge is still catching up; retry shortly", 503)
+NO_SUCH_CONVERSATION = ClientError(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE)
+UNAUTHORIZED = ClientError(ErrorCode.UNAUTHORIZED, "a valid token is needed")
+BAD_CREDENTIALS = ClientError(ErrorCode.UNAUTHORIZED, "wrong user name or password")
+DEVICE_REVOKED = ClientError(ErrorCode.UNAUTHORIZED, "device revoked")
+TIMEOUT = ClientError(
+    ErrorCode.TIMEOUT, "the log did not answer in time; retry with the same ids"
+)
+NOT_READY = ClientError(ErrorCode.UNAVAILABLE, "the edge is still catching up; retry shortly")
+INTERNAL = ClientError(ErrorCode.INTERNAL, "internal error")
 
 
 def validation_problems(error: ValidationError) -> str:

@@ -8,7 +8,6 @@ entries alive (an edge that dies stops refreshing, and fan-out stops routing to 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
@@ -21,8 +20,10 @@ from confluent_kafka import Message, Producer
 from opentelemetry.context import Context
 
 from edge.connection import DeviceConnection
+from edge.errors import DEVICE_REVOKED
+from edge.event_views import visible_view
 from edge.metrics import EdgeMetrics
-from edge.pages import visible_json
+from edge.protocol.pushes import EventPush
 from kafkalog.decoding import decode_value
 from kafkalog.follower import Decoded
 from schemas import codec
@@ -37,14 +38,14 @@ EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
 
 
 @dataclass(frozen=True)
-class EventPush:
+class DecodedDelivery:
     """A delivery record and the event inside it, both decoded in the follower's thread."""
 
     delivery: m.EventDelivery
     event: m.Event
 
 
-def decode_delivery(record: Message) -> EventPush | m.TypingSignal:
+def decode_delivery(record: Message) -> DecodedDelivery | m.TypingSignal:
     """A record of this node's deliveries partition; an event this node's schemas do not
     know (a newer fan-out) is unusable here, and kafkalog's policy skips it."""
     found = decode_value(record.value() or b"", (m.EventDelivery, m.TypingSignal), "a delivery")
@@ -52,7 +53,7 @@ def decode_delivery(record: Message) -> EventPush | m.TypingSignal:
         return found
     delivery = cast(m.EventDelivery, found)
     event = cast(m.Event, decode_value(delivery.event, EVENT_TYPES, "an event"))
-    return EventPush(delivery, event)
+    return DecodedDelivery(delivery, event)
 
 
 class ConnectionHub:
@@ -103,7 +104,7 @@ class ConnectionHub:
 
     def disconnect_device(self, device_id: str) -> None:
         """A revoked device's open sockets close at once, with the reason."""
-        goodbye = '{"type":"error","id":null,"code":"unauthorized","message":"device revoked"}'
+        goodbye = DEVICE_REVOKED.frame(None).model_dump_json()
         for connection in self.connections():
             if connection.device_id == device_id:
                 connection.reply(goodbye)
@@ -113,9 +114,9 @@ class ConnectionHub:
         for user in self.by_user:
             self.publish(user)
 
-    def deliver_record(self, record: Decoded[EventPush | m.TypingSignal]) -> None:
+    def deliver_record(self, record: Decoded[DecodedDelivery | m.TypingSignal]) -> None:
         pushed = record.value
-        if isinstance(pushed, EventPush):
+        if isinstance(pushed, DecodedDelivery):
             headers = record.record.headers()
             trace = headers if isinstance(headers, list) else None
             self.deliver(pushed.delivery, trace, pushed.event)
@@ -185,15 +186,11 @@ class ConnectionHub:
 
     @staticmethod
     def _frame(delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:
-        return json.dumps(
-            {
-                "type": "event",
-                "conversation_id": delivery.conversation_id,
-                "seq": delivery.seq,
-                "event": visible_json(event, viewer),
-            },
-            separators=(",", ":"),
-        )
+        return EventPush(
+            conversation_id=delivery.conversation_id,
+            seq=delivery.seq,
+            event=visible_view(event, viewer),
+        ).model_dump_json()
 
     def relay_typing(self, node: int, signal: m.TypingSignal) -> None:
         self.producer.produce(self.deliveries.name, value=codec.encode(signal), partition=node)

@@ -1,145 +1,40 @@
-"""The OpenAPI 3.1 description of the REST control plane, served at /openapi.json."""
+"""The OpenAPI 3.1 description of the REST control plane, served at /openapi.json: made from
+the routes' table (edge/rest.py's `ENDPOINTS`) and the JSON schemas of the protocol models
+they take and give. The data plane's models (WebSocket frames, answers, pushes, events) are
+among its components too, so one document names every type a client meets."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
-from edge import rest
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from edge.protocol.answers import ANSWERS, ErrorAnswer, Health
+from edge.protocol.frames import CLIENT_FRAME
+from edge.protocol.pushes import SERVER_FRAMES
+from edge.rest import ENDPOINTS, Endpoint, NoBody
 
-def _schema(model: type[rest.Body]) -> dict[str, Any]:
-    return model.model_json_schema(ref_template="#/components/schemas/{model}")
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
-    }
-
-
-def _ok(description: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties or {}}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-STR = {"type": "string"}
-INT = {"type": "integer"}
+REF = "#/components/schemas/{model}"
+PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
+@functools.cache
 def document() -> dict[str, Any]:
-    errors = {"4XX": ERROR, "503": ERROR}
-    paths: dict[str, Any] = {
-        "/v1/accounts": {
-            "post": {
-                "summary": "Register an account (through the log).",
-                "security": [],
-                "requestBody": _body("RegisterRequest"),
-                "responses": {"201": _ok("registered", {"user_id": STR}), **errors},
-            }
-        },
-        "/v1/sessions": {
-            "post": {
-                "summary": "Log in: a new device and its bearer token (shown once).",
-                "security": [],
-                "requestBody": _body("LoginRequest"),
-                "responses": {
-                    "201": _ok("logged in", {"user_id": STR, "device_id": STR, "token": STR}),
-                    **errors,
-                },
-            }
-        },
-        "/v1/profile": {
-            "get": {
-                "summary": "My user id and display name.",
-                "security": SECURED,
-                "responses": {
-                    "200": _ok("profile", {"user_id": STR, "display_name": STR}),
-                    **errors,
-                },
-            },
-            "patch": {
-                "summary": "Change my display name (through the log).",
-                "security": SECURED,
-                "requestBody": _body("ProfileRequest"),
-                "responses": {
-                    "200": _ok("profile", {"user_id": STR, "display_name": STR}),
-                    **errors,
-                },
-            },
-        },
-        "/v1/devices": {
-            "get": {
-                "summary": "My devices.",
-                "security": SECURED,
-                "responses": {"200": _ok("devices", {"devices": {"type": "array"}}), **errors},
-            }
-        },
-        "/v1/devices/{device_id}": {
-            "delete": {
-                "summary": "Revoke a device; its token stops working on every edge.",
-                "security": SECURED,
-                "parameters": [
-                    {"name": "device_id", "in": "path", "required": True, "schema": STR}
-                ],
-                "responses": {"204": {"description": "revoked"}, **errors},
-            }
-        },
-        "/v1/conversations": {
-            "post": {
-                "summary": "Create a 1:1 (one per pair) or a group.",
-                "security": SECURED,
-                "requestBody": _body("CreateConversationRequest"),
-                "responses": {
-                    "201": _ok("created", {"conversation_id": STR, "seq": INT}),
-                    **errors,
-                },
-            },
-            "get": {
-                "summary": "Conversations I am in.",
-                "security": SECURED,
-                "responses": {"200": _ok("mine", {"conversations": {"type": "array"}}), **errors},
-            },
-        },
-        "/v1/conversations/{cid}/members": {
-            "post": {
-                "summary": "Add a member (owners and admins).",
-                "security": SECURED,
-                "parameters": [{"name": "cid", "in": "path", "required": True, "schema": STR}],
-                "requestBody": _body("AddMemberRequest"),
-                "responses": {"200": _ok("added", {"seq": INT}), **errors},
-            }
-        },
-        "/v1/conversations/{cid}/members/{user_id}": {
-            "delete": {
-                "summary": "Remove a member; removing yourself is leaving.",
-                "security": SECURED,
-                "parameters": [
-                    {"name": "cid", "in": "path", "required": True, "schema": STR},
-                    {"name": "user_id", "in": "path", "required": True, "schema": STR},
-                ],
-                "responses": {"200": _ok("removed", {"seq": INT}), **errors},
-            }
-        },
-    }
-    schemas = {
-        m.__name__: _schema(m)
-        for m in (
-            rest.RegisterRequest,
-            rest.LoginRequest,
-            rest.ProfileRequest,
-            rest.CreateConversationRequest,
-            rest.AddMemberRequest,
-        )
-    }
-    schemas["Error"] = {
-        "type": "object",
-        "properties": {"error": {"type": "object", "properties": {"code": STR, "message": STR}}},
+    """Made once per process: the models do not change while it runs."""
+    schemas, refs = _components()
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in ENDPOINTS:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
+    paths["/healthz"] = {
+        "get": {
+            "summary": "This edge node's liveness.",
+            "security": [],
+            "responses": {"200": {"description": "OK", "content": _json(refs[Health])}},
+        }
     }
     return {
         "openapi": "3.1.0",
@@ -155,3 +50,43 @@ def document() -> dict[str, Any]:
         },
         "security": SECURED,
     }
+
+
+def _components() -> tuple[dict[str, Any], dict[type[BaseModel], dict[str, Any]]]:
+    """Every model's JSON schema, by name, and a `$ref` to each."""
+    rest: set[type[BaseModel]] = {e.body for e in ENDPOINTS if e.body is not NoBody}
+    rest |= {e.answer for e in ENDPOINTS if e.answer is not None}
+    data_plane: set[type[BaseModel]] = {*ANSWERS, *ANSWERS.values(), *SERVER_FRAMES.values()}
+    every: set[type[BaseModel]] = rest | data_plane | {ErrorAnswer, Health}
+    models: list[type[BaseModel]] = sorted(every, key=lambda m: m.__name__)
+    mode: JsonSchemaMode = "validation"
+    keys, top = models_json_schema([(m, mode) for m in models], ref_template=REF)
+    schemas: dict[str, Any] = top.get("$defs", {})
+    schemas["ClientFrame"] = CLIENT_FRAME.json_schema(ref_template=REF)
+    return schemas, {m: keys[(m, mode)] for m in models}
+
+
+def _operation(endpoint: Endpoint[Any, Any], refs: dict[type[BaseModel], Any]) -> dict[str, Any]:
+    error = {"description": "error", "content": _json(refs[ErrorAnswer])}
+    status = endpoint.status
+    answered: dict[str, Any] = {"description": status.phrase}
+    if endpoint.answer is not None:
+        answered["content"] = _json(refs[endpoint.answer])
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "security": SECURED if endpoint.secured else [],
+        "responses": {str(status.value): answered, "4XX": error, "503": error},
+    }
+    names = PATH_PARAMETER.findall(endpoint.path)
+    if names:
+        text = TypeAdapter(str).json_schema()
+        operation["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": text} for name in names
+        ]
+    if endpoint.body is not NoBody:
+        operation["requestBody"] = {"required": True, "content": _json(refs[endpoint.body])}
+    return operation
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}

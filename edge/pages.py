@@ -8,11 +8,20 @@ only its author learns of it. Runs on the edge's history thread (RocksDB reads b
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
-from edge.errors import NOT_FOUND_MESSAGE, ClientError
-from edge.event_json import event_json
-from projections.history.query import MAX_PAGE
+from edge.errors import NO_SUCH_CONVERSATION
+from edge.event_views import body_view, event_view, hidden, visible_view
+from edge.inbox_entries import inbox_entry
+from edge.protocol.answers import (
+    ConversationEvent,
+    Edit,
+    HistoryPage,
+    SyncAnswer,
+    SyncedConversation,
+)
+from projections.history.query import MAX_PAGE, Overlay
+from projections.inbox.query import InboxConversation
 from schemas import codec
 from schemas import models as m
 
@@ -31,35 +40,19 @@ class HistoryView(Protocol):
 
     def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
 
-    def overlay(
-        self, conversation_id: str, seq: int
-    ) -> tuple[bytes | None, dict[str, list[str]]]: ...
+    def overlay(self, conversation_id: str, seq: int) -> Overlay: ...
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
 
 
 class InboxView(Protocol):
-    def entries(self, user_id: str) -> list[dict[str, Any]]: ...
+    def entries(self, user_id: str) -> list[InboxConversation]: ...
 
     def activity(self, user_id: str) -> list[tuple[str, int]]: ...
 
-    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None: ...
+    def entry(self, user_id: str, conversation_id: str) -> InboxConversation | None: ...
 
-
-def placeholder(cid: str, seq: int) -> dict[str, Any]:
-    return {"type": "Hidden", "seq": seq, "conversation_id": cid}
-
-
-def visible_json(event: m.Event, viewer: str) -> dict[str, Any]:
-    """The event as `viewer` may see it (see the module docstring)."""
-    meta = event.meta
-    if (
-        isinstance(event, m.MessageDeleted)
-        and event.scope == m.DeleteScope.FOR_ME
-        and meta.actor.user_id != viewer
-    ):
-        return placeholder(meta.conversation_id, meta.seq)
-    return event_json(event)
+    def refresh(self) -> None: ...
 
 
 class HistoryPages:
@@ -69,17 +62,17 @@ class HistoryPages:
 
     def page(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         if not self.history.can_read(user_id, cid, 1):
-            raise ClientError("not_found", NOT_FOUND_MESSAGE, 404)
+            raise NO_SUCH_CONVERSATION
         raws = self.history.page(cid, before=before, after=after, limit=limit)
         newest_first = before is not None and after is None
         events = self._render(user_id, cid, raws, newest_first=newest_first)
-        return {"events": events, "last_seq": self.history.last_seq(cid)}
+        return HistoryPage(events=events, last_seq=self.history.last_seq(cid))
 
     def sync(
         self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool = False
-    ) -> dict[str, Any]:
+    ) -> SyncAnswer:
         """Everything after the device's cursors, conversation by conversation, most recent
         activity first, at most `limit` events (and ~1 MiB) per answer; `more` says ask
         again with the cursors advanced (or shortly: one view still trails the other). A
@@ -87,7 +80,7 @@ class HistoryPages:
         (`snapshot`), older pages by `fetch_history`. `with_inbox` adds every inbox entry
         (the first round's, for a device that draws its list from it)."""
         budget = limit
-        out: list[dict[str, Any]] = []
+        out: list[SyncedConversation] = []
         more = False
         for cid, inbox_last in self.inbox.activity(user_id):
             cursor = cursors.get(cid, 0)
@@ -106,25 +99,23 @@ class HistoryPages:
                 raws = self.history.page(cid, before=last + 1, after=cursor, limit=page)
             events = self._render(user_id, cid, raws, newest_first=snapshot)
             budget -= max(len(events), 1)
-            reached = events[-1]["seq"] if events else last
+            reached = events[-1].seq if events else last
             out.append(
-                {
-                    "conversation_id": cid,
-                    "events": events,
-                    "last_seq": last,
-                    "snapshot": snapshot,
-                    "complete": reached >= last,
-                }
+                SyncedConversation(
+                    conversation_id=cid,
+                    events=events,
+                    last_seq=last,
+                    snapshot=snapshot,
+                    complete=reached >= last,
+                )
             )
             more = more or reached < last
-        answer: dict[str, Any] = {"conversations": out, "more": more}
-        if with_inbox:
-            answer["inbox"] = self.inbox.entries(user_id)
-        return answer
+        inbox = [inbox_entry(c) for c in self.inbox.entries(user_id)] if with_inbox else None
+        return SyncAnswer(conversations=out, more=more, inbox=inbox)
 
     def _render(
         self, user_id: str, cid: str, raws: list[bytes], *, newest_first: bool
-    ) -> list[dict[str, Any]]:
+    ) -> list[ConversationEvent]:
         decoded = [(raw, cast(m.Event, codec.decode(raw))) for raw in raws]
         readable = [
             (raw, e) for raw, e in decoded if self.history.can_read(user_id, cid, e.meta.seq)
@@ -133,23 +124,26 @@ class HistoryPages:
         chosen = {id(raw) for raw in kept}
         return [self._item(user_id, cid, e) for raw, e in readable if id(raw) in chosen]
 
-    def _item(self, user_id: str, cid: str, event: m.Event) -> dict[str, Any]:
+    def _item(self, user_id: str, cid: str, event: m.Event) -> ConversationEvent:
         seq = event.meta.seq
-        item: dict[str, Any] = {"conversation_id": cid, "seq": seq}
         if not isinstance(event, m.MessageSent):
-            item["event"] = visible_json(event, user_id)
-            return item
+            return ConversationEvent(
+                conversation_id=cid, seq=seq, event=visible_view(event, user_id)
+            )
         if self.history.hidden_for(user_id, cid, seq):
-            item["event"] = placeholder(cid, seq)
-            return item
-        item["event"] = event_json(event)
-        edit, reactions = self.history.overlay(cid, seq)
-        if edit is not None:
-            edited = cast(m.MessageEdited, codec.decode(edit))
-            item["edited"] = {"seq": edited.meta.seq, "body": event_json(edited)["body"]}
-        if reactions:
-            item["reactions"] = reactions
-        return item
+            return ConversationEvent(conversation_id=cid, seq=seq, event=hidden(cid, seq))
+        overlay = self.history.overlay(cid, seq)
+        edited: Edit | None = None
+        if overlay.edit is not None:
+            edit = cast(m.MessageEdited, codec.decode(overlay.edit))
+            edited = Edit(seq=edit.meta.seq, body=body_view(edit.body))
+        return ConversationEvent(
+            conversation_id=cid,
+            seq=seq,
+            event=event_view(event),
+            edited=edited,
+            reactions=overlay.reactions or None,
+        )
 
 
 def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:

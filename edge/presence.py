@@ -16,21 +16,23 @@ is not refreshed within its `expires_in_ms`.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from edge.connection import DeviceConnection
+from edge.protocol.answers import PresenceStatus
+from edge.protocol.pushes import PresencePush, TypingPush
 from kafkalog.decoding import SessionRecord
 from kafkalog.follower import Decoded
 from schemas import models as m
 
 log = logging.getLogger("parley.edge")
 
-Status = str  # "online" | "away" | "offline"
+Status = Literal["online", "away", "offline"]
 
 
 @dataclass
@@ -65,12 +67,12 @@ class PresenceBoard:
         at = now_ms()
         return [n for n, s in self.sessions.get(user_id, {}).items() if s.expires_ms > at]
 
-    def describe(self, user_id: str) -> dict[str, object]:
-        return {
-            "user_id": user_id,
-            "status": self.status(user_id),
-            "last_seen_ms": self.last_seen_ms.get(user_id),
-        }
+    def describe(self, user_id: str) -> PresenceStatus:
+        return PresenceStatus(
+            user_id=user_id,
+            status=self.status(user_id),
+            last_seen_ms=self.last_seen_ms.get(user_id),
+        )
 
     def on_record(self, record: Decoded[SessionRecord]) -> None:
         session = record.value
@@ -134,7 +136,9 @@ class PresenceBoard:
             if self.pushed.get(user_id) == status or user_id not in self.watchers:
                 continue
             self.pushed[user_id] = status
-            frame = json.dumps({"type": "presence", **self.describe(user_id)})
+            frame = PresencePush(
+                user_id=user_id, status=status, last_seen_ms=self.last_seen_ms.get(user_id)
+            ).model_dump_json()
             for connection in self.watchers[user_id]:
                 connection.push(frame)
 
@@ -170,15 +174,9 @@ class TypingBoard:
     def _push(
         self, cid: str, typist: str, active: bool, recipients: Iterable[str], expires_in_ms: int
     ) -> None:
-        frame = json.dumps(
-            {
-                "type": "typing",
-                "conversation_id": cid,
-                "user_id": typist,
-                "active": active,
-                "expires_in_ms": expires_in_ms,
-            }
-        )
+        frame = TypingPush(
+            conversation_id=cid, user_id=typist, active=active, expires_in_ms=expires_in_ms
+        ).model_dump_json()
         for user in recipients:
             if user == typist:
                 continue

@@ -1,59 +1,62 @@
-"""The control plane: accounts, devices and conversations over JSON/HTTP (see /openapi.json)."""
+"""The control plane: accounts, devices and conversations over JSON/HTTP.
+
+`ENDPOINTS` is the one table of routes: each names its method and path, the body it takes
+and the answer it gives (models of edge/protocol/), whether it needs a bearer token, and
+its handler. The routes and the OpenAPI document at /openapi.json are both made from it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal, TypeVar
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from edge.errors import UNAUTHORIZED, ClientError, validation_problems
-from edge.service import EdgeService
+from edge.account_service import AccountService
+from edge.command_service import CommandService
+from edge.errors import INTERNAL, UNAUTHORIZED, ClientError, ErrorCode, validation_problems
+from edge.protocol import control as c
+from edge.protocol.answers import (
+    Account,
+    ConversationList,
+    CreatedConversation,
+    DeviceList,
+    Profile,
+    Sequenced,
+    Session,
+)
+from edge.read_service import ReadService
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+BodyT = TypeVar("BodyT", bound=c.RequestBody)
+AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class NoBody(c.RequestBody):
+    """What a route without a request body takes."""
 
 
-class RegisterRequest(Body):
-    username: Annotated[str, Field(min_length=3, max_length=32)]
-    password: Annotated[str, Field(min_length=8, max_length=256)]
-    display_name: Annotated[str, Field(max_length=64)] = ""
+@dataclass(frozen=True)
+class Call(Generic[BodyT]):
+    """One request, as a handler gets it: parsed, and authenticated if its route says so."""
+
+    request: web.Request
+    body: BodyT
+    user_id: str = ""
+    device_id: str = ""
 
 
-class LoginRequest(Body):
-    username: Annotated[str, Field(min_length=1, max_length=32)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
-    device_name: Annotated[str, Field(max_length=64)] = "device"
-
-
-class ProfileRequest(Body):
-    display_name: Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class CreateConversationRequest(Body):
-    kind: Literal["direct", "group"]
-    members: Annotated[list[str], Field(max_length=1000)]
-    name: Annotated[str, Field(max_length=256)] | None = None
-
-
-class AddMemberRequest(Body):
-    user_id: Annotated[str, Field(min_length=1, max_length=64)]
-    role: Literal["OWNER", "ADMIN", "MEMBER", "owner", "admin", "member"] = "MEMBER"
-
-
-BodyT = TypeVar("BodyT", bound=Body)
-
-
-def _json(status: int, payload: dict[str, Any]) -> web.Response:
-    return web.json_response(payload, status=status)
+def json_response(status: int, answer: BaseModel) -> web.Response:
+    return web.Response(
+        text=answer.model_dump_json(), status=status, content_type="application/json"
+    )
 
 
 @web.middleware
@@ -61,12 +64,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     try:
         return await handler(request)
     except ClientError as e:
-        return _json(e.status, {"error": {"code": e.code, "message": e.message}})
+        return json_response(e.status, e.answer())
     except web.HTTPException:
         raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return _json(500, {"error": {"code": "internal", "message": "internal error"}})
+        return json_response(INTERNAL.status, INTERNAL.answer())
 
 
 def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -90,112 +93,204 @@ def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamRe
 
 
 async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
+    if model is NoBody:
+        return model()
     try:
         raw = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ClientError("bad_json", "the body is one JSON object") from e
+        raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        raise ClientError("invalid", validation_problems(e)) from e
+        raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
 
 
 class RestApi:
-    def __init__(self, service: EdgeService) -> None:
-        self.service = service
+    def __init__(
+        self, *, accounts: AccountService, commands: CommandService, reads: ReadService
+    ) -> None:
+        self.accounts = accounts
+        self.commands = commands
+        self.reads = reads
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/v1/accounts", self.register),
-            web.post("/v1/sessions", self.login),
-            web.get("/v1/profile", self.profile),
-            web.patch("/v1/profile", self.change_profile),
-            web.get("/v1/devices", self.devices),
-            web.delete("/v1/devices/{device_id}", self.revoke),
-            web.post("/v1/conversations", self.create_conversation),
-            web.get("/v1/conversations", self.conversations),
-            web.post("/v1/conversations/{cid}/members", self.add_member),
-            web.delete("/v1/conversations/{cid}/members/{user_id}", self.remove_member),
-        ]
+        return [web.route(e.method, e.path, self._handler(e)) for e in ENDPOINTS]
+
+    def _handler(self, endpoint: Endpoint[Any, Any]) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            identity = ("", "")
+            if endpoint.secured:
+                identity = await self._identity(request)
+            body = await _parse(request, endpoint.body)
+            answer = await endpoint.handle(self, Call(request, body, *identity))
+            if answer is None:
+                return web.Response(status=endpoint.status)
+            return json_response(endpoint.status, answer)
+
+        return handle
 
     async def _identity(self, request: web.Request) -> tuple[str, str]:
         header = request.headers.get("Authorization", "")
         identity = (
-            await self.service.authenticate(header[7:].strip())
+            await self.accounts.authenticate(header[7:].strip())
             if header.startswith("Bearer ")
             else None
         )
         if identity is None:
             raise UNAUTHORIZED
-        return identity
+        return identity.user_id, identity.device_id
 
-    async def register(self, request: web.Request) -> web.Response:
-        body = await _parse(request, RegisterRequest)
-        user_id = await self.service.register(
-            body.username, body.password, body.display_name, request.headers.get("Idempotency-Key")
+    async def register(self, call: Call[c.RegisterRequest]) -> Account:
+        body = call.body
+        return await self.accounts.register(
+            body.username,
+            body.password,
+            body.display_name,
+            call.request.headers.get("Idempotency-Key"),
         )
-        return _json(201, {"user_id": user_id})
 
-    async def login(self, request: web.Request) -> web.Response:
-        body = await _parse(request, LoginRequest)
-        return _json(201, await self.service.login(body.username, body.password, body.device_name))
+    async def login(self, call: Call[c.LoginRequest]) -> Session:
+        body = call.body
+        return await self.accounts.login(body.username, body.password, body.device_name)
 
-    async def profile(self, request: web.Request) -> web.Response:
-        user_id, _ = await self._identity(request)
-        return _json(200, self.service.profile(user_id))
+    async def profile(self, call: Call[NoBody]) -> Profile:
+        return self.accounts.profile(call.user_id)
 
-    async def change_profile(self, request: web.Request) -> web.Response:
-        user_id, device_id = await self._identity(request)
-        body = await _parse(request, ProfileRequest)
-        await self.service.change_profile(user_id, device_id, body.display_name)
-        return _json(200, self.service.profile(user_id))
+    async def change_profile(self, call: Call[c.ProfileRequest]) -> Profile:
+        return await self.accounts.change_profile(
+            call.user_id, call.device_id, call.body.display_name
+        )
 
-    async def devices(self, request: web.Request) -> web.Response:
-        user_id, _ = await self._identity(request)
-        return _json(200, {"devices": self.service.devices(user_id)})
+    async def devices(self, call: Call[NoBody]) -> DeviceList:
+        return self.accounts.devices(call.user_id)
 
-    async def revoke(self, request: web.Request) -> web.Response:
-        user_id, device_id = await self._identity(request)
-        await self.service.revoke_device(user_id, device_id, request.match_info["device_id"])
-        return web.Response(status=204)
+    async def revoke(self, call: Call[NoBody]) -> None:
+        target = call.request.match_info["device_id"]
+        await self.accounts.revoke_device(call.user_id, call.device_id, target)
 
-    async def create_conversation(self, request: web.Request) -> web.Response:
-        user_id, device_id = await self._identity(request)
-        body = await _parse(request, CreateConversationRequest)
-        created = await self.service.create_conversation(
-            user_id,
-            device_id,
+    async def create_conversation(
+        self, call: Call[c.CreateConversationRequest]
+    ) -> CreatedConversation:
+        body = call.body
+        return await self.commands.create_conversation(
+            call.user_id,
+            call.device_id,
             kind=body.kind,
             members=body.members,
             name=body.name,
-            idempotency_key=request.headers.get("Idempotency-Key"),
+            idempotency_key=call.request.headers.get("Idempotency-Key"),
         )
-        return _json(201, created)
 
-    async def conversations(self, request: web.Request) -> web.Response:
-        user_id, _ = await self._identity(request)
-        return _json(200, {"conversations": self.service.conversations(user_id)})
+    async def conversations(self, call: Call[NoBody]) -> ConversationList:
+        return self.reads.conversations(call.user_id)
 
-    async def add_member(self, request: web.Request) -> web.Response:
-        user_id, device_id = await self._identity(request)
-        body = await _parse(request, AddMemberRequest)
-        result = await self.service.change_members(
-            user_id,
-            device_id,
-            request.match_info["cid"],
-            add=body.user_id,
+    async def add_member(self, call: Call[c.AddMemberRequest]) -> Sequenced:
+        return await self.commands.change_members(
+            call.user_id,
+            call.device_id,
+            call.request.match_info["cid"],
+            add=call.body.user_id,
             remove=None,
-            role=body.role,
+            role=call.body.role,
         )
-        return _json(200, result)
 
-    async def remove_member(self, request: web.Request) -> web.Response:
-        user_id, device_id = await self._identity(request)
-        result = await self.service.change_members(
-            user_id,
-            device_id,
-            request.match_info["cid"],
+    async def remove_member(self, call: Call[NoBody]) -> Sequenced:
+        return await self.commands.change_members(
+            call.user_id,
+            call.device_id,
+            call.request.match_info["cid"],
             add=None,
-            remove=request.match_info["user_id"],
+            remove=call.request.match_info["user_id"],
         )
-        return _json(200, result)
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[BodyT, AnswerT]):
+    """One route of the control plane; `answer` None: it answers with no body."""
+
+    method: str
+    path: str
+    summary: str
+    handle: Callable[[RestApi, Call[BodyT]], Awaitable[AnswerT]]
+    body: type[BodyT]
+    answer: type[AnswerT] | None
+    status: HTTPStatus = HTTPStatus.OK
+    secured: bool = True
+
+
+ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
+    Endpoint(
+        "POST",
+        "/v1/accounts",
+        "Register an account (through the log).",
+        RestApi.register,
+        c.RegisterRequest,
+        Account,
+        HTTPStatus.CREATED,
+        secured=False,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/sessions",
+        "Log in: a new device and its bearer token (shown once).",
+        RestApi.login,
+        c.LoginRequest,
+        Session,
+        HTTPStatus.CREATED,
+        secured=False,
+    ),
+    Endpoint(
+        "GET", "/v1/profile", "My user id and display name.", RestApi.profile, NoBody, Profile
+    ),
+    Endpoint(
+        "PATCH",
+        "/v1/profile",
+        "Change my display name (through the log).",
+        RestApi.change_profile,
+        c.ProfileRequest,
+        Profile,
+    ),
+    Endpoint("GET", "/v1/devices", "My devices.", RestApi.devices, NoBody, DeviceList),
+    Endpoint(
+        "DELETE",
+        "/v1/devices/{device_id}",
+        "Revoke a device; its token stops working on every edge.",
+        RestApi.revoke,
+        NoBody,
+        None,
+        HTTPStatus.NO_CONTENT,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/conversations",
+        "Create a 1:1 (one per pair) or a group.",
+        RestApi.create_conversation,
+        c.CreateConversationRequest,
+        CreatedConversation,
+        HTTPStatus.CREATED,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/conversations",
+        "Conversations I am in.",
+        RestApi.conversations,
+        NoBody,
+        ConversationList,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/conversations/{cid}/members",
+        "Add a member (owners and admins).",
+        RestApi.add_member,
+        c.AddMemberRequest,
+        Sequenced,
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/conversations/{cid}/members/{user_id}",
+        "Remove a member; removing yourself is leaving.",
+        RestApi.remove_member,
+        NoBody,
+        Sequenced,
+    ),
+)

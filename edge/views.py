@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from edge.errors import NOT_READY
-from projections.history.query import HistoryReader
-from projections.inbox.query import InboxReader
+from projections.history.query import HistoryReader, Overlay
+from projections.inbox.query import InboxConversation, InboxReader
 from projections.reader import ViewReader, ViewUnavailableError
 
 R = TypeVar("R", bound=ViewReader)
@@ -61,7 +61,7 @@ class LazyHistory(LazyView[HistoryReader]):
     def is_member(self, user_id: str, conversation_id: str) -> bool:
         return self.open().is_member(user_id, conversation_id)
 
-    def overlay(self, conversation_id: str, seq: int) -> tuple[bytes | None, dict[str, list[str]]]:
+    def overlay(self, conversation_id: str, seq: int) -> Overlay:
         return self.open().overlay(conversation_id, seq)
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
@@ -72,11 +72,14 @@ class LazyInbox(LazyView[InboxReader]):
     def __init__(self, path: Path) -> None:
         super().__init__(path, InboxReader)
 
-    def entries(self, user_id: str) -> list[dict[str, Any]]:
+    def entries(self, user_id: str) -> list[InboxConversation]:
         return self.open().entries(user_id)
 
     def activity(self, user_id: str) -> list[tuple[str, int]]:
         return self.open().activity(user_id)
 
-    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
+    def entry(self, user_id: str, conversation_id: str) -> InboxConversation | None:
         return self.open().entry(user_id, conversation_id)
+
+    def refresh(self) -> None:
+        self.open().refresh()

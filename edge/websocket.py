@@ -6,18 +6,30 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import assert_never
 
 from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
-from edge import frames as f
+from edge.account_service import AccountService
+from edge.command_service import CommandService
 from edge.connection import ConnectionState, DeviceConnection
-from edge.errors import UNAUTHORIZED, ClientError, validation_problems
+from edge.errors import (
+    INTERNAL,
+    NO_SUCH_CONVERSATION,
+    UNAUTHORIZED,
+    ClientError,
+    ErrorCode,
+    validation_problems,
+)
 from edge.hub import ConnectionHub
 from edge.metrics import EdgeMetrics
 from edge.presence import PresenceBoard
-from edge.service import EdgeService
+from edge.protocol import frames as f
+from edge.protocol.answers import Empty, Pong, PresenceList, SendResult, Sequenced
+from edge.protocol.events import ServerModel
+from edge.protocol.pushes import Response
+from edge.read_service import ReadService
 from schemas import models as m
 from telemetry.tracing import Tracing, annotate
 
@@ -26,8 +38,11 @@ MAX_IN_FLIGHT = 64
 """Requests one connection may have open: bounds its tasks and its queued replies."""
 
 
+Reply = Response[ServerModel]
+
+
 def _error(request_id: str | None, error: ClientError) -> str:
-    return f.ErrorFrame(id=request_id, code=error.code, message=error.message).model_dump_json()
+    return error.frame(request_id).model_dump_json()
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -40,9 +55,11 @@ def _bearer(request: web.Request) -> str | None:
 class WebSocketEndpoint:
     def __init__(
         self,
-        service: EdgeService,
-        hub: ConnectionHub,
         *,
+        accounts: AccountService,
+        commands: CommandService,
+        reads: ReadService,
+        hub: ConnectionHub,
         max_frame_bytes: int,
         queue_size: int,
         heartbeat_s: float,
@@ -56,7 +73,9 @@ class WebSocketEndpoint:
         self.presence = presence
         self.typing_ttl_ms = typing_ttl_ms
         self.tracing = tracing or Tracing.off()
-        self.service = service
+        self.accounts = accounts
+        self.commands = commands
+        self.reads = reads
         self.hub = hub
         self.max_frame_bytes = max_frame_bytes
         self.queue_size = queue_size
@@ -106,23 +125,23 @@ class WebSocketEndpoint:
     async def _authenticate(
         self, connection: DeviceConnection, token: str, request_id: str | None
     ) -> None:
-        identity = await self.service.authenticate(token)
+        identity = await self.accounts.authenticate(token)
         if identity is None:
             connection.reply(_error(request_id, UNAUTHORIZED))
             return
-        connection.user_id, connection.device_id = identity
+        connection.user_id, connection.device_id = identity.user_id, identity.device_id
         connection.state = ConnectionState.OPEN
         self.hub.add(connection)
         if request_id is not None:
-            result = {"user_id": connection.user_id, "device_id": connection.device_id}
-            connection.reply(f.Response(id=request_id, result=result).model_dump_json())
+            connection.reply(Reply(id=request_id, result=identity).model_dump_json())
 
     async def _serve(self, connection: DeviceConnection) -> None:
         async for message in connection.ws:
             if message.type == WSMsgType.TEXT:
                 self._dispatch(connection, message.data)
             elif message.type == WSMsgType.BINARY:
-                connection.reply(_error(None, ClientError("bad_frame", "frames are JSON text")))
+                error = ClientError(ErrorCode.BAD_FRAME, "frames are JSON text")
+                connection.reply(_error(None, error))
             elif message.type == WSMsgType.ERROR:
                 log.info(
                     "websocket of %s closed with %s",
@@ -135,19 +154,21 @@ class WebSocketEndpoint:
         try:
             raw = json.loads(text)
         except ValueError:
-            self._fail(connection, None, ClientError("bad_json", "a frame is one JSON object"))
+            error = ClientError(ErrorCode.BAD_JSON, "a frame is one JSON object")
+            self._fail(connection, None, error)
             return
         request_id = raw.get("id") if isinstance(raw, dict) else None
         request_id = request_id if isinstance(request_id, str) else None
         try:
             frame = f.CLIENT_FRAME.validate_python(raw)
         except ValidationError as e:
-            self._fail(connection, request_id, ClientError("bad_frame", validation_problems(e)))
+            error = ClientError(ErrorCode.BAD_FRAME, validation_problems(e))
+            self._fail(connection, request_id, error)
             return
         self.metrics.frame_in(frame.type)
         if connection.in_flight >= MAX_IN_FLIGHT:
             busy = f"at most {MAX_IN_FLIGHT} requests at a time; wait for answers"
-            self._fail(connection, frame.id, ClientError("too_busy", busy))
+            self._fail(connection, frame.id, ClientError(ErrorCode.TOO_BUSY, busy))
             return
         connection.in_flight += 1
         task = asyncio.create_task(self._answer(connection, frame))
@@ -160,7 +181,7 @@ class WebSocketEndpoint:
         self.metrics.error(error.code)
         connection.reply(_error(request_id, error))
 
-    async def _answer(self, connection: DeviceConnection, frame: Any) -> None:
+    async def _answer(self, connection: DeviceConnection, frame: f.Request) -> None:
         """Answer one request; with tracing on, inside the span that roots its trace (a
         send's trace goes on through the log to every device it reaches)."""
         if not self.tracing.enabled:
@@ -177,7 +198,7 @@ class WebSocketEndpoint:
         with self.tracing.serving(f"ws {frame.type}", attributes):
             await self._respond(connection, frame)
 
-    async def _respond(self, connection: DeviceConnection, frame: Any) -> None:
+    async def _respond(self, connection: DeviceConnection, frame: f.Request) -> None:
         began = time.perf_counter()
         try:
             result = await self._result(connection, frame)
@@ -188,68 +209,71 @@ class WebSocketEndpoint:
             return
         except Exception:
             log.exception("request %s failed", frame.type)
-            self._fail(connection, frame.id, ClientError("internal", "internal error", 500))
+            self._fail(connection, frame.id, INTERNAL)
             return
         finally:
             connection.in_flight -= 1
         self.metrics.answered(frame.type, time.perf_counter() - began)
-        if self.tracing.enabled and isinstance(result.get("seq"), int):
-            annotate({"parley.seq": result["seq"]})
-        connection.reply(f.Response(id=frame.id, result=result).model_dump_json())
+        seq = result.seq if isinstance(result, SendResult | Sequenced) else None
+        if self.tracing.enabled and seq is not None:
+            annotate({"parley.seq": seq})
+        connection.reply(Reply(id=frame.id, result=result).model_dump_json())
 
-    async def _result(self, c: DeviceConnection, frame: Any) -> dict[str, Any]:
-        service = self.service
-        if isinstance(frame, f.SendMessage):
-            return await service.send(
-                c.user_id,
-                c.device_id,
-                cid=frame.conversation_id,
-                client_msg_id=frame.client_msg_id,
-                body=frame.body,
-                reply_to=frame.reply_to,
-            )
-        if isinstance(frame, f.Ack):
-            return await service.ack(
-                c.user_id, c.device_id, frame.conversation_id, frame.kind, frame.up_to
-            )
-        if isinstance(frame, f.FetchHistory):
-            return await service.fetch_history(
-                c.user_id,
-                frame.conversation_id,
-                before=frame.before,
-                after=frame.after,
-                limit=frame.limit,
-            )
-        if isinstance(frame, f.Sync):
-            c.follows_inbox = c.follows_inbox or frame.inbox
-            return await service.sync(c.user_id, frame.cursors, frame.limit, with_inbox=frame.inbox)
-        if isinstance(frame, f.GetInbox):
-            c.follows_inbox = True
-            return await service.inbox(c.user_id)
-        if isinstance(frame, f.EditMessage | f.DeleteMessage | f.React):
-            return await service.change_message(c.user_id, c.device_id, frame)
-        if isinstance(frame, f.Typing):
-            self._typing(c, frame)
-            return {}
-        if isinstance(frame, f.SubscribePresence):
-            visible = await service.sharing_a_conversation(c.user_id, frame.user_ids)
-            self.presence.watch(c, visible)
-            return {"presence": [self.presence.describe(u) for u in visible]}
-        if isinstance(frame, f.SetPresence):
-            c.away = frame.status == "away"
-            self.hub.publish(c.user_id)
-            return {}
-        if isinstance(frame, f.Ping):
-            return {"pong": True}
-        if isinstance(frame, f.Authenticate):
-            raise ClientError("bad_frame", "already authenticated")
-        raise ClientError("bad_frame", f"{frame.type} is not handled")
+    async def _result(self, c: DeviceConnection, frame: f.Request) -> ServerModel:
+        """The answer to one frame: its model in `edge.protocol.answers.ANSWERS`."""
+        match frame:
+            case f.SendMessage():
+                return await self.commands.send(
+                    c.user_id,
+                    c.device_id,
+                    cid=frame.conversation_id,
+                    client_msg_id=frame.client_msg_id,
+                    body=frame.body,
+                    reply_to=frame.reply_to,
+                )
+            case f.Ack():
+                return await self.commands.ack(c.user_id, c.device_id, frame)
+            case f.FetchHistory():
+                return await self.reads.fetch_history(
+                    c.user_id,
+                    frame.conversation_id,
+                    before=frame.before,
+                    after=frame.after,
+                    limit=frame.limit,
+                )
+            case f.Sync():
+                c.follows_inbox = c.follows_inbox or frame.inbox
+                return await self.reads.sync(
+                    c.user_id, frame.cursors, frame.limit, with_inbox=frame.inbox
+                )
+            case f.GetInbox():
+                c.follows_inbox = True
+                return await self.reads.inbox(c.user_id)
+            case f.EditMessage() | f.DeleteMessage() | f.React():
+                return await self.commands.change_message(c.user_id, c.device_id, frame)
+            case f.Typing():
+                self._typing(c, frame)
+                return Empty()
+            case f.SubscribePresence():
+                visible = await self.reads.sharing_a_conversation(c.user_id, frame.user_ids)
+                self.presence.watch(c, visible)
+                return PresenceList(presence=[self.presence.describe(u) for u in visible])
+            case f.SetPresence():
+                c.away = frame.status == "away"
+                self.hub.publish(c.user_id)
+                return Empty()
+            case f.Ping():
+                return Pong()
+            case f.Authenticate():
+                raise ClientError(ErrorCode.BAD_FRAME, "already authenticated")
+            case _:
+                assert_never(frame)
 
     def _typing(self, c: DeviceConnection, frame: f.Typing) -> None:
         """To the nodes where other members are online, never through the events log."""
-        members = self.service.history.members(frame.conversation_id)
+        members = self.reads.members(frame.conversation_id)
         if c.user_id not in members:
-            raise ClientError("not_found", "no such conversation", 404)
+            raise NO_SUCH_CONVERSATION
         by_node: dict[int, list[str]] = {}
         for user in members:
             if user != c.user_id:

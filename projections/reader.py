@@ -61,6 +61,12 @@ class ViewReader:
         self._catch_up()
         return self._db.get(READY_KEY) is not None
 
+    def refresh(self) -> None:
+        """Catch up with the primary now, however recently the last read did: for a reader
+        told that the view has just written (its readers wait on that, not on a timer)."""
+        self._db.try_catch_up_with_primary()
+        self._caught_up_at = self._clock()
+
     def dump(self) -> dict[bytes, bytes]:
         """Everything the view holds but its readiness marker: what two stores built from
         the same log must agree on (operators diff it; the rebuild test compares it)."""

@@ -6,6 +6,7 @@ Imports neither Kafka nor anything outside `schemas/`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from projections.history.layout import (
     MAX_SEQ,
@@ -28,6 +29,15 @@ from projections.reader import ViewReader, ViewUnavailableError
 
 MAX_PAGE = 1000
 HistoryUnavailableError = ViewUnavailableError
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What has happened to a message since it was sent: its latest edit (the encoded
+    `MessageEdited` event, None if never edited) and its reactions (emoji -> user ids)."""
+
+    edit: bytes | None
+    reactions: dict[str, list[str]]
 
 
 class HistoryReader(ViewReader):
@@ -95,8 +105,7 @@ class HistoryReader(ViewReader):
         tenure = Tenure.model_validate_json(value)
         return tenure.left_at is None or seq <= tenure.left_at
 
-    def overlay(self, conversation_id: str, seq: int) -> tuple[bytes | None, dict[str, list[str]]]:
-        """The message's latest edit (its event), and its reactions: emoji -> users."""
+    def overlay(self, conversation_id: str, seq: int) -> Overlay:
         self._catch_up()
         prefix = reactions_prefix(conversation_id, seq)
         reactions: dict[str, list[str]] = {}
@@ -104,7 +113,7 @@ class HistoryReader(ViewReader):
             user = id_after(prefix, key)
             emoji = id_after(prefix + id_bytes(user), key)
             reactions.setdefault(emoji, []).append(user)
-        return self._get(edit_key(conversation_id, seq)), reactions
+        return Overlay(self._get(edit_key(conversation_id, seq)), reactions)
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
         """The user deleted the message at `seq` for themselves."""

@@ -7,7 +7,7 @@ more than `UNREAD_CAP` unread says `UNREAD_CAP`, so no query scans without bound
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from projections.inbox.layout import (
     IndexedMessage,
@@ -33,8 +33,39 @@ RECEIPTS_UP_TO = 64
 """Per-member read and delivered watermarks are listed for conversations this small."""
 
 
+@dataclass(frozen=True)
+class Receipts:
+    """Who is in a small conversation and how far each has read and received (user -> seq;
+    delivered is the highest over each member's devices)."""
+
+    members: tuple[str, ...]
+    read: dict[str, int]
+    delivered: dict[str, int]
+
+
+@dataclass(frozen=True)
+class InboxConversation:
+    """One conversation as a person's inbox holds it. `summary` is as the person sees it:
+    as it was at their removal, for someone who left; counts are made at query time."""
+
+    conversation_id: str
+    summary: Summary
+    role: str
+    member: bool
+    unread: int
+    mentions: int
+    read_up_to: int
+    member_count: int
+    receipts: Receipts | None
+    """For conversations of at most `RECEIPTS_UP_TO` members."""
+
+    @property
+    def unread_capped(self) -> bool:
+        return self.unread >= UNREAD_CAP
+
+
 class InboxReader(ViewReader):
-    def entries(self, user_id: str) -> list[dict[str, Any]]:
+    def entries(self, user_id: str) -> list[InboxConversation]:
         """The person's conversations, most recent activity first."""
         return [self._entry(user_id, *found) for found in self._memberships(user_id)]
 
@@ -43,7 +74,7 @@ class InboxReader(ViewReader):
         `entries` orders by, without counting anything."""
         return [(cid, summary.last_seq) for cid, _, summary in self._memberships(user_id)]
 
-    def entry(self, user_id: str, conversation_id: str) -> dict[str, Any] | None:
+    def entry(self, user_id: str, conversation_id: str) -> InboxConversation | None:
         self._catch_up()
         raw = self._get(membership_key(user_id, conversation_id))
         if raw is None:
@@ -82,31 +113,31 @@ class InboxReader(ViewReader):
 
     def _entry(
         self, user_id: str, cid: str, membership: Membership, summary: Summary
-    ) -> dict[str, Any]:
+    ) -> InboxConversation:
         read_up_to = self._int(read_key(cid, user_id))
         upper = membership.left_at or MAX_SEQ
         unread, mentions = self._unread(user_id, cid, read_up_to, upper)
         members = [id_after(members_prefix(cid), k) for k, _ in self._scan(members_prefix(cid))]
-        entry: dict[str, Any] = {
-            "conversation_id": cid,
-            "kind": summary.kind,
-            "name": summary.name,
-            "role": membership.role,
-            "member": membership.left_at is None,
-            "last_seq": summary.last_seq,
-            "last_activity_ms": summary.last_activity_ms,
-            "preview": None if summary.preview is None else summary.preview.model_dump(),
-            "unread": unread,
-            "unread_capped": unread >= UNREAD_CAP,
-            "mentions": mentions,
-            "read_up_to": read_up_to,
-            "member_count": len(members),
-        }
-        if len(members) <= RECEIPTS_UP_TO:
-            entry["members"] = members
-            entry["read"] = self._watermarks(read_prefix(cid))
-            entry["delivered"] = self._watermarks(delivered_prefix(cid))
-        return entry
+        receipts = (
+            Receipts(
+                members=tuple(members),
+                read=self._watermarks(read_prefix(cid)),
+                delivered=self._watermarks(delivered_prefix(cid)),
+            )
+            if len(members) <= RECEIPTS_UP_TO
+            else None
+        )
+        return InboxConversation(
+            conversation_id=cid,
+            summary=summary,
+            role=membership.role,
+            member=membership.left_at is None,
+            unread=unread,
+            mentions=mentions,
+            read_up_to=read_up_to,
+            member_count=len(members),
+            receipts=receipts,
+        )
 
     def _unread(self, user_id: str, cid: str, after: int, upper: int) -> tuple[int, int]:
         unread = mentions = 0

@@ -84,6 +84,12 @@ class ParleyCluster:
                 proc.kill()
                 proc.wait(10)
 
+    def kill(self, name: str) -> None:
+        """kill -9: no goodbye to its devices, no flush, no tombstone for its sessions."""
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait(10)
+
     def stop(self) -> None:
         for name in list(self.procs)[::-1]:
             self.stop_process(name)

@@ -8,6 +8,7 @@ import aiohttp
 
 from tests.e2e.cluster import ParleyCluster, register_and_login
 from tests.e2e.ws import RawDevice, send_frame
+from tests.unit.test_openapi import refs
 
 
 def unique(name: str) -> str:
@@ -64,17 +65,8 @@ async def test_profile_openapi_and_device_list(cluster: ParleyCluster) -> None:
             assert {"/v1/accounts", "/v1/sessions", "/v1/profile", "/v1/conversations"} <= set(
                 document["paths"]
             )
-            references = {ref.rsplit("/", 1)[-1] for ref in _refs(document["paths"])}
+            references = {ref.rsplit("/", 1)[-1] for ref in refs(document["paths"])}
             assert references <= set(document["components"]["schemas"])
-
-
-def _refs(node: object) -> list[str]:
-    if isinstance(node, dict):
-        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
-        return own + [r for value in node.values() for r in _refs(value)]
-    if isinstance(node, list):
-        return [r for value in node for r in _refs(value)]
-    return []
 
 
 async def test_metrics_count_frames_answers_and_pushes(cluster: ParleyCluster) -> None:

@@ -1,6 +1,7 @@
 """The page against a scripted edge that has protocol v1's `sync`, `inbox` and `edit`: the
-page uses them (the real edge of today answers them `bad_frame`, and the other browser tests
-show the page doing without). No server runs: Playwright answers the page's requests."""
+page uses them (the other browser tests show it against the real edge, and doing without
+them against an older one). No server runs: Playwright answers the page's requests, with
+the protocol's own models (edge/protocol/), so the script says only what an edge may."""
 
 from __future__ import annotations
 
@@ -11,28 +12,56 @@ from typing import Any
 
 import pytest_asyncio
 from playwright.async_api import Page, Route, WebSocketRoute, async_playwright, expect
+from pydantic import BaseModel, TypeAdapter
 
+from edge.protocol import events as v
+from edge.protocol.answers import (
+    ConversationEvent,
+    ConversationList,
+    ConversationSummary,
+    Empty,
+    HistoryPage,
+    Identity,
+    Inbox,
+    InboxEntry,
+    PresenceList,
+    PresenceStatus,
+    Preview,
+    Profile,
+    Sequenced,
+    SyncAnswer,
+    SyncedConversation,
+)
+from edge.protocol.events import ServerModel
+from edge.protocol.pushes import EventPush, InboxPush, Response
 from tests.e2e.browser import ORIGIN, conversation_button, launch, message, serve_files, shot
 
 ME, TAB, BOB, CID = "ann", "ann-tab", "bob", "g-book"
 NOW = 1_764_300_000_000
+EVENT: TypeAdapter[v.EventView] = TypeAdapter(v.EventView)
 
 
-def event(seq: int, type_: str, user: str, **fields: Any) -> dict[str, Any]:
+def event(seq: int, type_: str, user: str, **fields: Any) -> v.EventView:
     device = TAB if user == ME else f"{user}-phone"
-    return {
-        "type": type_,
-        "seq": seq,
-        "conversation_id": CID,
-        "actor": {"user_id": user, "device_id": device},
-        "client_msg_id": f"c{seq}",
-        "occurred_at_ms": NOW + seq,
-        **fields,
-    }
+    return EVENT.validate_python(
+        {
+            "type": type_,
+            "seq": seq,
+            "conversation_id": CID,
+            "actor": {"user_id": user, "device_id": device},
+            "client_msg_id": f"c{seq}",
+            "occurred_at_ms": NOW + seq,
+            **fields,
+        }
+    )
 
 
-def text(seq: int, user: str, words: str) -> dict[str, Any]:
+def text(seq: int, user: str, words: str) -> v.EventView:
     return event(seq, "MessageSent", user, body={"kind": "plain", "text": words})
+
+
+def item(e: v.EventView) -> ConversationEvent:
+    return ConversationEvent(conversation_id=CID, seq=e.seq, event=e)
 
 
 class ScriptedEdge:
@@ -55,74 +84,69 @@ class ScriptedEdge:
         self.sockets: list[WebSocketRoute] = []
         self.unread = 7
 
-    def entry(self) -> dict[str, Any]:
+    def entry(self) -> InboxEntry:
         last = self.events[-1]
-        return {
-            "conversation_id": CID,
-            "kind": "GROUP",
-            "name": "Book club",
-            "last_seq": last["seq"],
-            "last_activity_ms": last["occurred_at_ms"],
-            "preview": {"seq": 3, "sender_id": BOB, "text": "chapter 3?"},
-            "unread": self.unread,
-            "mentions": 0,
-            "read_up_to": 1,
-        }
+        assert isinstance(last, v.Event)
+        return InboxEntry(
+            conversation_id=CID,
+            kind="GROUP",
+            name="Book club",
+            role="MEMBER",
+            last_seq=last.seq,
+            last_activity_ms=last.occurred_at_ms,
+            preview=Preview(seq=3, sender_id=BOB, kind="plain", text="chapter 3?"),
+            unread=self.unread,
+            read_up_to=1,
+            member_count=2,
+        )
 
     def route(self, ws: WebSocketRoute) -> None:
         self.sockets.append(ws)
         ws.on_message(lambda data: self.answer(ws, json.loads(data)))
 
-    def push(self, frame: dict[str, Any]) -> None:
-        self.sockets[-1].send(json.dumps(frame))
+    def push(self, frame: BaseModel) -> None:
+        self.sockets[-1].send(frame.model_dump_json())
 
     def answer(self, ws: WebSocketRoute, frame: dict[str, Any]) -> None:
         self.frames.append(frame)
         kind = frame["type"]
-        result: dict[str, Any] = {}
+        result: ServerModel = Empty()
         if kind == "authenticate":
-            result = {"user_id": ME, "device_id": TAB}
+            result = Identity(user_id=ME, device_id=TAB)
         elif kind == "inbox":
-            result = {"entries": [self.entry()]}
+            result = Inbox(entries=[self.entry()])
         elif kind == "fetch_history":
             after = frame.get("after") or 0
             before = frame.get("before") or 10**9
-            page = [e for e in self.events if after < e["seq"] < before][-frame["limit"] :]
-            result = {"events": [self.wrap(e) for e in page], "last_seq": self.events[-1]["seq"]}
+            page = [e for e in self.events if after < e.seq < before][-frame["limit"] :]
+            result = HistoryPage(events=[item(e) for e in page], last_seq=self.events[-1].seq)
         elif kind == "sync":
             cursor = frame["cursors"].get(CID, 0)
-            newer = [self.wrap(e) for e in self.events if e["seq"] > cursor]
-            last = self.events[-1]["seq"]
-            result = {
-                "conversations": [
-                    {"conversation_id": CID, "events": newer, "last_seq": last, "snapshot": False}
-                ],
-                "more": False,
-            }
+            newer = [item(e) for e in self.events if e.seq > cursor]
+            last = self.events[-1].seq
+            synced = SyncedConversation(conversation_id=CID, events=newer, last_seq=last)
+            result = SyncAnswer(conversations=[synced])
         elif kind == "edit":
             seq = len(self.events) + 1
             self.events.append(
                 event(seq, "MessageEdited", ME, target_seq=frame["seq"], body=frame["body"])
             )
-            result = {"seq": seq}
+            result = Sequenced(seq=seq)
         elif kind == "subscribe_presence":
-            result = {"presence": [{"user_id": BOB, "status": "online"}]}
+            result = PresenceList(presence=[PresenceStatus(user_id=BOB, status="online")])
         elif kind == "ack" and frame["kind"] == "read":
             seq = len(self.events) + 1
             self.events.append(event(seq, "ReadWatermarkAdvanced", ME, up_to_seq=frame["up_to"]))
             self.unread = 0
-            result = {"seq": seq}
+            result = Sequenced(seq=seq)
         elif kind == "ack":
-            result = {"seq": None}
-        ws.send(json.dumps({"type": "response", "id": frame["id"], "result": result}))
+            result = Sequenced(seq=None)
+        ws.send(Response[ServerModel](id=frame["id"], result=result).model_dump_json())
         if kind == "edit" or (kind == "ack" and frame["kind"] == "read"):
-            self.push({"type": "event", **self.wrap(self.events[-1])})
+            pushed = self.events[-1]
+            self.push(EventPush(conversation_id=CID, seq=pushed.seq, event=pushed))
         if kind == "ack" and frame["kind"] == "read":
-            self.push({"type": "inbox", "entry": self.entry()})
-
-    @staticmethod
-    def wrap(e: dict[str, Any]) -> dict[str, Any]:
-        return {"conversation_id": CID, "seq": e["seq"], "event": e}
+            self.push(InboxPush(entry=self.entry()))
 
     def sent(self, kind: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == kind]
@@ -130,16 +154,16 @@ class ScriptedEdge:
 
 async def rest(route: Route) -> None:
     path = route.request.url.removeprefix(ORIGIN)
+    answer: BaseModel
     if path == "/v1/conversations":
-        body: dict[str, Any] = {
-            "conversations": [{"conversation_id": CID, "members": [BOB, ME], "last_seq": 3}]
-        }
+        summary = ConversationSummary(conversation_id=CID, members=[BOB, ME], last_seq=3)
+        answer = ConversationList(conversations=[summary])
     elif path == "/v1/profile":
-        body = {"user_id": ME, "display_name": "Ann"}
+        answer = Profile(user_id=ME, display_name="Ann")
     else:
         await serve_files(route)
         return
-    await route.fulfill(json=body)
+    await route.fulfill(json=answer.model_dump(mode="json"))
 
 
 @pytest_asyncio.fixture
@@ -171,7 +195,7 @@ async def test_the_page_uses_sync_inbox_and_edit_when_the_server_has_them(
     # The server's inbox says more than the page could count from one page of events.
     await expect(club).to_have_accessible_name(re.compile("7 unread"))
     edge.unread = 9
-    edge.push({"type": "inbox", "entry": edge.entry()})
+    edge.push(InboxPush(entry=edge.entry()))
     await expect(club).to_have_accessible_name(re.compile("9 unread"))
 
     # The socket drops; meanwhile bob writes. The page resumes with one `sync`.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Generic, Self, TypeVar, cast
 
 from rocksdict import AccessType, Options, Rdict
 
@@ -100,7 +100,7 @@ class InboxProcess(ViewProcess[InboxReader]):
     reader_type = InboxReader
 
 
-def unread(reader: InboxReader, user_id: str, conversation_id: str) -> Any:
+def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | None:
     """The person's unread count in the conversation, as the inbox view answers it."""
     entry = reader.entry(user_id, conversation_id)
-    return None if entry is None else entry["unread"]
+    return None if entry is None else entry.unread

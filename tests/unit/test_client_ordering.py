@@ -6,12 +6,20 @@ import pytest
 
 from client.models import ConversationEvent
 from client.ordering import ConversationOrder, Gap
+from edge.protocol.events import Actor, MessageSent
+from edge.protocol.frames import PlainText
 
 
 def ev(seq: int, conversation_id: str = "c1") -> ConversationEvent:
-    return ConversationEvent(
-        conversation_id=conversation_id, seq=seq, event={"type": "MessageSent", "seq": seq}
+    message = MessageSent(
+        seq=seq,
+        conversation_id=conversation_id,
+        actor=Actor(user_id="bob", device_id="d-bob"),
+        client_msg_id=f"m{seq}",
+        occurred_at_ms=1_764_000_000_000 + seq,
+        body=PlainText(text=f"message {seq}"),
     )
+    return ConversationEvent(conversation_id=conversation_id, seq=seq, event=message)
 
 
 def drain(order: ConversationOrder) -> list[tuple[str, int]]:

@@ -1,12 +1,16 @@
-"""Client frames: valid ones parse, invalid ones fail with the offending field named."""
+"""Client frames: valid ones parse, invalid ones fail with the offending field named; errors
+come back with one stable code and that code's one HTTP status."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from edge import frames as f
-from edge.errors import rejection_error
+from edge.errors import ClientError, ErrorCode, rejection_error
+from edge.protocol import frames as f
 from schemas.models import RejectionCode
 
 
@@ -54,3 +58,38 @@ def test_strangers_cannot_tell_missing_from_forbidden() -> None:
         not_member.message,
         not_member.status,
     )
+
+
+def test_every_error_code_has_its_one_http_status() -> None:
+    statuses = {code: code.status for code in ErrorCode}
+    assert statuses[ErrorCode.NOT_FOUND] == statuses[ErrorCode.NO_SUCH_MESSAGE] == 404
+    assert statuses[ErrorCode.UNAUTHORIZED] == 401
+    assert statuses[ErrorCode.TIMEOUT] == statuses[ErrorCode.UNAVAILABLE] == 503
+    assert all(400 <= s < 600 for s in statuses.values())
+    error = ClientError(ErrorCode.TOO_LARGE, "too big")
+    assert (error.status, error.answer().model_dump()) == (
+        413,
+        {"error": {"code": "too_large", "message": "too big"}},
+    )
+    assert error.frame("r1").model_dump_json() == (
+        '{"type":"error","id":"r1","code":"too_large","message":"too big"}'
+    )
+
+
+def test_every_client_error_the_edge_raises_names_a_code_of_the_enum() -> None:
+    """No `ClientError("invalid", ..., 404)`: a code and its status come from `ErrorCode`."""
+    root = Path(__file__).resolve().parents[2] / "edge"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "ClientError"
+            ):
+                where = f"{path.name}:{node.lineno}"
+                assert len(node.args) == 2 and not node.keywords, where
+                code = node.args[0]
+                if path.name == "errors.py" and isinstance(code, ast.Name):
+                    continue  # the rejection table's own lookup, typed ErrorCode
+                assert isinstance(code, ast.Attribute), where
+                assert isinstance(code.value, ast.Name) and code.value.id == "ErrorCode", where

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from projections.inbox.query import UNREAD_CAP, InboxReader
+from projections.inbox.layout import Preview
+from projections.inbox.query import UNREAD_CAP, InboxConversation, InboxReader
 from projections.inbox.store import InboxBatch, InboxStore
 from schemas import codec
 from schemas import models as m
@@ -75,14 +76,21 @@ def write(store: InboxStore, *events: m.Event) -> None:
     batch.commit()
 
 
+def entry_of(reader: InboxReader, user_id: str, cid: str) -> InboxConversation:
+    found = reader.entry(user_id, cid)
+    assert found is not None, f"{user_id} has no entry for {cid}"
+    return found
+
+
 def test_conversations_by_last_activity_with_preview(
     store: InboxStore, reader: InboxReader
 ) -> None:
     write(store, created("a", "bob"), created("b", "bob"), sent("a", 2), sent("b", 2), sent("a", 3))
     entries = reader.entries("bob")
-    assert [e["conversation_id"] for e in entries] == ["a", "b"]
-    assert entries[0]["preview"]["text"] == "message 3"
-    assert entries[0]["preview"]["sender_id"] == "alice"
+    assert [e.conversation_id for e in entries] == ["a", "b"]
+    preview = entries[0].summary.preview
+    assert preview is not None
+    assert (preview.text, preview.sender_id) == ("message 3", "alice")
     assert reader.entries("carol") == []
 
 
@@ -90,21 +98,21 @@ def test_unread_comes_from_the_read_watermark_of_any_device(
     store: InboxStore, reader: InboxReader
 ) -> None:
     write(store, created("a", "bob"), *(sent("a", s) for s in range(2, 7)))
-    assert reader.entry("bob", "a")["unread"] == 5  # type: ignore[index]
-    assert reader.entry("alice", "a")["unread"] == 0  # type: ignore[index]
+    assert entry_of(reader, "bob", "a").unread == 5
+    assert entry_of(reader, "alice", "a").unread == 0
     write(store, read("a", 7, "bob", 4, device="laptop"))
-    entry = reader.entry("bob", "a")
-    assert entry is not None
-    assert (entry["unread"], entry["read_up_to"]) == (2, 4)
-    assert entry["read"] == {"bob": 4}
+    entry = entry_of(reader, "bob", "a")
+    assert (entry.unread, entry.read_up_to) == (2, 4)
+    assert entry.receipts is not None
+    assert entry.receipts.read == {"bob": 4}
     write(store, read("a", 8, "bob", 3, device="phone"))  # an older read never moves it back
-    assert reader.entry("bob", "a")["unread"] == 2  # type: ignore[index]
+    assert entry_of(reader, "bob", "a").unread == 2
 
 
 def test_reading_does_not_reorder_the_inbox(store: InboxStore, reader: InboxReader) -> None:
     write(store, created("a", "bob"), created("b", "bob", at=1), sent("a", 2), sent("b", 3))
     write(store, read("a", 4, "bob", 2))
-    assert [e["conversation_id"] for e in reader.entries("bob")] == ["b", "a"]
+    assert [e.conversation_id for e in reader.entries("bob")] == ["b", "a"]
 
 
 def test_mentions_count_only_unread_messages_naming_the_person(
@@ -117,9 +125,9 @@ def test_mentions_count_only_unread_messages_naming_the_person(
         sent("a", 3, mentions=("carol",)),
         sent("a", 4, mentions=("bob", "carol")),
     )
-    assert reader.entry("bob", "a")["mentions"] == 2  # type: ignore[index]
+    assert entry_of(reader, "bob", "a").mentions == 2
     write(store, read("a", 5, "bob", 2))
-    assert reader.entry("bob", "a")["mentions"] == 1  # type: ignore[index]
+    assert entry_of(reader, "bob", "a").mentions == 1
 
 
 def test_deleting_for_everyone_uncounts_and_hides_the_preview(
@@ -129,33 +137,31 @@ def test_deleting_for_everyone_uncounts_and_hides_the_preview(
     gone = m.MessageDeleted(meta=meta("a", 4), target_seq=3, scope=m.DeleteScope.FOR_EVERYONE)
     edit = m.MessageEdited(meta=meta("a", 5), target_seq=2, body=m.PlainBody(text="fixed"))
     write(store, gone, edit)
-    entry = reader.entry("bob", "a")
-    assert entry is not None
-    assert entry["unread"] == 1
-    assert entry["preview"] == {
-        "seq": 3,
-        "sender_id": "alice",
-        "kind": "deleted",
-        "text": None,
-        "edited": False,
-    }
+    entry = entry_of(reader, "bob", "a")
+    assert entry.unread == 1
+    assert entry.summary.preview == Preview(
+        seq=3, sender_id="alice", kind="deleted", text=None, edited=False
+    )
 
 
 def test_editing_the_last_message_edits_the_preview(store: InboxStore, reader: InboxReader) -> None:
     write(store, created("a", "bob"), sent("a", 2))
     write(store, m.MessageEdited(meta=meta("a", 3), target_seq=2, body=m.PlainBody(text="fixed")))
-    preview = reader.entry("bob", "a")["preview"]  # type: ignore[index]
-    assert (preview["text"], preview["edited"]) == ("fixed", True)
+    preview = entry_of(reader, "bob", "a").summary.preview
+    assert preview is not None
+    assert (preview.text, preview.edited) == ("fixed", True)
 
 
 def test_someone_removed_sees_up_to_their_removal(store: InboxStore, reader: InboxReader) -> None:
     write(store, created("a", "bob"), sent("a", 2))
     write(store, m.MemberRemoved(meta=meta("a", 3), user_id="bob"), sent("a", 4), sent("a", 5))
-    entry = reader.entry("bob", "a")
-    assert entry is not None
-    assert (entry["member"], entry["last_seq"], entry["unread"]) == (False, 3, 1)
-    assert entry["preview"]["seq"] == 2
-    assert reader.entry("alice", "a")["members"] == ["alice"]  # type: ignore[index]
+    entry = entry_of(reader, "bob", "a")
+    assert (entry.member, entry.summary.last_seq, entry.unread) == (False, 3, 1)
+    assert entry.summary.preview is not None
+    assert entry.summary.preview.seq == 2
+    receipts = entry_of(reader, "alice", "a").receipts
+    assert receipts is not None
+    assert receipts.members == ("alice",)
 
 
 def test_replaying_events_changes_nothing(store: InboxStore, reader: InboxReader) -> None:
@@ -173,6 +179,5 @@ def test_replaying_events_changes_nothing(store: InboxStore, reader: InboxReader
 
 def test_unread_is_capped(store: InboxStore, reader: InboxReader) -> None:
     write(store, created("a", "bob"), *(sent("a", s) for s in range(2, UNREAD_CAP + 12)))
-    entry = reader.entry("bob", "a")
-    assert entry is not None
-    assert (entry["unread"], entry["unread_capped"]) == (UNREAD_CAP, True)
+    entry = entry_of(reader, "bob", "a")
+    assert (entry.unread, entry.unread_capped) == (UNREAD_CAP, True)

@@ -32,7 +32,7 @@ ALLOWED = {
     "streams": {"schemas", "telemetry", "kafkalog"},
     "projections": {"schemas", "telemetry", "kafkalog"},
     "edge": {"schemas", "projections", "telemetry", "kafkalog"},
-    "client": {"edge"},  # the published protocol frames only
+    "client": {"edge"},  # the published protocol only (edge/protocol/)
 }
 
 
@@ -106,8 +106,37 @@ def test_projection_query_side_needs_no_kafka() -> None:
     assert "confluent_kafka" not in source
 
 
-def test_client_uses_only_the_protocol_frames_from_edge() -> None:
-    for path in (ROOT / "client").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("edge"):
-                assert node.module == "edge.frames", f"{path.name} imports {node.module}"
+PUBLISHED = "edge.protocol"
+
+
+def edge_modules_imported(path: Path) -> set[str]:
+    """The edge modules a file imports, however it names them."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found.update(n for n in names if n == "edge" or n.startswith("edge."))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "edge")
+    return found
+
+
+def test_client_uses_only_the_published_protocol_from_edge() -> None:
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(
+            m
+            for m in edge_modules_imported(path)
+            if m not in ("edge", PUBLISHED) and not m.startswith(PUBLISHED + ".")
+        )
+        for path in (ROOT / "client").rglob("*.py")
+    }
+    assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def test_the_published_protocol_imports_nothing_else_of_parley() -> None:
+    """Clients import it; so it must bring them no server code (no schemas, no Kafka)."""
+    for path in (ROOT / "edge" / "protocol").rglob("*.py"):
+        imported = imported_packages(path)
+        assert imported <= {"edge"}, f"{path.name} imports {imported}"
+        outside = {m for m in edge_modules_imported(path) if not m.startswith(PUBLISHED)}
+        assert outside == set(), f"{path.name} imports {outside}"

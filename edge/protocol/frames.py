@@ -1,14 +1,14 @@
-"""WebSocket frames of protocol version 1: what clients send and what the edge pushes.
+"""WebSocket frames of protocol version 1 that clients send: the first step of a request.
 
 Every client frame is a JSON object with a `type` and a request `id` (1 to 64 chars,
-chosen by the client); each gets exactly one `response` or `error` frame with that id.
-Pushes (`event`, `resync`, `typing`, `presence`, `inbox`, `goodbye`) carry no request id.
+chosen by the client); each gets exactly one `response` or `error` frame with that id
+(edge/protocol/pushes.py), whose result is the frame's answer (edge/protocol/answers.py).
 See docs/protocol.md for the whole protocol.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -19,7 +19,7 @@ ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class PlainText(Frame):
@@ -159,7 +159,7 @@ class Ping(Frame):
     id: RequestId
 
 
-ClientFrame = Annotated[
+Request = (
     Authenticate
     | SendMessage
     | Ack
@@ -172,74 +172,7 @@ ClientFrame = Annotated[
     | Typing
     | SubscribePresence
     | SetPresence
-    | Ping,
-    Field(discriminator="type"),
-]
-CLIENT_FRAME: TypeAdapter[Any] = TypeAdapter(ClientFrame)
-
-
-class Response(Frame):
-    type: Literal["response"] = "response"
-    id: str
-    result: dict[str, Any] = Field(default_factory=dict)
-
-
-class ErrorFrame(Frame):
-    """`code` is stable (see edge/errors.py); `message` is for people."""
-
-    type: Literal["error"] = "error"
-    id: str | None
-    code: str
-    message: str
-
-
-class EventPush(Frame):
-    """One event of a conversation, in seq order per conversation."""
-
-    type: Literal["event"] = "event"
-    conversation_id: str
-    seq: int
-    event: dict[str, Any]
-
-
-class Resync(Frame):
-    """Pushes were dropped (slow reader, or the edge lost its feed): fetch history from
-    your cursors; nothing is lost in the log."""
-
-    type: Literal["resync"] = "resync"
-    reason: str
-
-
-class TypingPush(Frame):
-    type: Literal["typing"] = "typing"
-    conversation_id: str
-    user_id: str
-    active: bool
-    expires_in_ms: int
-
-
-class PresencePush(Frame):
-    type: Literal["presence"] = "presence"
-    user_id: str
-    status: Literal["online", "away", "offline"]
-    last_seen_ms: int | None = None
-
-
-class InboxPush(Frame):
-    """One conversation of the person's inbox changed (see `GetInbox` for the fields)."""
-
-    type: Literal["inbox"] = "inbox"
-    entry: dict[str, Any]
-
-
-class Goodbye(Frame):
-    """The edge is going away; reconnect (to any edge) after the given delay."""
-
-    type: Literal["goodbye"] = "goodbye"
-    reason: str
-    reconnect_after_ms: int
-
-
-ServerFrame = (
-    Response | ErrorFrame | EventPush | Resync | TypingPush | PresencePush | InboxPush | Goodbye
+    | Ping
 )
+ClientFrame = Annotated[Request, Field(discriminator="type")]
+CLIENT_FRAME: TypeAdapter[Request] = TypeAdapter(ClientFrame)

@@ -1,0 +1,157 @@
+"""Conversations and messages, as clients change them: each request becomes one command to
+the sequencer, answered with the seq of the event it wrote once it is in the log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+
+from edge.accounts import AccountDirectory, normalise_user_name
+from edge.errors import ClientError, ErrorCode
+from edge.protocol import frames as f
+from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
+from edge.submission import Submitter
+from schemas import models as m
+
+
+def direct_conversation_id(a: str, b: str) -> str:
+    """One 1:1 conversation per pair, whoever creates it first."""
+    pair = "\x1f".join(sorted((a, b)))
+    return "dm-" + hashlib.sha256(pair.encode()).hexdigest()[:32]
+
+
+def to_body(body: f.Body) -> m.PlainBody | m.EncryptedBody:
+    if isinstance(body, f.PlainText):
+        return m.PlainBody(text=body.text)
+    try:
+        return m.EncryptedBody(
+            scheme=m.E2EEScheme(body.scheme),
+            sender_key=body.sender_key,
+            session_id=body.session_id,
+            ciphertext=base64.b64decode(body.ciphertext, validate=True),
+            device_ciphertexts={
+                d: base64.b64decode(c, validate=True) for d, c in body.device_ciphertexts.items()
+            },
+        )
+    except ValueError as e:
+        raise ClientError(ErrorCode.INVALID, f"ciphertext is not base64: {e}") from e
+
+
+class CommandService:
+    def __init__(self, *, submitter: Submitter, directory: AccountDirectory) -> None:
+        self.submitter = submitter
+        self.directory = directory
+
+    async def create_conversation(
+        self,
+        user_id: str,
+        device_id: str,
+        *,
+        kind: str,
+        members: list[str],
+        name: str | None,
+        idempotency_key: str | None,
+    ) -> CreatedConversation:
+        others = sorted({normalise_user_name(u) for u in members} - {user_id})
+        unknown = [u for u in others if u not in self.directory.accounts]
+        if unknown:
+            raise ClientError(ErrorCode.NOT_FOUND, f"no such user: {', '.join(unknown)}")
+        if kind == "direct":
+            if len(others) != 1:
+                raise ClientError(
+                    ErrorCode.INVALID, "a 1:1 conversation has exactly one other person"
+                )
+            cid = direct_conversation_id(user_id, others[0])
+            conversation_kind = m.ConversationKind.DIRECT
+        else:
+            cid = f"g-{uuid.uuid4().hex}"
+            conversation_kind = m.ConversationKind.GROUP
+        command = m.CreateConversation(
+            meta=self.submitter.meta(cid, user_id, device_id, idempotency_key),
+            kind=conversation_kind,
+            name=name,
+            members=tuple(m.Member(user_id=u, role=m.Role.MEMBER) for u in others),
+        )
+        accepted = await self.submitter.command(command)
+        return CreatedConversation(conversation_id=cid, seq=accepted.seq)
+
+    async def change_members(
+        self,
+        user_id: str,
+        device_id: str,
+        cid: str,
+        *,
+        add: str | None,
+        remove: str | None,
+        role: str = "MEMBER",
+    ) -> Sequenced:
+        meta = self.submitter.meta(cid, user_id, device_id, None)
+        command: m.Command
+        if add is not None:
+            target = normalise_user_name(add)
+            if target not in self.directory.accounts:
+                raise ClientError(ErrorCode.NOT_FOUND, f"no such user: {target}")
+            try:
+                command = m.AddMember(meta=meta, user_id=target, role=m.Role(role.upper()))
+            except ValueError as e:
+                raise ClientError(ErrorCode.INVALID, "role is OWNER, ADMIN or MEMBER") from e
+        else:
+            command = m.RemoveMember(meta=meta, user_id=normalise_user_name(remove or ""))
+        return await self._sequenced(command)
+
+    async def send(
+        self,
+        user_id: str,
+        device_id: str,
+        *,
+        cid: str,
+        client_msg_id: str,
+        body: f.Body,
+        reply_to: int | None,
+    ) -> SendResult:
+        command = m.SendMessage(
+            meta=self.submitter.meta(cid, user_id, device_id, client_msg_id),
+            body=to_body(body),
+            reply_to_seq=reply_to,
+        )
+        accepted = await self.submitter.command(command)
+        if accepted.seq is None:
+            raise TypeError(f"a send was accepted without a seq: {accepted!r}")
+        return SendResult(seq=accepted.seq, duplicate=accepted.duplicate)
+
+    async def ack(self, user_id: str, device_id: str, frame: f.Ack) -> Sequenced:
+        meta = self.submitter.meta(frame.conversation_id, user_id, device_id, None)
+        command = (
+            m.MarkRead(meta=meta, up_to_seq=frame.up_to)
+            if frame.kind == "read"
+            else m.AcknowledgeDelivery(meta=meta, up_to_seq=frame.up_to)
+        )
+        return await self._sequenced(command)
+
+    async def change_message(
+        self, user_id: str, device_id: str, change: f.MessageChange
+    ) -> Sequenced:
+        """An edit, a deletion or a reaction: a command about the message at `change.seq`."""
+        meta = self.submitter.meta(change.conversation_id, user_id, device_id, None)
+        command: m.Command
+        match change:
+            case f.EditMessage():
+                command = m.EditMessage(
+                    meta=meta, target_seq=change.seq, body=to_body(change.body)
+                )
+            case f.DeleteMessage():
+                scope = (
+                    m.DeleteScope.FOR_EVERYONE
+                    if change.scope == "for_everyone"
+                    else m.DeleteScope.FOR_ME
+                )
+                command = m.DeleteMessage(meta=meta, target_seq=change.seq, scope=scope)
+            case f.React():
+                command = m.ReactToMessage(
+                    meta=meta, target_seq=change.seq, emoji=change.emoji, removed=not change.active
+                )
+        return await self._sequenced(command)
+
+    async def _sequenced(self, command: m.Command) -> Sequenced:
+        return Sequenced(seq=(await self.submitter.command(command)).seq)

@@ -1,0 +1,106 @@
+"""Reads, as clients ask for them: history pages, sync, the inbox and the conversation list,
+from the projections' query side. RocksDB reads block, so they run on one thread of this
+edge's own, and a burst of history requests never stalls its sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+from edge.inbox_entries import inbox_entry
+from edge.pages import HistoryPages, HistoryView, InboxView
+from edge.protocol.answers import (
+    ConversationList,
+    ConversationSummary,
+    HistoryPage,
+    Inbox,
+    InboxEntry,
+    SyncAnswer,
+)
+
+T = TypeVar("T")
+
+
+class History(HistoryView, Protocol):
+    def members(self, conversation_id: str) -> dict[str, str]: ...
+
+    def conversations_of(self, user_id: str) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class InboxReads(InboxView, Protocol):
+    def close(self) -> None: ...
+
+
+class ReadService:
+    def __init__(self, *, history: History, inbox: InboxReads) -> None:
+        self.history = history
+        self.inbox_view = inbox
+        self.pages = HistoryPages(history, inbox)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+
+    async def fetch_history(
+        self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
+    ) -> HistoryPage:
+        return await self._read(
+            lambda: self.pages.page(user_id, cid, before=before, after=after, limit=limit)
+        )
+
+    async def sync(
+        self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool
+    ) -> SyncAnswer:
+        return await self._read(
+            lambda: self.pages.sync(user_id, cursors, limit, with_inbox=with_inbox)
+        )
+
+    async def inbox(self, user_id: str) -> Inbox:
+        return await self._read(
+            lambda: Inbox(entries=[inbox_entry(c) for c in self.inbox_view.entries(user_id)])
+        )
+
+    async def fresh_inbox_entry(self, user_id: str, cid: str) -> InboxEntry | None:
+        """The entry as the inbox view holds it this moment (its reader caught up first)."""
+
+        def read() -> InboxEntry | None:
+            self.inbox_view.refresh()
+            found = self.inbox_view.entry(user_id, cid)
+            return None if found is None else inbox_entry(found)
+
+        return await self._read(read)
+
+    async def sharing_a_conversation(self, user_id: str, others: list[str]) -> list[str]:
+        """Those of `others` who share a conversation with the user: presence is theirs only."""
+
+        def visible() -> list[str]:
+            mine = set(self.history.conversations_of(user_id))
+            return [u for u in others if mine & set(self.history.conversations_of(u))]
+
+        return await self._read(visible)
+
+    def conversations(self, user_id: str) -> ConversationList:
+        return ConversationList(
+            conversations=[
+                ConversationSummary(
+                    conversation_id=cid,
+                    members=sorted(self.history.members(cid)),
+                    last_seq=self.history.last_seq(cid),
+                )
+                for cid in self.history.conversations_of(user_id)
+            ]
+        )
+
+    def members(self, cid: str) -> dict[str, str]:
+        """The conversation's members and their roles (none for a stranger's)."""
+        return self.history.members(cid)
+
+    def close(self) -> None:
+        """After the last request: the views close once their thread has finished."""
+        self.thread.shutdown(wait=True)
+        self.history.close()
+        self.inbox_view.close()
+
+    async def _read(self, read: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, read)
