@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import get_args
 
 from schemas import models as m
+
+MEDIA_EVENTS: tuple[type[m.MediaEvent], ...] = get_args(m.MediaEvent)
 
 
 class MediaStatus(StrEnum):

@@ -72,6 +72,7 @@ SAME_CONTAINER = (
 )
 """Declared and sniffed types that differ only in a brand of one container format."""
 DECLARABLE = frozenset({t.content_type for t in ACCEPTED} | set(ALIASES) | {OCTET_STREAM})
+EXTENSIONS = {t.content_type: t.extension for t in ACCEPTED}
 
 _HTML_START = re.compile(
     rb"\s*<(!doctype\s+html|html|head|body|script|iframe|style|title|table|div|a\s|p\s|br|"

@@ -186,19 +186,6 @@ class ObjectStore:
                 CacheControl=CACHE_CONTROL,
             )
 
-    def publish_copy(self, source: str, key: str, content_type: str, disposition: str) -> None:
-        """Serves an upload's bytes as they are (a file, ciphertext), copied inside the store."""
-        with _translated(source):
-            self.client.copy_object(
-                Bucket=self.bucket,
-                Key=key,
-                CopySource={"Bucket": self.bucket, "Key": source},
-                MetadataDirective="REPLACE",
-                ContentType=content_type,
-                ContentDisposition=disposition,
-                CacheControl=CACHE_CONTROL,
-            )
-
     def delete(self, key: str) -> None:
         with _translated(key, missing_ok=True):
             self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -1,0 +1,64 @@
+"""Reads a topic from a point in time to its end: how a windowed reader (re)builds its state.
+
+A reader that needs only the last day (the sweeper's book of media and its set of attached
+media) starts where Kafka's time index says that day began, rather than at offset 0 of a log
+kept for a week (or forever, for events), and from then on reads on from its positions.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from schemas import codec
+from schemas.errors import MalformedRecordError, UnknownSchemaError
+from schemas.record import AvroRecord
+from schemas.topics import TopicSpec
+from streams.transactional import position, replay
+
+log = logging.getLogger("parley.media")
+TIMEOUT_S = 10.0
+
+
+def offsets_at(bootstrap: str, topic: TopicSpec, since: datetime) -> dict[int, int]:
+    """Per partition, the first offset whose record is no older than `since`."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"window-{uuid.uuid4()}"})
+    try:
+        millis = int(since.timestamp() * 1000)
+        wanted = [TopicPartition(topic.name, p, millis) for p in range(topic.partitions)]
+        found = consumer.offsets_for_times(wanted, timeout=TIMEOUT_S)
+        starts = {}
+        for tp in found:
+            if tp.offset < 0:  # nothing that recent: start at the end
+                tp.offset = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)[1]
+            starts[tp.partition] = tp.offset
+        return starts
+    finally:
+        consumer.close()
+
+
+def read_on(
+    bootstrap: str,
+    topic: TopicSpec,
+    positions: dict[int, int],
+    since: datetime,
+    apply: Callable[[AvroRecord, tuple[int, int]], None],
+) -> dict[int, int]:
+    """Feed every record after `positions` (or, for a partition without one, since `since`)
+    up to the end of the topic to `apply`; returns the next positions. A record that does
+    not decode is passed over (the media processor dead-letters it)."""
+    starts = {**offsets_at(bootstrap, topic, since), **positions}
+
+    def decoded(record: Message) -> None:
+        try:
+            event = codec.decode(record.value() or b"")
+        except (MalformedRecordError, UnknownSchemaError) as e:
+            log.warning("passed over %s %s: %s", topic.name, position(record), e)
+            return
+        apply(event, position(record))
+
+    return {**starts, **replay(bootstrap, topic.name, starts, decoded)}
