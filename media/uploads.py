@@ -163,9 +163,9 @@ class UploadService:
             return _completed(record.uploaded)
         record = self._open(owner_id, media_id)
         declared = record.declared
-        self._assemble(declared)
+        size = self._assemble(declared)
         try:
-            kind, content_type = self._inspect(declared)
+            kind, content_type = self._inspect(declared, size)
         except MediaError as e:
             if not e.transient:
                 self._reject(declared, e)
@@ -199,14 +199,21 @@ class UploadService:
             raise MediaError(MediaErrorCode.EXPIRED, f"the upload closed at {closes.isoformat()}")
         return record
 
-    def _assemble(self, declared: m.MediaDeclared) -> None:
-        """Finish the multipart upload once every part is there, each of its planned size.
+    def _assemble(self, declared: m.MediaDeclared) -> int:
+        """Finish a multipart upload once every part is there, each of its planned size;
+        returns the object's size. Missing bytes are INCOMPLETE, which the client can mend.
 
         A complete that finished the upload and then failed leaves no upload but an object:
         the retry goes on to verify that object."""
         key, upload_id = declared.object_key, declared.upload_id
-        if upload_id is None:
-            return
+        if upload_id is not None:
+            self._finish_parts(declared, key, upload_id)
+        size = self.store.size_of(key)
+        if size is None:
+            raise MediaError(MediaErrorCode.INCOMPLETE, "nothing was uploaded")
+        return size
+
+    def _finish_parts(self, declared: m.MediaDeclared, key: str, upload_id: str) -> None:
         try:
             stored = {p.number: p for p in self.store.list_parts(key, upload_id)}
         except MediaError as e:
@@ -221,10 +228,7 @@ class UploadService:
             raise MediaError(MediaErrorCode.INCOMPLETE, f"parts missing or cut short: {shown}")
         self.store.complete_multipart(key, upload_id, [stored[p.number] for p in planned])
 
-    def _inspect(self, declared: m.MediaDeclared) -> tuple[MediaKind, str]:
-        size = self.store.size_of(declared.object_key)
-        if size is None:
-            raise MediaError(MediaErrorCode.INCOMPLETE, "nothing was uploaded")
+    def _inspect(self, declared: m.MediaDeclared, size: int) -> tuple[MediaKind, str]:
         if size != declared.size_bytes:
             reason = f"{size} bytes arrived, {declared.size_bytes} were declared"
             raise MediaError(MediaErrorCode.SIZE_MISMATCH, reason)
