@@ -151,6 +151,8 @@ class UploadService:
             stored = self.store.list_parts(declared.object_key, declared.upload_id)
             sizes = {p.number: p.size for p in stored}
             missing = tuple(p for p in planned if sizes.get(p.number) != p.size)
+            if not stored and self.store.size_of(declared.object_key) == declared.size_bytes:
+                missing = ()  # an interrupted complete already put the parts together
         return self._ticket(declared, missing, self.clock())
 
     def complete(self, owner_id: str, media_id: str) -> CompletedUpload:
@@ -217,9 +219,11 @@ class UploadService:
         try:
             stored = {p.number: p for p in self.store.list_parts(key, upload_id)}
         except MediaError as e:
-            if e.code is MediaErrorCode.NOT_FOUND and self.store.size_of(key) is not None:
-                return
-            raise
+            if e.code is not MediaErrorCode.NOT_FOUND:
+                raise
+            stored = {}
+        if not stored and self.store.size_of(key) is not None:
+            return  # an earlier complete finished the upload (s3proxy then lists no parts)
         planned = _plan(declared).parts
         sizes = {n: part.size for n, part in stored.items()}
         missing = [p.number for p in planned if sizes.get(p.number) != p.size]

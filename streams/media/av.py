@@ -128,10 +128,12 @@ def _display_size(stream: dict[str, object]) -> tuple[int | None, int | None]:
     if not isinstance(width, int) or not isinstance(height, int):
         return None, None
     rotation = 0
-    for side in stream.get("side_data_list", []) or []:  # type: ignore[attr-defined]
+    sides = stream.get("side_data_list")
+    for side in sides if isinstance(sides, list) else []:
         if isinstance(side, dict) and isinstance(side.get("rotation"), int | float):
             rotation = int(side["rotation"])
     tags = stream.get("tags")
-    if isinstance(tags, dict) and str(tags.get("rotate", "0")).lstrip("-").isdigit():
-        rotation = rotation or int(tags["rotate"])
+    rotate = str(tags.get("rotate", "0")) if isinstance(tags, dict) else "0"
+    if not rotation and rotate.lstrip("-").isdigit():
+        rotation = int(rotate)
     return (height, width) if rotation % 180 else (width, height)

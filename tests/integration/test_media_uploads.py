@@ -287,3 +287,20 @@ def test_encrypted_bytes_are_checked_for_size_and_digest_only(env: MediaEnv) -> 
     send(ticket, ciphertext)
     done = service.complete(ANA.user_id, ticket.media_id)
     assert (done.kind, done.content_type) == (m.MediaKind.ENCRYPTED, "application/octet-stream")
+
+
+def test_a_complete_interrupted_after_assembling_the_parts_is_finished_by_the_next(
+    env: MediaEnv,
+) -> None:
+    """The first complete put the parts together in S3 and died before its event: the retry
+    finds no parts but the whole object, and verifies that."""
+    data = os.urandom(11 * MIB)
+    service = env.service()
+    ticket = service.declare(ANA, request(data, "application/octet-stream"))
+    send(ticket, data)
+    key = f"uploads/{ticket.media_id}"
+    upload_id = service.book.records[ticket.media_id].declared.upload_id
+    assert upload_id is not None
+    env.store.complete_multipart(key, upload_id, env.store.list_parts(key, upload_id))
+    assert service.resume(ANA.user_id, ticket.media_id).parts == ()
+    assert service.complete(ANA.user_id, ticket.media_id).sha256 == f.digest(data)
