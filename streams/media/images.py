@@ -25,6 +25,7 @@ from media.settings import MediaSettings
 from schemas.models import MediaErrorCode, MediaVariantName
 from streams.media import placeholder
 
+ALPHA_MODES = ("RGBA", "LA", "P", "PA")
 DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
 
 
@@ -55,14 +56,18 @@ class ImageMaker:
 
     def make(self, source: Path, out_dir: Path, *, keep_original: bool = True) -> ImageResult:
         """Renditions of `source`; a poster frame passes keep_original=False (the poster is
-        published as POSTER by the caller, from the first rendition's pixels)."""
+        published as POSTER by the caller, from the preview's pixels).
+
+        Each size is made from the next larger one (original, preview, thumbnail, the
+        BlurHash's 32 pixels), so a 12-megapixel photo is scaled down in full only once."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(source) as image:
                     self._check_size(image)
                     animated = getattr(image, "n_frames", 1) > 1
-                    upright = ImageOps.exif_transpose(image)
+                    upright = ImageOps.exif_transpose(image)  # always a copy of its own
+                    upright.info = {}  # Pillow writes some `info` back out (a GIF comment)
                     upright.load()
                     original = (
                         self._original(image, upright, animated, out_dir) if keep_original else None
@@ -71,17 +76,17 @@ class ImageMaker:
             raise MediaError(MediaErrorCode.DECOMPRESSION_BOMB, str(e)) from e
         except DECODE_ERRORS as e:
             raise MediaError(MediaErrorCode.CORRUPT, f"the image does not decode: {e}") from e
-        pixels = _without_metadata(upright)
-        renditions = [r for r in (original,) if r is not None]
-        for name, side in (
-            (MediaVariantName.THUMBNAIL, self.settings.thumbnail_px),
-            (MediaVariantName.PREVIEW, self.settings.preview_px),
-        ):
-            renditions.append(_scaled(pixels, name, side, out_dir))
+        preview, larger = _scaled(
+            upright, MediaVariantName.PREVIEW, self.settings.preview_px, out_dir
+        )
+        thumbnail, smaller = _scaled(
+            larger, MediaVariantName.THUMBNAIL, self.settings.thumbnail_px, out_dir
+        )
+        renditions = [r for r in (original, thumbnail, preview) if r is not None]
         return ImageResult(
-            width=pixels.width,
-            height=pixels.height,
-            placeholder=placeholder.encode(pixels),
+            width=upright.width,
+            height=upright.height,
+            placeholder=placeholder.encode(smaller),
             renditions=tuple(renditions),
         )
 
@@ -103,35 +108,32 @@ class ImageMaker:
         path = out_dir / "original"
         icc = image.info.get("icc_profile")
         if animated:
-            frames = [_without_metadata(frame) for frame in ImageSequence.Iterator(image)]
+            frames = []
+            for frame in ImageSequence.Iterator(image):
+                frames.append(frame.copy())
+                frames[-1].info = {}
             duration = image.info.get("duration", 100)
             frames[0].save(
                 path, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=duration
             )
             return Rendition(MediaVariantName.ORIGINAL, path, "image/gif", "gif", *image.size)
-        clean = _without_metadata(upright)
         extras = {"icc_profile": icc} if icc else {}
-        if image.format == "PNG" or clean.mode in ("RGBA", "LA", "P", "PA"):
-            clean.save(path, "PNG", optimize=True, **extras)
+        if image.format == "PNG" or upright.mode in ALPHA_MODES:
+            upright.save(path, "PNG", optimize=True, **extras)
             kind, extension = "image/png", "png"
         else:
-            clean.convert("RGB").save(path, "JPEG", quality=90, progressive=True, **extras)
+            rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+            rgb.save(path, "JPEG", quality=90, progressive=True, **extras)
             kind, extension = "image/jpeg", "jpg"
-        return Rendition(MediaVariantName.ORIGINAL, path, kind, extension, *clean.size)
+        return Rendition(MediaVariantName.ORIGINAL, path, kind, extension, *upright.size)
 
 
-def _without_metadata(image: Image.Image) -> Image.Image:
-    """The pixels (and palette) alone: Pillow would write `info` entries such as a GIF
-    comment back out on save."""
-    clean = image.copy()
-    clean.info = {}
-    return clean
-
-
-def _scaled(pixels: Image.Image, name: MediaVariantName, side: int, out_dir: Path) -> Rendition:
-    """WebP of at most `side` pixels on the longest edge, never enlarged."""
-    small = pixels.convert("RGBA" if pixels.mode in ("RGBA", "LA", "PA", "P") else "RGB")
+def _scaled(
+    pixels: Image.Image, name: MediaVariantName, side: int, out_dir: Path
+) -> tuple[Rendition, Image.Image]:
+    """A WebP of at most `side` pixels on the longest edge (never enlarged), and its pixels."""
+    small = pixels.convert("RGBA" if pixels.mode in ALPHA_MODES else "RGB")
     small.thumbnail((side, side), Image.Resampling.LANCZOS)
     path = out_dir / name.value.lower()
     small.save(path, "WEBP", quality=80, method=4)
-    return Rendition(name, path, "image/webp", "webp", small.width, small.height)
+    return Rendition(name, path, "image/webp", "webp", small.width, small.height), small
