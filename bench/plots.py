@@ -96,12 +96,13 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     middle.bar(
         [f"{p['width']}x{p['height']}" for p in sizes], [p["photos_per_s_per_core"] for p in sizes]
     )
-    middle.set_ylabel("photos per second, one pinned core")
+    middle.set_ylabel("photos per CPU second, one pinned core")
     middle.set_title("image job: original, 2 sizes, BlurHash")
     _cdf(right, latencies, "photos")
     summary = result["complete_to_thumbnail"]
     right.set_xscale("log")
     right.xaxis.set_major_formatter(PLAIN)
+    right.xaxis.set_minor_formatter(NullFormatter())
     right.set_xlabel("complete -> MediaProcessed readable (ms, log scale)")
     right.set_ylabel("fraction of photos")
     right.set_title(f"p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms")
