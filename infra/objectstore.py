@@ -18,6 +18,15 @@ def s3_client(settings: PlatformSettings) -> S3Client:
     return connect(settings)
 
 
+LOGBACK = """<configuration>
+  <appender name="out" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} -- %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="out"/></root>
+</configuration>
+"""
+
+
 class LocalObjectStore:
     """Runs s3proxy with its data under the data dir, so a restart keeps every object."""
 
@@ -48,10 +57,14 @@ class LocalObjectStore:
                 ]
             )
         )
+        # s3proxy's jar carries no logging configuration, so logback's default (DEBUG, every
+        # Jetty buffer) would write gigabytes under upload traffic and slow the server down.
+        logging = self.root / "logback.xml"
+        logging.write_text(LOGBACK)
         argv = [
             jars.require_tool("java", "run the S3 server"),
             "-Xmx256m",
-            "-DLOG_LEVEL=warn",
+            f"-Dlogback.configurationFile={logging}",
             "-cp",
             classpath,
             "org.gaul.s3proxy.Main",

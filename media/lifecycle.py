@@ -13,6 +13,7 @@ and the first MediaProcessed wins.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -73,3 +74,10 @@ def evolve(record: MediaRecord | None, event: m.MediaEvent) -> MediaRecord | Non
         case m.MediaDeleted():
             return replace(record, status=MediaStatus.DELETED)
     return record
+
+
+def event_meta(media_id: str, owner_id: str, at: datetime) -> m.MediaEventMeta:
+    """The meta of a new event about `media_id`: a fresh event id, the media's owner."""
+    return m.MediaEventMeta(
+        event_id=str(uuid.uuid4()), media_id=media_id, owner_id=owner_id, occurred_at=at
+    )

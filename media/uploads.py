@@ -13,7 +13,6 @@ Blocking (boto3, Kafka flushes, hashing): the edge calls it from a worker thread
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +22,7 @@ from media import keys, parts, sniff
 from media.book import MediaBook
 from media.errors import MediaError
 from media.inspect import Declared, Inspector
-from media.lifecycle import MediaRecord, MediaStatus
+from media.lifecycle import MediaRecord, MediaStatus, event_meta
 from media.log import MediaLog
 from media.names import clean_file_name
 from media.settings import MediaSettings
@@ -125,7 +124,7 @@ class UploadService:
         plan = parts.plan(request.size_bytes, s.part_bytes)
         upload_id = self.store.create_multipart(key, content_type) if plan.multipart else None
         event = m.MediaDeclared(
-            meta=self._meta(media_id, owner.user_id, now),
+            meta=event_meta(media_id, owner.user_id, now),
             device_id=owner.device_id,
             size_bytes=request.size_bytes,
             sha256=digest,
@@ -173,7 +172,7 @@ class UploadService:
                 self._reject(declared, e)
             raise
         uploaded = m.MediaUploaded(
-            meta=self._meta(media_id, owner_id, self.clock()),
+            meta=event_meta(media_id, owner_id, self.clock()),
             object_key=declared.object_key,
             size_bytes=declared.size_bytes,
             sha256=declared.sha256,
@@ -250,7 +249,7 @@ class UploadService:
         self.store.delete(declared.object_key)
         if declared.upload_id is not None:
             self.store.abort_multipart(declared.object_key, declared.upload_id)
-        meta = self._meta(declared.meta.media_id, declared.meta.owner_id, self.clock())
+        meta = event_meta(declared.meta.media_id, declared.meta.owner_id, self.clock())
         self._append(m.MediaRejected(meta=meta, code=error.code, reason=error.reason))
 
     def _append(self, event: m.MediaEvent) -> None:
@@ -274,12 +273,6 @@ class UploadService:
             parts=tuple(PartTarget(number=p.number, size_bytes=p.size, url=url(p)) for p in wanted),
             headers={} if upload_id is not None else {"Content-Type": declared.content_type},
             expires_at=now + timedelta(seconds=ttl),
-        )
-
-    @staticmethod
-    def _meta(media_id: str, owner_id: str, at: datetime) -> m.MediaEventMeta:
-        return m.MediaEventMeta(
-            event_id=str(uuid.uuid4()), media_id=media_id, owner_id=owner_id, occurred_at=at
         )
 
 

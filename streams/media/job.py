@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from pathlib import Path
 from media import keys, sniff
 from media.errors import MediaError
 from media.inspect import Declared, Inspector
+from media.lifecycle import event_meta
 from media.storage import ObjectStore
 from schemas import models as m
 from schemas.models import MediaErrorCode, MediaKind, MediaVariantName
@@ -80,7 +80,11 @@ class MediaJob:
                     return None
                 log.info("media %s refused: %s", job.meta.media_id, e)
                 self.store.delete_prefix(keys.media_prefix(job.meta.media_id))
-                return m.MediaRejected(meta=self._meta(job), code=e.code, reason=e.reason)
+                return m.MediaRejected(
+                    meta=event_meta(job.meta.media_id, job.meta.owner_id, self.clock()),
+                    code=e.code,
+                    reason=e.reason,
+                )
 
     def _process(self, job: m.MediaUploaded, tmp: Path) -> m.MediaProcessed:
         source = tmp / "upload"
@@ -95,7 +99,7 @@ class MediaJob:
         inline = job.kind in INLINE
         variants = tuple(self._publish(job.meta.media_id, r, inline) for r in renditions)
         return m.MediaProcessed(
-            meta=self._meta(job),
+            meta=event_meta(job.meta.media_id, job.meta.owner_id, self.clock()),
             kind=job.kind,
             content_type=job.content_type,
             variants=variants,
@@ -167,14 +171,6 @@ class MediaJob:
             sha256=digest,
             width=rendition.width,
             height=rendition.height,
-        )
-
-    def _meta(self, job: m.MediaUploaded) -> m.MediaEventMeta:
-        return m.MediaEventMeta(
-            event_id=str(uuid.uuid4()),
-            media_id=job.meta.media_id,
-            owner_id=job.meta.owner_id,
-            occurred_at=self.clock(),
         )
 
 

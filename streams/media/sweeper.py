@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from media import keys
 from media.book import MediaBook
-from media.lifecycle import MEDIA_EVENTS, MediaRecord, MediaStatus
+from media.lifecycle import MEDIA_EVENTS, MediaRecord, MediaStatus, event_meta
 from media.log import MediaLog
 from media.settings import MediaSettings
 from media.storage import ObjectStore
@@ -123,12 +122,7 @@ class Sweeper:
             self.store.abort_multipart(declared.object_key, declared.upload_id)
         self.store.delete(declared.object_key)
         self.store.delete_prefix(keys.media_prefix(record.media_id))
-        meta = m.MediaEventMeta(
-            event_id=str(uuid.uuid4()),
-            media_id=record.media_id,
-            owner_id=record.owner_id,
-            occurred_at=self.clock(),
-        )
+        meta = event_meta(record.media_id, record.owner_id, self.clock())
         event = m.MediaDeleted(meta=meta, reason=m.MediaDeletionReason.UNATTACHED)
         self.book.apply(event, self.out.append(event))
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from media.book import MediaBook
+from media.lifecycle import MediaRecord
 from media.log import KafkaMediaLog
 from media.settings import MIB, MediaSettings
 from media.storage import ObjectStore, StorageSettings, connect
-from media.uploads import UploadService
+from media.uploads import UploadRequest, UploadService, UploadTicket
 from schemas import models as m
 from schemas.topics import Topics
 from streams.media.av import AvMaker
@@ -21,6 +22,8 @@ from streams.media.images import ImageMaker
 from streams.media.job import MediaJob
 from streams.media.scan import BuiltinScanner, Scanners
 from tests.integration.log import BOOTSTRAP, decoded, fresh_topics, read_committed
+from tests.integration.uploader import send
+from tests.media_files import digest
 
 ANA = m.Actor(user_id="ana", device_id="ana-phone")
 BO = m.Actor(user_id="bo", device_id="bo-laptop")
@@ -47,6 +50,27 @@ class MediaEnv:
             settings=settings,
             clock=clock,
         )
+
+    def upload(
+        self, data: bytes, content_type: str, *, complete: bool = True, encrypted: bool = False
+    ) -> tuple[UploadTicket, MediaRecord]:
+        """Declared and sent by ANA as a client would (and completed, unless not): the ticket
+        and the media's record afterwards."""
+        service = self.service()
+        request = UploadRequest(
+            size_bytes=len(data),
+            sha256=digest(data),
+            content_type=content_type,
+            file_name="upload",
+            encrypted=encrypted,
+        )
+        ticket = service.declare(ANA, request)
+        assert set(send(ticket, data)) == {200}
+        if complete:
+            service.complete(ANA.user_id, ticket.media_id)
+        record = service.book.get(ticket.media_id)
+        assert record is not None
+        return ticket, record
 
     def rebuilt_book(self, since: datetime) -> MediaBook:
         """What a restarted node knows: the media topic read from `since`, nothing in memory."""

@@ -19,12 +19,11 @@ import pytest
 from PIL import Image
 
 from media.keys import CACHE_CONTROL, media_prefix
-from media.uploads import UploadRequest
 from schemas import models as m
 from schemas.models import MediaErrorCode, MediaVariantName
 from tests import media_files as f
-from tests.integration.media_env import ANA, MediaEnv, media_env
-from tests.integration.uploader import put, send
+from tests.integration.media_env import MediaEnv, media_env
+from tests.integration.uploader import put
 
 
 @pytest.fixture
@@ -37,23 +36,10 @@ def need_ffmpeg() -> None:
         pytest.fail("ffmpeg is not installed: run infra/setup.sh as root (apt-get install ffmpeg)")
 
 
-def uploaded(env: MediaEnv, data: bytes, content_type: str, **extra: Any) -> m.MediaUploaded:
+def uploaded(env: MediaEnv, data: bytes, content_type: str, **extra: bool) -> m.MediaUploaded:
     """Declared, sent and completed as a client would; the job the processor then gets."""
-    service = env.service()
-    ticket = service.declare(
-        ANA,
-        UploadRequest(
-            size_bytes=len(data),
-            sha256=f.digest(data),
-            content_type=content_type,
-            file_name="upload",
-            **extra,
-        ),
-    )
-    assert set(send(ticket, data)) == {200}
-    service.complete(ANA.user_id, ticket.media_id)
-    record = service.book.get(ticket.media_id)
-    assert record is not None and record.uploaded is not None
+    _, record = env.upload(data, content_type, **extra)
+    assert record.uploaded is not None
     return record.uploaded
 
 
@@ -148,22 +134,10 @@ def test_a_decompression_bomb_is_refused(env: MediaEnv, tmp_path: Path) -> None:
 def test_bytes_replaced_after_completion_are_never_published(env: MediaEnv, tmp_path: Path) -> None:
     """The pre-signed PUT outlives `complete`: the processor checks the digest again."""
     photo = f.camera_jpeg()
-    service = env.service()
-    ticket = service.declare(
-        ANA,
-        UploadRequest(
-            size_bytes=len(photo),
-            sha256=f.digest(photo),
-            content_type="image/jpeg",
-            file_name="a.jpg",
-        ),
-    )
-    send(ticket, photo)
-    service.complete(ANA.user_id, ticket.media_id)
+    ticket, record = env.upload(photo, "image/jpeg")
     swapped = photo[:-3] + b"\x01\xff\xd9"
     assert put(ticket.parts[0].url, swapped, ticket.headers).status == 200
-    record = service.book.get(ticket.media_id)
-    assert record is not None and record.uploaded is not None
+    assert record.uploaded is not None
     assert rejected(env, tmp_path, record.uploaded).code is MediaErrorCode.DIGEST_MISMATCH
 
 

@@ -14,7 +14,6 @@ from confluent_kafka import Producer
 
 from media.keys import media_prefix, upload_key
 from media.log import KafkaMediaLog
-from media.uploads import UploadRequest
 from schemas import codec
 from schemas import models as m
 from schemas.models import MediaErrorCode
@@ -23,7 +22,6 @@ from tests import media_files as f
 from tests.integration.log import BOOTSTRAP, read_committed
 from tests.integration.media_env import ANA, SMALL_PARTS, MediaEnv, media_env
 from tests.integration.processes import ParleyProcess
-from tests.integration.uploader import send
 
 
 @pytest.fixture
@@ -32,20 +30,7 @@ def env(kafka_bootstrap: str) -> Iterator[MediaEnv]:
 
 
 def upload(env: MediaEnv, data: bytes, content_type: str, *, complete: bool = True) -> str:
-    service = env.service()
-    ticket = service.declare(
-        ANA,
-        UploadRequest(
-            size_bytes=len(data),
-            sha256=f.digest(data),
-            content_type=content_type,
-            file_name="x",
-        ),
-    )
-    assert set(send(ticket, data)) == {200}
-    if complete:
-        service.complete(ANA.user_id, ticket.media_id)
-    return ticket.media_id
+    return env.upload(data, content_type, complete=complete)[0].media_id
 
 
 def outcomes(env: MediaEnv, records: int) -> dict[str, list[Any]]:
