@@ -2,7 +2,9 @@
 
 1. A 100 MiB upload through the pre-signed multipart path (declare, parts PUT straight to
    S3, complete with its streamed SHA-256 and type check) against boto3 uploading the same
-   bytes to the same server with the same part size and concurrency, in alternating rounds.
+   bytes to the same server with the same part size and concurrency, in alternating rounds:
+   once through boto3's transfer manager (`upload_fileobj`), once as plain `upload_part`
+   calls on the same threads as the pre-signed PUTs.
 2. Photos per second on one pinned core (os.sched_setaffinity): the processor's whole image
    job (orientation, cleaned original, thumbnail and preview, BlurHash), by photo size, per
    CPU second of the pinned process (what a core sustains) and per wall second (what it got
@@ -26,7 +28,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from confluent_kafka import Consumer, TopicPartition
@@ -45,6 +47,9 @@ from schemas import codec
 from schemas import models as m
 from schemas.topics import Topics, declare_topics
 from streams.media.images import ImageMaker
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 UPLOAD_BYTES = 100 * MIB
 ROUNDS = 3
@@ -123,6 +128,29 @@ def _send_parts(ticket: UploadTicket, data: bytes) -> None:
         list(pool.map(one, ticket.parts))
 
 
+def _boto3_parts(store: ObjectStore, key: str, data: bytes) -> None:
+    """The same parts and threads as the pre-signed path, signed by boto3 itself: what is left
+    of the difference is the signing mode, not boto3's transfer manager."""
+    part = MediaSettings().part_bytes
+    upload_id = store.create_multipart(key, "application/octet-stream")
+
+    def one(number: int) -> CompletedPartTypeDef:
+        body = data[(number - 1) * part : number * part]
+        answer = store.client.upload_part(
+            Bucket=store.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        parts = list(pool.map(one, range(1, -(-len(data) // part) + 1)))
+    store.client.complete_multipart_upload(
+        Bucket=store.bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": parts},
+    )
+
+
 def upload_throughput(
     settings: PlatformSettings, topics: Topics, store: ObjectStore
 ) -> dict[str, Any]:
@@ -137,12 +165,17 @@ def upload_throughput(
         max_concurrency=CONCURRENCY,
     )
     direct: list[float] = []
+    direct_parts: list[float] = []
     presigned: list[dict[str, float]] = []
     for round_ in range(ROUNDS):
         key = f"bench/direct-{uuid.uuid4().hex}"
         began = time.perf_counter()
         store.client.upload_fileobj(io.BytesIO(data), store.bucket, key, Config=transfer)
         direct.append(time.perf_counter() - began)
+        store.delete(key)
+        began = time.perf_counter()
+        _boto3_parts(store, key, data)
+        direct_parts.append(time.perf_counter() - began)
         store.delete(key)
         began = time.perf_counter()
         request = UploadRequest(
@@ -164,7 +197,8 @@ def upload_throughput(
             }
         )
         print(
-            f"[media]   round {round_ + 1}: direct {direct[-1]:.2f} s, pre-signed "
+            f"[media]   round {round_ + 1}: boto3 {direct[-1]:.2f} s, boto3 parts "
+            f"{direct_parts[-1]:.2f} s, pre-signed "
             f"{done - began:.2f} s (parts {sent - declared:.2f} s, complete {done - sent:.2f} s)",
             flush=True,
         )
@@ -179,6 +213,9 @@ def upload_throughput(
         "concurrency": CONCURRENCY,
         "part_bytes": MediaSettings().part_bytes,
         "direct_s": [round(v, 3) for v in direct],
+        "direct_parts_s": [round(v, 3) for v in direct_parts],
+        "direct_parts_mib_per_s": round(mib / statistics.median(direct_parts), 1),
+        "ratio_presigned_to_direct_parts_time": round(total_s / statistics.median(direct_parts), 3),
         "presigned": [{k: round(v, 3) for k, v in r.items()} for r in presigned],
         "direct_mib_per_s": round(mib / direct_s, 1),
         "presigned_mib_per_s": round(mib / total_s, 1),

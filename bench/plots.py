@@ -86,7 +86,9 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     rounds = upload["presigned"]
     transfer = sorted(r["transfer_s"] for r in rounds)[len(rounds) // 2]
     complete = sorted(r["complete_s"] for r in rounds)[len(rounds) // 2]
-    left.bar(["boto3 direct"], [direct], color="grey")
+    parts = sorted(upload["direct_parts_s"])[len(upload["direct_parts_s"]) // 2]
+    left.bar(["boto3 upload_fileobj"], [direct], color="grey")
+    left.bar(["boto3 upload_part"], [parts], color="darkgrey")
     left.bar(["pre-signed"], [transfer], label="parts PUT to S3")
     left.bar(["pre-signed"], [complete], bottom=[transfer], label="complete (SHA-256, type)")
     left.set_ylabel("seconds for 100 MiB (median of rounds)")

@@ -5,7 +5,8 @@ by `declared_at + unattached_ttl + grace` is deleted: its staging object, an unf
 multipart upload, and everything published for it, then MediaDeleted(UNATTACHED) is written.
 The sequencer (phase 2) refuses to attach media older than `unattached_ttl`; the grace hour
 covers clocks that disagree and a sweeper that is behind on the events topic, and before
-deciding, the sweeper reads both topics up to their ends.
+deciding, the sweeper reads both topics up to their ends. It also deletes the staging object
+of processed media once its pre-signed PUTs have expired (`stale_staging`).
 
 Its state (the media of the window and which of them are attached) is rebuilt on start from
 the window's start (streams/media/catchup.py), so a sweeper may be restarted at any time.
@@ -47,6 +48,15 @@ def due(
     ]
 
 
+def stale_staging(book: MediaBook, now: datetime, settings: MediaSettings) -> list[MediaRecord]:
+    """Media whose pre-signed PUTs have expired and whose staging object is no longer needed
+    (processed or refused): a client may have PUT it again after `complete` while its URL was
+    still valid, and nobody else would ever delete that copy."""
+    cutoff = now - timedelta(seconds=settings.upload_url_ttl_s + settings.sweep_grace_s)
+    done = (MediaStatus.READY, MediaStatus.REJECTED)
+    return [r for r in book.records.values() if r.declared_at <= cutoff and r.status in done]
+
+
 def attached_media(event: AvroRecord) -> list[str]:
     """The media ids a message event attaches."""
     if isinstance(event, m.MessageSent):
@@ -76,6 +86,7 @@ class Sweeper:
         self.book = MediaBook()
         self.attached: set[str] = set()
         self.event_positions: dict[int, int] = {}
+        self.staging_cleared: set[str] = set()
         self.stopping = threading.Event()
 
     @property
@@ -110,8 +121,13 @@ class Sweeper:
             self._delete(record)
             metrics.swept.labels(record.status.value).inc()
             deleted.append(record.media_id)
+        for record in stale_staging(self.book, now, self.settings):
+            if record.media_id not in self.staging_cleared:
+                self.store.delete(record.declared.object_key)
+                self.staging_cleared.add(record.media_id)
         self.book.prune(now - self.window)
         self.attached &= set(self.book.records)
+        self.staging_cleared &= set(self.book.records)
         if deleted:
             log.info("swept %d unattached uploads", len(deleted))
         return deleted

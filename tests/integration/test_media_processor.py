@@ -92,7 +92,10 @@ def test_the_sweeper_deletes_what_no_message_attached_a_day_later(
     kept = upload(env, f.camera_jpeg(), "image/jpeg")
     job = env.rebuilt_book(datetime.now(UTC) - timedelta(hours=1)).records[kept].uploaded
     assert job is not None
-    assert isinstance(env.job(tmp_path / "work").run(job), m.MediaProcessed)
+    outcome = env.job(tmp_path / "work").run(job)
+    assert isinstance(outcome, m.MediaProcessed)
+    log = KafkaMediaLog(BOOTSTRAP, env.topics.media)
+    log.append(outcome)
     abandoned = upload(env, f.camera_jpeg(), "image/jpeg")
     half_sent = upload(
         env, os.urandom(11 * 1024 * 1024), "application/octet-stream", complete=False
@@ -104,7 +107,7 @@ def test_the_sweeper_deletes_what_no_message_attached_a_day_later(
         bootstrap=BOOTSTRAP,
         topics=env.topics,
         store=env.store,
-        log_out=KafkaMediaLog(BOOTSTRAP, env.topics.media),
+        log_out=log,
         settings=SMALL_PARTS,
         clock=lambda: day_later,
     )
@@ -114,13 +117,10 @@ def test_the_sweeper_deletes_what_no_message_attached_a_day_later(
         Bucket=env.store.bucket, Prefix=upload_key(half_sent)
     )
     assert unfinished.get("Uploads", []) == [], "the half-sent multipart upload is aborted"
-    assert (
-        env.store.client.list_objects_v2(Bucket=env.store.bucket, Prefix=media_prefix(kept))[
-            "KeyCount"
-        ]
-        == 3
-    )
-    events = env.events(expected=7)  # 2 + 2 + 1 declared or uploaded, 2 deleted
+    listed = env.store.client.list_objects_v2(Bucket=env.store.bucket, Prefix=media_prefix(kept))
+    assert listed["KeyCount"] == 3, "the attached photo's renditions stay"
+    assert env.store.size_of(upload_key(kept)) is None, "its staging copy goes once URLs expired"
+    events = env.events(expected=8)  # 3 + 2 + 1 declared, uploaded or processed; 2 deleted
     deleted = [e for e in events if isinstance(e, m.MediaDeleted)]
     assert sorted(e.meta.media_id for e in deleted) == sorted([abandoned, half_sent])
     assert {e.reason for e in deleted} == {m.MediaDeletionReason.UNATTACHED}
