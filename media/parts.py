@@ -46,7 +46,3 @@ def plan(size: int, part_bytes: int) -> UploadPlan:
     return UploadPlan(
         part, tuple(Part(n, part if n < count else last) for n in range(1, count + 1))
     )
-
-
-def part_of(upload: UploadPlan, number: int) -> Part | None:
-    return upload.parts[number - 1] if 1 <= number <= len(upload.parts) else None

@@ -165,15 +165,6 @@ class ObjectStore:
             finally:
                 body.close()
 
-    def download(self, key: str, path: Path) -> int:
-        """Streams the object into `path`; returns its length."""
-        size = 0
-        with path.open("wb") as out:
-            for chunk in self.chunks(key):
-                out.write(chunk)
-                size += len(chunk)
-        return size
-
     def publish(self, key: str, path: Path, content_type: str, disposition: str) -> None:
         """Writes a served object: immutable, so cached for a year by whoever may."""
         with _translated(key), path.open("rb") as body:

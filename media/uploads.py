@@ -184,7 +184,7 @@ class UploadService:
 
     def _owned(self, owner_id: str, media_id: str) -> MediaRecord:
         """Someone else's media is NOT_FOUND, exactly as media that does not exist."""
-        record = self.book.get(media_id)
+        record = self.book.get(media_id) if keys.is_media_id(media_id) else None
         if record is None or record.owner_id != owner_id or record.status is MediaStatus.DELETED:
             raise MediaError(MediaErrorCode.NOT_FOUND, f"no media {media_id}")
         return record

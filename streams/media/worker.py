@@ -84,7 +84,6 @@ class MediaWorker:
         self.dead_letters = Producer(
             {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "acks": "all"}
         )
-        self.done = 0
 
     def run(self) -> None:
         self.consumer.subscribe([self.config.topics.media.name])
@@ -126,7 +125,6 @@ class MediaWorker:
             self._retrying(lambda: self.store.delete(event.object_key))
         name = "gone" if outcome is None else type(outcome).__name__.removeprefix("Media").lower()
         metrics.jobs.labels(event.kind.value, name).observe(time.perf_counter() - began)
-        self.done += 1
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`'s result, retried with backoff while it fails transiently."""

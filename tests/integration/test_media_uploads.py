@@ -280,6 +280,8 @@ def test_someone_elses_upload_is_not_found(env: MediaEnv) -> None:
     assert (
         refusal(lambda: service.complete(ANA.user_id, "m" + "0" * 32)) is MediaErrorCode.NOT_FOUND
     )
+    outside = "../uploads/x"
+    assert refusal(lambda: service.resume(ANA.user_id, outside)) is MediaErrorCode.NOT_FOUND
 
 
 def test_complete_before_any_byte_is_incomplete_and_twice_answers_alike(env: MediaEnv) -> None:
