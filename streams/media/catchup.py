@@ -8,11 +8,12 @@ kept for a week (or forever, for events), and from then on reads on from its pos
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas import codec
 from schemas.errors import MalformedRecordError, UnknownSchemaError
@@ -22,6 +23,17 @@ from streams.transactional import position, replay
 
 log = logging.getLogger("parley.media")
 TIMEOUT_S = 10.0
+SETTLING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
+"""Errors of a partition whose leader is being elected or a broker not answering yet."""
 
 
 def offsets_at(bootstrap: str, topic: TopicSpec, since: datetime) -> dict[int, int]:
@@ -30,7 +42,7 @@ def offsets_at(bootstrap: str, topic: TopicSpec, since: datetime) -> dict[int, i
     try:
         millis = int(since.timestamp() * 1000)
         wanted = [TopicPartition(topic.name, p, millis) for p in range(topic.partitions)]
-        found = consumer.offsets_for_times(wanted, timeout=TIMEOUT_S)
+        found = _retried(lambda: consumer.offsets_for_times(wanted, timeout=TIMEOUT_S))
         starts = {}
         for tp in found:
             if tp.offset < 0:  # nothing that recent: start at the end
@@ -39,6 +51,24 @@ def offsets_at(bootstrap: str, topic: TopicSpec, since: datetime) -> dict[int, i
         return starts
     finally:
         consumer.close()
+
+
+def _retried(call: Callable[[], list[TopicPartition]]) -> list[TopicPartition]:
+    """`call`, again after a pause while Kafka says to retry (a leader being elected, as
+    on a topic just created or a broker restarting), for at most TIMEOUT_S."""
+    deadline = time.monotonic() + TIMEOUT_S
+    pause = 0.1
+    while True:
+        try:
+            return call()
+        except KafkaException as e:
+            error = e.args[0]
+            settling = error.retriable() or error.code() in SETTLING
+            if not settling or time.monotonic() + pause > deadline:
+                raise
+            log.info("offsets by time: %s; retrying", e)
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def read_on(
