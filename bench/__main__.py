@@ -72,7 +72,7 @@ def media_alone() -> dict[str, Any]:
     latencies = result.pop("latencies_ms")
     results.write(result, OUT, "media")
     plots.media(OUT / "media.png", result, latencies)
-    return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail")}
+    return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail", "busy")}
 
 
 def main(argv: list[str]) -> int:

@@ -135,7 +135,12 @@ class UploadService:
             upload_id=upload_id,
             part_bytes=plan.part_bytes,
         )
-        self._append(event)
+        try:
+            self._append(event)
+        except MediaError:
+            if upload_id is not None:  # never declared: nobody would ever sweep it
+                self.store.abort_multipart(key, upload_id)
+            raise
         return self._ticket(event, plan.parts, now)
 
     def resume(self, owner_id: str, media_id: str) -> UploadTicket:
