@@ -87,10 +87,10 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     transfer = sorted(r["transfer_s"] for r in rounds)[len(rounds) // 2]
     complete = sorted(r["complete_s"] for r in rounds)[len(rounds) // 2]
     parts = sorted(upload["direct_parts_s"])[len(upload["direct_parts_s"]) // 2]
-    left.bar(["boto3 upload_fileobj"], [direct], color="grey")
-    left.bar(["boto3 upload_part"], [parts], color="darkgrey")
-    left.bar(["pre-signed"], [transfer], label="parts PUT to S3")
-    left.bar(["pre-signed"], [complete], bottom=[transfer], label="complete (SHA-256, type)")
+    left.bar(["boto3\nupload_fileobj"], [direct], color="grey")
+    left.bar(["boto3\nupload_part"], [parts], color="darkgrey")
+    left.bar(["pre-signed\nPUTs"], [transfer], label="parts PUT to S3")
+    left.bar(["pre-signed\nPUTs"], [complete], bottom=[transfer], label="complete (SHA-256, type)")
     left.set_ylabel("seconds for 100 MiB (median of rounds)")
     left.set_title(f"upload: time ratio {upload['ratio_presigned_to_direct_time']:.2f}")
     left.legend()
