@@ -11,8 +11,11 @@ import io
 import struct
 import zipfile
 import zlib
+from datetime import UTC, datetime
 
 from PIL import ExifTags, Image
+
+from schemas import models as m
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 """The antivirus test file: every scanner reports it, nothing runs it."""
@@ -110,3 +113,23 @@ def gif_javascript_polyglot() -> bytes:
     image = bytearray(image_bytes("GIF", 8, 8))
     image[6:8] = b"/*"
     return bytes(image[:-1]) + b"*/=alert(document.domain);"
+
+
+def message_attaching(*media_ids: str, at: datetime | None = None) -> m.MessageSent:
+    """What the sequencer writes for a message with these attachments (phase 2)."""
+    return m.MessageSent(
+        meta=m.EventMeta(
+            event_id="e1",
+            conversation_id="dm-ana-bo",
+            seq=1,
+            actor=m.Actor(user_id="ana", device_id="ana-phone"),
+            client_msg_id="k1",
+            command_id="c1",
+            occurred_at=at or datetime.now(UTC),
+        ),
+        body=m.PlainBody(text="look"),
+        attachments=tuple(
+            m.Attachment(media_id=i, content_type="image/jpeg", size_bytes=1, sha256="0")
+            for i in media_ids
+        ),
+    )

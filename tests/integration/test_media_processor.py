@@ -20,7 +20,7 @@ from schemas.models import MediaErrorCode
 from streams.media.sweeper import Sweeper
 from tests import media_files as f
 from tests.integration.log import BOOTSTRAP, read_committed
-from tests.integration.media_env import ANA, SMALL_PARTS, MediaEnv, media_env
+from tests.integration.media_env import SMALL_PARTS, MediaEnv, media_env
 from tests.integration.processes import ParleyProcess
 
 
@@ -128,22 +128,8 @@ def test_the_sweeper_deletes_what_no_message_attached_a_day_later(
 
 
 def attach(env: MediaEnv, media_id: str) -> None:
-    """What the sequencer writes for a message with this attachment (phase 2)."""
-    event = m.MessageSent(
-        meta=m.EventMeta(
-            event_id="e1",
-            conversation_id="dm-ana-bo",
-            seq=1,
-            actor=ANA,
-            client_msg_id="k1",
-            command_id="c1",
-            occurred_at=datetime.now(UTC),
-        ),
-        body=m.PlainBody(text="look"),
-        attachments=(
-            m.Attachment(media_id=media_id, content_type="image/jpeg", size_bytes=1, sha256="0"),
-        ),
-    )
+    """A message attaching the media, on the events topic as the sequencer writes it."""
+    event = f.message_attaching(media_id)
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
     producer.produce(env.topics.events.name, key=b"dm-ana-bo", value=codec.encode(event))
     assert producer.flush(10) == 0

@@ -9,6 +9,7 @@ from media.book import MediaBook
 from media.settings import MediaSettings
 from schemas import models as m
 from streams.media.sweeper import attached_media, due
+from tests.media_files import message_attaching
 from tests.unit.test_media_lifecycle import T0, declared, meta
 
 SETTINGS = MediaSettings(unattached_ttl_s=24 * 3600, sweep_grace_s=3600)
@@ -39,25 +40,6 @@ def test_deleted_media_is_not_deleted_again() -> None:
 
 
 def test_a_message_names_the_media_it_attaches() -> None:
-    event = m.MessageSent(
-        meta=m.EventMeta(
-            event_id="e",
-            conversation_id="c",
-            seq=1,
-            actor=m.Actor(user_id="ana", device_id="phone"),
-            client_msg_id="k",
-            command_id="x",
-            occurred_at=T0,
-        ),
-        body=m.PlainBody(text="look"),
-        attachments=(
-            m.Attachment(media_id="m1", content_type="image/jpeg", size_bytes=1, sha256="0"),
-            m.Attachment(media_id="m2", content_type="image/png", size_bytes=1, sha256="0"),
-        ),
-    )
-    assert attached_media(event) == ["m1", "m2"]
-    assert attached_media(gone_event()) == []
-
-
-def gone_event() -> m.MediaDeleted:
-    return m.MediaDeleted(meta=meta("m1"), reason=m.MediaDeletionReason.UNATTACHED)
+    assert attached_media(message_attaching("m1", "m2", at=T0)) == ["m1", "m2"]
+    gone = m.MediaDeleted(meta=meta("m1"), reason=m.MediaDeletionReason.UNATTACHED)
+    assert attached_media(gone) == []
