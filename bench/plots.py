@@ -75,3 +75,40 @@ def ramp(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
+    """Left: 100 MiB upload time, boto3 direct against the pre-signed path (its parts and its
+    complete). Middle: photos per second on one core, by size. Right: complete -> thumbnail."""
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.5))
+    upload = result["upload"]
+    direct = sorted(upload["direct_s"])[len(upload["direct_s"]) // 2]
+    rounds = upload["presigned"]
+    transfer = sorted(r["transfer_s"] for r in rounds)[len(rounds) // 2]
+    complete = sorted(r["complete_s"] for r in rounds)[len(rounds) // 2]
+    parts = sorted(upload["direct_parts_s"])[len(upload["direct_parts_s"]) // 2]
+    left.bar(["boto3\nupload_fileobj"], [direct], color="grey")
+    left.bar(["boto3\nupload_part"], [parts], color="darkgrey")
+    left.bar(["pre-signed\nPUTs"], [transfer], label="parts PUT to S3")
+    left.bar(["pre-signed\nPUTs"], [complete], bottom=[transfer], label="complete (SHA-256, type)")
+    left.set_ylabel("seconds for 100 MiB (median of rounds)")
+    left.set_title(f"upload: time ratio {upload['ratio_presigned_to_direct_time']:.2f}")
+    left.legend()
+    sizes = result["photos_per_core"]
+    middle.bar(
+        [f"{p['width']}x{p['height']}" for p in sizes], [p["photos_per_s_per_core"] for p in sizes]
+    )
+    middle.set_ylabel("photos per CPU second, one pinned core")
+    middle.set_title("image job: original, 2 sizes, BlurHash")
+    _cdf(right, latencies, "photos")
+    summary = result["complete_to_thumbnail"]
+    right.set_xscale("log")
+    right.xaxis.set_major_formatter(PLAIN)
+    right.xaxis.set_minor_formatter(NullFormatter())
+    right.set_xlabel("complete -> MediaProcessed readable (ms, log scale)")
+    right.set_ylabel("fraction of photos")
+    right.set_title(f"p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms")
+    right.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

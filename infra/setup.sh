@@ -39,6 +39,33 @@ if [ ! -x "$chromium" ]; then
     fi
 fi
 
+# The media processor makes posters and web-playable transcodes with Debian's ffmpeg (and
+# reads durations with its ffprobe). Installed here when missing, like the browser; without it
+# video and audio are served as uploaded, with no poster or duration (docs/media.md), and the
+# media tests that need it fail naming what is missing (PARLEY_NEED_FFMPEG=1 makes it fatal).
+no_ffmpeg() {
+    echo "setup: ffmpeg is missing and $1; install Debian's 'ffmpeg' package" \
+        "(as root: apt-get install ffmpeg)" >&2
+    if [ "${PARLEY_NEED_FFMPEG:-0}" = 1 ]; then exit 1; fi
+    echo "setup: continuing without it: video and audio are served as uploaded" >&2
+}
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian's ffmpeg for the media processor" >&2
+        log=$(mktemp -t parley-ffmpeg.XXXXXX)
+        if { apt-get update -qq \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg; } \
+            >"$log" 2>&1 && command -v ffprobe >/dev/null 2>&1; then
+            rm -f "$log"
+        else
+            tail -20 "$log" >&2
+            no_ffmpeg "apt-get could not install it (log: $log)"
+        fi
+    else
+        no_ffmpeg "this set-up cannot install packages (it needs root and apt-get)"
+    fi
+fi
+
 stamp=.venv/.parley-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -16,6 +16,7 @@ WIRE_NAMESPACES = {
     "parley.account.event": "AccountEvent",
     "parley.delivery": "Delivery",
     "parley.session": "Session",
+    "parley.media": "MediaEvent",
 }
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 

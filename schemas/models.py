@@ -112,6 +112,82 @@ class EventMeta(AvroRecord):
     origin_region: str = "local"
 
 
+class MediaDeletionReason(StrEnum):
+    """Why a media's objects were deleted; unknown newer reasons read OTHER."""
+
+    OTHER = "OTHER"
+    UNATTACHED = "UNATTACHED"
+    ERASED = "ERASED"
+
+
+class MediaErrorCode(StrEnum):
+    """Why an upload was refused (docs/media.md); unknown newer codes read INVALID."""
+
+    INVALID = "INVALID"
+    EMPTY_FILE = "EMPTY_FILE"
+    TOO_LARGE = "TOO_LARGE"
+    OVER_QUOTA = "OVER_QUOTA"
+    BAD_FILE_NAME = "BAD_FILE_NAME"
+    BAD_DIGEST = "BAD_DIGEST"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+    NOT_FOUND = "NOT_FOUND"
+    EXPIRED = "EXPIRED"
+    ALREADY_COMPLETED = "ALREADY_COMPLETED"
+    INCOMPLETE = "INCOMPLETE"
+    SIZE_MISMATCH = "SIZE_MISMATCH"
+    DIGEST_MISMATCH = "DIGEST_MISMATCH"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    POLYGLOT = "POLYGLOT"
+    DANGEROUS_TYPE = "DANGEROUS_TYPE"
+    MALWARE = "MALWARE"
+    CORRUPT = "CORRUPT"
+    DECOMPRESSION_BOMB = "DECOMPRESSION_BOMB"
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
+
+
+class MediaEventMeta(AvroRecord):
+    """What every media event carries; media_id is the Kafka key."""
+
+    avro_name: ClassVar[str] = "parley.MediaEventMeta"
+    event_id: str
+    media_id: str
+    owner_id: str
+    occurred_at: datetime
+
+
+class MediaKind(StrEnum):
+    """What the processor makes of an upload; unknown newer kinds read FILE."""
+
+    FILE = "FILE"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    ENCRYPTED = "ENCRYPTED"
+
+
+class MediaVariantName(StrEnum):
+    """A served object's role: cleaned original, two image sizes, poster, playback."""
+
+    ORIGINAL = "ORIGINAL"
+    THUMBNAIL = "THUMBNAIL"
+    PREVIEW = "PREVIEW"
+    POSTER = "POSTER"
+    PLAYBACK = "PLAYBACK"
+
+
+class MediaVariant(AvroRecord):
+    """One served object: immutable, named by its own digest, cached for a year."""
+
+    avro_name: ClassVar[str] = "parley.MediaVariant"
+    name: MediaVariantName
+    object_key: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+
 class Role(StrEnum):
     """A member's role in a conversation."""
 
@@ -465,6 +541,65 @@ class ReadWatermarkAdvanced(AvroRecord):
     up_to_seq: int
 
 
+class MediaDeclared(AvroRecord):
+    """An upload was declared and opened in the object store: what the bytes must be."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaDeclared"
+    meta: MediaEventMeta
+    device_id: str
+    size_bytes: int
+    sha256: str
+    content_type: str
+    file_name: str
+    encrypted: bool
+    object_key: str
+    upload_id: str | None = None
+    part_bytes: int
+
+
+class MediaDeleted(AvroRecord):
+    """Every object of the media is gone."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaDeleted"
+    meta: MediaEventMeta
+    reason: MediaDeletionReason
+
+
+class MediaProcessed(AvroRecord):
+    """Scanned clean and published: the served objects and the layout facts."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaProcessed"
+    meta: MediaEventMeta
+    kind: MediaKind
+    content_type: str
+    variants: tuple[MediaVariant, ...]
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    placeholder: str | None = None
+
+
+class MediaRejected(AvroRecord):
+    """The upload is refused for good; its bytes are deleted and never served."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaRejected"
+    meta: MediaEventMeta
+    code: MediaErrorCode
+    reason: str
+
+
+class MediaUploaded(AvroRecord):
+    """The bytes matched the declaration (size, digest, type): a processor job."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaUploaded"
+    meta: MediaEventMeta
+    object_key: str
+    size_bytes: int
+    sha256: str
+    content_type: str
+    kind: MediaKind
+
+
 class AccountCommandAccepted(AvroRecord):
     """The answer to an account command that is in the log (or was already)."""
 
@@ -556,6 +691,9 @@ Delivery = EventDelivery | TypingSignal
 
 Session = UserOnNode
 
+
+MediaEvent = MediaDeclared | MediaDeleted | MediaProcessed | MediaRejected | MediaUploaded
+
 RECORD_TYPES: dict[str, type[AvroRecord]] = {
     AccountCommandMeta.avro_name: AccountCommandMeta,
     AccountEventMeta.avro_name: AccountEventMeta,
@@ -564,6 +702,8 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     CommandMeta.avro_name: CommandMeta,
     EncryptedBody.avro_name: EncryptedBody,
     EventMeta.avro_name: EventMeta,
+    MediaEventMeta.avro_name: MediaEventMeta,
+    MediaVariant.avro_name: MediaVariant,
     Member.avro_name: Member,
     PlainBody.avro_name: PlainBody,
     SealedBody.avro_name: SealedBody,
@@ -600,6 +740,11 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     ReactionAdded.avro_name: ReactionAdded,
     ReactionRemoved.avro_name: ReactionRemoved,
     ReadWatermarkAdvanced.avro_name: ReadWatermarkAdvanced,
+    MediaDeclared.avro_name: MediaDeclared,
+    MediaDeleted.avro_name: MediaDeleted,
+    MediaProcessed.avro_name: MediaProcessed,
+    MediaRejected.avro_name: MediaRejected,
+    MediaUploaded.avro_name: MediaUploaded,
     AccountCommandAccepted.avro_name: AccountCommandAccepted,
     CommandAccepted.avro_name: CommandAccepted,
     CommandRejected.avro_name: CommandRejected,

@@ -27,6 +27,7 @@ class TopicRole(StrEnum):
     ACCOUNTS = "accounts"
     SESSIONS = "sessions"
     DELIVERIES = "deliveries"
+    MEDIA = "media"
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Topics:
     accounts: TopicSpec
     sessions: TopicSpec
     deliveries: TopicSpec
+    media: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
         return (
@@ -75,6 +77,7 @@ class Topics:
             self.accounts,
             self.sessions,
             self.deliveries,
+            self.media,
         )
 
 
@@ -132,6 +135,10 @@ def declare_topics(
         deliveries=spec(
             TopicRole.DELIVERIES, "edge node", "parley.delivery", DAY_MS, parts=edge_nodes
         ),
+        # Kept a week: every reader needs only the last day (an upload is attached within
+        # 24 hours or deleted), and a message carries its attachment's facts from then on
+        # (docs/media.md, "Topics and events").
+        media=spec(TopicRole.MEDIA, "media_id", "parley.media", 7 * DAY_MS),
     )
 
 

@@ -1,0 +1,71 @@
+"""Appends media events to the media topic, keyed by media id, and waits until Kafka has them.
+
+The upload service answers a client only once its event is durable (acks=all, idempotent
+producer): a declaration the client was told about is never lost, whichever edge node the
+client comes back to.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from media.errors import MediaError
+from schemas import codec
+from schemas import models as m
+from schemas.models import MediaErrorCode
+from schemas.partitioning import partition_for
+from schemas.topics import TopicSpec
+
+DELIVERY_TIMEOUT_S = 30.0
+
+
+class MediaLog(Protocol):
+    def append(self, event: m.MediaEvent) -> tuple[int, int]:
+        """Write `event` durably; returns its (partition, offset)."""
+
+
+class KafkaMediaLog:
+    def __init__(self, bootstrap: str, topic: TopicSpec) -> None:
+        self.topic = topic
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 0,
+                "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
+            }
+        )
+
+    def append(self, event: m.MediaEvent) -> tuple[int, int]:
+        key = event.meta.media_id
+        delivered: list[Message] = []
+        failed: list[KafkaError] = []
+
+        def report(error: KafkaError | None, record: Message) -> None:
+            if error is not None:
+                failed.append(error)
+            else:
+                delivered.append(record)
+
+        try:
+            self.producer.produce(
+                self.topic.name,
+                key=key.encode(),
+                value=codec.encode(event),
+                partition=partition_for(key, self.topic.partitions),
+                on_delivery=report,
+            )
+            self.producer.flush(DELIVERY_TIMEOUT_S)
+        except (KafkaException, BufferError) as e:
+            raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, f"media log: {e}") from e
+        if not delivered:
+            reason = str(failed[0]) if failed else "no delivery report in time"
+            raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, f"media log: {reason}")
+        record = delivered[0]
+        return record.partition() or 0, record.offset() or 0
+
+    def close(self) -> None:
+        self.producer.flush(DELIVERY_TIMEOUT_S)

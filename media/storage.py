@@ -1,0 +1,215 @@
+"""The media's object store: pre-signed URLs, multipart uploads and streamed reads over boto3.
+
+Works against any S3 (the local s3proxy, MinIO, AWS). Signatures are SigV4 (s3proxy refuses
+SigV2 pre-signed part uploads) and boto3 adds checksums only where S3 requires them
+(`request_checksum_calculation="when_required"`: s3proxy does not know the newer default
+CRC headers). Library errors become MediaError: a missing object or upload is NOT_FOUND,
+anything else is STORAGE_UNAVAILABLE, which callers may retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from media.errors import MediaError
+from media.keys import CACHE_CONTROL
+from schemas.models import MediaErrorCode
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+CHUNK_BYTES = 1024 * 1024
+MISSING = frozenset({"404", "NoSuchKey", "NoSuchUpload", "NotFound"})
+
+
+class StorageSettings(BaseSettings):
+    """Which S3 and bucket; the local platform's settings extend these (infra/settings.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    s3_endpoint: str | None = Field(default=None, description="Use this S3 endpoint, start none")
+    s3_port: int = 19000
+    s3_access_key: str = "parley"
+    s3_secret_key: str = "parley-local-secret"
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "parley"
+
+    @property
+    def s3_url(self) -> str:
+        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
+
+
+def connect(settings: StorageSettings) -> S3Client:
+    """A boto3 S3 client for the configured endpoint (the local server or any S3)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        signature_version="s3v4",
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    client: S3Client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_url,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        region_name=settings.s3_region,
+        config=config,
+    )
+    return client
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    number: int
+    size: int
+    etag: str
+
+
+class ObjectStore:
+    """One bucket, seen by the upload service and the processor."""
+
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def presign_put(self, key: str, size: int, content_type: str, ttl_s: int) -> str:
+        """A PUT of exactly `size` bytes with this Content-Type; S3 refuses any other."""
+        params = {"Bucket": self.bucket, "Key": key, "ContentLength": size}
+        return self._presign("put_object", params | {"ContentType": content_type}, ttl_s)
+
+    def presign_part(self, key: str, upload_id: str, number: int, size: int, ttl_s: int) -> str:
+        params = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+        return self._presign(
+            "upload_part", params | {"PartNumber": number, "ContentLength": size}, ttl_s
+        )
+
+    def presign_get(self, key: str, ttl_s: int, disposition: str | None = None) -> str:
+        """A short-lived GET, handed out only after authorization; `disposition` names the
+        download (the object itself carries no file name)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if disposition is not None:
+            params["ResponseContentDisposition"] = disposition
+        return self._presign("get_object", params, ttl_s)
+
+    def _presign(self, operation: str, params: dict[str, Any], ttl_s: int) -> str:
+        url: str = self.client.generate_presigned_url(operation, Params=params, ExpiresIn=ttl_s)
+        return url
+
+    def create_multipart(self, key: str, content_type: str) -> str:
+        with _translated(key):
+            answer = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        upload_id: str = answer["UploadId"]
+        return upload_id
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        """The parts S3 holds, by number; an unknown or finished upload is NOT_FOUND."""
+        parts: list[StoredPart] = []
+        marker = 0
+        truncated = True
+        while truncated:
+            with _translated(key):
+                page = self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+            if "UploadId" not in page:  # s3proxy answers so for an upload no longer there
+                raise MediaError(MediaErrorCode.NOT_FOUND, f"no upload in progress at {key}")
+            parts += [
+                StoredPart(p["PartNumber"], p["Size"], p["ETag"]) for p in page.get("Parts", [])
+            ]
+            truncated = page.get("IsTruncated", False)
+            marker = page.get("NextPartNumberMarker", 0)
+        return parts
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[StoredPart]) -> None:
+        listed: Any = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]}
+        with _translated(key):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload=listed
+            )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        with _translated(key, missing_ok=True):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def size_of(self, key: str) -> int | None:
+        """The object's length, or None when there is no object."""
+        try:
+            with _translated(key):
+                size: int = self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
+        except MediaError as e:
+            if e.code is MediaErrorCode.NOT_FOUND:
+                return None
+            raise
+        return size
+
+    def chunks(self, key: str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The object's bytes in order, a chunk at a time: never all of it in memory."""
+        with _translated(key):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                yield from body.iter_chunks(chunk_bytes)
+            finally:
+                body.close()
+
+    def publish(self, key: str, path: Path, content_type: str, disposition: str) -> None:
+        """Writes a served object: immutable, so cached for a year by whoever may."""
+        with _translated(key), path.open("rb") as body:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                ContentDisposition=disposition,
+                CacheControl=CACHE_CONTROL,
+            )
+
+    def delete(self, key: str) -> None:
+        with _translated(key, missing_ok=True):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Deletes every object under `prefix`; returns how many there were."""
+        deleted = 0
+        with _translated(prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                keys: list[ObjectIdentifierTypeDef] = [
+                    {"Key": o["Key"]} for o in page.get("Contents", [])
+                ]
+                if keys:
+                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+                    deleted += len(keys)
+        return deleted
+
+
+@contextmanager
+def _translated(key: str, *, missing_ok: bool = False) -> Iterator[None]:
+    """Library errors as media errors, with the library's error kept as the cause."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as e:
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        if code not in MISSING:
+            raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, f"{key}: {code}") from e
+        if not missing_ok:
+            raise MediaError(MediaErrorCode.NOT_FOUND, f"nothing at {key}") from e
+    except BotoCoreError as e:
+        reason = f"{key}: {type(e).__name__}"
+        raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, reason) from e

@@ -1,0 +1,80 @@
+"""`python -m streams.media {process|sweep}`: the media processor's composition roots.
+
+`process` runs the jobs of one lane (PARLEY_MEDIA_LANE: all, still or av); `sweep` deletes
+uploads no message attached within a day. Both are safe to restart at any point.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from kafkalog.worker import run_until_signalled
+from media.log import KafkaMediaLog
+from media.settings import MediaSettings
+from media.storage import ObjectStore, StorageSettings, connect
+from schemas.topics import declare_topics
+from streams.media.av import AvMaker
+from streams.media.clamd import ClamdScanner
+from streams.media.images import ImageMaker
+from streams.media.job import MediaJob
+from streams.media.scan import BuiltinScanner, Scanner, Scanners
+from streams.media.settings import ProcessorSettings
+from streams.media.sweeper import Sweeper
+from streams.media.worker import MediaWorker, WorkerConfig
+from streams.process import start_process
+
+log = logging.getLogger("parley.media")
+COMMANDS = ("process", "sweep")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[1] not in COMMANDS:
+        print(f"usage: python -m streams.media {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
+        return 2
+    command = argv[1]
+    tracing = start_process(f"parley-media-{command}")
+    settings = ProcessorSettings()
+    media = MediaSettings()
+    storage = StorageSettings()
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    store = ObjectStore(connect(storage), storage.s3_bucket)
+    out = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
+    if command == "sweep":
+        sweeper = Sweeper(
+            bootstrap=settings.kafka_bootstrap,
+            topics=topics,
+            store=store,
+            log_out=out,
+            settings=media,
+            every_s=settings.media_sweep_every_s,
+        )
+        return run_until_signalled(sweeper, then=out.close, tracing=tracing)
+    scanners: list[Scanner] = [BuiltinScanner()]
+    if media.clamd:
+        scanners.append(ClamdScanner(media.clamd))
+    av = AvMaker.find(media)
+    if av is None:
+        log.warning("no ffmpeg/ffprobe: video and audio are served as uploaded, unprocessed")
+    job = MediaJob(
+        store=store,
+        scanners=Scanners(scanners),
+        images=ImageMaker(media),
+        av=av,
+        work_dir=settings.work_dir,
+    )
+    config = WorkerConfig(
+        bootstrap=settings.kafka_bootstrap,
+        topics=topics,
+        group_id=settings.group("processor"),
+        lane=settings.media_lane,
+        max_job_s=3 * media.transcode_timeout_s,
+    )
+    log.info("media processor: lane %s, scanners %s", settings.media_lane, Scanners(scanners).names)
+    return run_until_signalled(
+        MediaWorker(config, job, out, store), then=out.close, tracing=tracing
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

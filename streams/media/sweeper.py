@@ -1,0 +1,151 @@
+"""Deletes uploads that no message attached within a day of their declaration.
+
+An upload is attached by a MessageSent event naming its media id; one that no message names
+by `declared_at + unattached_ttl + grace` is deleted: its staging object, an unfinished
+multipart upload, and everything published for it, then MediaDeleted(UNATTACHED) is written.
+The sequencer (phase 2) refuses to attach media older than `unattached_ttl`; the grace hour
+covers clocks that disagree and a sweeper that is behind on the events topic, and before
+deciding, the sweeper reads both topics up to their ends. It also deletes the staging object
+of processed media once its pre-signed PUTs have expired (`stale_staging`).
+
+Its state (the media of the window and which of them are attached) is rebuilt on start from
+the window's start (streams/media/catchup.py), so a sweeper may be restarted at any time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from media import keys
+from media.book import MediaBook
+from media.lifecycle import MEDIA_EVENTS, MediaRecord, MediaStatus, event_meta
+from media.log import MediaLog
+from media.settings import MediaSettings
+from media.storage import ObjectStore
+from schemas import models as m
+from schemas.record import AvroRecord
+from schemas.topics import Topics
+from streams.media import metrics
+from streams.media.catchup import read_on
+
+log = logging.getLogger("parley.media.sweeper")
+
+
+def due(
+    book: MediaBook, attached: set[str], now: datetime, settings: MediaSettings
+) -> list[MediaRecord]:
+    """The media to delete now: declared long enough ago, never attached, not yet deleted."""
+    cutoff = now - timedelta(seconds=settings.unattached_ttl_s + settings.sweep_grace_s)
+    return [
+        r
+        for r in book.records.values()
+        if r.declared_at <= cutoff
+        and r.media_id not in attached
+        and r.status is not MediaStatus.DELETED
+    ]
+
+
+def stale_staging(book: MediaBook, now: datetime, settings: MediaSettings) -> list[MediaRecord]:
+    """Media whose pre-signed PUTs have expired and whose staging object is no longer needed
+    (processed or refused): a client may have PUT it again after `complete` while its URL was
+    still valid, and nobody else would ever delete that copy."""
+    cutoff = now - timedelta(seconds=settings.upload_url_ttl_s + settings.sweep_grace_s)
+    done = (MediaStatus.READY, MediaStatus.REJECTED)
+    return [r for r in book.records.values() if r.declared_at <= cutoff and r.status in done]
+
+
+def attached_media(event: AvroRecord) -> list[str]:
+    """The media ids a message event attaches."""
+    if isinstance(event, m.MessageSent):
+        return [a.media_id for a in event.attachments]
+    return []
+
+
+class Sweeper:
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        topics: Topics,
+        store: ObjectStore,
+        log_out: MediaLog,
+        settings: MediaSettings,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        every_s: float = 600.0,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.every_s = every_s
+        self.topics = topics
+        self.store = store
+        self.out = log_out
+        self.settings = settings
+        self.clock = clock
+        self.book = MediaBook()
+        self.attached: set[str] = set()
+        self.event_positions: dict[int, int] = {}
+        self.staging_cleared: set[str] = set()
+        self.stopping = threading.Event()
+
+    @property
+    def window(self) -> timedelta:
+        """What the sweeper must remember: the attach window, the grace, and an hour more."""
+        s = self.settings
+        return timedelta(seconds=s.unattached_ttl_s + s.sweep_grace_s) + timedelta(hours=1)
+
+    def catch_up(self) -> None:
+        since = self.clock() - self.window
+
+        def fold_media(event: AvroRecord, at: tuple[int, int]) -> None:
+            if isinstance(event, MEDIA_EVENTS):
+                self.book.apply(event, at)
+
+        def fold_events(event: AvroRecord, _: tuple[int, int]) -> None:
+            self.attached.update(attached_media(event))
+
+        self.book.positions = read_on(
+            self.bootstrap, self.topics.media, self.book.positions, since, fold_media
+        )
+        self.event_positions = read_on(
+            self.bootstrap, self.topics.events, self.event_positions, since, fold_events
+        )
+
+    def sweep(self) -> list[str]:
+        """Catch up, delete what is due; returns the media ids deleted."""
+        self.catch_up()
+        now = self.clock()
+        deleted = []
+        for record in due(self.book, self.attached, now, self.settings):
+            self._delete(record)
+            metrics.swept.labels(record.status.value).inc()
+            deleted.append(record.media_id)
+        for record in stale_staging(self.book, now, self.settings):
+            if record.media_id not in self.staging_cleared:
+                self.store.delete(record.declared.object_key)
+                self.staging_cleared.add(record.media_id)
+        self.book.prune(now - self.window)
+        self.attached &= set(self.book.records)
+        self.staging_cleared &= set(self.book.records)
+        if deleted:
+            log.info("swept %d unattached uploads", len(deleted))
+        return deleted
+
+    def _delete(self, record: MediaRecord) -> None:
+        declared = record.declared
+        if declared.upload_id is not None:
+            self.store.abort_multipart(declared.object_key, declared.upload_id)
+        self.store.delete(declared.object_key)
+        self.store.delete_prefix(keys.media_prefix(record.media_id))
+        meta = event_meta(record.media_id, record.owner_id, self.clock())
+        event = m.MediaDeleted(meta=meta, reason=m.MediaDeletionReason.UNATTACHED)
+        self.book.apply(event, self.out.append(event))
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.sweep()
+            self.stopping.wait(self.every_s)
+
+    def stop(self) -> None:
+        self.stopping.set()

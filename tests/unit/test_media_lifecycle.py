@@ -1,0 +1,124 @@
+"""The media lifecycle fold and the book of the last day: idempotent, windowed, per owner."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from media.book import MediaBook
+from media.lifecycle import MediaStatus, evolve
+from schemas import models as m
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def meta(media_id: str, owner: str = "ana", at: datetime = T0) -> m.MediaEventMeta:
+    return m.MediaEventMeta(
+        event_id=str(uuid.uuid4()), media_id=media_id, owner_id=owner, occurred_at=at
+    )
+
+
+def declared(
+    media_id: str, size: int = 100, owner: str = "ana", at: datetime = T0
+) -> m.MediaDeclared:
+    return m.MediaDeclared(
+        meta=meta(media_id, owner, at),
+        device_id="phone",
+        size_bytes=size,
+        sha256="0" * 64,
+        content_type="image/jpeg",
+        file_name="a.jpg",
+        encrypted=False,
+        object_key=f"uploads/{media_id}",
+        part_bytes=size,
+    )
+
+
+def uploaded(media_id: str) -> m.MediaUploaded:
+    return m.MediaUploaded(
+        meta=meta(media_id),
+        object_key=f"uploads/{media_id}",
+        size_bytes=100,
+        sha256="0" * 64,
+        content_type="image/jpeg",
+        kind=m.MediaKind.IMAGE,
+    )
+
+
+def processed(media_id: str, placeholder: str) -> m.MediaProcessed:
+    return m.MediaProcessed(
+        meta=meta(media_id),
+        kind=m.MediaKind.IMAGE,
+        content_type="image/jpeg",
+        variants=(),
+        placeholder=placeholder,
+    )
+
+
+def rejected(media_id: str) -> m.MediaRejected:
+    return m.MediaRejected(meta=meta(media_id), code=m.MediaErrorCode.MALWARE, reason="EICAR")
+
+
+def test_a_media_goes_from_declared_to_ready() -> None:
+    record = evolve(None, declared("m1"))
+    assert record is not None and record.status is MediaStatus.DECLARED
+    record = evolve(record, uploaded("m1"))
+    assert record is not None and record.status is MediaStatus.UPLOADED
+    record = evolve(record, processed("m1", "first"))
+    assert record is not None and record.status is MediaStatus.READY
+
+
+def test_events_read_twice_change_nothing_and_the_first_processing_wins() -> None:
+    first = evolve(evolve(evolve(None, declared("m1")), uploaded("m1")), processed("m1", "first"))
+    again = evolve(evolve(evolve(first, declared("m1")), uploaded("m1")), processed("m1", "second"))
+    assert again == first
+    assert again is not None and again.processed is not None
+    assert again.processed.placeholder == "first"
+
+
+def test_a_processed_media_cannot_be_rejected_afterwards_but_can_be_deleted() -> None:
+    ready = evolve(evolve(evolve(None, declared("m1")), uploaded("m1")), processed("m1", "p"))
+    assert evolve(ready, rejected("m1")) == ready
+    gone = evolve(ready, m.MediaDeleted(meta=meta("m1"), reason=m.MediaDeletionReason.UNATTACHED))
+    assert gone is not None and gone.status is MediaStatus.DELETED
+
+
+def test_a_rejection_is_final() -> None:
+    record = evolve(evolve(evolve(None, declared("m1")), uploaded("m1")), rejected("m1"))
+    assert record is not None and record.status is MediaStatus.REJECTED
+    assert evolve(record, processed("m1", "late")) == record
+
+
+def test_events_of_media_declared_before_the_window_are_ignored() -> None:
+    assert evolve(None, uploaded("m1")) is None
+
+
+def test_the_quota_counts_an_owners_bytes_declared_since_a_time() -> None:
+    book = MediaBook()
+    book.apply(declared("m1", 100, at=T0 - timedelta(hours=30)))
+    book.apply(declared("m2", 200, at=T0 - timedelta(hours=2)))
+    book.apply(declared("m3", 400, at=T0))
+    book.apply(declared("m4", 800, owner="bo", at=T0))
+    book.apply(declared("m3", 400, at=T0))  # read again: counted once
+    assert book.declared_bytes_since("ana", T0 - timedelta(days=1)) == 600
+    assert book.declared_bytes_since("bo", T0 - timedelta(days=1)) == 800
+    assert book.declared_bytes_since("cy", T0 - timedelta(days=1)) == 0
+
+
+def test_prune_forgets_what_was_declared_before_the_window() -> None:
+    book = MediaBook()
+    book.apply(declared("old", at=T0 - timedelta(hours=30)))
+    book.apply(declared("new", at=T0))
+    assert book.prune(T0 - timedelta(hours=25)) == 1
+    assert book.get("old") is None
+    assert book.get("new") is not None
+    book.prune(T0 + timedelta(hours=1))
+    assert book.by_owner == {}
+
+
+def test_positions_are_the_next_offset_to_read_per_partition() -> None:
+    book = MediaBook()
+    book.apply(declared("m1"), (0, 41))
+    book.apply(uploaded("m1"), (0, 42))
+    book.apply(declared("m2"), (3, 7))
+    assert book.positions == {0: 43, 3: 8}
