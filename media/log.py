@@ -1,4 +1,5 @@
-"""Appends media events to the media topic, keyed by media id, and waits until Kafka has them.
+"""The media topic's two ends: appending an event (keyed by media id) and waiting until Kafka
+has it, and decoding one read back.
 
 The upload service answers a client only once its event is durable (acks=all, idempotent
 producer): a declaration the client was told about is never lost, whichever edge node the
@@ -11,7 +12,9 @@ from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from kafkalog.decoding import Decoder, avro_decoder
 from media.errors import MediaError
+from media.lifecycle import MEDIA_EVENTS
 from schemas import codec
 from schemas import models as m
 from schemas.models import MediaErrorCode
@@ -19,6 +22,10 @@ from schemas.partitioning import partition_for
 from schemas.topics import TopicSpec
 
 DELIVERY_TIMEOUT_S = 30.0
+decode_media_event: Decoder[m.MediaEvent] = avro_decoder(  # type: ignore[assignment]
+    MEDIA_EVENTS, "a media event"
+)
+"""A record of the media topic, as every reader of it decodes one (kafkalog's decoders)."""
 
 
 class MediaLog(Protocol):

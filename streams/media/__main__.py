@@ -13,7 +13,6 @@ from kafkalog.worker import run_until_signalled
 from media.log import KafkaMediaLog
 from media.settings import MediaSettings
 from media.storage import ObjectStore, StorageSettings, connect
-from schemas.topics import declare_topics
 from streams.media.av import AvMaker
 from streams.media.clamd import ClamdScanner
 from streams.media.images import ImageMaker
@@ -37,7 +36,7 @@ def main(argv: list[str]) -> int:
     settings = ProcessorSettings()
     media = MediaSettings()
     storage = StorageSettings()
-    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    topics = settings.topics()
     store = ObjectStore(connect(storage), storage.s3_bucket)
     out = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
     if command == "sweep":
@@ -67,6 +66,7 @@ def main(argv: list[str]) -> int:
         bootstrap=settings.kafka_bootstrap,
         topics=topics,
         group_id=settings.group("processor"),
+        instance_id=settings.instance_id,
         lane=settings.media_lane,
         max_job_s=3 * media.transcode_timeout_s,
     )
