@@ -8,14 +8,17 @@ See docs/protocol.md for the whole protocol.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 PROTOCOL_VERSION = 1
 RequestId = Annotated[str, Field(min_length=1, max_length=64)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=128)]
 ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
+MediaId = Annotated[str, Field(pattern=r"^m[0-9a-f]{32}$")]
+"""An upload's id (edge/protocol/media.py): `m` and 32 hexadecimal digits."""
+MAX_ATTACHMENTS = 32
 
 
 class Frame(BaseModel):
@@ -55,8 +58,21 @@ class SendMessage(Frame):
     id: RequestId
     conversation_id: ConversationId
     client_msg_id: ClientMsgId
-    body: Body
+    body: Body | None = None
+    """Absent for a message of attachments only (a photo needs no caption)."""
     reply_to: int | None = Field(default=None, ge=1)
+    attachments: Annotated[list[MediaId], Field(max_length=MAX_ATTACHMENTS)] = Field(
+        default_factory=list
+    )
+    """Ids of the sender's own uploads, each `ready` (`GET /v1/media/{media_id}`) and
+    declared within the last day; the message then carries each as the server knows it.
+    A file encrypted end to end goes with an `e2ee` body, which holds its key."""
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Self:
+        if self.body is None and not self.attachments:
+            raise ValueError("a message needs a body or attachments")
+        return self
 
 
 class Ack(Frame):

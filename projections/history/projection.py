@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from projections.history.layout import (
     Tenure,
+    attached_key,
     edit_key,
     encode_int,
     event_key,
@@ -30,8 +31,11 @@ def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
 
     A message deleted for everyone or redacted loses its stored bytes (and its edits): the
     hot tier must not hand out content the log has tombstoned, and the later event is the
-    tombstone a client renders. A message's latest edit, its reactions and who deleted it
-    for themselves are kept beside it, so a page shows each message as it is now.
+    tombstone a client renders. Each media a message attaches is indexed to it (media id ->
+    conversation, seq): what the edge's download authorization reads; the index entry of a
+    deleted message stays, and leads to no stored message. A message's latest edit, its
+    reactions and who deleted it for themselves are kept beside it, so a page shows each
+    message as it is now.
     """
     meta = event.meta
     cid, seq = meta.conversation_id, meta.seq
@@ -48,6 +52,8 @@ def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
         changes += _join(cid, event.user_id, event.role)
     elif isinstance(event, m.MemberRoleChanged):
         changes += _role(cid, event.user_id, event.role)
+    elif isinstance(event, m.MessageSent):
+        changes += [Put(attached_key(a.media_id, cid, seq), b"") for a in event.attachments]
     elif isinstance(event, m.MemberRemoved):
         changes += [
             Delete(member_key(cid, event.user_id)),
