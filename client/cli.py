@@ -29,7 +29,9 @@ from client.errors import (
     ServerUnavailableError,
     UnauthorizedError,
 )
+from client.media import UploadFailedError
 from client.models import ConversationEvent
+from client.pending import PendingUploads, file_key
 from client.sdk import ParleyClient, Signal
 from edge.protocol.pushes import TypingPush
 
@@ -123,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("send", send, "send a message")
     sub.add_argument("conversation")
     sub.add_argument("text", nargs="+")
+    sub = command("send-file", send_file, "send a photo, video or file (resumes if cut off)")
+    sub.add_argument("conversation")
+    sub.add_argument("path", type=Path)
+    sub.add_argument("--caption", default="", help="text sent with the file")
+    sub = command("download", download, "save an attachment of a message you can read")
+    sub.add_argument("media_id")
+    sub.add_argument(
+        "--variant",
+        default="ORIGINAL",
+        choices=["ORIGINAL", "PREVIEW", "THUMBNAIL", "POSTER", "PLAYBACK"],
+    )
+    sub.add_argument("-o", "--output", type=Path, help="file to write (default: its own name)")
     sub = command("history", history, "show a conversation's latest messages")
     sub.add_argument("conversation")
     sub.add_argument("--limit", type=_page_size, default=50, help="how many (1-200)")
@@ -202,6 +216,57 @@ async def send(args: argparse.Namespace, ctx: Context) -> int:
         seq = await client.send(args.conversation, " ".join(args.text))
     print(f"sent #{seq}")
     return EXIT_OK
+
+
+async def send_file(args: argparse.Namespace, ctx: Context) -> int:
+    path: Path = args.path
+    if not path.is_file():
+        raise ParleyError(f"{path} is not a file")
+    pending = PendingUploads(ctx.config_dir)
+    key = file_key(path)
+    resume = pending.media_id(key)
+    if resume is not None:
+        print(f"resuming the upload of {path.name} ({resume})", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{path.name}: {done * 100 // max(total, 1)}%", end="", file=sys.stderr)
+
+    async with _client(ctx) as client:
+        try:
+            seq = await client.send_file(
+                args.conversation,
+                path,
+                caption=args.caption,
+                resume=resume,
+                on_declared=lambda media_id: pending.started(key, media_id),
+                on_progress=progress,
+            )
+        except UploadFailedError as e:
+            raise ParleyError(f"{e}; run the same command again to resume") from e
+        finally:
+            print(file=sys.stderr)
+    pending.finished(key)
+    print(f"sent #{seq}")
+    return EXIT_OK
+
+
+async def download(args: argparse.Namespace, ctx: Context) -> int:
+    async with _client(ctx) as client:
+        links = await client.download_links(args.media_id)
+        output: Path = args.output or _free_name(Path(links.file_name or args.media_id).name)
+        await client.download(args.media_id, args.variant, to=output)
+    print(output)
+    return EXIT_OK
+
+
+def _free_name(name: str) -> Path:
+    """`name` in the current directory, or `name (2)` and so on: never over another file."""
+    path = Path(name)
+    number = 1
+    while path.exists():
+        number += 1
+        path = Path(f"{Path(name).stem} ({number}){Path(name).suffix}")
+    return path
 
 
 async def history(args: argparse.Namespace, ctx: Context) -> int:

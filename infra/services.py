@@ -17,6 +17,7 @@ class Service:
     name: str
     module: str
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:
@@ -36,6 +37,13 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
         Service("history", "projections.history", {"PARLEY_METRICS_PORT": str(base + 4)}),
         Service("inbox", "projections.inbox", {"PARLEY_METRICS_PORT": str(base + 5)}),
+        Service(
+            "media-process",
+            "streams.media",
+            {"PARLEY_METRICS_PORT": str(base + 6)},
+            ("process",),
+        ),
+        Service("media-sweep", "streams.media", {"PARLEY_METRICS_PORT": str(base + 7)}, ("sweep",)),
         *edges,
     )
 
@@ -57,7 +65,7 @@ def start_services(settings: PlatformSettings) -> list[ManagedProcess]:
     for service in services(settings):
         process = _process(settings, service)
         process.start(
-            [sys.executable, "-m", service.module],
+            [sys.executable, "-m", service.module, *service.args],
             ports=[],
             ready=_alive_for(1.0),
             timeout_s=30,

@@ -27,8 +27,10 @@ class Frame(BaseModel):
 
 class PlainText(Frame):
     kind: Literal["plain"] = "plain"
-    text: Annotated[str, Field(min_length=1)]
-    """Its size limit is the log's (64 KiB of UTF-8), answered `too_large` with the size."""
+    text: str
+    """Its size limit is the log's (64 KiB of UTF-8), answered `too_large` with the size.
+    Empty only in a message that attaches media (a photo without a caption): the log refuses
+    a message with neither text nor attachments (`invalid`)."""
 
 
 class E2EECiphertext(Frame):
