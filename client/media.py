@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from yarl import URL
@@ -24,7 +26,10 @@ from client.rest import RestApi
 from edge.protocol.media import DeclareMedia, MediaInfo, UploadPart, UploadTicket
 
 READ_BYTES = 1024 * 1024
+RETRYABLE = frozenset({"unavailable", "timeout"})
+"""Refusals that mean "try again shortly" (the store still settling a part cut off)."""
 SETTLED = frozenset({"ready", "rejected", "deleted"})
+T = TypeVar("T")
 Progress = Callable[[int, int], None]
 """Called with (bytes the store has, bytes in all) as parts arrive."""
 
@@ -69,6 +74,7 @@ class Uploader:
     http: Callable[[], aiohttp.ClientSession]
     parallel: int = 4
     part_attempts: int = 3
+    call_attempts: int = 8
     complete_timeout_s: float = 120.0
 
     async def upload(
@@ -88,20 +94,21 @@ class Uploader:
         ticket = await self._ticket(source, content_type, encrypted, resume)
         if resume != ticket.media_id and on_declared is not None:
             on_declared(ticket.media_id)
+        media_id = ticket.media_id
         done = source.size - sum(p.size_bytes for p in ticket.parts)
         for _ in range(2):
             done = await self._send(source, ticket, done, on_progress)
             try:
-                return await self.rest.complete_upload(ticket.media_id, self.complete_timeout_s)
+                return await self._retrying(
+                    lambda: self.rest.complete_upload(media_id, self.complete_timeout_s)
+                )
             except ApiError as e:
                 if e.code != "incomplete":
                     raise
             # A part the store did not keep (cut off as it arrived): send what it lacks.
-            ticket = await self.rest.resume_upload(ticket.media_id)
+            ticket = await self._retrying(lambda: self.rest.resume_upload(media_id))
             done = source.size - sum(p.size_bytes for p in ticket.parts)
-        raise UploadFailedError(
-            f"the store still lacks parts of {ticket.media_id}", media_id=ticket.media_id
-        )
+        raise UploadFailedError(f"the store still lacks parts of {media_id}", media_id=media_id)
 
     async def ready(self, media_id: str, *, deadline_s: float = 120.0) -> MediaInfo:
         """The media once processed: `ready`, or an `ApiError` naming why it was refused."""
@@ -121,7 +128,7 @@ class Uploader:
     ) -> UploadTicket:
         if resume is not None:
             try:
-                return await self.rest.resume_upload(resume)
+                return await self._retrying(lambda: self.rest.resume_upload(resume))
             except ApiError as e:
                 if e.code not in ("not_found", "expired"):
                     raise
@@ -134,6 +141,17 @@ class Uploader:
             encrypted=encrypted,
         )
         return await self.rest.declare_media(declaration)
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`, again after a growing pause while the server says to try again."""
+        for attempt in range(self.call_attempts):
+            try:
+                return await call()
+            except ApiError as e:
+                if e.code not in RETRYABLE or attempt == self.call_attempts - 1:
+                    raise
+            await asyncio.sleep(min(0.1 * 2**attempt, 5.0))
+        raise AssertionError("unreachable")
 
     async def _send(
         self, source: Source, ticket: UploadTicket, done: int, on_progress: Progress | None
@@ -162,7 +180,7 @@ class Uploader:
         for attempt in range(self.part_attempts):
             try:
                 async with self.http().put(
-                    URL(part.url, encoded=True), data=data, headers=ticket.headers
+                    URL(part.url, encoded=True), data=io.BytesIO(data), headers=ticket.headers
                 ) as answer:
                     if answer.status == 200:
                         return

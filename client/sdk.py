@@ -259,7 +259,7 @@ class ParleyClient:
         the message is stored once and every answer names the same seq.
         """
         body: PlainText | E2EECiphertext | None = text if not isinstance(text, str) else None
-        if isinstance(text, str) and text:
+        if isinstance(text, str) and (text or not attachments):
             body = PlainText(text=text)
         await self.connect()
         client_msg_id = client_msg_id or str(uuid.uuid4())
