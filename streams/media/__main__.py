@@ -62,6 +62,9 @@ def main(argv: list[str]) -> int:
         av=av,
         work_dir=settings.work_dir,
     )
+    cleared = job.clear_leftovers()
+    if cleared:
+        log.info("cleared %d jobs' files left by a process that did not stop cleanly", cleared)
     config = WorkerConfig(
         bootstrap=settings.kafka_bootstrap,
         topics=topics,

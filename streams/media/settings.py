@@ -47,4 +47,7 @@ class ProcessorSettings(LogSettings):
 
     @property
     def work_dir(self) -> Path:
-        return self.state_dir / f"{self.topic_prefix}-media-work"
+        """This processor's own: what a crash left in it is cleared at its next start,
+        which must not touch another lane's or instance's job in progress."""
+        name = f"{self.topic_prefix}-media-work-{self.media_lane.value}-{self.media_instance}"
+        return self.state_dir / name
