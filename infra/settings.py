@@ -27,9 +27,14 @@ class PlatformSettings(StorageSettings):
     kafka_heap: str = "768m"
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")
-    metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +4")
+    metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +7")
     edge_nodes_local: int = Field(default=1, ge=1, le=16, description="Edge nodes `up` starts")
     partitions: int = Field(default=8, ge=1)
+    s3_cors_origins: str = Field(
+        default=r"http://127\.0\.0\.1:[0-9]+ http://localhost:[0-9]+",
+        description="Pages (regular expressions, space-separated) that may upload to and "
+        "read from the local S3 server: the edge's web client",
+    )
     replication_factor: int = Field(default=1, ge=1)
     min_insync_replicas: int = Field(default=1, ge=1)
 

@@ -10,6 +10,7 @@
 // `bad_frame`, after which the client does without.
 
 import { api } from "./api.js";
+import { MediaLinks } from "./attachments.js";
 import { Conversation } from "./conversation.js";
 import { Outbox } from "./outbox.js";
 import { Sending } from "./sending.js";
@@ -32,6 +33,9 @@ export class Messenger extends EventTarget {
     this.socket = socket;
     this.conversations = new Map();
     this.outbox = new Outbox(session.device_id);
+    this.media = new MediaLinks(session.token); // download links of attachments, cached
+    this.previews = new WeakMap(); // a file being sent -> its local object URL
+    this.localFiles = new Map(); // client_msg_id -> the file of a message still uploading
     this.supports = { sync: undefined, inbox: undefined, edit: undefined, delete: undefined, react: undefined };
     this.typists = new Map(); // conversation -> Map(user -> expires at ms)
     this.presence = new Map(); // user -> "online" | "away" | "offline"
