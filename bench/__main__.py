@@ -1,16 +1,16 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, or one part alone (edge, idle, sequencer,
-rebuild, backfill, projection-lag).
+COMMAND: quick, suite, report, capacity, or one part alone (edge, idle, sequencer,
+rebuild, backfill, projection-lag, media).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
 `suite` (make bench; `full` is the same): every benchmark on one platform, written to
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
-`media` (not yet part of the suite) measures uploads, image processing and the media
-processor (bench/media.py). The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line.
+The parts run alone on a platform of their own, write to bench/out/ and end with their
+result as one JSON line (`media`: uploads, image processing, complete to thumbnail through
+every process, the media book's memory; bench/media.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, media, plots, results, suite
+from bench import capacity, edge, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -66,19 +66,10 @@ def alone(name: str) -> dict[str, Any]:
     return loaded
 
 
-def media_alone() -> dict[str, Any]:
-    with bench_platform() as settings:
-        result = media.run(settings)
-    latencies = result.pop("latencies_ms")
-    results.write(result, OUT, "media")
-    plots.media(OUT / "media.png", result, latencies)
-    return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail", "busy")}
-
-
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", "media", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", *single]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -98,10 +89,7 @@ def main(argv: list[str]) -> int:
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0
-    if command == "media":
-        summary = media_alone()
-    else:
-        summary = quick() if command == "quick" else alone(command)
+    summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))
     return 0
 

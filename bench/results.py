@@ -35,7 +35,10 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
     written = [out_dir / f"{name}.json"]
     written[0].write_text(json.dumps(finite(result), indent=2, allow_nan=False) + "\n")
     plot = out_dir / f"{name}.png"
-    if steps and len(steps) > 1:
+    if result.get("benchmark") == "media":
+        plots.media(plot, result, latencies)
+        written.append(plot)
+    elif steps and len(steps) > 1:
         limit = result.get("p99_limit_ms") or ramp.P99_LIMIT_MS
         plots.ramp(plot, steps, step_latencies, limit, result.get("knee_rate_per_s"))
         written.append(plot)

@@ -16,8 +16,9 @@ from infra.settings import PlatformSettings
 from infra.topics import ensure_topics
 from schemas.topics import Topics, declare_topics
 
-METRICS_PORT = 19210
-"""Processors serve metrics on +1..+3: ports of the bench's own, clear of `make run`'s."""
+METRICS_PORT = int(os.environ.get("PARLEY_BENCH_METRICS_PORT", "19210"))
+"""Processors serve metrics on +1..+7: ports of the bench's own, clear of `make run`'s
+(PARLEY_BENCH_METRICS_PORT moves them, for two runs on one machine)."""
 
 
 def cheap_password_hashing() -> None:
@@ -31,8 +32,9 @@ def cheap_password_hashing() -> None:
 def parley_running(
     base: PlatformSettings, *, stem: str, edge_nodes: int, edge_port: int
 ) -> Iterator[tuple[PlatformSettings, list[str]]]:
-    """Sequencer, accounts, fan-out, history and `edge_nodes` edges on fresh topics; yields
-    the settings and the edges' base URLs once every edge answers."""
+    """Every process of `make run` (infra/services.py: the log writers, fan-out, views, media
+    processor and sweeper) and `edge_nodes` edges on fresh topics; yields the settings and
+    the edges' base URLs once every edge answers."""
     settings = base.model_copy(
         update={
             "topic_prefix": f"{stem}{uuid.uuid4().hex[:6]}",

@@ -328,7 +328,11 @@ class ParleyClient:
             on_declared=on_declared,
             on_progress=on_progress,
         )
-        return await self._uploader.ready(info.media_id) if wait_ready else info
+        return await self.wait_ready(info.media_id) if wait_ready else info
+
+    async def wait_ready(self, media_id: str, *, deadline_s: float = 120.0) -> MediaInfo:
+        """An upload of yours once processed (`ready`); an `ApiError` names a refusal."""
+        return await self._uploader.ready(media_id, deadline_s=deadline_s)
 
     async def send_file(
         self,

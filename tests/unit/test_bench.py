@@ -225,7 +225,7 @@ class TestMachine:
 
 
 class TestSuite:
-    def test_the_planned_budgets_fit_twenty_minutes(self) -> None:
+    def test_the_planned_budgets_fit_the_suites_total(self) -> None:
         assert suite.planned_within(suite.PARTS, suite.TOTAL_BUDGET_S)
 
     def test_every_part_has_a_command_of_its_own(self) -> None:
@@ -354,6 +354,10 @@ MEASURED = capacity.Measured(
     backfill_wire_bytes_per_event=500,
     backfill_seconds=1,
     backfill_messages=10_000,
+    photos_per_core=5,
+    verify_mib_per_core=100,
+    media_book_bytes=8000,
+    thumbnail_p99_ms=1000,
 )
 
 
@@ -382,6 +386,20 @@ class TestCapacity:
         assert got["edge nodes"] == math.ceil(100 / 16)
         assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
         assert got["brokers"] == math.ceil(27.0 / 8)
+
+    def test_media_follows_from_per_core_figures(self) -> None:
+        got = self.figures()
+        assert got["media per day"] == 30e6
+        peak = 30e6 / 86_400 * 3
+        assert got["media per second, peak"] == pytest.approx(peak)
+        assert got["media processor cores"] == pytest.approx(peak / (5 * 0.6))
+        assert got["upload verification cores (edge)"] == pytest.approx(
+            peak * 1e6 / 1024**2 / (100 * 0.6)
+        )
+        assert got["object storage for media kept"] == pytest.approx(30e6 * 1e6 * 1.5 * 365 / 1e15)
+        assert got["media book memory, per sequencer instance and per edge node"] == (
+            pytest.approx(30e6 * 25 / 24 * 8000 / 1024**3)
+        )
 
     def test_less_replication_needs_less_disk(self) -> None:
         assert self.figures(replication_factor=2)["hot log on the brokers"] == pytest.approx(
