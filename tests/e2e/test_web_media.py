@@ -9,6 +9,8 @@ import base64
 import os
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,23 @@ def attachments(page: Page) -> Any:
     return page.locator("#messages li.msg .attachment, #messages li.msg button.file")
 
 
-async def open_chat_with(page: Page, title: str) -> None:
-    await conversation_button(page, title).click()
-    await expect(page.locator("#chat-main")).to_be_visible()
+@asynccontextmanager
+async def chatting(cluster: ParleyCluster) -> AsyncIterator[tuple[Page, Page, str, str]]:
+    """Alice (a tab on edge 0) and Bob (edge 1), signed up, their 1:1 open on both sides."""
+    alice, bob = unique("alice"), unique("bob")
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        try:
+            _, a = await new_tab(browser, cluster.url(0))
+            _, b = await new_tab(browser, cluster.url(1))
+            await sign_up(a, alice)
+            await sign_up(b, bob)
+            await start_chat(a, [bob])
+            await conversation_button(b, alice).click()
+            await expect(b.locator("#chat-main")).to_be_visible()
+            yield a, b, alice, bob
+        finally:
+            await browser.close()
 
 
 async def file_transfer(page: Page, data: bytes, name: str, kind: str) -> Any:
@@ -79,29 +95,18 @@ async def shown_image(page: Page, index: int) -> None:
 async def test_photos_video_and_files_by_button_drop_and_paste(
     cluster: ParleyCluster, tmp_path: Path
 ) -> None:
-    alice, bob = unique("alice"), unique("bob")
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        try:
-            _, a = await new_tab(browser, cluster.url(0))
-            _, b = await new_tab(browser, cluster.url(1))
-            errors = watch_errors(a, b)
-            await sign_up(a, alice)
-            await sign_up(b, bob)
-            await start_chat(a, [bob])
-            await open_chat_with(b, alice)
-            await a_photo_by_the_attach_button(a, b)
-            await images_dropped_and_pasted(a, b)
-            await a_video_and_a_document(a, b, tmp_path)
-            await expect(attachments(b)).to_have_count(5)
-            await expect(attachments(a)).to_have_count(5)
-            await shot(b, TEST, "03-everything-arrived")
-            # The two files went up side by side: the one processed last is the last message.
-            latest = re.compile("📎 (Video|notes.pdf)")
-            await expect(conversation_button(b, alice)).to_contain_text(latest)
-            assert errors == [], errors
-        finally:
-            await browser.close()
+    async with chatting(cluster) as (a, b, alice, _):
+        errors = watch_errors(a, b)
+        await a_photo_by_the_attach_button(a, b)
+        await images_dropped_and_pasted(a, b)
+        await a_video_and_a_document(a, b, tmp_path)
+        await expect(attachments(b)).to_have_count(5)
+        await expect(attachments(a)).to_have_count(5)
+        await shot(b, TEST, "03-everything-arrived")
+        # The two files went up side by side: the one processed last is the last message.
+        latest = re.compile("📎 (Video|notes.pdf)")
+        await expect(conversation_button(b, alice)).to_contain_text(latest)
+        assert errors == [], errors
 
 
 async def a_photo_by_the_attach_button(a: Page, b: Page) -> None:
@@ -165,53 +170,41 @@ async def a_video_and_a_document(a: Page, b: Page, tmp_path: Path) -> None:
 async def test_an_upload_cut_off_by_a_reload_resumes_with_only_the_missing_part(
     cluster: ParleyCluster, tmp_path: Path
 ) -> None:
-    alice, bob = unique("alice"), unique("bob")
     data = os.urandom(6 * MIB)  # two parts: 5 MiB and 1 MiB
-    async with async_playwright() as playwright:
-        browser = await launch(playwright)
-        try:
-            _, a = await new_tab(browser, cluster.url(0))
-            _, b = await new_tab(browser, cluster.url(1))
-            await sign_up(a, alice)
-            await sign_up(b, bob)
-            await start_chat(a, [bob])
-            await open_chat_with(b, alice)
+    async with chatting(cluster) as (a, b, _, _):
+        def second_part(url: str) -> bool:
+            return "partNumber=2&" in url
 
-            def second_part(url: str) -> bool:
-                return "partNumber=2&" in url
+        async def cut(route: Route) -> None:
+            await route.abort()
 
-            async def cut(route: Route) -> None:
-                await route.abort()
+        await a.route(second_part, cut)
+        async with a.expect_event(
+            "requestfinished", lambda r: "partNumber=1&" in r.url and r.method == "PUT"
+        ):
+            big = payload("big.bin", "application/octet-stream", data)
+            await a.set_input_files("#attach-input", big)
+        progress = a.locator("#messages figure.attachment.pending progress")
+        await expect(progress).to_be_visible()
+        await shot(a, TEST, "04-cut-off")
+        await a.unroute(second_part, cut)
 
-            await a.route(second_part, cut)
-            async with a.expect_event(
-                "requestfinished", lambda r: "partNumber=1&" in r.url and r.method == "PUT"
-            ):
-                big = payload("big.bin", "application/octet-stream", data)
-                await a.set_input_files("#attach-input", big)
-            progress = a.locator("#messages figure.attachment.pending progress")
-            await expect(progress).to_be_visible()
-            await shot(a, TEST, "04-cut-off")
-            await a.unroute(second_part, cut)
+        sent_after_reload: list[str] = []
 
-            sent_after_reload: list[str] = []
+        def record(request: Request) -> None:
+            if request.method == "PUT":
+                sent_after_reload.append(request.url)
 
-            def record(request: Request) -> None:
-                if request.method == "PUT":
-                    sent_after_reload.append(request.url)
-
-            a.on("request", record)
-            await a.reload()
-            await expect(a.locator("body")).to_have_attribute("data-ready", "true")
-            button = b.get_by_role("button", name="Download big.bin, 6.3 MB")
-            await expect(button).to_be_visible(timeout=120_000)
-            async with b.expect_download() as downloading:
-                await button.click()
-            saved = tmp_path / "big.bin"
-            await (await downloading.value).save_as(saved)
-            assert saved.read_bytes() == data
-            assert sent_after_reload, "the upload went on after the reload"
-            assert all("partNumber=2&" in url for url in sent_after_reload), sent_after_reload
-            await shot(b, TEST, "05-resumed-and-arrived")
-        finally:
-            await browser.close()
+        a.on("request", record)
+        await a.reload()
+        await expect(a.locator("body")).to_have_attribute("data-ready", "true")
+        button = b.get_by_role("button", name="Download big.bin, 6.3 MB")
+        await expect(button).to_be_visible(timeout=120_000)
+        async with b.expect_download() as downloading:
+            await button.click()
+        saved = tmp_path / "big.bin"
+        await (await downloading.value).save_as(saved)
+        assert saved.read_bytes() == data
+        assert sent_after_reload, "the upload went on after the reload"
+        assert all("partNumber=2&" in url for url in sent_after_reload), sent_after_reload
+        await shot(b, TEST, "05-resumed-and-arrived")
