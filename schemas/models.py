@@ -77,7 +77,7 @@ class MediaVariant(AvroRecord):
 
 
 class Attachment(AvroRecord):
-    """Media a message carries, as the sequencer filled it from the media topic: never the sender's word. The media key of an end-to-end encrypted file travels only inside the encrypted body."""
+    """Media a message carries, filled by the sequencer from the media topic (never the sender)."""
 
     avro_name: ClassVar[str] = "parley.Attachment"
     media_id: str
