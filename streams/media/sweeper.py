@@ -161,6 +161,11 @@ class Sweeper:
         self.book.apply(event, self.out.append(event))
 
     def run(self) -> None:
+        log.info(
+            "sweeper: every %.0f s, deleting what no message attached %s after its declaration",
+            self.every_s,
+            timedelta(seconds=self.settings.unattached_ttl_s + self.settings.sweep_grace_s),
+        )
         while not self.stopping.is_set():
             self.sweep()
             self.stopping.wait(self.every_s)

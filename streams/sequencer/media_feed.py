@@ -5,7 +5,11 @@ The sequencer checks every attachment of a `SendMessage` against this book, in m
 per media id. The book is not the sequencer's state: nothing of it is written with the
 transaction, and `evolve` never reads it, since a `MessageSent` carries the attachments as
 they were filled. It is rebuilt at every start from the media topic, from where Kafka's time
-index says the attach window began (kafkalog/window.py), and read on between decisions.
+index says the attach window began (kafkalog/window.py), in a thread of its own: messages
+without attachments are sequenced at once after a restart, however long a day of media
+takes to read, and one with attachments waits for the book (up to `catch_up_s`, then it is
+refused `MEDIA_NOT_READY`, which the client retries). From then on the book is read on
+between decisions.
 
 The book may be behind the media topic. Media facts only move forward (declared, uploaded,
 ready; READY is final but for deletion), so a book behind can only lack a media or show it
@@ -21,6 +25,8 @@ the sequencer refuses by their age whatever its book says (docs/sequencer.md, "A
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -76,21 +82,39 @@ class MediaFeed:
             kafka_errors=metrics.kafka_errors,
         )
         self.pruned_at = time.monotonic()
+        self.warmed = threading.Event()
+        self.closing = threading.Event()
+        self.failure: BaseException | None = None
+        self.lock = threading.Lock()
+        """The consumer is read by the warm-up thread, then by the sequencer's loop."""
 
     def start(self) -> None:
-        """Read the window of the media topic to its end: the sequencer decides nothing
-        before its book has every media that may be attached."""
-        starts = offsets_at(self.bootstrap, self.topic, self.clock() - self.window)
-        self.positions = dict(starts)
-        self.consumer.assign([TopicPartition(self.topic.name, p, o) for p, o in starts.items()])
-        began = time.perf_counter()
-        self._read_to(self._ends(starts), deadline=time.monotonic() + 600)
-        log.info(
-            "media book: %d media of the last %s read in %.1f s",
-            len(self.book.records),
-            self.window,
-            time.perf_counter() - began,
-        )
+        """Read the window of the media topic to its end, in a thread of its own."""
+        threading.Thread(target=self._warm_up, name="media-book", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            with self.lock:
+                began = time.perf_counter()
+                starts = offsets_at(self.bootstrap, self.topic, self.clock() - self.window)
+                self.positions = dict(starts)
+                self.consumer.assign(
+                    [TopicPartition(self.topic.name, p, o) for p, o in starts.items()]
+                )
+                self._read_to(self._ends(starts), deadline=math.inf)
+            log.info(
+                "media book: %d media of the last %s read in %.1f s",
+                len(self.book.records),
+                self.window,
+                time.perf_counter() - began,
+            )
+        except BaseException as e:
+            # Raised in the sequencer's loop at its next message with attachments: a
+            # transient Kafka error restarts the process, anything else stops it.
+            log.exception("media book: reading the window failed")
+            self.failure = e
+        finally:
+            self.warmed.set()
 
     def get(self, media_id: str) -> MediaRecord | None:
         return self.book.get(media_id)
@@ -98,7 +122,16 @@ class MediaFeed:
     def fresh(self, media_ids: Iterable[str]) -> MediaBook:
         """The book, with what has been fetched folded in and, if one of `media_ids` is not
         settled in it, caught up to the end of its partition (or as far as the deadline
-        let it)."""
+        let it). Until the window has been read, an empty book after `catch_up_s`."""
+        if not self.warmed.wait(self.catch_up_s):
+            metrics.media_catch_ups.labels("warming").inc()
+            return MediaBook()
+        if self.failure is not None:
+            raise self.failure
+        with self.lock:
+            return self._fresh(media_ids)
+
+    def _fresh(self, media_ids: Iterable[str]) -> MediaBook:
         self._fold(self.reader.poll(BATCH, idle_s=0))
         partitions = {
             partition_for(i, self.topic.partitions)
@@ -114,7 +147,9 @@ class MediaFeed:
         return self.book
 
     def close(self) -> None:
-        self.consumer.close()
+        self.closing.set()
+        with self.lock:
+            self.consumer.close()
 
     def _ends(self, partitions: Iterable[int]) -> dict[int, int]:
         """Each partition's high watermark now: what the book must reach to know of every
@@ -131,7 +166,7 @@ class MediaFeed:
         the deadline came first."""
         while any(self.positions.get(p, 0) < end for p, end in ends.items()):
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self.closing.is_set():
                 return False
             self._fold(self.reader.poll(BATCH, idle_s=min(left, 0.1)))
         return True

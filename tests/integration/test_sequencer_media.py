@@ -61,6 +61,25 @@ def test_a_book_caught_up_on_demand_has_every_media_event_written_before(
         out.close()
 
 
+def test_until_its_window_is_read_the_book_knows_no_media(kafka_bootstrap: str) -> None:
+    """The window is read in a thread of its own, so that a restarted sequencer sequences
+    messages without attachments at once; one with attachments waits a bounded time, and is
+    refused (MEDIA_NOT_READY: the client tries again) if the book is still being read."""
+    topics = fresh_topics(partitions=2)
+    out = KafkaMediaLog(kafka_bootstrap, topics.media)
+    for event in ready(media_id(1), at=datetime.now(UTC)):
+        out.append(event)
+    out.close()
+    feed = MediaFeed(kafka_bootstrap, topics.media, window=timedelta(hours=25), catch_up_s=0.2)
+    try:
+        assert feed.fresh([media_id(1)]).get(media_id(1)) is None, "not started: not read"
+        feed.start()
+        feed.warmed.wait(30)
+        assert feed.fresh([media_id(1)]).get(media_id(1)) is not None
+    finally:
+        feed.close()
+
+
 def test_attachments_are_checked_filled_and_survive_a_kill(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
