@@ -13,6 +13,7 @@ from typing import Protocol
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from kafkalog.decoding import Decoder, avro_decoder
+from kafkalog.presets import IMMEDIATE, producer
 from media.errors import MediaError
 from media.lifecycle import MEDIA_EVENTS
 from schemas import codec
@@ -36,12 +37,11 @@ class MediaLog(Protocol):
 class KafkaMediaLog:
     def __init__(self, bootstrap: str, topic: TopicSpec) -> None:
         self.topic = topic
+        # A client waits for each of these records (idempotent, so acks=all), and is told
+        # `unavailable` rather than kept waiting past DELIVERY_TIMEOUT_S.
         self.producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 0,
+                **producer(bootstrap, IMMEDIATE),
                 "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
             }
         )

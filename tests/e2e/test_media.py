@@ -10,10 +10,13 @@ import base64
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +25,7 @@ from PIL import Image
 from yarl import URL
 
 from client.errors import ApiError
+from client.pending import PendingUploads, file_key
 from client.sdk import ParleyClient
 from client.sealing import seal, unseal
 from edge.protocol.frames import E2EECiphertext
@@ -487,3 +491,66 @@ async def test_files_encrypted_end_to_end_are_opaque_to_the_server(
     assert photo_media.media_id.encode() in everything
     assert sealed_photo.key not in everything and sealed_thumb.key not in everything
     assert sealed_photo.key.hex().encode() not in everything
+
+
+def test_the_cli_sends_a_file_resumes_it_and_downloads_it(
+    cluster: ParleyCluster, tmp_path: Path
+) -> None:
+    """`parley send-file` keeps the id of an upload it started (here: declared by a run that
+    died before sending a byte), so the next run resumes it; `parley history` shows the
+    attachment's id, `parley download` saves it under its own name."""
+    ann, ben = f"ann{uuid.uuid4().hex[:6]}", f"ben{uuid.uuid4().hex[:6]}"
+
+    def parley(*args: str, user: str, cwd: Path = tmp_path) -> str:
+        env = {
+            **os.environ,
+            "PARLEY_SERVER": cluster.url(0),
+            "PARLEY_PASSWORD": PASSWORD,
+            "PARLEY_CONFIG_DIR": str(tmp_path / user),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "client", *args],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    for user in (ann, ben):
+        parley("register", user, user=user)
+        parley("login", user, user=user)
+    cid = parley("dm", ben, user=ann).strip()
+    document = tmp_path / "report 2026.pdf"
+    document.write_bytes(f.pdf())
+    login = json.loads((tmp_path / ann / "token.json").read_text())
+    status, ticket = asyncio.run(
+        rest(cluster, login["token"], "POST", "/v1/media", declaration(document))
+    )
+    assert status == 201
+    pending = PendingUploads(tmp_path / ann)
+    pending.started(file_key(document), ticket["media_id"])  # what the died run had kept
+
+    sent = parley("send-file", cid, str(document), "--caption", "the report", user=ann)
+    assert sent.startswith("sent #")
+    assert pending.media_id(file_key(document)) is None, "finished: forgotten"
+    history = parley("history", cid, user=ben)
+    assert f"[file report 2026.pdf, 0.1 kB: {ticket['media_id']}]" in history, history
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    saved = parley("download", ticket["media_id"], user=ben, cwd=downloads).strip()
+    assert (downloads / saved).read_bytes() == document.read_bytes()
+    assert saved == "report 2026.pdf"
+
+
+def declaration(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {
+        "size_bytes": len(data),
+        "sha256": f.digest(data),
+        "content_type": "application/pdf",
+        "file_name": path.name,
+    }
