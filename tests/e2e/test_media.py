@@ -10,8 +10,6 @@ import base64
 import io
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,6 +29,7 @@ from client.sealing import seal, unseal
 from edge.protocol.frames import E2EECiphertext
 from media.settings import MIB
 from tests import media_files as f
+from tests.e2e.cli import parley as run_cli
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.integration.log import read_committed
 from tests.integration.uploader import put_cut_off
@@ -502,23 +501,7 @@ def test_the_cli_sends_a_file_resumes_it_and_downloads_it(
     ann, ben = f"ann{uuid.uuid4().hex[:6]}", f"ben{uuid.uuid4().hex[:6]}"
 
     def parley(*args: str, user: str, cwd: Path = tmp_path) -> str:
-        env = {
-            **os.environ,
-            "PARLEY_SERVER": cluster.url(0),
-            "PARLEY_PASSWORD": PASSWORD,
-            "PARLEY_CONFIG_DIR": str(tmp_path / user),
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "client", *args],
-            env=env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return run_cli(cluster, tmp_path / user, *args, cwd=cwd)
 
     for user in (ann, ben):
         parley("register", user, user=user)
