@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from infra import jars
 from infra.processes import ManagedProcess, port_answers
 from infra.settings import PlatformSettings
+from projections.archive.objects import connect
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -14,24 +15,9 @@ if TYPE_CHECKING:
 
 def s3_client(settings: PlatformSettings) -> S3Client:
     """A boto3 S3 client for the configured endpoint (the local server or any S3)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 3, "mode": "standard"},
+    return connect(
+        settings.s3_url, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
     )
-    client: S3Client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_url,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=config,
-    )
-    return client
 
 
 class LocalObjectStore:

@@ -55,6 +55,18 @@ def encode(record: AvroRecord) -> bytes:
 
 def decode(data: bytes) -> AvroRecord:
     """The typed record in `data`, resolved from its writer schema to the current one."""
+    name, datum = decode_datum(data)
+    try:
+        return from_avro(name, datum)
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise MalformedRecordError(f"cannot decode {name}: {e}") from e
+
+
+def decode_datum(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The full name and raw datum in `data`, resolved to the current schema, without the
+    typed model: for bulk readers (the archive) that only flatten fields into columns and
+    cannot afford the model's validation per record. Records inside unions come as
+    `(full name, datum)`, as `to_avro` writes them."""
     from schemas.registry import writer_schemas
 
     if len(data) < HEADER_LENGTH or data[:2] != MAGIC:
@@ -65,19 +77,18 @@ def decode(data: bytes) -> AvroRecord:
         raise UnknownSchemaError(fp)
     name = known[0]
     writer = _parsed(fp)
-    reader = _parsed(name)
     same = fp == _current_header(name)[2:].hex()
     try:
         datum = fastavro.schemaless_reader(
             io.BytesIO(data[HEADER_LENGTH:]),
             writer,
-            None if same else reader,
+            None if same else _parsed(name),
             return_record_name=True,
             return_record_name_override=True,
         )
-        return from_avro(name, cast(dict[str, Any], datum))
     except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
+    return name, cast(dict[str, Any], datum)
 
 
 def encode_with_schema(schema: dict[str, Any], datum: dict[str, Any]) -> bytes:

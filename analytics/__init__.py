@@ -1,0 +1,1 @@
+"""Analysts\x27 side."""
