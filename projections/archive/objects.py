@@ -148,7 +148,13 @@ class ObjectStore:
             for part in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
-                found += [Listed(o["Key"], o["Size"]) for o in part.get("Contents", [])]
+                # Keys ending in "/" are the directories some servers (s3proxy's
+                # filesystem backend) list: no object of ours.
+                found += [
+                    Listed(o["Key"], o["Size"])
+                    for o in part.get("Contents", [])
+                    if not o["Key"].endswith("/")
+                ]
             return found
 
         return self.retrying(f"list {prefix}", page)
