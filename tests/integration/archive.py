@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import pyarrow.parquet as pq
 

@@ -172,16 +172,11 @@ class FlakyClient:
 
     def _failure(self) -> Exception:
         kind = self.calls // 3 % 3
-        if kind == 0:
-            return ClientError(
-                {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "op"
-            )
-        if kind == 1:
-            return ClientError(
-                {"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
-                "op",
-            )
-        return EndpointConnectionError(endpoint_url="injected")
+        if kind == 2:
+            return EndpointConnectionError(endpoint_url="injected")
+        code, status = ("SlowDown", 503) if kind == 0 else ("InternalError", 500)
+        answer: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return ClientError(answer, "op")
 
 
 def test_injected_s3_errors_and_throttling(tmp_path: Path) -> None:
@@ -212,14 +207,14 @@ def test_compaction_cut_short_leaves_every_event_once(tmp_path: Path, dies_after
     before = len(store.list_keys(family_prefix(root, Family.TABLE, "events")))
     assert len(that_day) >= 8
 
-    class Died(Exception):
+    class DiedError(Exception):
         pass
 
     def crash(step: str) -> None:
         if step == dies_after:
-            raise Died(step)
+            raise DiedError(step)
 
-    with pytest.raises(Died):
+    with pytest.raises(DiedError):
         compact_day(
             store,
             root,
