@@ -94,9 +94,10 @@ def archived_rows(
         key = ObjectKey.parse(listed.key)
         assert key is not None, listed.key
         table = pq.read_table(io.BytesIO(store.get(listed.key)))
-        offsets = table.column("offset").to_pylist()
-        values = (
-            table.column("value").to_pylist() if family == Family.RAW else [None] * len(offsets)
+        offsets = cast(list[int], table.column("offset").to_pylist())
+        values = cast(
+            list[bytes | None],
+            table.column("value").to_pylist() if family == Family.RAW else [None] * len(offsets),
         )
         for offset, value in zip(offsets, values, strict=True):
             assert key.span.start <= offset < key.span.end, (listed.key, offset)
