@@ -51,8 +51,6 @@ EVENT_COLUMNS = (
     _c("seq", "Int64", "the event's place in its conversation (1, 2, 3, ...)"),
     _c("actor_user_id", "String", "who acted"),
     _c("actor_device_id", "String", "from which device"),
-    _c("client_msg_id", "String", "the client's id of the command (idempotency key)"),
-    _c("command_id", "String", "the command that caused the event"),
     _c("occurred_at", "DateTime64(3, 'UTC')", "when the sequencer accepted it"),
     _c("origin_region", "LowCardinality(String)", "region whose sequencer assigned seq"),
     _c(
@@ -97,8 +95,6 @@ ACCOUNT_COLUMNS = (
     _c("user_id", "String", "the account (the Kafka key)"),
     _c("seq", "Int64", "the event's place in the account's order"),
     _c("device_id", "String", "the device that acted (for DeviceAdded: the new device)"),
-    _c("command_id", "String", "the command that caused the event"),
-    _c("client_msg_id", "String", "the client's id of the command"),
     _c("occurred_at", "DateTime64(3, 'UTC')", "when it was accepted"),
     _c("target_device_id", "Nullable(String)", "DeviceRevoked: the device revoked"),
 )

@@ -1,7 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
 COMMAND: quick, suite, report, capacity, or one part alone (edge, idle, sequencer, rebuild,
-backfill, projection-lag).
+backfill, projection-lag, archive).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -9,7 +9,9 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md. The
 others run one part alone on a platform of its own, write to bench/out/ and end with its
-result as one JSON line.
+result as one JSON line. `archive` (not in the suite yet) writes 10M simulated events through
+the archive writer to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS
+sets the count; `archive-quick` is 200,000).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, results, suite
+from bench import archive, capacity, edge, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -65,10 +67,23 @@ def alone(name: str) -> dict[str, Any]:
     return loaded
 
 
+def archive_alone(quick: bool) -> dict[str, Any]:
+    load = archive.QUICK if quick else archive.FULL
+    events = os.environ.get("PARLEY_BENCH_ARCHIVE_EVENTS")
+    if events:
+        load = archive.ArchiveLoad(f"{load.name}-{events}", int(events), days=load.days)
+    with bench_platform() as settings:
+        result = archive.run(settings, load, Path("/tmp") / f"parley-bench-archive-{os.getpid()}")
+    name = "archive" if load.name == "full" else f"archive-{load.name}"
+    results.write(result, OUT, name)
+    plots.archive(OUT / f"{name}.png", result)
+    return result
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", "archive", "archive-quick", *single]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -87,6 +102,11 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
+        return 0
+    if command.startswith("archive"):
+        summary = archive_alone(quick=command == "archive-quick")
+        summary.pop("queries")
+        print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
     summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))

@@ -5,7 +5,9 @@ offsets (a record that does not decode gets a row with `malformed` set). What an
 must not see is never a column of the `table` family: message text and E2EE bodies (only
 their kind and size), conversation and device names, display names, password and token
 hashes, redaction reasons, attachment keys. Those stay in the Avro bytes of the `raw`
-family, which compliance can rewrite or drop (docs/archive.md, "Privacy").
+family, which compliance can rewrite or drop (docs/archive.md, "Privacy"). Nor are the
+client's and the command's ids: random, of no use to a count, and they would double the
+family's size.
 """
 
 from __future__ import annotations
@@ -50,8 +52,6 @@ EVENT_FIELDS = _schema(
     pa.field("seq", pa.int64()),
     pa.field("actor_user_id", pa.string()),
     pa.field("actor_device_id", pa.string()),
-    pa.field("client_msg_id", pa.string()),
-    pa.field("command_id", pa.string()),
     pa.field("occurred_at", TIME),
     pa.field("origin_region", pa.string()),
     pa.field("conversation_kind", pa.string()),
@@ -79,8 +79,6 @@ ACCOUNT_FIELDS = _schema(
     pa.field("user_id", pa.string()),
     pa.field("seq", pa.int64()),
     pa.field("device_id", pa.string()),
-    pa.field("command_id", pa.string()),
-    pa.field("client_msg_id", pa.string()),
     pa.field("occurred_at", TIME),
     pa.field("target_device_id", pa.string()),
 )
@@ -95,8 +93,6 @@ def _event_meta(datum: Datum) -> dict[str, Any]:
         "seq": meta["seq"],
         "actor_user_id": actor["user_id"],
         "actor_device_id": actor["device_id"],
-        "client_msg_id": meta["client_msg_id"],
-        "command_id": meta["command_id"],
         "occurred_at": meta["occurred_at"],
         "origin_region": meta["origin_region"],
     }
@@ -178,8 +174,6 @@ def _account_meta(datum: Datum) -> dict[str, Any]:
         "user_id": meta["user_id"],
         "seq": meta["seq"],
         "device_id": meta["device_id"],
-        "command_id": meta["command_id"],
-        "client_msg_id": meta["client_msg_id"],
         "occurred_at": meta["occurred_at"],
     }
 
@@ -195,29 +189,35 @@ class TableLayout:
         self.namespace = namespace
         self.schema = pa.schema(list(COMMON) + list(fields))
         self.names = tuple(self.schema.names)
+        self.index = {name: i for i, name in enumerate(self.names)}
         self.flatten = {f"{namespace}.{name}": f for name, f in flatten.items()}
         self.short = {full: full.rsplit(".", 1)[1] for full in self.flatten}
 
-    def row(self, offset: int, log_time: int, value: bytes) -> tuple[dict[str, Any], str]:
-        """The row of one record (`log_time` in ms), and the event type the raw family
-        records beside it."""
+    def row(self, offset: int, log_time: int, value: bytes) -> tuple[list[Any], str]:
+        """The row of one record (`log_time` in ms) in schema order, and the event type the
+        raw family records beside it."""
+        row: list[Any] = [None] * len(self.names)
+        row[0], row[1] = offset, log_time
         try:
             name, datum = codec.decode_datum(value)
         except (MalformedRecordError, UnknownSchemaError) as e:
-            return {"offset": offset, "log_time": log_time, "malformed": str(e)}, ""
+            row[3] = str(e)
+            return row, ""
         flatten = self.flatten.get(name)
         if flatten is None:
-            reason = f"{name} is not of {self.namespace}"
-            return {"offset": offset, "log_time": log_time, "malformed": reason}, name
+            row[3] = f"{name} is not of {self.namespace}"
+            return row, name
         short = self.short[name]
         try:
             values = flatten(datum)
         except (KeyError, TypeError, IndexError) as e:
-            values = {"malformed": f"cannot flatten {name}: {e}"}
-        values["offset"] = offset
-        values["log_time"] = log_time
-        values["event_type"] = short
-        return values, short
+            row[3] = f"cannot flatten {name}: {e}"
+            return row, short
+        index = self.index
+        for key, item in values.items():
+            row[index[key]] = item
+        row[2] = short
+        return row, short
 
 
 EVENTS = TableLayout(

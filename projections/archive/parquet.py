@@ -3,6 +3,7 @@ groups to local spool files (one per family), so memory stays bounded whatever t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,20 +24,15 @@ class _Spool:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
         self.schema = schema
-        self.columns: list[list[Any]] = [[] for _ in schema.names]
-        self.rows = 0
+        self.rows: list[Sequence[Any]] = []
         self.writer: pq.ParquetWriter | None = None
 
-    def add(self, values: dict[str, Any]) -> None:
-        for name, column in zip(self.schema.names, self.columns, strict=True):
-            column.append(values.get(name))
-        self.rows += 1
-
     def spill(self) -> None:
-        if not self.columns[0]:
+        if not self.rows:
             return
+        columns = list(zip(*self.rows, strict=True))
         batch = pa.RecordBatch.from_arrays(
-            [pa.array(c, type=f.type) for c, f in zip(self.columns, self.schema, strict=True)],
+            [pa.array(c, type=f.type) for c, f in zip(columns, self.schema, strict=True)],
             schema=self.schema,
         )
         if self.writer is None:
@@ -49,7 +45,7 @@ class _Spool:
                 write_statistics=True,
             )
         self.writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-        self.columns = [[] for _ in self.schema.names]
+        self.rows = []
 
     def finish(self) -> Path:
         self.spill()
@@ -71,31 +67,20 @@ class ObjectBuilder:
     def __init__(self, spool_dir: Path, stem: str, layout: TableLayout) -> None:
         spool_dir.mkdir(parents=True, exist_ok=True)
         self.layout = layout
-        self.spools = {
-            Family.TABLE: _Spool(spool_dir / f"{stem}.table.parquet", layout.schema),
-            Family.RAW: _Spool(spool_dir / f"{stem}.raw.parquet", RAW),
-        }
+        self.table = _Spool(spool_dir / f"{stem}.table.parquet", layout.schema)
+        self.raw = _Spool(spool_dir / f"{stem}.raw.parquet", RAW)
 
     def add(self, offset: int, timestamp_ms: int, key: bytes | None, value: bytes) -> None:
         row, event_type = self.layout.row(offset, timestamp_ms, value)
-        table, raw = self.spools[Family.TABLE], self.spools[Family.RAW]
-        table.add(row)
-        raw.add(
-            {
-                "offset": offset,
-                "log_time": timestamp_ms,
-                "event_type": event_type or None,
-                "key": key,
-                "value": value,
-            }
-        )
-        if table.rows % ROW_GROUP_ROWS == 0:
-            table.spill()
-            raw.spill()
+        self.table.rows.append(row)
+        self.raw.rows.append((offset, timestamp_ms, event_type or None, key, value))
+        if len(self.raw.rows) >= ROW_GROUP_ROWS:
+            self.table.spill()
+            self.raw.spill()
 
     def finish(self) -> dict[Family, Path]:
-        return {family: spool.finish() for family, spool in self.spools.items()}
+        return {Family.TABLE: self.table.finish(), Family.RAW: self.raw.finish()}
 
     def discard(self) -> None:
-        for spool in self.spools.values():
-            spool.discard()
+        self.table.discard()
+        self.raw.discard()
