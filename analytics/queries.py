@@ -12,7 +12,9 @@ class SavedQuery:
     title: str
     sql: str
     x: str
-    """The column a chart puts on its x axis; the other numeric columns are its series."""
+    """The column a chart puts on its x axis."""
+    series: tuple[str, ...]
+    """The columns it draws against x."""
     chart: str = "line"
 
 
@@ -52,6 +54,7 @@ SAVED = (
         """SELECT toDate(occurred_at) AS day, uniqExact(actor_user_id) AS active_users
 FROM events WHERE event_type != '' GROUP BY day ORDER BY day""",
         "day",
+        ("active_users",),
     ),
     SavedQuery(
         "monthly_active_users",
@@ -59,6 +62,7 @@ FROM events WHERE event_type != '' GROUP BY day ORDER BY day""",
         """SELECT toStartOfMonth(occurred_at) AS month, uniqExact(actor_user_id) AS active_users
 FROM events WHERE event_type != '' GROUP BY month ORDER BY month""",
         "month",
+        ("active_users",),
         "bar",
     ),
     SavedQuery(
@@ -67,6 +71,7 @@ FROM events WHERE event_type != '' GROUP BY month ORDER BY month""",
         """SELECT toStartOfHour(occurred_at) AS hour, count() AS messages
 FROM events WHERE event_type = 'MessageSent' GROUP BY hour ORDER BY hour""",
         "hour",
+        ("messages",),
     ),
     SavedQuery(
         "conversation_sizes",
@@ -75,6 +80,7 @@ FROM events WHERE event_type = 'MessageSent' GROUP BY hour ORDER BY hour""",
 FROM (SELECT conversation_id, sum(delta) AS members FROM memberships GROUP BY conversation_id)
 GROUP BY members ORDER BY members""",
         "members",
+        ("conversations",),
         "bar",
     ),
     SavedQuery(
@@ -82,12 +88,14 @@ GROUP BY members ORDER BY members""",
         "Time from send to delivered, seconds (p50, p99 per day)",
         _latency("delivered"),
         "day",
+        ("p50_s", "p99_s"),
     ),
     SavedQuery(
         "time_to_read",
         "Time from send to read, seconds (p50, p99 per day)",
         _latency("read"),
         "day",
+        ("p50_s", "p99_s"),
     ),
     SavedQuery(
         "retention_cohorts",
@@ -106,6 +114,8 @@ INNER JOIN first_seen AS f ON w.user_id = f.user_id
 INNER JOIN sizes AS s ON f.cohort = s.cohort
 GROUP BY cohort, weeks_later ORDER BY cohort, weeks_later""",
         "weeks_later",
+        ("retained",),
+        "cohorts",
     ),
 )
 BY_NAME = {q.name: q for q in SAVED}

@@ -22,27 +22,21 @@ def _chart(path: Path, query: SavedQuery, answer: Answer) -> bool:
     if not answer.rows or query.x not in answer.columns:
         return False
     x_at = answer.columns.index(query.x)
-    series = [
-        (i, name)
-        for i, name in enumerate(answer.columns)
-        if i != x_at
-        and all(isinstance(r[i], int | float) for r in answer.rows)
-        and name not in ("cohort_size", "messages", "active")
-    ]
+    series = [(answer.columns.index(n), n) for n in query.series if n in answer.columns]
     if not series:
         return False
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    if query.name == "retention_cohorts":
-        cohorts = sorted({r[0] for r in answer.rows})
-        for cohort in cohorts:
+    if query.chart == "cohorts":
+        y_at = series[0][0]
+        for cohort in sorted({r[0] for r in answer.rows}):
             rows = [r for r in answer.rows if r[0] == cohort]
-            ax.plot([r[x_at] for r in rows], [r[-1] for r in rows], "o-", label=str(cohort))
+            ax.plot([r[x_at] for r in rows], [r[y_at] for r in rows], "o-", label=str(cohort))
         ax.set_ylabel("share retained")
         ax.legend(fontsize="small", title="cohort (week of)")
     else:
         xs = [str(r[x_at]) if query.chart == "bar" else r[x_at] for r in answer.rows]
         for i, name in series:
-            ys = [r[i] for r in answer.rows]
+            ys = [float(r[i]) for r in answer.rows]
             if query.chart == "bar":
                 ax.bar(xs, ys, label=name)
             else:
