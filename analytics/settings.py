@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from projections.archive.settings import S3Settings
 
 
-class AnalyticsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
+class AnalyticsSettings(S3Settings):
     clickhouse_url: str | None = Field(
         default=None,
         description="A ClickHouse server (http://user:password@host:8123/parley); unset: "
         "the embedded engine (chdb) in the analyst's own process",
     )
-    s3_endpoint: str | None = None
-    s3_port: int = 19000
-    s3_access_key: str = "parley"
-    s3_secret_key: str = "parley-local-secret"
-    s3_bucket: str = "parley"
     archive_root: str = "archive"
     analytics_database: str = "parley"
     analytics_max_execution_s: float = Field(default=60.0, gt=0)
     analytics_max_rows_to_read: int = Field(default=2_000_000_000, ge=1)
     analytics_max_result_rows: int = Field(default=100_000, ge=1)
     analytics_max_memory_bytes: int = Field(default=4 * 1024**3, ge=1)
-
-    @property
-    def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
 
     def objects_url(self, family: str, topic: str) -> str:
         """The glob of one family's Parquet objects of one topic, for the s3 function."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from projections.archive.settings import S3Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class PlatformSettings(BaseSettings):
+class PlatformSettings(S3Settings):
     """Local platform settings; giving an external address means nothing local is started for it."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
@@ -21,12 +23,6 @@ class PlatformSettings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "768m"
-    s3_endpoint: str | None = Field(default=None, description="Use this S3 endpoint, start none")
-    s3_port: int = 19000
-    s3_access_key: str = "parley"
-    s3_secret_key: str = "parley-local-secret"
-    s3_region: str = "us-east-1"
-    s3_bucket: str = "parley"
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")
     metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +4")
@@ -38,10 +34,6 @@ class PlatformSettings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
-
-    @property
-    def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
 
     @property
     def runs_local_kafka(self) -> bool:

@@ -15,7 +15,10 @@ ARCHIVED_TOPICS = ("events", "accounts")
 """The topic roles the archive keeps: every conversation event and every account event."""
 
 
-class ArchiveSettings(BaseSettings):
+class S3Settings(BaseSettings):
+    """Where the object store is: every process that reads or writes it (the archive, the
+    analysts, the platform that starts the local one) takes it from the same variables."""
+
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
 
     s3_endpoint: str | None = Field(default=None, description="Any S3; unset: the local one")
@@ -24,6 +27,13 @@ class ArchiveSettings(BaseSettings):
     s3_secret_key: str = "parley-local-secret"
     s3_region: str = "us-east-1"
     s3_bucket: str = "parley"
+
+    @property
+    def s3_url(self) -> str:
+        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
+
+
+class ArchiveSettings(S3Settings):
     archive_root: str = Field(default="archive", description="Key prefix of every object")
     archive_max_age_s: float = Field(default=60.0, gt=0)
     archive_max_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
@@ -33,10 +43,6 @@ class ArchiveSettings(BaseSettings):
         default=64 * 1024 * 1024, ge=1, description="A closed day's objects merge up to this"
     )
     state_dir: Path = REPO_ROOT / ".parley" / "state"
-
-    @property
-    def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
 
     @property
     def limits(self) -> CutLimits:

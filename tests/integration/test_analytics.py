@@ -223,51 +223,27 @@ def test_the_command_end_to_end(archived: tuple[str, object], tmp_path: Path) ->
         "PARLEY_S3_BUCKET": s.s3_bucket,
         "PARLEY_ARCHIVE_ROOT": s.archive_root,
     }
-    command = [sys.executable, "-m", "analytics"]
-    done = subprocess.run(
-        [*command, "sql", "SELECT count() AS n FROM events", "--format", "json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert json.loads(done.stdout)["rows"] == [[EVENTS]]
-    table = subprocess.run(
-        [*command, "sql", "SELECT event_type, count() FROM events GROUP BY 1 ORDER BY 1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "MessageSent" in table and "rows" in table
-    csv = subprocess.run(
-        [*command, "saved", "daily_active_users", "--format", "csv"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert csv.splitlines()[0] == "day,active_users"
-    bad = subprocess.run(
-        [*command, "sql", "SELECT * FROM nowhere"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analytics", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    done = command("sql", "SELECT count() AS n FROM events", "--format", "json")
+    assert json.loads(done.stdout)["rows"] == [[EVENTS]], done.stderr
+    table = command("sql", "SELECT event_type, count() FROM events GROUP BY 1 ORDER BY 1")
+    assert "MessageSent" in table.stdout and "rows" in table.stdout
+    csv = command("saved", "daily_active_users", "--format", "csv")
+    assert csv.stdout.splitlines()[0] == "day,active_users"
+    bad = command("sql", "SELECT * FROM nowhere")
     assert bad.returncode == 2 and bad.stderr.startswith("error unknown_table:")
-    report = subprocess.run(
-        [*command, "report", "--out", str(tmp_path / "report"), "--format", "html"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    report = command("report", "--out", str(tmp_path / "report"), "--format", "html")
+    assert report.returncode == 0, report.stderr
     page = (tmp_path / "report" / "report.html").read_text()
     assert "report.html" in report.stdout
     for query in BY_NAME.values():
