@@ -16,6 +16,8 @@ class SavedQuery:
     series: tuple[str, ...]
     """The columns it draws against x."""
     chart: str = "line"
+    log_y: bool = False
+    """A log scale, for series orders of magnitude apart (p50 and p99 of read times)."""
 
 
 def _latency(kind: str) -> str:
@@ -89,6 +91,7 @@ GROUP BY members ORDER BY members""",
         _latency("delivered"),
         "day",
         ("p50_s", "p99_s"),
+        log_y=True,
     ),
     SavedQuery(
         "time_to_read",
@@ -96,6 +99,7 @@ GROUP BY members ORDER BY members""",
         _latency("read"),
         "day",
         ("p50_s", "p99_s"),
+        log_y=True,
     ),
     SavedQuery(
         "retention_cohorts",

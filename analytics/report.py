@@ -42,6 +42,8 @@ def _chart(path: Path, query: SavedQuery, answer: Answer) -> bool:
             else:
                 ax.plot(xs, ys, marker="." if len(xs) < 60 else None, label=name)
         ax.legend(fontsize="small")
+    if query.log_y:
+        ax.set_yscale("log")
     ax.set_xlabel(query.x)
     ax.set_title(query.title, fontsize="medium")
     ax.grid(True, alpha=0.3)
