@@ -39,7 +39,8 @@ def test_an_idle_partition_is_flushed_by_age(tmp_path: Path) -> None:
     writer = new_writer(store, root, tmp_path, limits=CutLimits(max_age_s=60))
     writer.clock = lambda: now[0]
     writer.open(range(1))
-    fed = as_archive(simulated(25, partitions=1, days=1))
+    values = [r.value for r in as_archive(simulated(25, partitions=1, days=1))]
+    fed = [ArchiveRecord(0, n, MIDNIGHT_MS + n, value, b"k") for n, value in enumerate(values)]
     for record in fed:
         writer.add(record)
     now[0] = 1059.9
