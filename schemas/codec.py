@@ -44,6 +44,12 @@ def _current_header(name: str) -> bytes:
     return MAGIC + bytes.fromhex(schema_fingerprint(expanded(name)))
 
 
+@cache
+def _reader_for(fingerprint: str, name: str) -> Any:
+    """None when the writer schema is the current one (no resolution needed)."""
+    return None if fingerprint == _current_header(name)[2:].hex() else _parsed(name)
+
+
 def encode(record: AvroRecord) -> bytes:
     """The record as single-object Avro, written with the current schema of its type."""
     name = record.avro_name
@@ -76,13 +82,11 @@ def decode_datum(data: bytes) -> tuple[str, dict[str, Any]]:
     if known is None:
         raise UnknownSchemaError(fp)
     name = known[0]
-    writer = _parsed(fp)
-    same = fp == _current_header(name)[2:].hex()
     try:
         datum = fastavro.schemaless_reader(
             io.BytesIO(data[HEADER_LENGTH:]),
-            writer,
-            None if same else _parsed(name),
+            _parsed(fp),
+            _reader_for(fp, name),
             return_record_name=True,
             return_record_name_override=True,
         )

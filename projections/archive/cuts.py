@@ -14,6 +14,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from projections.archive.layout import DAY_MS
+
 
 class CutLimits(BaseModel):
     """The bounds of one object. The defaults keep objects large (few files, good
@@ -31,6 +33,9 @@ class Filling:
     """What the cut rules need to know of an open object."""
 
     day: date
+    day_start_ms: int
+    """The first millisecond of `day`: a record in [day_start_ms, + 1 day) is of the same
+    day, a test cheaper than a date per record."""
     records: int
     avro_bytes: int
     opened_at: float
@@ -42,9 +47,9 @@ def full(filling: Filling, limits: CutLimits) -> bool:
     return filling.avro_bytes >= limits.max_bytes or filling.records >= limits.max_records
 
 
-def other_day(filling: Filling, day: date) -> bool:
+def other_day(filling: Filling, timestamp_ms: int) -> bool:
     """The next record belongs under another date: close the object before it."""
-    return day != filling.day
+    return not 0 <= timestamp_ms - filling.day_start_ms < DAY_MS
 
 
 def aged(filling: Filling, limits: CutLimits, now: float) -> bool:

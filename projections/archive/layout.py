@@ -89,6 +89,14 @@ def manifest_key(root: str, topic: str, partition: int) -> str:
     return f"{root}/{MANIFEST_DIR}/{topic}/partition={partition}.json"
 
 
+DAY_MS = 86_400_000
+
+
 def day_of(timestamp_ms: int) -> date:
     """The UTC date of a log timestamp: the `date=` an object of that record goes under."""
     return datetime.fromtimestamp(timestamp_ms / 1000, UTC).date()
+
+
+def day_start_ms(timestamp_ms: int) -> int:
+    """The first millisecond of its UTC day (days in UTC have no leap seconds in epoch ms)."""
+    return timestamp_ms - timestamp_ms % DAY_MS

@@ -28,7 +28,14 @@ from projections.archive.chain import resolve
 from projections.archive.columns import LAYOUTS
 from projections.archive.compaction import compact_day
 from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
-from projections.archive.layout import Family, ObjectKey, Span, day_of, family_prefix
+from projections.archive.layout import (
+    Family,
+    ObjectKey,
+    Span,
+    day_of,
+    day_start_ms,
+    family_prefix,
+)
 from projections.archive.objects import ObjectStore
 from projections.archive.parquet import ObjectBuilder
 from projections.archive.record import ArchiveRecord
@@ -144,10 +151,9 @@ class ArchiveWriter:
         if part.position is not None and record.offset < part.position:
             self.stats.skipped += 1
             return
-        day = day_of(record.timestamp_ms)
         current = part.open
         if current is not None and (
-            full(current.filling, self.limits) or other_day(current.filling, day)
+            full(current.filling, self.limits) or other_day(current.filling, record.timestamp_ms)
         ):
             self._close(record.partition, part)
             current = None
@@ -158,7 +164,13 @@ class ArchiveWriter:
                 builder=ObjectBuilder(
                     self.spool_dir, f"{self.topic}-{record.partition}", self.layout
                 ),
-                filling=Filling(day=day, records=0, avro_bytes=0, opened_at=self.clock()),
+                filling=Filling(
+                    day=day_of(record.timestamp_ms),
+                    day_start_ms=day_start_ms(record.timestamp_ms),
+                    records=0,
+                    avro_bytes=0,
+                    opened_at=self.clock(),
+                ),
                 first_ms=record.timestamp_ms,
                 last_ms=record.timestamp_ms,
             )

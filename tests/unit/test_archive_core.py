@@ -12,7 +12,7 @@ from analytics.tables import ACCOUNT_COLUMNS, EVENT_COLUMNS
 from projections.archive.chain import ArchiveGapError, resolve
 from projections.archive.columns import ACCOUNTS, EVENTS
 from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
-from projections.archive.layout import Family, ObjectKey, Span, day_of
+from projections.archive.layout import Family, ObjectKey, Span, day_of, day_start_ms
 from schemas import codec
 from schemas import models as m
 from schemas.catalog import definitions
@@ -46,10 +46,14 @@ def test_day_of_a_log_timestamp_is_its_utc_date() -> None:
 
 def test_cut_rules() -> None:
     limits = CutLimits(max_bytes=100, max_records=10, max_age_s=60)
-    filling = Filling(day=DAY, records=9, avro_bytes=99, opened_at=1000.0)
+    start = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+    filling = Filling(DAY, start, records=9, avro_bytes=99, opened_at=1000.0)
     assert not full(filling, limits)
-    assert full(Filling(DAY, 10, 0, 0.0), limits) and full(Filling(DAY, 1, 100, 0.0), limits)
-    assert other_day(filling, date(2026, 1, 2)) and not other_day(filling, DAY)
+    assert full(Filling(DAY, start, 10, 0, 0.0), limits)
+    assert full(Filling(DAY, start, 1, 100, 0.0), limits)
+    assert not other_day(filling, start) and not other_day(filling, start + 86_399_999)
+    assert other_day(filling, start + 86_400_000) and other_day(filling, start - 1)
+    assert day_start_ms(start + 5) == start
     assert not aged(filling, limits, 1059.9) and aged(filling, limits, 1060.0)
 
 
@@ -174,3 +178,14 @@ def test_an_undecodable_record_still_has_its_row() -> None:
 def test_analysts_tables_declare_exactly_the_archive_columns() -> None:
     assert [c.name for c in EVENT_COLUMNS] == EVENTS.schema.names
     assert [c.name for c in ACCOUNT_COLUMNS] == ACCOUNTS.schema.names
+
+
+def test_compaction_groups_consecutive_objects_up_to_the_target() -> None:
+    from projections.archive.compaction import _runs
+
+    objects = tuple(key(10 * i, 10 * (i + 1)) for i in range(6))
+    sizes = {
+        o.twin(Family.RAW).key(): size for o, size in zip(objects, [4, 4, 4, 9, 1, 1], strict=True)
+    }
+    runs = _runs(objects, sizes, target_bytes=10)
+    assert [[o.span.start for o in run] for run in runs] == [[0, 10], [40, 50]]
