@@ -188,4 +188,4 @@ def test_compaction_groups_consecutive_objects_up_to_the_target() -> None:
         o.twin(Family.RAW).key(): size for o, size in zip(objects, [4, 4, 4, 9, 1, 1], strict=True)
     }
     runs = _runs(objects, sizes, target_bytes=10)
-    assert [[o.span.start for o in run] for run in runs] == [[0, 10], [40, 50]]
+    assert [[o.span.start for o in run] for run in runs] == [[0, 10], [30, 40]]
