@@ -203,8 +203,9 @@ class ObjectStore:
         except Exception as e:
             log.warning("could not abort the upload of %s (the next start will): %s", key, e)
 
-    def abort_uploads(self, prefix: str) -> int:
-        """Aborts the multipart uploads left under `prefix` by a writer that died."""
+    def abort_uploads(self, prefix: str, which: Callable[[str], bool] = lambda key: True) -> int:
+        """Aborts the multipart uploads under `prefix` whose key `which` accepts: those a
+        writer that died left behind (another live writer's are not `which`)."""
 
         def uploads() -> list[tuple[str, str]]:
             found: list[tuple[str, str]] = []
@@ -214,7 +215,7 @@ class ObjectStore:
                 found += [(u["Key"], u["UploadId"]) for u in page.get("Uploads", [])]
             return found
 
-        left = self.retrying(f"list uploads {prefix}", uploads)
+        left = [(k, u) for k, u in self.retrying(f"list uploads {prefix}", uploads) if which(k)]
         for key, upload_id in left:
             self.retrying(
                 f"abort {key}",

@@ -118,7 +118,10 @@ class ArchiveWriter:
         ]
         for family in Family:
             self.stats.uploads_aborted += self.store.abort_uploads(
-                family_prefix(self.root, family, self.topic)
+                family_prefix(self.root, family, self.topic),
+                lambda key: (
+                    (parsed := ObjectKey.parse(key)) is not None and parsed.partition in wanted
+                ),
             )
         positions: dict[int, int | None] = {}
         for partition in wanted:

@@ -92,6 +92,10 @@ def test_kill_9_in_the_middle_of_a_multipart_upload(tmp_path: Path) -> None:
     whole = len(store.list_keys(family_prefix(root, Family.TABLE, "events")))
     assert whole == 1, "the range before the crash is archived whole"
 
+    other = new_writer(store, root, tmp_path / "other", limits=LIMITS)
+    assert other.open([1]) == {1: None}
+    assert incomplete_uploads(store, root) == 1, "a writer of another partition leaves it"
+
     fed = as_archive(simulated(EVENTS, partitions=1, days=1))
     writer = new_writer(store, root, tmp_path / "second", limits=LIMITS)
     feed_from(writer, fed, range(1))
