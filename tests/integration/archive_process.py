@@ -16,11 +16,11 @@ from tests.integration.archive import as_archive, feed_from, new_writer, s3_stor
 EVENTS = 140_000
 LIMITS = CutLimits(max_records=65_000)
 HANG_AT_PART = 1
-HANG_IN_OBJECT = 3
-"""Objects of 65,000 events are over 5 MiB (S3's and s3proxy's smallest part) in both
-families, so each goes up in two parts. The writer hangs after the first part of the third
-multipart upload: the first range is whole in S3 (raw and table), the second range's raw
-is half uploaded."""
+HANG_IN_UPLOAD = 2
+"""A `raw` object of 65,000 events is over 5 MiB (S3's and s3proxy's smallest part), so it
+goes up in two parts (its `table` twin, smaller, in one put). The writer hangs after the
+first part of the second multipart upload: the first range is whole in S3 (raw and table),
+the second range's raw is half uploaded."""
 
 
 class HangingClient:
@@ -37,7 +37,7 @@ class HangingClient:
 
     def upload_part(self, **kwargs: Any) -> Any:
         answer = self._client.upload_part(**kwargs)
-        if self._uploads == HANG_IN_OBJECT and kwargs["PartNumber"] == HANG_AT_PART:
+        if self._uploads == HANG_IN_UPLOAD and kwargs["PartNumber"] == HANG_AT_PART:
             self._marker.write_text(kwargs["Key"])
             while True:
                 time.sleep(1)

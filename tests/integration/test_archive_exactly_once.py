@@ -56,6 +56,7 @@ def test_archive_reads_back_in_order_and_ignores_records_fed_twice(tmp_path: Pat
         assert reader.end(partition) == mine[-1].offset + 1
 
 
+@pytest.mark.timeout(900)
 def test_kill_9_in_the_middle_of_a_multipart_upload(tmp_path: Path) -> None:
     """The writer dies between parts of a multipart upload; the next writer aborts the
     upload, resumes after the last whole object and archives the rest exactly once."""
@@ -77,7 +78,7 @@ def test_kill_9_in_the_middle_of_a_multipart_upload(tmp_path: Path) -> None:
     try:
         wait_until(
             lambda: marker.exists() or process.poll() is not None,
-            120,
+            600,
             "the writer to reach the middle of a multipart upload",
         )
         assert process.poll() is None, (tmp_path / "writer.log").read_text()
