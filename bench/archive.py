@@ -159,6 +159,7 @@ def run(settings: PlatformSettings, load: ArchiveLoad, spool: Path) -> dict[str,
     written = _write(settings, load, root, spool)
     print(f"[archive] written: {written}", flush=True)
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    load_before = os.getloadavg()[0]
     queries = _queries(settings, root, load.repeats)
     return {
         "benchmark": "archive",
@@ -170,5 +171,7 @@ def run(settings: PlatformSettings, load: ArchiveLoad, spool: Path) -> dict[str,
         **written,
         "queries": queries,
         "slowest_query_s": max(q["median_s"] for q in queries),
+        "load_average_around_queries": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "cores": os.cpu_count(),
         "goals": {"events_per_s_per_core": 50_000, "query_s": 2.0, "assumed_ratio": 5},
     }
