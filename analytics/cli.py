@@ -4,6 +4,7 @@
     parley-analytics report [--out DIR] [--format md|html]
     parley-analytics tables            the tables and their columns
     parley-analytics saved [NAME]      the saved queries, or one run
+    parley-analytics define            (re)create the tables (an operator, on a server)
 
 Reads the archive through ClickHouse (embedded chdb, or PARLEY_CLICKHOUSE_URL). A query
 the engine refuses or stops ends with exit status 2 and `error <code>: <message>` on
@@ -38,6 +39,7 @@ def parser() -> argparse.ArgumentParser:
     saved = sub.add_parser("saved", help="list the saved queries, or run one")
     saved.add_argument("name", nargs="?", choices=sorted(BY_NAME))
     saved.add_argument("--format", choices=FORMATS, default="table")
+    sub.add_parser("define", help="(re)create the tables' views")
     return p
 
 
@@ -56,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         analytics = Analytics()
         try:
-            if args.command == "report":
+            if args.command == "define":
+                analytics.define_tables()
+                print(f"defined {len(TABLES)} tables in {analytics.settings.analytics_database}")
+            elif args.command == "report":
                 print(f"wrote {report.write(analytics, args.out, args.format)}")
             else:
                 sql = args.query if args.command == "sql" else BY_NAME[args.name].sql

@@ -90,7 +90,10 @@ class Analytics:
         self.settings = settings or AnalyticsSettings()
         self.server = self.settings.clickhouse_url is not None
         self.client = self._connect()
-        self.define_tables()
+        if self.settings.analytics_define_tables or not self.server:
+            self.define_tables()
+        else:
+            self.client.command(f"USE {self.settings.analytics_database}")
 
     def _connect(self) -> Client:
         try:

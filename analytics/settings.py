@@ -15,6 +15,11 @@ class AnalyticsSettings(S3Settings):
     )
     archive_root: str = "archive"
     analytics_database: str = "parley"
+    analytics_define_tables: bool = Field(
+        default=True,
+        description="Create or replace the views on connecting. On a server, an operator does "
+        "it once (`parley-analytics define`) and analysts, without DDL rights, set it to 0",
+    )
     analytics_max_execution_s: float = Field(default=60.0, gt=0)
     analytics_max_rows_to_read: int = Field(default=2_000_000_000, ge=1)
     analytics_max_result_rows: int = Field(default=100_000, ge=1)
