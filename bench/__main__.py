@@ -9,9 +9,11 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md. The
 others run one part alone on a platform of its own, write to bench/out/ and end with its
-result as one JSON line. `archive` (not in the suite yet) writes 10M simulated events through
-the archive writer to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS
-sets the count; `archive-quick` is 200,000).
+result as one JSON line. `archive` (not in the suite yet) writes 10M simulated events
+through the archive writer to S3 and times the saved queries on chdb
+(PARLEY_BENCH_ARCHIVE_EVENTS sets the count; `archive-quick` is 200,000;
+PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over an archive an earlier run
+wrote, without writing).
 """
 
 from __future__ import annotations
@@ -72,8 +74,13 @@ def archive_alone(quick: bool) -> dict[str, Any]:
     events = os.environ.get("PARLEY_BENCH_ARCHIVE_EVENTS")
     if events:
         load = archive.ArchiveLoad(f"{load.name}-{events}", int(events), days=load.days)
+    root = os.environ.get("PARLEY_BENCH_ARCHIVE_ROOT")
     with bench_platform() as settings:
-        result = archive.run(settings, load, Path("/tmp") / f"parley-bench-archive-{os.getpid()}")
+        if root:
+            result = archive.requery(settings, root, results.load(OUT, "archive") or {}, load)
+        else:
+            spool = Path("/tmp") / f"parley-bench-archive-{os.getpid()}"
+            result = archive.run(settings, load, spool)
     name = "archive" if load.name == "full" else f"archive-{load.name}"
     results.write(result, OUT, name)
     plots.archive(OUT / f"{name}.png", result)

@@ -152,6 +152,24 @@ def _queries(settings: PlatformSettings, root: str, repeats: int) -> list[dict[s
     return timed
 
 
+def requery(
+    settings: PlatformSettings, root: str, written: dict[str, Any], load: ArchiveLoad
+) -> dict[str, Any]:
+    """The saved queries timed again over an archive an earlier run wrote (`written` is
+    that run's result, whose writer figures are kept as they were)."""
+    if written.get("root") != root:
+        raise SystemExit(f"bench/out/archive.json is not the run that wrote {root}")
+    load_before = os.getloadavg()[0]
+    queries = _queries(settings, root, load.repeats)
+    return {
+        **written,
+        "queries": queries,
+        "slowest_query_s": max(q["median_s"] for q in queries),
+        "load_average_around_queries": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "queries_timed_again": True,
+    }
+
+
 def run(settings: PlatformSettings, load: ArchiveLoad, spool: Path) -> dict[str, Any]:
     os.sched_setaffinity(0, {load.core})
     root = f"bench-{load.name}-{uuid.uuid4().hex[:8]}"
