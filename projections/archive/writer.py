@@ -110,6 +110,7 @@ class ArchiveWriter:
         """Takes the partitions over: cleans up what a crash left, and returns where each
         resumes (the end of its chain; None when nothing is archived: from the beginning)."""
         wanted = sorted(set(partitions))
+        self.release(p for p in wanted if p in self.partitions)  # taken again: start afresh
         listed = [
             parsed
             for family in Family
