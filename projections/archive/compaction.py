@@ -132,7 +132,7 @@ def _merge(
             path,
             compression=COMPRESSION,
             compression_level=COMPRESSION_LEVEL,
-            row_group_size=ROW_GROUP_ROWS,
+            row_group_size=ROW_GROUP_ROWS[family],
         )
         uploaded[family] = store.upload(key.twin(family).key(), path)
         path.unlink()
