@@ -1,7 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, or one part alone (edge, idle, sequencer,
-rebuild, backfill, projection-lag).
+COMMAND: quick, suite, report, capacity, media, archive, archive-quick, or one part alone
+(edge, idle, sequencer, rebuild, backfill, projection-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -11,6 +11,10 @@ again from the JSON there; `capacity` turns it into the tables of docs/capacity.
 `media` (not yet part of the suite) measures uploads, image processing and the media
 processor (bench/media.py). The others run one part alone on a platform of its own, write
 to bench/out/ and end with its result as one JSON line.
+`archive` (not in the suite yet) writes 10M simulated events through the archive writer
+to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
+`archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
+an archive an earlier run wrote, without writing).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, media, plots, results, suite
+from bench import archive, capacity, edge, media, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -75,10 +79,29 @@ def media_alone() -> dict[str, Any]:
     return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail", "busy")}
 
 
+def archive_alone(quick: bool) -> dict[str, Any]:
+    load = archive.QUICK if quick else archive.FULL
+    events = os.environ.get("PARLEY_BENCH_ARCHIVE_EVENTS")
+    if events:
+        load = archive.ArchiveLoad(f"{load.name}-{events}", int(events), days=load.days)
+    root = os.environ.get("PARLEY_BENCH_ARCHIVE_ROOT")
+    with bench_platform() as settings:
+        if root:
+            result = archive.requery(settings, root, results.load(OUT, "archive") or {}, load)
+        else:
+            spool = Path("/tmp") / f"parley-bench-archive-{os.getpid()}"
+            result = archive.run(settings, load, spool)
+    name = "archive" if load.name == "full" else f"archive-{load.name}"
+    results.write(result, OUT, name)
+    plots.archive(OUT / f"{name}.png", result)
+    return result
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", "media", *single]
+    alone_parts = ["media", "archive", "archive-quick", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", *alone_parts]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -97,6 +120,11 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
+        return 0
+    if command.startswith("archive"):
+        summary = archive_alone(quick=command == "archive-quick")
+        summary.pop("queries")
+        print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
     if command == "media":
         summary = media_alone()

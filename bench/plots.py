@@ -112,3 +112,36 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def archive(path: Path, result: dict[str, Any]) -> None:
+    """The saved queries' median times against the 2 s goal, with the writer's figures."""
+    queries = result["queries"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    names = [q["query"] for q in queries]
+    ax.barh(names, [q["median_s"] for q in queries], color="tab:blue", label="median")
+    ax.errorbar(
+        [q["median_s"] for q in queries],
+        names,
+        xerr=[
+            [q["median_s"] - q["min_s"] for q in queries],
+            [q["max_s"] - q["median_s"] for q in queries],
+        ],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+    )
+    goal = result["goals"]["query_s"]
+    ax.axvline(goal, color="red", linestyle="--", label=f"goal {goal:g} s")
+    ax.set_xlabel("seconds (median, min to max)")
+    ax.set_title(
+        f"saved queries on chdb over {result['events']:,} archived events; writer "
+        f"{result['events_per_cpu_s']:,}/s per CPU-second, Avro/Parquet(table) "
+        f"{result['avro_to_table_ratio']}",
+        fontsize="small",
+    )
+    ax.legend()
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -373,7 +373,7 @@ class TestCapacity:
         got = self.figures()
         assert got["broker disk per day"] == pytest.approx(1.2e9 * 250 * 3 / 1e9)
         assert got["hot log on the brokers"] == pytest.approx(1.2e9 * 250 * 3 * 30 / 1e12)
-        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 5 * 365 / 1e12)
+        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.43 * 365 / 1e12)
 
     def test_nodes_follow_from_per_core_figures(self) -> None:
         got = self.figures()
