@@ -123,9 +123,8 @@ class Supervisor:
         self.written = 0.0
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._stop_requested)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        """Start every stage, then watch until `request_stop`; stops everything on the way
+        out. 1 if the platform could not be started."""
         try:
             self._first_start()
             self.phase = "running"
@@ -143,8 +142,7 @@ class Supervisor:
             status.status_file(self.run_dir).unlink(missing_ok=True)
         return 0
 
-    def _stop_requested(self, signum: int, frame: object) -> None:
-        log.info("%s: stopping everything", signal.Signals(signum).name)
+    def request_stop(self) -> None:
         self.stopping = True
 
     def _first_start(self) -> None:
@@ -340,7 +338,16 @@ def main(argv: list[str]) -> int:
     except PlatformError as e:
         log.critical("cannot plan the platform: %s", e)
         return 1
-    return Supervisor(settings, plan, policy).run()
+    supervisor = Supervisor(settings, plan, policy)
+
+    def stop(signum: int, frame: object) -> None:
+        log.info("%s: stopping everything", signal.Signals(signum).name)
+        supervisor.request_stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    return supervisor.run()
 
 
 if __name__ == "__main__":
