@@ -1,7 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, or one part alone (edge, idle, sequencer, rebuild,
-backfill, projection-lag).
+COMMAND: quick, suite, report, capacity, chaos, chaos-cluster, fuzz, or one part alone
+(edge, idle, sequencer, rebuild, backfill, projection-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -9,7 +9,10 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md. The
 others run one part alone on a platform of its own, write to bench/out/ and end with its
-result as one JSON line.
+result as one JSON line. `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
+in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
+elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
+and the log writers' intake at least 10,000 cases per target.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import json
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, results, suite
+from bench import capacity, chaos, edge, fuzz, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -68,7 +72,7 @@ def alone(name: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", *chaos.PLANS, "fuzz", *single]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -84,6 +88,16 @@ def main(argv: list[str]) -> int:
         generated = capacity.render(capacity.Measured.from_results(out), capacity.Assumptions())
         capacity.write_into(REPO_ROOT / "docs" / "capacity.md", generated)
         print(generated)
+        return 0
+    if command in chaos.PLANS:
+        plan = chaos.PLANS[command]
+        rate = float(os.environ.get("PARLEY_CHAOS_RATE", plan.rate_per_s))
+        out_dir = Path(os.environ.get("PARLEY_BENCH_OUT", OUT))
+        result = chaos.run(replace(plan, rate_per_s=rate), out_dir)
+        print(json.dumps(results.finite({"faults": result["faults"], "total": result["total"]})))
+        return 0
+    if command == "fuzz":
+        print(json.dumps(fuzz.run(OUT)))
         return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")

@@ -76,7 +76,15 @@ def decode(data: bytes) -> AvroRecord:
             return_record_name_override=True,
         )
         return from_avro(name, cast(dict[str, Any], datum))
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        UnicodeDecodeError,
+        OverflowError,  # a timestamp-millis far outside datetime's range (found by bench/fuzz.py)
+    ) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
 
 
