@@ -50,7 +50,7 @@ class LastSeqs(Protocol):
 
 VIEWS: dict[str, Callable[[Path], LastSeqs]] = {"history": HistoryReader, "inbox": InboxReader}
 PROCESSORS = ("sequencer", "accounts", "fanout", "history", "inbox", "edge-1")
-FLOWING_S = 2.0
+FLOWING_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ def chaos_settings(plan: ChaosPlan) -> PlatformSettings:
 
 
 class ViewWatch(threading.Thread):
-    """Every view's last seq per conversation, read from its store four times a second."""
+    """Every view's last seq per conversation, read from its store four times a second;
+    and the machine's load average, since other work on it shows in every figure."""
 
     def __init__(self, settings: PlatformSettings, conversations: list[str]) -> None:
         super().__init__(name="view-watch", daemon=True)
@@ -106,12 +107,14 @@ class ViewWatch(threading.Thread):
         }
         self.conversations = conversations
         self.snapshots: list[ViewSnapshot] = []
+        self.load: list[float] = []
         self.stopping = threading.Event()
 
     def run(self) -> None:
         readers: dict[str, LastSeqs] = {}
         try:
             while not self.stopping.wait(0.25):
+                self.load.append(os.getloadavg()[0])
                 for view, path in self.paths.items():
                     try:
                         reader = readers.get(view) or readers.setdefault(view, VIEWS[view](path))
@@ -308,6 +311,11 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         "devices": plan.devices,
         "conversations": len(population.conversations),
         "started_at": began,
+        "load_average_1m": {
+            "cpus": os.cpu_count(),
+            "median": sorted(watch.load)[len(watch.load) // 2] if watch and watch.load else None,
+            "max": max(watch.load) if watch and watch.load else None,
+        },
         "devices_behind_after_sweep": behind,
         "skipped_sends": sum(r["records"]["skipped"] for r in reports),
         "stream_failures": [f for r in reports for f in r["records"]["stream_failures"]],

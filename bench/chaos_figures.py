@@ -13,7 +13,9 @@ Pure: bench/chaos.py runs the load and the faults and hands the records here. De
 - pushes back: from the kill to the first arrival of a message sent after it, on any
   device (first) and on every device that was owed one (all);
 - view back: from the kill to the end of the last stretch in the window in which the view
-  lacked a message acknowledged over `STALE_S` earlier (0 when it never did).
+  lacked a message written to the log over `STALE_S` earlier (0 when it never did). A
+  message's log time is its event's occurred_at, as a device saw it; for one no device
+  saw, its acknowledgement.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class Arrival:
     seq: int
     mid: str
     at: float
+    written: float | None = None
+    """When the sequencer wrote the event (its occurred_at)."""
 
 
 @dataclass(frozen=True)
@@ -117,18 +121,25 @@ class Ledger:
         for send in records.sends:
             if send.seq is not None:
                 self.seqs_of_mid[send.mid].add((send.conversation, send.seq))
-        acked: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        written: dict[tuple[str, int], float] = {}
         for send in records.sends:
             if send.seq is not None and send.done is not None:
-                acked[send.conversation].append((send.seq, send.done))
-        # Per conversation: acknowledged seqs ascending, and the earliest acknowledgement
-        # among each seq and every later one (what a view lacking that seq has lacked since).
-        self.acked_seqs: dict[str, list[int]] = {}
+                written[(send.conversation, send.seq)] = send.done
+        for arrival in records.arrivals:
+            key = (arrival.conversation, arrival.seq)
+            if arrival.written is not None and key in written:
+                written[key] = min(written[key], arrival.written)
+        logged: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for (conversation, seq), at in written.items():
+            logged[conversation].append((seq, at))
+        # Per conversation: the acknowledged seqs ascending, and the earliest log time among
+        # each seq and every later one (what a view lacking that seq has lacked since).
+        self.logged_seqs: dict[str, list[int]] = {}
         self.lacking_since: dict[str, list[float]] = {}
-        for conversation, pairs in acked.items():
+        for conversation, pairs in logged.items():
             pairs.sort()
-            self.acked_seqs[conversation] = [seq for seq, _ in pairs]
-            earliest = list(accumulate(reversed([done for _, done in pairs]), min))
+            self.logged_seqs[conversation] = [seq for seq, _ in pairs]
+            earliest = list(accumulate(reversed([at for _, at in pairs]), min))
             self.lacking_since[conversation] = earliest[::-1]
 
     def in_log(self, send: Send) -> tuple[str, int] | None:
@@ -162,9 +173,9 @@ class Ledger:
         return {"deliveries_by_conversation_seq": deliveries, "messages_by_client_msg_id": messages}
 
     def staleness(self, snapshot: ViewSnapshot) -> float:
-        """How long ago the oldest acknowledged message the view lacks was acknowledged."""
+        """How long ago the oldest acknowledged message the view lacks was written."""
         oldest = snapshot.at
-        for conversation, seqs in self.acked_seqs.items():
+        for conversation, seqs in self.logged_seqs.items():
             first_lacking = bisect_right(seqs, snapshot.last_seqs.get(conversation, 0))
             if first_lacking < len(seqs):
                 oldest = min(oldest, self.lacking_since[conversation][first_lacking])

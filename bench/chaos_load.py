@@ -118,7 +118,17 @@ class Loader:
                 if event.type != "MessageSent" or event.text is None:
                     continue
                 mid, _, stamp = event.text.partition("|")
-                self.arrivals.append(Arrival(device, event.conversation_id, event.seq, mid, now))
+                written = event.event.get("occurred_at_ms")
+                self.arrivals.append(
+                    Arrival(
+                        device,
+                        event.conversation_id,
+                        event.seq,
+                        mid,
+                        now,
+                        written / 1000 if isinstance(written, int) else None,
+                    )
+                )
                 if stamp.isdigit():
                     self.last_arrival_sent = max(self.last_arrival_sent, int(stamp) / 1e9)
         except ClientClosedError:

@@ -128,3 +128,18 @@ def test_each_fault_is_charged_for_what_was_sent_in_its_window() -> None:
     assert [f["lost"] for f in result["faults"]] == [2, 0]
     assert [f["sent"] for f in result["faults"]] == [1, 1]
     assert result["total"]["lost"] == 2
+
+
+def test_a_view_is_measured_from_when_the_log_got_the_message_not_from_the_ack() -> None:
+    """A slow acknowledgement must not hide a view that trails the log."""
+    records = Records(
+        sends=[sent("m1", 101.0, 130.0, 1)],
+        arrivals=[Arrival(0, "c1", 1, "m1", 102.0, written=101.5)],
+        snapshots=[
+            ViewSnapshot(104.0, "history", {"c1": 0}),
+            ViewSnapshot(105.0, "history", {"c1": 1}),
+        ],
+    )
+    fault = one_fault(records)
+    assert fault["views_max_staleness_s"] == {"history": 2.5}
+    assert fault["views_back_s"] == {"history": 5.0}
