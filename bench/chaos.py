@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from bench import plots, results
 from bench.chaos_figures import Fault, Records, ViewSnapshot, World, figures, timeline
 from bench.chaos_load import ChaosJob, Device, Order, drain, run_loader
-from bench.edge import EdgeLoad, populate
+from bench.edge import EdgeLoad, Population, populate
 from bench.services import cheap_password_hashing
 from infra import status, supervisor
 from infra.platform import LocalPlatform
@@ -239,6 +239,42 @@ def inflict(settings: PlatformSettings, loaders: Loaders, process: str, plan: Ch
     return Fault(process, at, restarted_at, ready_at)
 
 
+def loader_jobs(
+    plan: ChaosPlan, urls: list[str], population: Population, out_dir: Path
+) -> list[ChaosJob]:
+    """Every other device to each loader, so each loader holds devices on both edges."""
+    devices: list[Device] = [
+        (i, node, token, population.device_user[i])
+        for i, (node, token) in enumerate(population.tokens)
+    ]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        ChaosJob(
+            i,
+            urls,
+            devices[i :: plan.loaders],
+            population.conversations,
+            plan.rate_per_s / plan.loaders,
+            str(out_dir / f"{plan.name}-loader{i}.log"),
+        )
+        for i in range(plan.loaders)
+    ]
+
+
+def wind_down(loaders: Loaders, plan: ChaosPlan) -> tuple[list[int], list[dict[str, Any]]]:
+    """Stop sending and wait for the sends in flight; one more message in every
+    conversation, until every device holds it; then every loader's records. Returns the
+    devices still behind, and the reports."""
+    loaders.order(Order("stop"))
+    loaders.answers("stopped", plan.loaders, 120)
+    loaders.order(Order("sweep"), only=0)
+    (swept,) = loaders.answers("sweep", 1, 120)
+    loaders.order(Order("await", swept["sweep"]))
+    behind = [d for r in loaders.answers("behind", plan.loaders, 180) for d in r["behind"]]
+    loaders.order(Order("report"))
+    return behind, loaders.answers("records", plan.loaders, 120)
+
+
 def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
     settings = chaos_settings(plan)
     faults_wanted = [
@@ -255,20 +291,7 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         urls = [f"http://127.0.0.1:{settings.edge_port + n}" for n in range(2)]
         load = EdgeLoad(plan.name, steps=(), devices=plan.devices)
         population = asyncio.run(populate(urls, load))
-        devices: list[Device] = [
-            (i, node, token, population.device_user[i])
-            for i, (node, token) in enumerate(population.tokens)
-        ]
-        jobs = [
-            ChaosJob(
-                i,
-                urls,
-                devices[i :: plan.loaders],
-                population.conversations,
-                plan.rate_per_s / plan.loaders,
-            )
-            for i in range(plan.loaders)
-        ]
+        jobs = loader_jobs(plan, urls, population, out_dir)
         loaders = Loaders(jobs)
         loaders.answers("connected", plan.loaders, 120)
         watch = ViewWatch(settings, list(population.conversations))
@@ -281,14 +304,7 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         time.sleep(plan.warmup_s)
         faults = [inflict(settings, loaders, name, plan) for name in faults_wanted]
         ended = time.time()
-        loaders.order(Order("stop"))
-        loaders.answers("stopped", plan.loaders, 120)
-        loaders.order(Order("sweep"), only=0)
-        (swept,) = loaders.answers("sweep", 1, 120)
-        loaders.order(Order("await", swept["sweep"]))
-        behind = [d for r in loaders.answers("behind", plan.loaders, 180) for d in r["behind"]]
-        loaders.order(Order("report"))
-        reports = loaders.answers("records", plan.loaders, 120)
+        behind, reports = wind_down(loaders, plan)
     finally:
         if watch is not None:
             watch.stopping.set()

@@ -18,6 +18,7 @@ import logging
 import queue
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,9 @@ RETRY_PAUSE_S = 0.25
 MAX_IN_FLIGHT = 4000
 """Sends not yet acknowledged, per loader: beyond this the loader skips a send (and counts
 it) rather than queue without bound while the platform is down."""
+MAX_IN_FLIGHT_PER_DEVICE = 32
+"""Half the edge's limit of requests in flight per connection (edge/websocket.py), so that
+a device's own backlog of sends never crowds out its history and sync requests."""
 PROGRESS_EVERY_S = 0.5
 
 Device = tuple[int, int, str, str]  # (global index, edge node, token, user)
@@ -53,6 +57,8 @@ class ChaosJob:
     devices: list[Device]
     conversations: dict[str, list[str]]
     rate_per_s: float
+    log_file: str | None = None
+    """Where the SDK's warnings go (a gap it gave up on, an unexpected answer)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class Loader:
         self.reconnects: list[Reconnect] = []
         self.held: dict[int, dict[str, int]] = {}
         self.in_flight: set[asyncio.Task[Send]] = set()
+        self.per_device: Counter[int] = Counter()
         self.skipped = 0
         self.stream_failures: list[str] = []
         self.last_acked_start = 0.0
@@ -137,6 +144,13 @@ class Loader:
             self.stream_failures.append(f"device {device}: {e!r}")
 
     async def send(self, device: int, cid: str, mid: str) -> Send:
+        self.per_device[device] += 1
+        try:
+            return await self._send(device, cid, mid)
+        finally:
+            self.per_device[device] -= 1
+
+    async def _send(self, device: int, cid: str, mid: str) -> Send:
         client = self.clients[device]
         started = time.time()
         text = f"{mid}|{time.time_ns()}"
@@ -172,10 +186,11 @@ class Loader:
             if delay > 0:
                 await asyncio.sleep(delay)
             i += 1
-            if len(self.in_flight) >= MAX_IN_FLIGHT:
+            device = pick.choice(senders)
+            busy = self.per_device[device] >= MAX_IN_FLIGHT_PER_DEVICE
+            if busy or len(self.in_flight) >= MAX_IN_FLIGHT:
                 self.skipped += 1
                 continue
-            device = pick.choice(senders)
             cid = pick.choice(self.of_user[self.users[device]])
             task = asyncio.create_task(self.send(device, cid, f"c{self.job.index}.{i}"))
             self.in_flight.add(task)
@@ -283,9 +298,13 @@ async def _run(job: ChaosJob, orders: Any, results: Any) -> None:
 
 
 def run_loader(job: ChaosJob, orders: Any, results: Any) -> None:
-    """The loader process's entry point (multiprocessing, spawn). The SDK's warnings (an
-    answer to a request it gave up on, say) are what the records count: not printed."""
-    logging.basicConfig(level=logging.ERROR)
+    """The loader process's entry point (multiprocessing, spawn). The SDK's warnings go to
+    the job's log file, beside the results."""
+    logging.basicConfig(
+        filename=job.log_file,
+        level=logging.WARNING if job.log_file else logging.ERROR,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     asyncio.run(_run(job, orders, results))
 
 

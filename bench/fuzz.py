@@ -321,6 +321,12 @@ def fanout_routes_anything(case: list[bytes]) -> None:
             memberships.apply(record)
 
 
+def command_runs(prefix: str) -> st.SearchStrategy[list[tuple[bytes, Headers]]]:
+    """Runs of one to eight command records (of the schemas named `prefix`...) with headers."""
+    records = st.tuples(any_record_bytes(_fingerprints(prefix)), HEADERS)
+    return st.lists(records, min_size=1, max_size=8)
+
+
 def _fingerprints(prefix: str) -> list[str]:
     return sorted(fp for fp, (name, _) in writer_schemas().items() if name.startswith(prefix))
 
@@ -356,22 +362,10 @@ def targets() -> list[Target]:
             corrupted(valid_record()),
             decodes_or_documented_error,
         ),
-        Target(
-            "sequencer: any run of command records",
-            st.lists(
-                st.tuples(any_record_bytes(_fingerprints("parley.command.")), HEADERS),
-                min_size=1,
-                max_size=8,
-            ),
-            sequencer,
-        ),
+        Target("sequencer: any run of command records", command_runs("parley.command."), sequencer),
         Target(
             "accounts: any run of command records",
-            st.lists(
-                st.tuples(any_record_bytes(_fingerprints("parley.account.command.")), HEADERS),
-                min_size=1,
-                max_size=8,
-            ),
+            command_runs("parley.account.command."),
             accounts,
         ),
         Target("views: any run of events-topic records", events, views_apply_anything),

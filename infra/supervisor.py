@@ -163,7 +163,10 @@ class Supervisor:
                             f"{child.spec.name}: port {port} on 127.0.0.1 is taken by another "
                             "process; stop it or set another port (see PARLEY_* settings)"
                         )
-                child.launch()
+                try:
+                    child.launch()
+                except OSError as e:
+                    raise PlatformError(f"cannot start {child.spec.name}: {e}") from e
                 log.info("started %s (pid %s)", child.spec.name, child.pid)
             self._await_started(stage.name, members)
             if self.stopping:
@@ -199,8 +202,7 @@ class Supervisor:
                 changed |= self._watch(child)
             except Exception as e:  # one child's trouble must not end the supervision
                 log.exception("handling %s failed", child.spec.name)
-                child.state, child.last_exit = "backoff", f"could not start: {e}"
-                child.next_start = time.monotonic() + self.policy.max_s
+                self._after_exit(child, f"could not start: {e}", uptime=0.0)
                 changed = True
         self._write_status(every_s=0 if changed else STATUS_EVERY_S)
 
@@ -210,33 +212,7 @@ class Supervisor:
             how = child.exited()
             if how is None:
                 return False
-            uptime = time.monotonic() - child.started
-            child.last_exit = how
-            decision = after_exit(self.policy, uptime, child.fast_crashes)
-            child.fast_crashes = decision.fast_crashes
-            if isinstance(decision, GiveUp):
-                child.state = "failed"
-                log.critical(
-                    "%s %s after %.1f s: %d fast crashes in a row (each within %.0f s of "
-                    "starting); NOT restarting it. Its log: %s. Fix it, then `make run`.",
-                    child.spec.name,
-                    how,
-                    uptime,
-                    decision.fast_crashes,
-                    self.policy.stable_s,
-                    child.process.log_file,
-                )
-                return True
-            child.state = "backoff"
-            child.next_start = time.monotonic() + decision.delay_s
-            log.warning(
-                "%s %s after %.1f s; restarting it in %.1f s (restart %d)",
-                child.spec.name,
-                how,
-                uptime,
-                decision.delay_s,
-                child.restarts + 1,
-            )
+            self._after_exit(child, how, time.monotonic() - child.started)
             return True
         if child.state == "backoff" and time.monotonic() >= child.next_start:
             child.restarts += 1
@@ -246,6 +222,35 @@ class Supervisor:
             )
             return True
         return False
+
+    def _after_exit(self, child: Child, how: str, uptime: float) -> None:
+        """Back off before a restart, or give up on a crash loop (infra/restarts.py)."""
+        child.last_exit = how
+        decision = after_exit(self.policy, uptime, child.fast_crashes)
+        child.fast_crashes = decision.fast_crashes
+        if isinstance(decision, GiveUp):
+            child.state = "failed"
+            log.critical(
+                "%s %s after %.1f s: %d fast crashes in a row (each within %.0f s of "
+                "starting); NOT restarting it. Its log: %s. Fix it, then `make run`.",
+                child.spec.name,
+                how,
+                uptime,
+                decision.fast_crashes,
+                self.policy.stable_s,
+                child.process.log_file,
+            )
+            return
+        child.state = "backoff"
+        child.next_start = time.monotonic() + decision.delay_s
+        log.warning(
+            "%s %s after %.1f s; restarting it in %.1f s (restart %d)",
+            child.spec.name,
+            how,
+            uptime,
+            decision.delay_s,
+            child.restarts + 1,
+        )
 
     def _stop_all(self) -> None:
         """Last stage first; within a stage all at once: SIGTERM, then SIGKILL at the
