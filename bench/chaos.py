@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from bench import plots, results
 from bench.chaos_figures import Fault, Records, ViewSnapshot, World, figures, timeline
@@ -35,9 +35,11 @@ from infra import status, supervisor
 from infra.platform import LocalPlatform
 from infra.services import managed, stop_services
 from infra.settings import REPO_ROOT, PlatformSettings
-from projections.history.query import HistoryReader
+from projections.history.query import MAX_PAGE, HistoryReader
 from projections.inbox.query import InboxReader
 from projections.reader import ViewUnavailableError
+from schemas import codec
+from schemas import models as m
 
 
 class LastSeqs(Protocol):
@@ -239,6 +241,20 @@ def inflict(settings: PlatformSettings, loaders: Loaders, process: str, plan: Ch
     return Fault(process, at, restarted_at, ready_at)
 
 
+def history_holds(settings: PlatformSettings, conversations: list[str]) -> set[tuple[str, int]]:
+    """Every (conversation, seq) the history view holds: what a client can still fetch."""
+    path = settings.data_dir / "state" / f"{settings.topic_prefix}-history"
+    held: set[tuple[str, int]] = set()
+    with HistoryReader(path) as reader:
+        for cid in conversations:
+            after = 0
+            while page := reader.page(cid, after=after, limit=MAX_PAGE):
+                seqs = [cast(m.Event, codec.decode(raw)).meta.seq for raw in page]
+                held.update((cid, seq) for seq in seqs)
+                after = seqs[-1]
+    return held
+
+
 def loader_jobs(
     plan: ChaosPlan, urls: list[str], population: Population, out_dir: Path
 ) -> list[ChaosJob]:
@@ -305,6 +321,7 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         faults = [inflict(settings, loaders, name, plan) for name in faults_wanted]
         ended = time.time()
         behind, reports = wind_down(loaders, plan)
+        in_history = history_holds(settings, list(population.conversations))
     finally:
         if watch is not None:
             watch.stopping.set()
@@ -312,7 +329,7 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         if loaders is not None:
             loaders.close()
         supervisor.shut_down(settings)
-    records = Records(snapshots=watch.snapshots if watch else [])
+    records = Records(snapshots=watch.snapshots if watch else [], in_history=in_history)
     for report in reports:
         records.sends += report["records"]["sends"]
         records.arrivals += report["records"]["arrivals"]

@@ -6,7 +6,8 @@ Pure: bench/chaos.py runs the load and the faults and hands the records here. De
 
 - lost: a member device that never got a message the log holds (acknowledged, or seen by
   any device), counted once per (message, device), charged to the fault whose window the
-  send started in;
+  send started in; `lost_but_in_history` of them the history view still holds, so that a
+  client could fetch them (the SDK steps over what a sync snapshot leaves out);
 - duplicated: a (conversation, seq) yielded twice to one device, and a client_msg_id the
   log holds under more than one seq;
 - sends back: from the kill to the first acknowledgement of a send begun after it;
@@ -82,6 +83,8 @@ class Records:
     arrivals: list[Arrival] = field(default_factory=list)
     reconnects: list[Reconnect] = field(default_factory=list)
     snapshots: list[ViewSnapshot] = field(default_factory=list)
+    in_history: set[tuple[str, int]] | None = None
+    """Every (conversation, seq) the history view held at the end, when it was read."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,13 @@ class Ledger:
         seen = self.seqs_of_mid.get(send.mid)
         return min(seen) if seen else None
 
-    def lost(self, sends: Iterable[Send]) -> tuple[int, list[dict[str, Any]]]:
-        count = 0
+    def lost(self, sends: Iterable[Send]) -> dict[str, Any]:
+        """(message, device) pairs owed and never yielded; of them, how many the history view
+        still holds (a client can fetch them: the SDK steps over what a sync answer's
+        snapshot leaves out), and examples."""
+        count = fetchable = 0
         examples: list[dict[str, Any]] = []
+        in_history = self.records.in_history
         for send in sends:
             key = self.in_log(send)
             if key is None:
@@ -160,9 +167,15 @@ class Ledger:
                 d for d in self.world.audience(send.conversation) if not self.received[d][key]
             ]
             count += len(missing)
+            if in_history is not None and key in in_history:
+                fetchable += len(missing)
             if missing and len(examples) < 5:
                 examples.append({"mid": send.mid, "seq": key[1], "devices": missing[:5]})
-        return count, examples
+        return {
+            "lost": count,
+            "lost_but_in_history": fetchable if in_history is not None else None,
+            "lost_examples": examples,
+        }
 
     def duplicated(self, sends: list[Send]) -> dict[str, int]:
         keys = {self.in_log(s) for s in sends} - {None}
@@ -197,7 +210,6 @@ def fault_figures(ledger: Ledger, fault: Fault, until: float) -> dict[str, Any]:
     owed = {d for s in window for d in ledger.world.audience(s.conversation)}
     all_pushes = max(per_device.values(), default=None) if owed <= per_device.keys() else None
     errors = Counter(code for s in window for code in s.errors)
-    lost, lost_examples = ledger.lost(window)
     return {
         "process": fault.process,
         "at": round(fault.at, 3),
@@ -206,8 +218,7 @@ def fault_figures(ledger: Ledger, fault: Fault, until: float) -> dict[str, Any]:
         "window_s": round(until - fault.at, 1),
         "sent": len(window),
         "acked": len(after),
-        "lost": lost,
-        "lost_examples": lost_examples,
+        **ledger.lost(window),
         "duplicated": ledger.duplicated(window),
         "sends_back_s": _after(sends_back, fault.at),
         "max_send_latency_s": _seconds(max(latencies, default=None)),
@@ -251,15 +262,13 @@ def figures(world: World, records: Records, faults: list[Fault], ended: float) -
     ledger = Ledger(world, records)
     bounds = [f.at for f in faults[1:]] + [ended]
     per_fault = [fault_figures(ledger, f, until) for f, until in zip(faults, bounds, strict=True)]
-    lost, examples = ledger.lost(records.sends)
     return {
         "faults": per_fault,
         "total": {
             "sent": len(records.sends),
             "acked": sum(1 for s in records.sends if s.outcome == "acked"),
             "deliveries": len(records.arrivals),
-            "lost": lost,
-            "lost_examples": examples,
+            **ledger.lost(records.sends),
             "duplicated": ledger.duplicated(records.sends),
             "sends_failed": sum(1 for s in records.sends if s.outcome != "acked"),
             "client_errors": dict(Counter(c for s in records.sends for c in s.errors)),

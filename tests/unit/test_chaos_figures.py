@@ -143,3 +143,15 @@ def test_a_view_is_measured_from_when_the_log_got_the_message_not_from_the_ack()
     fault = one_fault(records)
     assert fault["views_max_staleness_s"] == {"history": 2.5}
     assert fault["views_back_s"] == {"history": 5.0}
+
+
+def test_a_message_a_device_never_got_but_history_holds_is_told_apart() -> None:
+    """The SDK steps over what a sync snapshot leaves out: such a message is not yielded to
+    the device, yet a client can still fetch it, unlike one the history view lacks."""
+    records = Records(
+        sends=[sent("m1", 101.0, 101.1, 1), sent("m2", 102.0, 102.1, 2)],
+        arrivals=[*everywhere("m1", 1, 101.2, (0, 1, 2)), *everywhere("m2", 2, 102.2, (0, 1, 2))],
+        in_history={("c1", 1)},
+    )
+    fault = one_fault(records)
+    assert (fault["lost"], fault["lost_but_in_history"]) == (2, 1)
