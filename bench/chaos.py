@@ -255,6 +255,17 @@ def history_holds(settings: PlatformSettings, conversations: list[str]) -> set[t
     return held
 
 
+def populated(urls: list[str], load: EdgeLoad, attempts: int = 3) -> Population:
+    """The people, their devices and conversations; tried again (with new people) when the
+    platform was still too slow to answer, as a freshly started cluster can be."""
+    for _ in range(attempts - 1):
+        try:
+            return asyncio.run(populate(urls, load))
+        except RuntimeError as e:
+            print(f"[chaos] setting up the people failed ({e}); again", flush=True)
+    return asyncio.run(populate(urls, load))
+
+
 def loader_jobs(
     plan: ChaosPlan, urls: list[str], population: Population, out_dir: Path
 ) -> list[ChaosJob]:
@@ -306,7 +317,7 @@ def run(plan: ChaosPlan, out_dir: Path) -> dict[str, Any]:
         wait_healthy(settings, 180)
         urls = [f"http://127.0.0.1:{settings.edge_port + n}" for n in range(2)]
         load = EdgeLoad(plan.name, steps=(), devices=plan.devices)
-        population = asyncio.run(populate(urls, load))
+        population = populated(urls, load)
         jobs = loader_jobs(plan, urls, population, out_dir)
         loaders = Loaders(jobs)
         loaders.answers("connected", plan.loaders, 120)
