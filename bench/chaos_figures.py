@@ -15,8 +15,8 @@ Pure: bench/chaos.py runs the load and the faults and hands the records here. De
   device (first) and on every device that was owed one (all);
 - view back: from the kill to the end of the last stretch in the window in which the view
   lacked a message written to the log over `STALE_S` earlier (0 when it never did). A
-  message's log time is its event's occurred_at, as a device saw it; for one no device
-  saw, its acknowledgement.
+  message's log time is its event's occurred_at, as a device saw it (acknowledged or not);
+  for one no device saw, its acknowledgement.
 """
 
 from __future__ import annotations
@@ -128,10 +128,10 @@ class Ledger:
         for send in records.sends:
             if send.seq is not None and send.done is not None:
                 written[(send.conversation, send.seq)] = send.done
-        for arrival in records.arrivals:
-            key = (arrival.conversation, arrival.seq)
-            if arrival.written is not None and key in written:
-                written[key] = min(written[key], arrival.written)
+        for arrival in records.arrivals:  # unacknowledged messages the log holds count too
+            if arrival.written is not None:
+                key = (arrival.conversation, arrival.seq)
+                written[key] = min(written.get(key, arrival.written), arrival.written)
         logged: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for (conversation, seq), at in written.items():
             logged[conversation].append((seq, at))
