@@ -1,6 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, archive, archive-quick, or one part alone
+COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
+chaos-cluster, fuzz, or one part alone
 (edge, idle, sequencer, rebuild, backfill, projection-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
@@ -15,6 +16,10 @@ to bench/out/ and end with its result as one JSON line.
 to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
 `archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
 an archive an earlier run wrote, without writing).
+`chaos` and `chaos-cluster` (bench/chaos.py) kill each process
+in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
+elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
+and the log writers' intake at least 10,000 cases per target.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import json
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import archive, capacity, edge, media, plots, results, suite
+from bench import archive, capacity, chaos, edge, fuzz, media, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -100,7 +106,7 @@ def archive_alone(quick: bool) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    alone_parts = ["media", "archive", "archive-quick", *single]
+    alone_parts = ["media", "archive", "archive-quick", *chaos.PLANS, "fuzz", *single]
     commands = ["quick", "suite", "full", "report", "capacity", *alone_parts]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
@@ -117,6 +123,16 @@ def main(argv: list[str]) -> int:
         generated = capacity.render(capacity.Measured.from_results(out), capacity.Assumptions())
         capacity.write_into(REPO_ROOT / "docs" / "capacity.md", generated)
         print(generated)
+        return 0
+    if command in chaos.PLANS:
+        plan = chaos.PLANS[command]
+        rate = float(os.environ.get("PARLEY_CHAOS_RATE", plan.rate_per_s))
+        out_dir = Path(os.environ.get("PARLEY_BENCH_OUT", OUT))
+        result = chaos.run(replace(plan, rate_per_s=rate), out_dir)
+        print(json.dumps(results.finite({"faults": result["faults"], "total": result["total"]})))
+        return 0
+    if command == "fuzz":
+        print(json.dumps(fuzz.run(OUT)))
         return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")

@@ -71,7 +71,7 @@ class Population:
     user_devices: dict[str, list[int]] = field(default_factory=dict)
 
 
-async def _populate(urls: list[str], load: EdgeLoad) -> Population:
+async def populate(urls: list[str], load: EdgeLoad) -> Population:
     people = [f"b{uuid.uuid4().hex[:10]}" for _ in range(load.devices // 2)]
     population = Population()
     limit = asyncio.Semaphore(40)
@@ -266,7 +266,7 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
     print("[edge] starting sequencer, accounts, fan-out, history and two edge nodes", flush=True)
     with parley_running(base, stem="bench", edge_nodes=2, edge_port=18080) as (settings, urls):
         print(f"[edge] registering {load.devices} devices", flush=True)
-        population = asyncio.run(_populate(urls, load))
+        population = asyncio.run(populate(urls, load))
         devices: list[Device] = [
             (i, node, token, population.device_user[i])
             for i, (node, token) in enumerate(population.tokens)

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from bench.chaos_figures import Timeline
+
 PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 """Log axes labelled 50, 100, 200 rather than 5 x 10^1."""
 
@@ -142,6 +144,51 @@ def archive(path: Path, result: dict[str, Any]) -> None:
     )
     ax.legend()
     ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def chaos_timeline(path: Path, title: str, timeline: Timeline) -> None:
+    """Top: acknowledgements and deliveries per second; middle: each send's time to its
+    acknowledgement; bottom: how far behind each view was. A line at every kill."""
+    fig, (rates, latency, views) = plt.subplots(3, 1, figsize=(13, 9), sharex=True)
+    for label, points in (
+        ("sends acknowledged", timeline.acked_per_s),
+        ("messages yielded to devices", timeline.arrived_per_s),
+    ):
+        rates.plot([t for t, _ in points], [n for _, n in points], label=label, linewidth=0.8)
+    rates.set_yscale("symlog")
+    rates.yaxis.set_major_formatter(PLAIN)
+    rates.set_ylabel("per second")
+    rates.legend(loc="lower left", fontsize="small")
+    latency.scatter(
+        [t for t, _ in timeline.send_latency], [s for _, s in timeline.send_latency], s=2
+    )
+    latency.set_yscale("log")
+    latency.yaxis.set_major_formatter(PLAIN)
+    latency.set_ylabel("send to ack (s, log)")
+    for view, behind in sorted(timeline.staleness.items()):
+        views.plot([t for t, _ in behind], [s for _, s in behind], label=view, linewidth=0.8)
+    views.set_ylabel("view behind by (s)")
+    views.set_xlabel("seconds since the load began")
+    views.legend(loc="upper left", fontsize="small")
+    for ax in (rates, latency, views):
+        ax.grid(True, alpha=0.3)
+        for at, _ in timeline.faults:
+            ax.axvline(at, color="red", linestyle=":", linewidth=0.8)
+    for at, process in timeline.faults:
+        rates.text(
+            at,
+            0.98,
+            f" {process}",
+            transform=rates.get_xaxis_transform(),
+            rotation=90,
+            fontsize=8,
+            color="red",
+            va="top",
+        )
+    rates.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

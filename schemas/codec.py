@@ -64,7 +64,7 @@ def decode(data: bytes) -> AvroRecord:
     name, datum = decode_datum(data)
     try:
         return from_avro(name, datum)
-    except (ValueError, TypeError, KeyError, IndexError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
 
 
@@ -90,7 +90,15 @@ def decode_datum(data: bytes) -> tuple[str, dict[str, Any]]:
             return_record_name=True,
             return_record_name_override=True,
         )
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        UnicodeDecodeError,
+        OverflowError,  # a timestamp-millis far outside datetime's range (found by bench/fuzz.py)
+    ) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
     return name, cast(dict[str, Any], datum)
 
