@@ -83,3 +83,20 @@ def positions_in(searcher: Searcher) -> dict[int, int]:
         partition = int(str(first(document, f.KEY)).removeprefix(f.POSITION))
         found[partition] = int(first(document, f.VALUE))
     return found
+
+
+def dump(searcher: Searcher) -> tuple[list[MessageDoc], dict[str, int]]:
+    """Every message (by conversation and seq) and every record but readiness (key -> value):
+    what two indexes built from the same log must agree on (the rebuild test compares it)."""
+    messages: list[MessageDoc] = []
+    records: dict[str, int] = {}
+    limit = max(1, searcher.num_docs)
+    for _, address in searcher.search(Query.all_query(), limit, count=False).hits:
+        document = searcher.doc(address)
+        key = document.get_first(f.KEY)
+        if key is None:
+            messages.append(from_document(document))
+        elif key != f.READY:
+            records[str(key)] = int(first(document, f.VALUE))
+    messages.sort(key=lambda doc: (doc.conversation_id, doc.seq))
+    return messages, records
