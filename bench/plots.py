@@ -75,3 +75,21 @@ def ramp(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def latency_cdfs(path: Path, title: str, latencies: dict[str, list[float]]) -> None:
+    """One latency distribution per label (the kinds of one benchmark), on a log axis."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, values in latencies.items():
+        _cdf(ax, values, label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("fraction of queries")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -52,7 +52,9 @@ def readable(tenures: dict[str, Tenure], only: str | None = None) -> Query | Non
         ways.append(Query.term_set_query(f.SCHEMA, f.CONVERSATION, current))
     for cid, tenure in sorted(tenures.items()):
         if tenure.left_at is not None:
-            up_to = Query.range_query(f.SCHEMA, f.SEQ, FieldType.Unsigned, None, tenure.left_at)
+            up_to = Query.range_query(
+                f.SCHEMA, f.SEQ, FieldType.Unsigned, None, tenure.left_at, use_inverted_index=True
+            )
             conversation = Query.term_query(f.SCHEMA, f.CONVERSATION, cid)
             ways.append(Query.boolean_query([(Occur.Must, conversation), (Occur.Must, up_to)]))
     if not ways:

@@ -57,7 +57,7 @@ def last_seq_key(conversation_id: str) -> str:
 def build_schema() -> Schema:
     builder = SchemaBuilder()
     builder.add_text_field(CONVERSATION, stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_unsigned_field(SEQ, stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field(SEQ, stored=True, indexed=True)
     builder.add_text_field(SENDER, stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_integer_field(STAMP, stored=True, indexed=True, fast=True)
     builder.add_text_field(TAGS, stored=True, tokenizer_name="raw", index_option="basic")

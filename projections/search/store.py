@@ -19,6 +19,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tantivy import Searcher
+
 from projections.search import layout as f
 from projections.search.documents import (
     find_record,
@@ -58,6 +60,7 @@ class SearchStore:
         # process is one of several on a host.
         self._writer = self.index.writer(heap_bytes, 1)
         self._last_seqs: dict[str, int] = {}
+        self._stale = False
 
     @staticmethod
     def destroy(path: Path) -> None:
@@ -65,23 +68,23 @@ class SearchStore:
         shutil.rmtree(path, ignore_errors=True)
 
     def positions(self) -> dict[int, int]:
-        return positions_in(self.index.searcher())
+        return positions_in(self.searcher())
 
     def last_seq(self, conversation_id: str) -> int:
         """0 for a conversation the view has not seen."""
         cached = self._last_seqs.get(conversation_id)
         if cached is not None:
             return cached
-        found = find_record(self.index.searcher(), f.last_seq_key(conversation_id))
+        found = find_record(self.searcher(), f.last_seq_key(conversation_id))
         return 0 if found is None else int(first(found, f.VALUE))
 
     def message(self, conversation_id: str, seq: int) -> MessageDoc | None:
-        searcher = self.index.searcher()
+        searcher = self.searcher()
         hits = searcher.search(message_query(conversation_id, seq), 1, count=False).hits
         return from_document(searcher.doc(hits[0][1])) if hits else None
 
     def ready(self) -> Readiness | None:
-        found = find_record(self.index.searcher(), f.READY)
+        found = find_record(self.searcher(), f.READY)
         if found is None:
             return None
         return Readiness.model_validate_json(bytes(first(found, f.PAYLOAD)))
@@ -113,7 +116,7 @@ class SearchStore:
         except BaseException:
             writer.rollback()
             raise
-        self.index.reload()
+        self._stale = True
         if len(self._last_seqs) + len(last_seqs) > MAX_CACHED_CONVERSATIONS:
             self._last_seqs.clear()
         self._last_seqs.update(last_seqs)
@@ -128,12 +131,20 @@ class SearchStore:
     def close(self) -> None:
         self._writer.wait_merging_threads()
 
+    def searcher(self) -> Searcher:
+        """The last commit's view. Reloading costs a few milliseconds, so it happens when a
+        read needs it (an edit, a deletion, a conversation not in the cache), not per commit."""
+        if self._stale:
+            self.index.reload()
+            self._stale = False
+        return self.index.searcher()
+
     def _replace_record(self, key: str, payload: bytes | None) -> None:
         self._writer.delete_documents_by_term(f.KEY, key)
         if payload is not None:
             self._writer.add_document(record(key, payload=payload))
         self._writer.commit()
-        self.index.reload()
+        self._stale = True
 
 
 class SearchBatch:

@@ -59,7 +59,7 @@ def test_the_index_holds_what_the_pure_fold_says(tmp_path: Path) -> None:
     store = SearchStore(tmp_path / "index")
     for start in range(0, 1000, 137):
         write(store, events, start, min(1000, start + 137))
-    messages, records = dump(store.index.searcher())
+    messages, records = dump(store.searcher())
     assert messages == in_order(fold_pure(events))
     assert records["position/0"] == 1000
     store.close()
@@ -73,7 +73,7 @@ def test_batch_boundaries_do_not_change_the_index(tmp_path: Path) -> None:
         store = SearchStore(tmp_path / name)
         for start in range(0, 700, size):
             write(store, events, start, min(700, start + size))
-        dumps.append(dump(store.index.searcher()))
+        dumps.append(dump(store.searcher()))
         store.close()
     assert dumps[0] == dumps[1] == dumps[2]
 
@@ -82,13 +82,13 @@ def test_a_replayed_batch_changes_nothing(tmp_path: Path) -> None:
     events = fixed_log(300)
     store = SearchStore(tmp_path / "index")
     write(store, events, 0, 300)
-    before = dump(store.index.searcher())
+    before = dump(store.searcher())
     batch = SearchBatch(store)
     for offset in range(100, 300):
         batch.add(events[offset], b"")
     assert (batch.applied, batch.skipped) == (0, 200)
     batch.commit()
-    assert dump(store.index.searcher()) == before
+    assert dump(store.searcher()) == before
     store.close()
 
 
