@@ -14,7 +14,6 @@ advance, commit, positions, applied, skipped, gaps), so the follower takes them 
 
 from __future__ import annotations
 
-import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,8 @@ from projections.search.documents import (
 )
 from projections.search.projection import Advance, MessageDoc, Remove, Upsert, apply
 from projections.store import Readiness
+from projections.tally import tally
 from schemas import models as m
-
-log = logging.getLogger("parley.search")
 
 MAX_CACHED_CONVERSATIONS = 1_000_000
 """Last seqs kept in memory; past it the cache starts again from the index."""
@@ -167,13 +165,8 @@ class SearchBatch:
         cid, seq = event.meta.conversation_id, event.meta.seq
         last = self.last_seq(cid)
         changes = apply(event, last, self.message)
-        if not changes:
-            self.skipped += 1
+        if not tally(self, cid, last, seq, changed=bool(changes)):
             return
-        if seq != last + 1:
-            log.warning("gap in %s: view at seq %d, event at seq %d", cid, last, seq)
-            self.gaps += 1
-        self.applied += 1
         for change in changes:
             if isinstance(change, Upsert):
                 key = (change.doc.conversation_id, change.doc.seq)
