@@ -201,3 +201,21 @@ def test_dates_are_utc_days(world: World) -> None:
     assert world.found("bob", "release", after=day) == []
     assert world.found("bob", "release", before=day) == []
     assert isinstance(day, date)
+
+
+def test_the_executor_runs_real_searches_side_by_side(world: World) -> None:
+    for i in range(30):
+        world.send("c", "alice", f"retro notes {i}")
+    world.write()
+    executor = SearchExecutor(world.engine.search, budget_s=30, workers=2, queued=8)
+
+    async def many() -> list[SearchPage]:
+        requests = [SearchRequest(query="retro", limit=10) for _ in range(8)]
+        return list(await asyncio.gather(*(executor.run("bob", r) for r in requests)))
+
+    try:
+        pages = asyncio.run(many())
+        assert [len(p.hits) for p in pages] == [10] * 8
+        assert executor.run_sync("bob", SearchRequest(query="retro notes 7")).hits[0].seq == 9
+    finally:
+        executor.close()

@@ -14,7 +14,7 @@ import pytest
 
 from projections.search.documents import dump
 from projections.search.projection import Advance, MessageDoc, Remove, Upsert, apply
-from projections.search.query import SearchReader
+from projections.search.query import SearchReader, SearchUnavailableError
 from projections.search.store import SearchBatch, SearchStore
 from projections.store import Readiness, ViewBatch, ViewStore
 from schemas import models as m
@@ -194,3 +194,17 @@ def test_unreadable_bodies_are_never_indexed(kind: str) -> None:
     assert isinstance(event, m.MessageSent)
     hidden = m.MessageSent(meta=event.meta, body=body)
     assert apply(hidden, 0, lambda cid, seq: None) == [Advance("c0", 1)]
+
+
+def test_the_query_side_does_not_import_kafka() -> None:
+    """The edge imports the search query side (and its executor); Kafka is not for them."""
+    probe = (
+        "import sys, projections.search.query, projections.search.executor; "
+        "sys.exit('confluent_kafka' in sys.modules or 'streams' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
+def test_a_missing_index_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(SearchUnavailableError):
+        SearchReader(tmp_path / "absent")
