@@ -74,7 +74,9 @@ class SearchStore:
         if cached is not None:
             return cached
         found = find_record(self.searcher(), f.last_seq_key(conversation_id))
-        return 0 if found is None else int(first(found, f.VALUE))
+        last = 0 if found is None else int(first(found, f.VALUE))
+        self._remember({conversation_id: last})
+        return last
 
     def message(self, conversation_id: str, seq: int) -> MessageDoc | None:
         searcher = self.searcher()
@@ -115,6 +117,9 @@ class SearchStore:
             writer.rollback()
             raise
         self._stale = True
+        self._remember(last_seqs)
+
+    def _remember(self, last_seqs: dict[str, int]) -> None:
         if len(self._last_seqs) + len(last_seqs) > MAX_CACHED_CONVERSATIONS:
             self._last_seqs.clear()
         self._last_seqs.update(last_seqs)
