@@ -99,6 +99,8 @@ class _Walk:
     newest: bool
     deadline: float
     offset: int
+    total: int | None
+    """Matches counted by tantivy; counted with the walk's first chunk when not known."""
     examined: int = 0
     last_stamp: int | None = None
     seen_at_last: tuple[tuple[str, int], ...] = ()
@@ -133,9 +135,10 @@ class MessageSearch:
         newest = request.order == "newest" or not (built.terms or built.runs)
         base = Query.boolean_query([(Occur.Must, built.query), (Occur.Must, where)])
         searcher = self.index.searcher()
-        total = _count(searcher.search(base, 1, count=True))
-        query = base
+        query, total = base, None
         if newest and state.stamp is not None:
+            # The page's query stops at the cursor; the total counts them all.
+            total = _count(searcher.search(base, 1, count=True))
             up_to = Query.range_query(f.SCHEMA, f.STAMP, FieldType.Integer, None, state.stamp)
             query = Query.boolean_query([(Occur.Must, base), (Occur.Must, up_to)])
         walk = _Walk(
@@ -148,11 +151,12 @@ class MessageSearch:
             newest=newest,
             deadline=deadline,
             offset=0 if newest else state.offset,
+            total=total,
         )
         found = self._walk(walk)
         return SearchPage(
             hits=tuple(self._hit(doc, score, built) for doc, score in found),
-            estimated_total=total,
+            estimated_total=walk.total or 0,
             next_cursor=None if walk.exhausted else encode(self._next(walk)),
         )
 
@@ -165,11 +169,13 @@ class MessageSearch:
             result = walk.searcher.search(
                 walk.query,
                 chunk,
-                count=False,
+                count=walk.total is None,
                 order_by_field=f.STAMP if walk.newest else None,
                 offset=walk.offset,
                 order=Order.Desc,
             )
+            if walk.total is None:
+                walk.total = _count(result)
             used = 0
             for key, address in result.hits:
                 if len(found) == walk.limit or walk.examined >= self.limits.max_examined:
