@@ -42,10 +42,6 @@ def split(folded: str) -> tuple[str, list[str]]:
     return _SUBSTRING_CHAR.sub(" ", folded), _SUBSTRING_RUN.findall(folded)
 
 
-def runs(folded: str) -> list[str]:
-    return _SUBSTRING_RUN.findall(folded)
-
-
 def units(folded: str) -> str:
     """Words and substring-script characters, one space apart: the form in which a quoted
     phrase must appear in a message, so that "fox" is not found in "foxes" nor "京烤" across
