@@ -95,9 +95,13 @@ def hidden_key(user_id: str, conversation_id: str, seq: int) -> bytes:
     return HIDDEN + id_bytes(user_id) + id_bytes(conversation_id) + seq_bytes(seq)
 
 
+def tenures_prefix(user_id: str) -> bytes:
+    return TENURE + id_bytes(user_id)
+
+
 def tenure_key(user_id: str, conversation_id: str) -> bytes:
     """One key per conversation the user was ever in; see `Tenure`."""
-    return TENURE + id_bytes(user_id) + id_bytes(conversation_id)
+    return tenures_prefix(user_id) + id_bytes(conversation_id)
 
 
 class Tenure(BaseModel):
@@ -108,3 +112,8 @@ class Tenure(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     left_at: int | None = Field(default=None, ge=1)
+
+    def covers(self, seq: int) -> bool:
+        """The holder may read the event at `seq`: the one rule of who reads what, used by
+        fetch_history, sync and search alike."""
+        return self.left_at is None or seq <= self.left_at

@@ -24,6 +24,7 @@ from projections.history.layout import (
     memberships_prefix,
     reactions_prefix,
     tenure_key,
+    tenures_prefix,
 )
 from projections.reader import ViewReader, ViewUnavailableError
 
@@ -102,8 +103,13 @@ class HistoryReader(ViewReader):
         value = self._db.get(tenure_key(user_id, conversation_id))
         if value is None:
             return False
-        tenure = Tenure.model_validate_json(value)
-        return tenure.left_at is None or seq <= tenure.left_at
+        return Tenure.model_validate_json(value).covers(seq)
+
+    def tenures(self, user_id: str) -> dict[str, Tenure]:
+        """Every conversation the user was ever in, with their tenure: what they may read."""
+        self._catch_up()
+        prefix = tenures_prefix(user_id)
+        return {id_after(prefix, k): Tenure.model_validate_json(v) for k, v in self._scan(prefix)}
 
     def overlay(self, conversation_id: str, seq: int) -> Overlay:
         self._catch_up()
