@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from edge.errors import NOT_READY
+from projections.history.layout import Tenures
 from projections.history.query import HistoryReader, Overlay
 from projections.inbox.query import InboxConversation, InboxReader
 from projections.reader import ViewReader, ViewUnavailableError
@@ -60,6 +61,12 @@ class LazyHistory(LazyView[HistoryReader]):
 
     def is_member(self, user_id: str, conversation_id: str) -> bool:
         return self.open().is_member(user_id, conversation_id)
+
+    def tenures_in(self, user_id: str, conversation_id: str) -> Tenures | None:
+        return self.open().tenures_in(user_id, conversation_id)
+
+    def tenures(self, user_id: str) -> dict[str, Tenures]:
+        return self.open().tenures(user_id)
 
     def overlay(self, conversation_id: str, seq: int) -> Overlay:
         return self.open().overlay(conversation_id, seq)

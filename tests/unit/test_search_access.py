@@ -48,6 +48,31 @@ def test_a_removed_member_finds_only_what_was_sent_while_a_member(world: World) 
     assert len(world.found("alice", "budget")) == 2
 
 
+def test_a_member_added_later_does_not_find_what_was_sent_before(world: World) -> None:
+    world.create("c", "alice", "bob")
+    world.send("c", "alice", "salary review before carol joined")
+    world.add("c", "alice", "carol")
+    after = world.send("c", "alice", "salary review, carol is here now")
+    world.write()
+    assert world.found("carol", "salary") == [("c", after)]
+    assert world.found("carol", "salary", conversation_id="c") == [("c", after)]
+    assert world.search("carol", "salary").estimated_total == 1  # the prefilter, too
+    assert len(world.found("bob", "salary")) == 2
+
+
+def test_removed_and_added_again_finds_both_tenures_but_not_the_gap(world: World) -> None:
+    world.create("c", "alice", "bob")
+    first = world.send("c", "alice", "roadmap, first tenure")
+    world.remove("c", "alice", "bob")
+    world.send("c", "alice", "roadmap, while bob was away")
+    world.add("c", "alice", "bob")
+    second = world.send("c", "alice", "roadmap, second tenure")
+    world.write()
+    assert sorted(world.found("bob", "roadmap")) == [("c", first), ("c", second)]
+    assert sorted(world.found("bob", "roadmap", order="newest")) == [("c", first), ("c", second)]
+    assert world.search("bob", "roadmap").estimated_total == 2  # the prefilter, too
+
+
 def test_a_removal_takes_effect_at_once_without_touching_the_index(world: World) -> None:
     world.create("c", "alice", "bob")
     world.send("c", "alice", "quarterly numbers")
