@@ -36,6 +36,7 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
         Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
         Service("history", "projections.history", {"PARLEY_METRICS_PORT": str(base + 4)}),
         Service("inbox", "projections.inbox", {"PARLEY_METRICS_PORT": str(base + 5)}),
+        Service("search", "projections.search", {"PARLEY_METRICS_PORT": str(base + 6)}),
         *edges,
     )
 

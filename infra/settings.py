@@ -27,7 +27,7 @@ class PlatformSettings(StorageSettings):
     kafka_heap: str = "768m"
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")
-    metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +4")
+    metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +6")
     edge_nodes_local: int = Field(default=1, ge=1, le=16, description="Edge nodes `up` starts")
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)

@@ -76,6 +76,10 @@ class SearchReader:
     def positions(self) -> dict[int, int]:
         return positions_in(self.searcher())
 
+    def close(self) -> None:
+        """For owners that close every view they open; tantivy lets go of the index's files
+        when its last searcher does, so there is nothing to release here."""
+
 
 @dataclass(frozen=True)
 class SearchLimits:

@@ -6,10 +6,9 @@ tantivy commit. A commit is atomic: after a crash the index opens at the last co
 so the positions it reports are exactly what it holds, and the follower reads again from
 there. tantivy-py has no commit payload, hence positions as documents.
 
-`SearchStore` and `SearchBatch` have the shape of `projections.store.ViewStore` and `ViewBatch`
-that the view follower drives (positions, clear_ready, mark_ready, close, destroy; add,
-advance, commit, positions, applied, skipped, gaps), so the follower takes them as they are
-(tests/unit/test_search_store.py checks the shapes agree).
+`SearchStore` and `SearchBatch` are a `TrackedStore` and a `TrackedBatch`
+(projections/store.py), the contract the view follower drives, so the search view runs in
+the same loop as the others: `python -m projections search [rebuild]`.
 """
 
 from __future__ import annotations
@@ -35,6 +34,9 @@ from projections.store import Readiness
 from projections.tally import tally
 from schemas import models as m
 
+SEARCH_MAX_BATCH = 5_000
+"""Records per batch at most: each commit costs a fixed few milliseconds whatever it holds
+(measured in docs/search.md), so the search view takes larger batches than the others."""
 MAX_CACHED_CONVERSATIONS = 1_000_000
 """Last seqs kept in memory; past it the cache starts again from the index."""
 
