@@ -8,15 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
+
+from tantivy import Searcher
 
 from edge.errors import NOT_READY
 from projections.history.layout import Tenures
 from projections.history.query import HistoryReader, Overlay
 from projections.inbox.query import InboxConversation, InboxReader
-from projections.reader import ViewReader, ViewUnavailableError
+from projections.reader import ViewUnavailableError
+from projections.search.query import SearchReader
 
-R = TypeVar("R", bound=ViewReader)
+
+class Reader(Protocol):
+    """A view's query side: opened when its view has written, closed with the edge."""
+
+    def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Reader)
 
 
 class LazyView(Generic[R]):
@@ -90,3 +100,11 @@ class LazyInbox(LazyView[InboxReader]):
 
     def refresh(self) -> None:
         self.open().refresh()
+
+
+class LazySearch(LazyView[SearchReader]):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SearchReader)
+
+    def searcher(self) -> Searcher:
+        return self.open().searcher()

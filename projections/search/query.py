@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from tantivy import FieldType, Index, Occur, Order, Query, Searcher, SearchResult
 
@@ -81,6 +81,12 @@ class SearchReader:
         when its last searcher does, so there is nothing to release here."""
 
 
+class Indexed(Protocol):
+    """Where searches look: a `SearchReader`, or anything that opens one on demand."""
+
+    def searcher(self) -> Searcher: ...
+
+
 @dataclass(frozen=True)
 class SearchLimits:
     chunk: int = 100
@@ -114,7 +120,7 @@ class _Walk:
 class MessageSearch:
     def __init__(
         self,
-        index: SearchReader,
+        index: Indexed,
         history: History,
         *,
         limits: SearchLimits | None = None,

@@ -58,6 +58,7 @@ class ParsedQuery:
 
 
 def parse(request: SearchRequest) -> ParsedQuery:
+    _unicode(request)
     text = request.query
     if len(text) > MAX_QUERY_CHARS:
         raise InvalidSearchError(f"the query is {len(text)} characters; at most {MAX_QUERY_CHARS}")
@@ -71,6 +72,21 @@ def parse(request: SearchRequest) -> ParsedQuery:
         raise InvalidSearchError(f"the query has {len(clauses)} terms; at most {MAX_CLAUSES}")
     _merge(filters, request)
     return ParsedQuery(tuple(clauses), filters)
+
+
+def _unicode(request: SearchRequest) -> None:
+    """Every text field is Unicode text: a lone surrogate (which JSON's \\ud800 escapes can
+    carry) is none, and neither the index nor an answer could hold it. Checked first, so no
+    reason ever quotes one."""
+    texts = {
+        "query": request.query,
+        "conversation_id": request.conversation_id,
+        "sender": request.sender,
+        "cursor": request.cursor,
+    }
+    for name, value in texts.items():
+        if value is not None and any("\ud800" <= c <= "\udfff" for c in value):
+            raise InvalidSearchError(f"the {name} holds a lone surrogate: it is not Unicode text")
 
 
 def _clauses(text: str, filters: Filters) -> list[Clause]:
