@@ -1,7 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, search, or one part alone (edge, idle,
-sequencer, rebuild, backfill, projection-lag).
+COMMAND: quick, suite, report, capacity, media, or one part alone (edge, idle, sequencer,
+rebuild, backfill, projection-lag, search).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -9,10 +9,10 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
 `media` (not yet part of the suite) measures uploads, image processing and the media
-processor (bench/media.py). `search` needs no platform (PARLEY_BENCH_SEARCH=quick for a
-small corpus, PARLEY_BENCH_SEARCH_BATCH for the events per commit, 1000 by default). The
-others run one part alone on a platform of its own, write to bench/out/ and end with its
-result as one JSON line.
+processor (bench/media.py). The others run one part alone on a platform of its own, write
+to bench/out/ and end with its result as one JSON line (`search`: PARLEY_BENCH_SEARCH=quick
+for a corpus of 50,000 messages instead of 1,000,000, PARLEY_BENCH_SEARCH_BATCH for the
+events per commit).
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ import json
 import os
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, media, plots, results, search, suite
-from bench.machine import machine
+from bench import capacity, edge, media, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -79,24 +77,10 @@ def media_alone() -> dict[str, Any]:
     return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail", "busy")}
 
 
-def search_alone() -> dict[str, Any]:
-    load = search.QUICK if os.environ.get("PARLEY_BENCH_SEARCH") == "quick" else search.FULL
-    if "PARLEY_BENCH_SEARCH_BATCH" in os.environ:
-        load = replace(load, batch=int(os.environ["PARLEY_BENCH_SEARCH_BATCH"]))
-    result = search.run(load, Path("/tmp") / "parley-bench-search")
-    result["machine"] = machine()
-    written = search.write(result, OUT, f"search-{load.name}-batch{load.batch}")
-    print(f"[search] wrote {', '.join(str(p) for p in written)}", flush=True)
-    return {"benchmark": "search", "indexing": result["indexing"]} | {
-        kind: {"p50_ms": v["p50_ms"], "p99_ms": v["p99_ms"]}
-        for kind, v in result["queries"].items()
-    }
-
-
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", "media", "search", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", "media", *single]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -118,8 +102,6 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "media":
         summary = media_alone()
-    elif command == "search":
-        summary = search_alone()
     else:
         summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))

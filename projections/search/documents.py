@@ -74,6 +74,12 @@ def find_record(searcher: Searcher, key: str) -> Document | None:
     return searcher.doc(hits[0][1]) if hits else None
 
 
+def last_seq_in(searcher: Searcher, conversation_id: str) -> int:
+    """The last seq the index applied in the conversation; 0 for one it has not seen."""
+    found = find_record(searcher, f.last_seq_key(conversation_id))
+    return 0 if found is None else int(first(found, f.VALUE))
+
+
 def positions_in(searcher: Searcher) -> dict[int, int]:
     """The next offset to read per partition, as of the searcher's commit."""
     query = Query.regex_query(f.SCHEMA, f.KEY, f"{f.POSITION}[0-9]+")

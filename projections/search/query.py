@@ -27,7 +27,7 @@ from projections.search import layout as f
 from projections.search.access import History, readable, visible
 from projections.search.answers import SearchHit, SearchPage, SearchRequest
 from projections.search.cursor import CursorState, decode, encode, fingerprint
-from projections.search.documents import find_record, from_document, positions_in
+from projections.search.documents import find_record, from_document, last_seq_in, positions_in
 from projections.search.errors import SearchTimeoutError
 from projections.search.highlight import snippet
 from projections.search.plan import Plan, plan
@@ -75,6 +75,11 @@ class SearchReader:
 
     def positions(self) -> dict[int, int]:
         return positions_in(self.searcher())
+
+    def last_seq(self, conversation_id: str) -> int:
+        """How far the index has applied the conversation (0: not at all): what a reader
+        waiting for an event to be searchable waits on."""
+        return last_seq_in(self.searcher(), conversation_id)
 
     def close(self) -> None:
         """For owners that close every view they open; tantivy lets go of the index's files

@@ -24,6 +24,7 @@ from projections.search.documents import (
     find_record,
     first,
     from_document,
+    last_seq_in,
     message_query,
     positions_in,
     record,
@@ -75,8 +76,7 @@ class SearchStore:
         cached = self._last_seqs.get(conversation_id)
         if cached is not None:
             return cached
-        found = find_record(self.searcher(), f.last_seq_key(conversation_id))
-        last = 0 if found is None else int(first(found, f.VALUE))
+        last = last_seq_in(self.searcher(), conversation_id)
         self._remember({conversation_id: last})
         return last
 
