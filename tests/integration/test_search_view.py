@@ -5,14 +5,19 @@ exactly the documents of the live index."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from projections.search.documents import dump
 from projections.search.layout import LAST_SEQ
 from projections.search.query import SearchReader
 from schemas import models as m
-from tests.integration.log import CommandProducer, command_meta, create_conversation, fresh_topics
+from tests.integration.log import (
+    CommandProducer,
+    command_meta,
+    create_conversation,
+    fresh_topics,
+    send_paced,
+)
 from tests.integration.processes import wait_until
 from tests.integration.sequencer_process import SequencerProcess
 from tests.integration.view_process import SearchProcess
@@ -62,9 +67,7 @@ class Script:
                 target = self.seq[cid]
                 meta = command_meta(cid, "alice", client_msg_id=f"{cid}-d{i}")
                 commands.append(
-                    m.DeleteMessage(
-                        meta=meta, target_seq=target, scope=m.DeleteScope.FOR_EVERYONE
-                    )
+                    m.DeleteMessage(meta=meta, target_seq=target, scope=m.DeleteScope.FOR_EVERYONE)
                 )
                 self.expected.pop((cid, target), None)
                 self.seq[cid] += 1
@@ -74,16 +77,7 @@ class Script:
         return sum(self.seq.values())
 
     def send(self, out: CommandProducer) -> None:
-        for creation in self.creations:
-            out.send(creation)
-        out.flush()
-        for i, commands in enumerate(self.steps):
-            for command in commands:
-                out.send(command)
-            if i % 10 == 0:  # a few seconds in all, so that the kill lands while batches commit
-                out.flush()
-                time.sleep(0.1)
-        out.flush()
+        send_paced(out, self.creations, self.steps)
 
 
 def applied(reader: SearchReader, script: Script) -> int:
