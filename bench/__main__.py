@@ -10,8 +10,8 @@ bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REP
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
 `media` (not yet part of the suite) measures uploads, image processing and the media
 processor (bench/media.py). The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line (`search`: PARLEY_BENCH_SEARCH=quick
-for a corpus of 50,000 messages instead of 1,000,000, PARLEY_BENCH_SEARCH_BATCH for the
+to bench/out/ and end with its result as one JSON line (`search`: PARLEY_BENCH_SEARCH=full
+for a corpus of 1,000,000 messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the
 events per commit).
 """
 

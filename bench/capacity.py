@@ -72,7 +72,7 @@ class Measured:
             backfill_wire_bytes_per_event=fill["bytes_in_per_event"],
             backfill_seconds=fill["seconds_median"],
             backfill_messages=fill["messages"],
-            search_messages_per_core=indexing["messages_per_s"],
+            search_messages_per_core=indexing["messages_per_cpu_s"],
             search_bytes_per_message=indexing["index_bytes_per_message"],
         )
 
@@ -126,8 +126,9 @@ SOURCES = {
     "backfill_seconds": ("backfill, seconds", "backfill-full.json: median catch-up"),
     "backfill_messages": ("backfill, messages missed", "backfill-full.json"),
     "search_messages_per_core": (
-        "search view, messages indexed/s per core",
-        "search.json: the view's batches on one pinned core, wall clock",
+        "search view, messages indexed per CPU second",
+        "search.json: the view's batches on one pinned core, per CPU second of the process "
+        "(its wall-clock rate there is lower while other work shares the core)",
     ),
     "search_bytes_per_message": (
         "bytes per message in the search index",
