@@ -99,8 +99,8 @@ def test_kill_9_mid_batch_loses_and_duplicates_no_document_and_equals_a_rebuild(
     streaming = threading.Thread(target=script.send, args=(CommandProducer(topics),))
     sequencer.start()
     live.start()
-    reader = live.reader(tmp_path / "unused")
     try:
+        reader = live.reader(tmp_path / "unused")
         streaming.start()
         wait_until(lambda: applied(reader, script) > total // 4, 90, "a quarter of the events")
         live.kill()
@@ -115,7 +115,8 @@ def test_kill_9_mid_batch_loses_and_duplicates_no_document_and_equals_a_rebuild(
             assert applied(fresh, script) == total
         after_rebuild = rebuilt.dump()
     finally:
-        streaming.join()
+        if streaming.is_alive():
+            streaming.join()
         for process in (live, restarted, rebuilt):
             process.stop()
         sequencer.stop()
