@@ -25,7 +25,7 @@ import aiohttp
 
 from bench import ramp
 from bench.ramp import Step
-from bench.services import parley_running
+from bench.services import edge_port, parley_running
 from bench.stats import latency_summary, rss_mib
 from infra.services import service_processes
 from infra.settings import PlatformSettings
@@ -264,7 +264,10 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
     """Every step of `load` in one cluster and one population; the result has a summary
     (with its latencies) per step measured, and the knee."""
     print("[edge] starting sequencer, accounts, fan-out, history and two edge nodes", flush=True)
-    with parley_running(base, stem="bench", edge_nodes=2, edge_port=18080) as (settings, urls):
+    with parley_running(base, stem="bench", edge_nodes=2, edge_port=edge_port(0)) as (
+        settings,
+        urls,
+    ):
         print(f"[edge] registering {load.devices} devices", flush=True)
         population = asyncio.run(_populate(urls, load))
         devices: list[Device] = [
