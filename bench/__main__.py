@@ -53,6 +53,10 @@ def quick() -> dict[str, Any]:
         "benchmark": "edge",
         "devices": result["devices"],
         "deliveries_per_s": step["deliveries_per_s"],
+        "cpu_us_per_message": step["cpu_us_per_message"],
+        "platform_cpu_us_per_message": step["platform_cpu_us_per_message"],
+        "at_rest_share_of_core": result["at_rest"]["share_of_core"],
+        "at_rest_platform_share_of_core": result["at_rest"]["platform_share_of_core"],
     }
 
 
