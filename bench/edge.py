@@ -24,12 +24,13 @@ import aiohttp
 import orjson
 import uvloop
 
-from bench import processes, ramp
+from bench import hops, processes, ramp
 from bench.ramp import Step
 from bench.services import edge_port, parley_running
 from bench.stats import latency_summary, rss_mib
 from infra.services import service_processes
 from infra.settings import REPO_ROOT, PlatformSettings
+from schemas.topics import declare_topics
 
 PASSWORD = "benchmark password"
 PRIME_RATE = 100
@@ -49,6 +50,9 @@ class EdgeLoad:
     prime_seconds: float = 10.0
     """Traffic before the first step, not measured: the first messages through a fresh
     cluster pay for connections, leaders and caches being set up."""
+    hops: bool = False
+    """Stamp every measured message at each hop (bench/hops.py): an observer of the events
+    and deliveries topics runs in this process during each step."""
     rest_seconds: float = 10.0
     """Before the priming: every device connected, nobody sending; the platform's CPU over
     this window is its floor at rest."""
@@ -60,6 +64,12 @@ def single(name: str, rate_per_s: int) -> EdgeLoad:
 
 
 QUICK = single("quick", 1000)
+HOPS = EdgeLoad(
+    "hops",
+    steps=tuple(ramp.steps((200, 1000), warmup_seconds=3.0, seconds=10.0, drain_seconds=5.0)),
+    hops=True,
+)
+"""The latency budget per hop at a low and the target rate."""
 RAMP = EdgeLoad(
     "ramp",
     steps=tuple(ramp.steps(ramp.RAMP_RATES, warmup_seconds=3.0, seconds=10.0, drain_seconds=4.0)),
@@ -245,7 +255,7 @@ async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
             rate = step.rate_per_s / job.loaders
             total = int(rate * (step.warmup_seconds + step.seconds))
             warmup = int(rate * step.warmup_seconds)
-            sent: list[tuple[str, str]] = []  # (message id, conversation)
+            sent: list[tuple[str, str, float]] = []  # (message id, conversation, sent ms)
             pick = random.Random(f"{order.tag}-{job.index}")
             while time.time() < order.start_at:
                 await asyncio.sleep(0.01)
@@ -257,14 +267,15 @@ async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
                 ws, user = senders[pick.randrange(len(senders))]
                 cid = pick.choice(by_user[user])
                 mid = message_id(order.tag, i < warmup, job.index, i)
+                stamp = time.time_ns()
                 if i >= warmup:
-                    sent.append((mid, cid))
+                    sent.append((mid, cid, stamp / 1e6))
                 frame = {
                     "type": "send",
                     "id": mid,
                     "conversation_id": cid,
                     "client_msg_id": mid,
-                    "body": {"kind": "plain", "text": f"{mid}|{time.time_ns()}"},
+                    "body": {"kind": "plain", "text": f"{mid}|{stamp}"},
                 }
                 await ws.send_str(orjson.dumps(frame).decode())
             send_seconds = time.monotonic() - began
@@ -326,7 +337,16 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
                 ready = next_report(results, loaders, 60 + load.devices / 20)
                 print(f"[edge] loader {ready['loader']}: {ready['connected']} devices", flush=True)
             rest = _at_rest(load.rest_seconds)
-            measured = _climb(load, population, orders, results, loaders)
+            probe = (
+                hops.HopProbe(
+                    settings.bootstrap,
+                    declare_topics(settings.topic_prefix, partitions=settings.partitions),
+                    {index: node for index, node, _, _ in devices},
+                )
+                if load.hops
+                else None
+            )
+            measured = _climb(load, population, orders, results, loaders, probe=probe)
             for order_queue in orders:
                 order_queue.put(None)
             for process in loaders:
@@ -375,6 +395,8 @@ def _climb(
     orders: list[Any],
     results: Any,
     loaders: list[Any],
+    *,
+    probe: hops.HopProbe | None = None,
 ) -> list[dict[str, Any]]:
     if load.prime_seconds > 0:
         rate = min(load.steps[0].rate_per_s, PRIME_RATE)
@@ -394,6 +416,7 @@ def _climb(
                 flush=True,
             )
             order = StepOrder(step, f"s{n}a{attempt}", time.time() + 1.0)
+            observer = probe.observe() if probe is not None else None
             before = processes.snapshot(REPO_ROOT)
             for order_queue in orders:
                 order_queue.put(order)
@@ -401,6 +424,8 @@ def _climb(
             cpu = processes.cpu_seconds(before, processes.snapshot(REPO_ROOT))
             summary = summarise(step, population, parts) | {"attempt": attempt}
             summary |= cpu_per_message(cpu, sum(p["total_sent"] for p in parts))
+            if probe is not None and observer is not None:
+                summary["hops"] = probe.measure(observer, parts)
             measured.append(summary)
             print(
                 f"[edge] {step.rate_per_s}/s: p50 {summary['p50_ms']:.0f} ms, "
@@ -449,7 +474,7 @@ def cpu_per_message(cpu: dict[str, float], messages: int) -> dict[str, Any]:
 def summarise(step: Step, population: Population, parts: list[dict[str, Any]]) -> dict[str, Any]:
     sent = [s for part in parts for s in part["sent"]]
     arrivals = [a for part in parts for a in part["arrivals"]]
-    expected = sum(len(population.conversations[cid]) * 2 for _, cid in sent)
+    expected = sum(len(population.conversations[cid]) * 2 for _, cid, _ in sent)
     counts = Counter((mid, device) for mid, device, _ in arrivals)
     latencies = [ms for _, _, ms in arrivals]
     errors: Counter[str] = Counter()

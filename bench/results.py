@@ -34,6 +34,10 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
     result.setdefault("machine", machine())
     written = [out_dir / f"{name}.json"]
     written[0].write_text(json.dumps(finite(result), indent=2, allow_nan=False) + "\n")
+    if any("hops" in s for s in steps):
+        budget = out_dir / f"{name}-budget.png"
+        plots.hops(budget, [s for s in steps if "hops" in s])
+        written.append(budget)
     plot = out_dir / f"{name}.png"
     if steps and len(steps) > 1:
         limit = result.get("p99_limit_ms") or ramp.P99_LIMIT_MS
