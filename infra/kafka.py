@@ -112,6 +112,11 @@ class LocalKafka:
                 "group.initial.rebalance.delay.ms=0",
                 "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
                 "log.retention.check.interval.ms=60000",
+                # One node on a few cores: Kafka's defaults (3 network and 8 I/O threads) are
+                # sized for a dedicated many-core broker; here more threads than cores only
+                # add hand-offs between them (docs/performance.md).
+                "num.network.threads=2",
+                "num.io.threads=2",
                 "",
             ]
         )
