@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,8 @@ def quick(checkout: Checkout, rate: int) -> dict[str, Any]:
         elif line.startswith("{"):
             summary = json.loads(line)
     if process.wait() != 0 or summary is None or step is None:
-        raise RuntimeError(f"{checkout.label}: bench quick failed (exit {process.returncode})")
+        print(f"[compare] {checkout.label}: bench quick failed (exit {process.returncode})")
+        return {"label": checkout.label, "failed": process.returncode}
     messages = summary["sent"] * (13 / 10)  # warm-up (3 s) and measured (10 s) were sent
     step["us_per_message"] = {
         role: round(1e6 * s / messages, 1) for role, s in step["cpu_s"].items()
@@ -146,47 +148,55 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1) if values else float("nan")
 
 
+def _by_role(
+    groups: dict[str, list[dict[str, Any]]],
+    part: str,
+    figure: str,
+    whole: str,
+    show: Callable[[list[float]], str],
+) -> list[str]:
+    """One row per role (and the platform's whole) of the figure `part`.`figure` per run,
+    a cell per label, shown by `show` over that label's runs."""
+    roles = sorted({role for runs in groups.values() for r in runs for role in r[part][figure]})
+    rows = []
+    for role in [*roles, "platform"]:
+        cells = []
+        for runs in groups.values():
+            values = [
+                r[part][whole] if role == "platform" else r[part][figure].get(role, 0.0)
+                for r in runs
+            ]
+            cells.append(show(values) if values else "-")
+        rows.append(f"| {part}: {figure}, {role} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def table(runs: list[dict[str, Any]], labels: list[str]) -> str:
     rows = ["| figure | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
-    by_label = {label: [r for r in runs if r["label"] == label and "step" in r] for label in labels}
+    steps = {label: [r for r in runs if r["label"] == label and "step" in r] for label in labels}
     for key in ("p50_ms", "p99_ms", "max_ms", "lost", "duplicated", "deliveries_per_s"):
         cells = []
         for label in labels:
-            values = [r["summary"][key] for r in by_label[label]]
+            values = [r["summary"][key] for r in steps[label]]
             cells.append(f"{_median(values)} ({', '.join(str(round(v)) for v in values)})")
         rows.append(f"| {key} | " + " | ".join(cells) + " |")
-    roles = sorted({role for r in runs if "step" in r for role in r["step"]["us_per_message"]})
-    for role in [*roles, "platform"]:
-        cells = []
-        for label in labels:
-            values = [
-                r["step"]["platform_us_per_message"]
-                if role == "platform"
-                else r["step"]["us_per_message"].get(role, 0.0)
-                for r in by_label[label]
-            ]
-            cells.append(f"{_median(values)}")
-        rows.append(f"| CPU us/message, {role} | " + " | ".join(cells) + " |")
-    for label_key in ("other_share_of_machine",):
-        cells = [
-            ", ".join(f"{100 * r['step'][label_key]:.0f}%" for r in by_label[label])
-            for label in labels
-        ]
-        rows.append("| other work, share of machine | " + " | ".join(cells) + " |")
+    rows += _by_role(
+        steps, "step", "us_per_message", "platform_us_per_message", lambda v: f"{_median(v)}"
+    )
+    cells = [
+        ", ".join(f"{100 * r['step']['other_share_of_machine']:.0f}%" for r in steps[label])
+        for label in labels
+    ]
+    rows.append("| other work, share of machine | " + " | ".join(cells) + " |")
     rested = {label: [r for r in runs if r["label"] == label and "rest" in r] for label in labels}
     if any(rested.values()):
-        roles = sorted({role for r in runs if "rest" in r for role in r["rest"]["share_of_core"]})
-        for role in [*roles, "platform"]:
-            cells = []
-            for label in labels:
-                values = [
-                    r["rest"]["platform_share_of_core"]
-                    if role == "platform"
-                    else r["rest"]["share_of_core"].get(role, 0.0)
-                    for r in rested[label]
-                ]
-                cells.append(f"{100 * statistics.median(values):.1f}%" if values else "-")
-            rows.append(f"| at rest, % of a core, {role} | " + " | ".join(cells) + " |")
+        rows += _by_role(
+            rested,
+            "rest",
+            "share_of_core",
+            "platform_share_of_core",
+            lambda v: f"{100 * statistics.median(v):.1f}%",
+        )
     return "\n".join(rows)
 
 
