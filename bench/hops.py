@@ -33,6 +33,7 @@ from typing import Any
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 
 from bench.stats import latency_summary
+from kafkalog.batches import next_batch
 from kafkalog.presets import FOLLOWER, private_reader
 from kafkalog.records import position
 from kafkalog.replay import replay
@@ -95,7 +96,8 @@ class Observer:
 
     def _follow(self, consumer: Consumer) -> None:
         while not self.stopping.is_set():
-            records = consumer.consume(num_messages=1000, timeout=0.1)
+            # what is fetched, at once: consume(n, timeout) would wait for n or the timeout
+            records = next_batch(consumer, 1000, idle_s=0.1)
             now_ms = time.time() * 1000
             for record in records:
                 if record.error() is None:
