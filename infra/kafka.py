@@ -44,6 +44,7 @@ class LocalKafka:
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             f"-Dlog4j.configuration=file:{LOG4J}",
+            *self._jmx(),
             "-cp",
             classpath,
             "kafka.Kafka",
@@ -55,6 +56,21 @@ class LocalKafka:
             ready=self._ready,
             timeout_s=90,
         )
+
+    def _jmx(self) -> list[str]:
+        """JVM flags serving the broker's metrics over JMX on loopback, when asked for."""
+        port = self.settings.kafka_jmx_port
+        if port is None:
+            return []
+        return [
+            "-Dcom.sun.management.jmxremote",
+            f"-Dcom.sun.management.jmxremote.port={port}",
+            f"-Dcom.sun.management.jmxremote.rmi.port={port}",
+            "-Dcom.sun.management.jmxremote.host=127.0.0.1",
+            "-Djava.rmi.server.hostname=127.0.0.1",
+            "-Dcom.sun.management.jmxremote.authenticate=false",
+            "-Dcom.sun.management.jmxremote.ssl=false",
+        ]
 
     def _classpath(self) -> str:
         return str(jars.fetch("kafka", self.settings.jar_cache) / "*")

@@ -25,6 +25,9 @@ class PlatformSettings(StorageSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "768m"
+    kafka_jmx_port: int | None = Field(
+        default=None, description="Serve the broker's JMX metrics here (127.0.0.1), to profile it"
+    )
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")
     metrics_port: int = Field(default=9100, description="Processors serve metrics on +1 to +4")
