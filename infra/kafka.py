@@ -43,6 +43,10 @@ class LocalKafka:
             f"-Xms{s.kafka_heap}",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
+            # C1 only: a fresh broker's C2 compiler took 37% of a core for its first minutes
+            # (every benchmark and test starts a fresh one); C1's code is ready in seconds
+            # and fast enough for one local node (docs/performance.md).
+            "-XX:TieredStopAtLevel=1",
             f"-Dlog4j.configuration=file:{LOG4J}",
             *self._jmx(),
             "-cp",
