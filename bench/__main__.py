@@ -1,7 +1,9 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, or one part alone (edge, idle, sequencer,
-rebuild, backfill, projection-lag).
+COMMAND: quick, suite, report, capacity, media, or one part alone (edge, hops, idle,
+sequencer, rebuild, backfill, projection-lag). `hops` is the latency budget per hop
+(bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
+(docs/performance.md).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
