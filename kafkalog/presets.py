@@ -23,8 +23,9 @@ class ConsumerPreset:
 
     name: str
     fetch_wait_max_ms: int | None
-    """How long the broker may hold a fetch to fill it: the floor of a record's latency at
-    low rates, bought against fetch requests per second."""
+    """How long the broker may hold a fetch that finds nothing new: how often an idle
+    consumer asks again. It is answered at once when a record arrives, so it sets no floor
+    under latency (WAIT_FOR_RECORDS_MS)."""
     session_timeout_ms: int | None = None
     """How long a silent group member keeps its partitions (a static member: until it
     comes back with the same instance id, if within this time)."""
