@@ -1,8 +1,10 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
 COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
-chaos-cluster, fuzz, or one part alone
-(edge, idle, sequencer, rebuild, backfill, projection-lag, search).
+chaos-cluster, fuzz, or one part alone (edge, hops, idle, sequencer, rebuild,
+backfill, projection-lag, search). `hops` is the latency budget per hop
+(bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
+(docs/performance.md).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -65,6 +67,10 @@ def quick() -> dict[str, Any]:
         "benchmark": "edge",
         "devices": result["devices"],
         "deliveries_per_s": step["deliveries_per_s"],
+        "cpu_us_per_message": step["cpu_us_per_message"],
+        "platform_cpu_us_per_message": step["platform_cpu_us_per_message"],
+        "at_rest_share_of_core": result["at_rest"]["share_of_core"],
+        "at_rest_platform_share_of_core": result["at_rest"]["platform_share_of_core"],
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 SUITE = "suite"
 SEQUENCER = "sequencer-full"
 RAMP = "edge-ramp"
+HOPS = "edge-hops"
 IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
@@ -283,6 +284,60 @@ def ramp_section(edge: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     return text + f"![latency against load]({RAMP}.png)\n\n"
 
 
+def hops_section(run: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Where the time goes: a budget per hop (`{HOPS}.json`)\n\n"
+    if run is None:
+        return text + _missing(HOPS, suite)
+    steps = [s for s in run["steps"] if "hops" in s]
+    text += (
+        "The end-to-end load at each rate, every measured message stamped at each hop by "
+        "the records themselves (bench/hops.py says which stamp is which). p50 / p99 of each "
+        "hop in ms; hops under 1 ms read as 0 or 1 (record timestamps are milliseconds).\n\n"
+    )
+    header = ["hop", *(f"{number(s['rate_per_s'])}/s p50 / p99" for s in steps)]
+    names = list(steps[0]["hops"]["hops"]) if steps else []
+    rows = [
+        (
+            name,
+            *(
+                f"{number(s['hops']['hops'][name]['p50_ms'], 1)} / "
+                f"{number(s['hops']['hops'][name]['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+        for name in names
+    ]
+    rows.append(
+        (
+            "**send -> receive**",
+            *(
+                f"{number(s['hops']['send_to_receive']['p50_ms'], 1)} / "
+                f"{number(s['hops']['send_to_receive']['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+    )
+    rows.append(
+        (
+            "platform CPU per message",
+            *(f"{number(s.get('platform_cpu_us_per_message'))} us" for s in steps),
+        )
+    )
+    text += table(header, rows) + "\n\n"
+    roles = sorted({r for s in steps for r in s.get("cpu_us_per_message", {})})
+    text += "CPU per message sent, by process (us; the load generator shares the cores):\n\n"
+    text += table(
+        ["process", *(f"{number(s['rate_per_s'])}/s" for s in steps)],
+        [(r, *(number(s["cpu_us_per_message"].get(r)) for s in steps)) for r in roles],
+    )
+    rest = run.get("at_rest", {})
+    text += (
+        f"\n\nAt rest (every device connected, nobody sending) the platform took "
+        f"{number(100 * rest.get('platform_share_of_core', float('nan')), 1)}% of a core.\n\n"
+    )
+    return text + f"![latency budget per hop]({HOPS}-budget.png)\n\n"
+
+
 def idle_section(idle: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     text = f"## Idle connections on one edge process (`{IDLE}.json`)\n\n"
     if idle is None:
@@ -524,6 +579,7 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             machine_section(suite),
             busy_section(suite),
             ramp_section(results.get(RAMP), suite),
+            hops_section(results.get(HOPS), suite),
             idle_section(results.get(IDLE), suite),
             sequencer_section(results.get(SEQUENCER), suite),
             rebuild_section(results.get(REBUILD), suite),

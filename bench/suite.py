@@ -85,6 +85,10 @@ def _edge_ramp(settings: PlatformSettings) -> dict[str, Any]:
     return edge.run(settings, edge.RAMP)
 
 
+def _hops(settings: PlatformSettings) -> dict[str, Any]:
+    return edge.run(settings, edge.HOPS)
+
+
 def _idle(settings: PlatformSettings) -> dict[str, Any]:
     return idle.run(settings, idle.FULL)
 
@@ -103,6 +107,7 @@ def _search(settings: PlatformSettings) -> dict[str, Any]:
 
 PARTS = (
     Part(report.RAMP, "python -m bench edge", 360.0, _edge_ramp),
+    Part(report.HOPS, "python -m bench hops", 240.0, _hops),
     Part(report.IDLE, "python -m bench idle", 120.0, _idle),
     Part(report.SEQUENCER, "python -m bench sequencer", 200.0, _sequencer),
     Part(report.REBUILD, "python -m bench rebuild", 150.0, _rebuild),

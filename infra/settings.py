@@ -28,6 +28,9 @@ class PlatformSettings(StorageSettings):
     kafka_brokers: int = Field(
         default=1, ge=1, le=5, description="Local KRaft nodes (broker and controller each)"
     )
+    kafka_jmx_port: int | None = Field(
+        default=None, description="Serve the broker's JMX metrics here (127.0.0.1), to profile it"
+    )
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")
     metrics_port: int = Field(default=9100, description="Processor k: metrics, probes on +k")

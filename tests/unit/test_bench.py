@@ -85,14 +85,14 @@ class TestEdgeSteps:
         population = edge.Population(conversations={"c1": ["u1", "u2"], "c2": ["u1", "u3"]})
         parts = [
             {
-                "sent": [("s0.m.0.0", "c1")],
+                "sent": [("s0.m.0.0", "c1", 1000.0)],
                 "arrivals": [("s0.m.0.0", 0, 10.0), ("s0.m.0.0", 1, 20.0), ("s0.m.0.0", 1, 30.0)],
                 "total_sent": 10,
                 "send_seconds": 2.0,
                 "errors": {"too_busy": 1},
             },
             {
-                "sent": [("s0.m.1.0", "c2")],
+                "sent": [("s0.m.1.0", "c2", 1000.0)],
                 "arrivals": [("s0.m.1.0", 2, 40.0)],
                 "total_sent": 10,
                 "send_seconds": 2.5,
