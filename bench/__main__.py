@@ -1,7 +1,9 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, or one part alone (edge, idle, sequencer,
-rebuild, backfill, projection-lag, media).
+COMMAND: quick, suite, report, capacity, archive, archive-quick, chaos, chaos-cluster,
+fuzz, or one part alone (edge, hops, idle, sequencer, rebuild, backfill, projection-lag,
+search, media). `hops` is the latency budget per hop (bench/hops.py); `python -m
+bench.compare` runs two checkouts' `quick` side by side (docs/performance.md).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -9,8 +11,18 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
 The parts run alone on a platform of their own, write to bench/out/ and end with their
-result as one JSON line (`media`: uploads, image processing, complete to thumbnail through
-every process, the media book's memory; bench/media.py).
+result as one JSON line (`search`: PARLEY_BENCH_SEARCH=full for a corpus of 1,000,000
+messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit; `media`:
+uploads, image processing, complete to thumbnail through every process, the media book's
+memory; bench/media.py).
+`archive` (not in the suite yet) writes 10M simulated events through the archive writer
+to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
+`archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
+an archive an earlier run wrote, without writing).
+`chaos` and `chaos-cluster` (bench/chaos.py) kill each process
+in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
+elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
+and the log writers' intake at least 10,000 cases per target.
 """
 
 from __future__ import annotations
@@ -19,10 +31,11 @@ import json
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, edge, results, suite
+from bench import archive, capacity, chaos, edge, fuzz, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -53,6 +66,10 @@ def quick() -> dict[str, Any]:
         "benchmark": "edge",
         "devices": result["devices"],
         "deliveries_per_s": step["deliveries_per_s"],
+        "cpu_us_per_message": step["cpu_us_per_message"],
+        "platform_cpu_us_per_message": step["platform_cpu_us_per_message"],
+        "at_rest_share_of_core": result["at_rest"]["share_of_core"],
+        "at_rest_platform_share_of_core": result["at_rest"]["platform_share_of_core"],
     }
 
 
@@ -66,10 +83,29 @@ def alone(name: str) -> dict[str, Any]:
     return loaded
 
 
+def archive_alone(quick: bool) -> dict[str, Any]:
+    load = archive.QUICK if quick else archive.FULL
+    events = os.environ.get("PARLEY_BENCH_ARCHIVE_EVENTS")
+    if events:
+        load = archive.ArchiveLoad(f"{load.name}-{events}", int(events), days=load.days)
+    root = os.environ.get("PARLEY_BENCH_ARCHIVE_ROOT")
+    with bench_platform() as settings:
+        if root:
+            result = archive.requery(settings, root, results.load(OUT, "archive") or {}, load)
+        else:
+            spool = Path("/tmp") / f"parley-bench-archive-{os.getpid()}"
+            result = archive.run(settings, load, spool)
+    name = "archive" if load.name == "full" else f"archive-{load.name}"
+    results.write(result, OUT, name)
+    plots.archive(OUT / f"{name}.png", result)
+    return result
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    commands = ["quick", "suite", "full", "report", "capacity", *single]
+    alone_parts = ["archive", "archive-quick", *chaos.PLANS, "fuzz", *single]
+    commands = ["quick", "suite", "full", "report", "capacity", *alone_parts]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
@@ -86,8 +122,23 @@ def main(argv: list[str]) -> int:
         capacity.write_into(REPO_ROOT / "docs" / "capacity.md", generated)
         print(generated)
         return 0
+    if command in chaos.PLANS:
+        plan = chaos.PLANS[command]
+        rate = float(os.environ.get("PARLEY_CHAOS_RATE", plan.rate_per_s))
+        out_dir = Path(os.environ.get("PARLEY_BENCH_OUT", OUT))
+        result = chaos.run(replace(plan, rate_per_s=rate), out_dir)
+        print(json.dumps(results.finite({"faults": result["faults"], "total": result["total"]})))
+        return 0
+    if command == "fuzz":
+        print(json.dumps(fuzz.run(OUT)))
+        return 0
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
+        return 0
+    if command.startswith("archive"):
+        summary = archive_alone(quick=command == "archive-quick")
+        summary.pop("queries")
+        print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
     summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))

@@ -45,6 +45,8 @@ class Measured:
     verify_mib_per_core: float
     media_book_bytes: float
     thumbnail_p99_ms: float
+    search_messages_per_core: float
+    search_bytes_per_message: float
 
     @classmethod
     def from_results(cls, out_dir: Path) -> Measured:
@@ -59,6 +61,7 @@ class Measured:
         media = need(report.MEDIA)
         photo = next(p for p in media["photos_per_core"] if p["width"] == 1600)
         upload = media["upload"]
+        indexing = need(report.SEARCH)["indexing"]
         knee = edge.get("knee_rate_per_s")
         step = next((s for s in edge["steps"] if s["rate_per_s"] == knee), None)
         return cls(
@@ -80,6 +83,8 @@ class Measured:
             verify_mib_per_core=upload["bytes"] / 1024**2 / upload["complete_verify_s"],
             media_book_bytes=media["book_bytes_per_media"]["bytes_per_media"],
             thumbnail_p99_ms=media["complete_to_thumbnail"]["p99_ms"],
+            search_messages_per_core=indexing["messages_per_cpu_s"],
+            search_bytes_per_message=indexing["index_bytes_per_message"],
         )
 
 
@@ -147,6 +152,15 @@ SOURCES = {
         "complete -> thumbnail ready, p99 ms",
         "media.json: through every process at 0.5 photos/s (a client asking the edge)",
     ),
+    "search_messages_per_core": (
+        "search view, messages indexed per CPU second",
+        "search.json: the view's batches on one pinned core, per CPU second of the process "
+        "(its wall-clock rate there is lower while other work shares the core)",
+    ),
+    "search_bytes_per_message": (
+        "bytes per message in the search index",
+        "search.json: the tantivy index directory after indexing, per message",
+    ),
 }
 
 
@@ -165,7 +179,7 @@ class Assumptions:
     replication_factor: int = 3
     hot_retention_days: float = 30
     cold_retention_days: float = 365
-    cold_compression: float = 5
+    cold_compression: float = 1.43
     utilisation: float = 0.6
     cores_per_node: int = 16
     broker_usable_disk_tb: float = 8
@@ -209,7 +223,9 @@ REASONS = {
     ),
     "cold_compression": (
         "cold compression ratio",
-        "Avro to columnar Parquet with zstd, text-heavy rows",
+        "measured (bench/results/archive-full.json): Avro bytes / Parquet bytes of both "
+        "archive families; the analysts' family alone is 4.86:1, the raw family (bodies, "
+        "random ids) barely compresses",
     ),
     "utilisation": (
         "utilisation target",
@@ -276,7 +292,9 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
     edge_ram_gib = a.concurrent_connections * m.kib_per_connection / 1024**2
     edge_nodes = math.ceil(max(edge_processes, delivery_cores) / a.cores_per_node)
     view_cores = events_peak / (m.rebuild_events_per_core * a.utilisation)
-    processor_nodes = math.ceil((sequencer_cores + view_cores) / a.cores_per_node)
+    search_cores = messages_peak / (m.search_messages_per_core * a.utilisation)
+    search_replica = messages_day * m.search_bytes_per_message * a.hot_retention_days
+    processor_nodes = math.ceil((sequencer_cores + view_cores + search_cores) / a.cores_per_node)
     ingress_mb = events_peak * m.broker_bytes_per_event / 1e6
     broker_traffic = ingress_mb * (a.replication_factor + a.consumer_groups_on_events)
     brokers = max(
@@ -328,6 +346,12 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
             "events x view bytes per event x hot retention days",
         ),
         Figure(
+            "search index, one replica",
+            search_replica / 1e12,
+            "TB",
+            "messages x index bytes per message x hot retention days",
+        ),
+        Figure(
             "sequencer cores",
             sequencer_cores,
             "",
@@ -354,10 +378,16 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
             "events/s peak / (rebuild events/s per core x utilisation)",
         ),
         Figure(
+            "search indexing cores",
+            search_cores,
+            "",
+            "messages/s peak / (messages indexed/s per core x utilisation)",
+        ),
+        Figure(
             "processor nodes",
             processor_nodes,
             "",
-            "(sequencer cores + one view's cores) / cores per node",
+            "(sequencer cores + one view's cores + search indexing cores) / cores per node",
         ),
         Figure(
             "broker traffic, peak",

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from bench.chaos_figures import Timeline
+
 PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 """Log axes labelled 50, 100, 200 rather than 5 x 10^1."""
 
@@ -23,18 +25,7 @@ def _cdf(ax: Axes, latencies: list[float], label: str) -> None:
 
 
 def latency_cdf(path: Path, title: str, latencies: list[float]) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    _cdf(ax, latencies, "all")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(PLAIN)
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("latency (ms, log scale)")
-    ax.set_ylabel("fraction of messages")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    latency_cdfs(path, title, {"all": latencies}, of="messages", legend=False)
 
 
 def ramp(
@@ -109,6 +100,136 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     right.set_ylabel("fraction of photos")
     right.set_title(f"p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms")
     right.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def archive(path: Path, result: dict[str, Any]) -> None:
+    """The saved queries' median times against the 2 s goal, with the writer's figures."""
+    queries = result["queries"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    names = [q["query"] for q in queries]
+    ax.barh(names, [q["median_s"] for q in queries], color="tab:blue", label="median")
+    ax.errorbar(
+        [q["median_s"] for q in queries],
+        names,
+        xerr=[
+            [q["median_s"] - q["min_s"] for q in queries],
+            [q["max_s"] - q["median_s"] for q in queries],
+        ],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+    )
+    goal = result["goals"]["query_s"]
+    ax.axvline(goal, color="red", linestyle="--", label=f"goal {goal:g} s")
+    ax.set_xlabel("seconds (median, min to max)")
+    ax.set_title(
+        f"saved queries on chdb over {result['events']:,} archived events; writer "
+        f"{result['events_per_cpu_s']:,}/s per CPU-second, Avro/Parquet(table) "
+        f"{result['avro_to_table_ratio']}",
+        fontsize="small",
+    )
+    ax.legend()
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def chaos_timeline(path: Path, title: str, timeline: Timeline) -> None:
+    """Top: acknowledgements and deliveries per second; middle: each send's time to its
+    acknowledgement; bottom: how far behind each view was. A line at every kill."""
+    fig, (rates, latency, views) = plt.subplots(3, 1, figsize=(13, 9), sharex=True)
+    for label, points in (
+        ("sends acknowledged", timeline.acked_per_s),
+        ("messages yielded to devices", timeline.arrived_per_s),
+    ):
+        rates.plot([t for t, _ in points], [n for _, n in points], label=label, linewidth=0.8)
+    rates.set_yscale("symlog")
+    rates.yaxis.set_major_formatter(PLAIN)
+    rates.set_ylabel("per second")
+    rates.legend(loc="lower left", fontsize="small")
+    latency.scatter(
+        [t for t, _ in timeline.send_latency], [s for _, s in timeline.send_latency], s=2
+    )
+    latency.set_yscale("log")
+    latency.yaxis.set_major_formatter(PLAIN)
+    latency.set_ylabel("send to ack (s, log)")
+    for view, behind in sorted(timeline.staleness.items()):
+        views.plot([t for t, _ in behind], [s for _, s in behind], label=view, linewidth=0.8)
+    views.set_ylabel("view behind by (s)")
+    views.set_xlabel("seconds since the load began")
+    views.legend(loc="upper left", fontsize="small")
+    for ax in (rates, latency, views):
+        ax.grid(True, alpha=0.3)
+        for at, _ in timeline.faults:
+            ax.axvline(at, color="red", linestyle=":", linewidth=0.8)
+    for at, process in timeline.faults:
+        rates.text(
+            at,
+            0.98,
+            f" {process}",
+            transform=rates.get_xaxis_transform(),
+            rotation=90,
+            fontsize=8,
+            color="red",
+            va="top",
+        )
+    rates.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def latency_cdfs(
+    path: Path,
+    title: str,
+    latencies: dict[str, list[float]],
+    *,
+    of: str = "queries",
+    legend: bool = True,
+) -> None:
+    """One latency distribution per label (the kinds of one benchmark), on a log axis."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, values in latencies.items():
+        _cdf(ax, values, label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel(f"fraction of {of}")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    if legend:
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def hops(path: Path, steps: list[dict[str, Any]]) -> None:
+    """The latency budget per hop: for each rate, the hops' p50 (left) and p99 (right)
+    stacked in the order a message takes them. Percentiles of hops do not add up to the
+    percentile of the whole; the stacks show where the time goes, the whole is its own bar."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    labels = [f"{s['rate_per_s']}/s" for s in steps]
+    names = list(steps[0]["hops"]["hops"])
+    colours = plt.get_cmap("tab10")
+    for ax, key in zip(axes, ("p50_ms", "p99_ms"), strict=True):
+        bottom = [0.0] * len(steps)
+        for n, name in enumerate(names):
+            values = [max(s["hops"]["hops"][name].get(key) or 0.0, 0.0) for s in steps]
+            ax.bar(labels, values, bottom=bottom, label=name, color=colours(n), width=0.5)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        whole = [s["hops"]["send_to_receive"].get(key) or 0.0 for s in steps]
+        ax.plot(labels, whole, "k_", markersize=40, mew=2, label="send -> receive, measured")
+        ax.set_ylabel(f"{key.removesuffix('_ms')} of each hop (ms), stacked")
+        ax.set_xlabel("offered load (messages/s)")
+        ax.set_title(f"hop {key.removesuffix('_ms')}s, stacked")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from edge.protocol.answers import ErrorAnswer, ErrorDetail
 from edge.protocol.pushes import ErrorFrame
 from media.errors import MediaError
+from projections.search.errors import InvalidSearchError, SearchError, SearchTimeoutError
 from schemas.models import MediaErrorCode, RejectionCode
 
 
@@ -177,6 +178,19 @@ def media_error(error: MediaError) -> ClientError:
     code = media_code(error.code)
     reason = NO_SUCH_MEDIA_MESSAGE if code is ErrorCode.NOT_FOUND else error.reason
     return ClientError(code, reason)
+
+
+_SEARCH: dict[type[SearchError], ErrorCode] = {
+    InvalidSearchError: ErrorCode.INVALID,
+    SearchTimeoutError: ErrorCode.TIMEOUT,
+}
+
+
+def search_error(error: SearchError) -> ClientError:
+    """A refused search, with its reason: what to change (`invalid`), or that it ran past
+    its time budget or found every searcher busy (`timeout`)."""
+    code = _SEARCH[type(error)]
+    return ClientError(code, error.reason)
 
 
 NO_SUCH_CONVERSATION = ClientError(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE)

@@ -1,8 +1,9 @@
-"""The control plane: accounts, devices and conversations over JSON/HTTP.
+"""The control plane: accounts, devices, conversations and search over JSON/HTTP.
 
 `ENDPOINTS` is the one table of routes: each names its method and path, the body it takes
-and the answer it gives (models of edge/protocol/), whether it needs a bearer token, and
-its handler. The routes and the OpenAPI document at /openapi.json are both made from it.
+(a JSON object, or for a `GET` that takes one, its query parameters) and the answer it gives
+(models of edge/protocol/), whether it needs a bearer token, and its handler. The routes
+and the OpenAPI document at /openapi.json are both made from it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -28,16 +29,20 @@ from edge.protocol.answers import (
     CreatedConversation,
     DeviceList,
     Profile,
+    SearchPage,
     Sequenced,
     Session,
 )
+from edge.protocol.frames import SearchParameters
 from edge.protocol.media import DeclareMedia, MediaDownload, MediaInfo, UploadTicket
 from edge.read_service import ReadService
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-BodyT = TypeVar("BodyT", bound=c.RequestBody)
+BodyT = TypeVar("BodyT", bound=BaseModel)
+Source = Literal["json", "query"]
+"""Where a request's body model is read from: the JSON body, or the query parameters."""
 AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
 
 
@@ -94,15 +99,19 @@ def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamRe
     return traced
 
 
-async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
+async def _parse(request: web.Request, model: type[BodyT], source: Source) -> BodyT:
     if model is NoBody:
         return model()
-    try:
-        raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
-    except web.HTTPRequestEntityTooLarge as e:
-        raise ClientError(ErrorCode.TOO_LARGE, e.text or "the body is too large") from e
+    raw: Any
+    if source == "query":
+        raw = _query_parameters(request)
+    else:
+        try:
+            raw = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
+        except web.HTTPRequestEntityTooLarge as e:
+            raise ClientError(ErrorCode.TOO_LARGE, e.text or "the body is too large") from e
     try:
         return model.model_validate(raw)
     except ValidationError as e:
@@ -110,6 +119,15 @@ async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
 
 
 MEDIA_UNAVAILABLE = ClientError(ErrorCode.UNAVAILABLE, "this edge serves no media")
+
+
+def _query_parameters(request: web.Request) -> dict[str, str]:
+    """Each parameter once: which of two values was meant is not for the edge to guess."""
+    given = request.query
+    repeated = sorted({name for name in given if len(given.getall(name)) > 1})
+    if repeated:
+        raise ClientError(ErrorCode.INVALID, f"given more than once: {', '.join(repeated)}")
+    return dict(given)
 
 
 class RestApi:
@@ -134,7 +152,7 @@ class RestApi:
             identity = ("", "")
             if endpoint.secured:
                 identity = await self._identity(request)
-            body = await _parse(request, endpoint.body)
+            body = await _parse(request, endpoint.body, endpoint.source)
             answer = await endpoint.handle(self, Call(request, body, *identity))
             if answer is None:
                 return web.Response(status=endpoint.status)
@@ -207,6 +225,9 @@ class RestApi:
             role=call.body.role,
         )
 
+    async def search(self, call: Call[SearchParameters]) -> SearchPage:
+        return await self.reads.search(call.user_id, call.body)
+
     async def remove_member(self, call: Call[NoBody]) -> Sequenced:
         return await self.commands.change_members(
             call.user_id,
@@ -265,6 +286,7 @@ class Endpoint(Generic[BodyT, AnswerT]):
     answer: type[AnswerT] | None
     status: HTTPStatus = HTTPStatus.OK
     secured: bool = True
+    source: Source = "json"
 
 
 ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
@@ -382,5 +404,14 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.download_media,
         NoBody,
         MediaDownload,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/search",
+        "Search the messages I may read (as the `search` frame; docs/search.md).",
+        RestApi.search,
+        SearchParameters,
+        SearchPage,
+        source="query",
     ),
 )

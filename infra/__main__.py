@@ -1,66 +1,99 @@
-"""`python -m infra {up|down|start|stop|status|fetch}`: the local platform's command line.
+"""`python -m infra {up|down|start|stop|status|fetch} [--brokers N]`: the local platform's
+command line.
 
-`start`/`stop` handle the platform alone (Kafka, S3); `up`/`down` add Parley's processes.
+`up` starts the supervisor (infra/supervisor.py), which runs the platform (Kafka, S3) and
+Parley's processes and restarts what dies; `down` and `stop` stop it and everything it
+runs. `start` starts the platform alone, unsupervised (the tests' platform: a test that
+kills the broker must not meet a supervisor restarting it). `--brokers 3` (or
+PARLEY_KAFKA_BROKERS=3) makes the local Kafka a three-node cluster.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
 
-from infra import jars
+from infra import jars, status, supervisor
 from infra.errors import PlatformError
 from infra.platform import LocalPlatform
-from infra.services import service_processes, start_services, stop_services
+from infra.services import service_processes, stop_services
 from infra.settings import PlatformSettings
 
 COMMANDS = ("up", "down", "start", "stop", "status", "fetch")
-USAGE = f"usage: python -m infra {{{'|'.join(COMMANDS)}}}"
+READY_TIMEOUT_S = 120.0
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in COMMANDS:
-        print(USAGE, file=sys.stderr)
-        return 2
-    command = argv[1]
-    settings = PlatformSettings()
-    platform = LocalPlatform(settings)
+    parser = argparse.ArgumentParser(prog="python -m infra")
+    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("--brokers", type=int, help="local Kafka nodes (PARLEY_KAFKA_BROKERS)")
+    args = parser.parse_args(argv[1:])
+    command: str = args.command
+    overrides = {} if args.brokers is None else {"kafka_brokers": args.brokers}
     try:
+        settings = PlatformSettings(**overrides)
         if command == "fetch":
             for component in ("kafka", "s3proxy"):
                 print(f"{component}: {jars.fetch(component, settings.jar_cache)}")
-        elif command in ("start", "up"):
+            return 0
+        if command == "up":
+            supervisor.launch(settings)
+            return report(settings, wait_s=READY_TIMEOUT_S)
+        if command == "start":
+            platform = LocalPlatform(settings)
             platform.start()
-            if command == "up":
-                start_services(settings)
-            return report(platform, settings, services=command == "up")
-        else:
-            stopped = stop_services(settings) if command == "down" else []
-            if command in ("stop", "down"):
-                stopped += platform.stop()
-                print("stopped: " + (", ".join(stopped) or "nothing was running"))
-            else:
-                return report(platform, settings, services=True)
+            return report_platform(platform)
+        if command in ("stop", "down"):
+            return stop(settings)
+        return report(settings, wait_s=0)
     except PlatformError as e:
         print(f"parley: {e}", file=sys.stderr)
         return 1
+
+
+def stop(settings: PlatformSettings) -> int:
+    """The supervisor and all it runs; then whatever was started without it."""
+    stopped = ["supervisor"] if supervisor.shut_down(settings) else []
+    stopped += stop_services(settings)
+    stopped += LocalPlatform(settings).stop()
+    print("stopped: " + (", ".join(stopped) or "nothing was running"))
     return 0
 
 
-def report(platform: LocalPlatform, settings: PlatformSettings, *, services: bool) -> int:
+def report_platform(platform: LocalPlatform) -> int:
     parts = platform.status()
     for part in parts:
         print(part.line())
-    running = True
-    for process in service_processes(settings) if services else []:
-        up = process.is_running()
-        running = running and up
-        print(f"{process.name:9} {'up' if up else 'down':5} local    log: {process.log_file}")
-    if services:
-        print(
-            f"\nParley is at http://127.0.0.1:{settings.edge_port}/ "
-            f"(open it in a browser to chat; REST /v1, WebSocket /v1/ws, /openapi.json)"
-        )
-    return 0 if running and all(p.running for p in parts) else 3
+    return 0 if all(p.running for p in parts) else 3
+
+
+def report(settings: PlatformSettings, *, wait_s: float) -> int:
+    """The supervisor's table (waiting up to `wait_s` for everything to be ready); without
+    a supervisor, what runs by pid file."""
+    run_dir = settings.data_dir / "run"
+    deadline = time.monotonic() + wait_s
+    while True:
+        current = status.read(run_dir)
+        alive = supervisor.supervisor_process(settings).is_running()
+        if current is None or status.healthy(current, alive) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    if current is None:
+        print("no supervisor is running (`make run` starts one)")
+        code = report_platform(LocalPlatform(settings))
+        for process in service_processes(settings):
+            up = process.is_running()
+            code = code if up else 3
+            print(f"{process.name:9} {'up' if up else 'down':5} unsupervised  {process.log_file}")
+        return code
+    print(status.table(current, alive))
+    print(
+        f"\nParley is at http://127.0.0.1:{settings.edge_port}/ "
+        f"(open it in a browser to chat; REST /v1, WebSocket /v1/ws, /openapi.json)\n"
+        f"logs: {settings.data_dir / 'logs'} (the supervisor's: supervisor.log)"
+    )
+    return 0 if status.healthy(current, alive) else 3
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ class LocalObjectStore:
     def start(self) -> None:
         if self.process.is_running():
             return
+        self.process.start(
+            self.argv(), ports=[self.settings.s3_port], ready=self.ready, timeout_s=60
+        )
+
+    def argv(self) -> list[str]:
+        """The server's command line, its data directory and configuration written."""
         s = self.settings
         classpath = str(jars.fetch("s3proxy", s.jar_cache) / "*")
         (self.root / "data").mkdir(parents=True, exist_ok=True)
@@ -68,7 +74,7 @@ class LocalObjectStore:
         # Jetty buffer) would write gigabytes under upload traffic and slow the server down.
         logging = self.root / "logback.xml"
         logging.write_text(LOGBACK)
-        argv = [
+        return [
             jars.require_tool("java", "run the S3 server"),
             "-Xmx256m",
             f"-Dlogback.configurationFile={logging}",
@@ -78,9 +84,8 @@ class LocalObjectStore:
             "--properties",
             str(config),
         ]
-        self.process.start(argv, ports=[s.s3_port], ready=self._ready, timeout_s=60)
 
-    def _ready(self) -> bool:
+    def ready(self) -> bool:
         if not port_answers(self.settings.s3_port):
             return False
         try:

@@ -83,10 +83,7 @@ class ManagedProcess:
                     f"{self.name}: port {port} on 127.0.0.1 is taken by another process; "
                     f"stop it or set another port (see PARLEY_* settings)."
                 )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        pid = _spawn_detached(argv, self.log_file, {**os.environ, **(env or {})})
-        self.pid_file.write_text(f"{pid}\n")
+        pid = self.spawn(argv, env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             exited, status = os.waitpid(pid, os.WNOHANG)
@@ -104,6 +101,15 @@ class ManagedProcess:
             f"{self.name} did not come up within {timeout_s:.0f} s; "
             f"last lines of {self.log_file}:\n{self.tail()}"
         )
+
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> int:
+        """Start the process in a session of its own, output appended to its log, its pid in
+        its pid file; returns without waiting (`start` waits, a supervisor reaps)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        pid = _spawn_detached(argv, self.log_file, {**os.environ, **(env or {})})
+        self.pid_file.write_text(f"{pid}\n")
+        return pid
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """Stop gracefully, then by force; True if something was running."""
@@ -134,6 +140,21 @@ class ManagedProcess:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def started_at(pid: int) -> float | None:
+    """When a process started (epoch seconds), from /proc; None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (FileNotFoundError, StopIteration):
+        return None
+    ticks = int(stat.rsplit(")", 1)[-1].split()[19])
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _spawn_detached(argv: list[str], log_file: Path, env: dict[str, str]) -> int:

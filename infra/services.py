@@ -1,4 +1,6 @@
-"""Parley's own long-running processes, started after the platform by `python -m infra up`."""
+"""Parley's own long-running processes: what each runs, where it answers its probes, and the
+environment it gets. `python -m infra up` runs them under the supervisor (infra/supervisor.py);
+the benchmarks start them directly with `start_services`."""
 
 from __future__ import annotations
 
@@ -11,65 +13,100 @@ from dataclasses import dataclass, field
 from infra.processes import ManagedProcess
 from infra.settings import PlatformSettings
 
+EDGE_READY_PATH = "/healthz"
+"""The edge's readiness path until edge/app.py mounts edge/probes.py (docs/operations.md);
+then /readyz, like every processor's."""
+
 
 @dataclass(frozen=True)
 class Service:
     name: str
     module: str
+    probe_port: int
+    """Processors: PARLEY_METRICS_PORT, with /livez and /readyz; edges: the HTTP port."""
+    ready_path: str = "/readyz"
     env: dict[str, str] = field(default_factory=dict)
     args: tuple[str, ...] = ()
+    """After the module: the command of a module that runs more than one process."""
+
+    @property
+    def ready_url(self) -> str:
+        return f"http://127.0.0.1:{self.probe_port}{self.ready_path}"
+
+
+PROCESSORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sequencer", "streams.sequencer", ()),
+    ("accounts", "streams.accounts", ()),
+    ("fanout", "streams.fanout", ()),
+    ("history", "projections.history", ()),
+    ("inbox", "projections.inbox", ()),
+    ("search", "projections.search", ()),
+    ("media-process", "streams.media", ("process",)),
+    ("media-sweep", "streams.media", ("sweep",)),
+)
+"""In start order: writers of the log, the fan-out, the views, then the media processor and
+sweeper (name, module, its arguments). Processor k (from 1) serves metrics and probes on
+metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:
-    """In start order: writers of the log, then views, then the edge nodes."""
+    """In start order: the processors, then the edge nodes."""
+    processors = tuple(
+        Service(
+            name,
+            module,
+            settings.metrics_port + k,
+            env={"PARLEY_METRICS_PORT": str(settings.metrics_port + k)},
+            args=args,
+        )
+        for k, (name, module, args) in enumerate(PROCESSORS, start=1)
+    )
     edges = tuple(
         Service(
             f"edge-{node}",
             "edge",
+            settings.edge_port + node,
+            EDGE_READY_PATH,
             {"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(settings.edge_port + node)},
         )
         for node in range(settings.edge_nodes_local)
     )
-    base = settings.metrics_port
-    return (
-        Service("sequencer", "streams.sequencer", {"PARLEY_METRICS_PORT": str(base + 1)}),
-        Service("accounts", "streams.accounts", {"PARLEY_METRICS_PORT": str(base + 2)}),
-        Service("fanout", "streams.fanout", {"PARLEY_METRICS_PORT": str(base + 3)}),
-        Service("history", "projections.history", {"PARLEY_METRICS_PORT": str(base + 4)}),
-        Service("inbox", "projections.inbox", {"PARLEY_METRICS_PORT": str(base + 5)}),
-        Service(
-            "media-process",
-            "streams.media",
-            {"PARLEY_METRICS_PORT": str(base + 6)},
-            ("process",),
-        ),
-        Service("media-sweep", "streams.media", {"PARLEY_METRICS_PORT": str(base + 7)}, ("sweep",)),
-        *edges,
-    )
+    return (*processors, *edges)
 
 
-def _process(settings: PlatformSettings, service: Service) -> ManagedProcess:
-    return ManagedProcess(service.name, settings.data_dir / "run", settings.data_dir / "logs")
-
-
-def start_services(settings: PlatformSettings) -> list[ManagedProcess]:
-    env = {
+def service_env(settings: PlatformSettings, service: Service) -> dict[str, str]:
+    """What a service needs beyond the caller's environment: where the platform is."""
+    return {
         "PARLEY_KAFKA_BOOTSTRAP": settings.bootstrap,
         "PARLEY_S3_ENDPOINT": settings.s3_url,
         "PARLEY_TOPIC_PREFIX": settings.topic_prefix,
         "PARLEY_PARTITIONS": str(settings.partitions),
         "PARLEY_STATE_DIR": str(settings.data_dir / "state"),
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        **service.env,
     }
+
+
+def service_argv(service: Service) -> list[str]:
+    return [sys.executable, "-m", service.module, *service.args]
+
+
+def managed(settings: PlatformSettings, name: str) -> ManagedProcess:
+    """The pid and log files of a platform part or service called `name`."""
+    return ManagedProcess(name, settings.data_dir / "run", settings.data_dir / "logs")
+
+
+def start_services(settings: PlatformSettings) -> list[ManagedProcess]:
+    """Without a supervisor: each started once, in order, and left to itself."""
     started = []
     for service in services(settings):
-        process = _process(settings, service)
+        process = managed(settings, service.name)
         process.start(
-            [sys.executable, "-m", service.module, *service.args],
+            service_argv(service),
             ports=[],
             ready=_alive_for(1.0),
             timeout_s=30,
-            env={**env, **service.env},
+            env=service_env(settings, service),
         )
         started.append(process)
     return started
@@ -82,8 +119,8 @@ def _alive_for(seconds: float) -> Callable[[], bool]:
 
 
 def stop_services(settings: PlatformSettings) -> list[str]:
-    return [s.name for s in reversed(services(settings)) if _process(settings, s).stop()]
+    return [s.name for s in reversed(services(settings)) if managed(settings, s.name).stop()]
 
 
 def service_processes(settings: PlatformSettings) -> list[ManagedProcess]:
-    return [_process(settings, s) for s in services(settings)]
+    return [managed(settings, s.name) for s in services(settings)]

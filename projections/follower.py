@@ -10,7 +10,7 @@ Error policy (kafkalog's, stated in its package docstring and docs/log.md): a re
 does not decode, or is not an event, goes to the dead-letter topic, durably before the
 position that passes it is written, and the view moves on; a transient Kafka error is
 logged while librdkafka retries, or restarts the process in place (kafkalog/worker.py);
-a fatal Kafka error, a store error or a bug in `ViewBatch.add` stops the process before
+a fatal Kafka error, a store error or a bug in a batch's `add` stops the process before
 the batch is written.
 """
 
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast, get_args
+from typing import Generic, TypeVar, cast, get_args
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -40,12 +40,13 @@ from kafkalog.presets import PARKING, VIEW, group_consumer, producer
 from kafkalog.records import next_offsets
 from projections import metrics
 from projections.readiness import CatchUp
-from projections.store import Readiness, ViewBatch, ViewStore
+from projections.store import Readiness, TrackedBatch, TrackedStore
 from schemas import models as m
 from schemas.record import AvroRecord
 from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.views")
+StoreT = TypeVar("StoreT", bound=TrackedStore)
 
 EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 METADATA_TIMEOUT_S = 10
@@ -68,12 +69,14 @@ class MisdeclaredTopicError(RuntimeError):
     """The events topic does not have the partition count the topic registry declares."""
 
 
-class ViewFollower:
+class ViewFollower(Generic[StoreT]):
+    """Drives any view through the `TrackedStore` and `TrackedBatch` contract."""
+
     def __init__(
         self,
         config: FollowerConfig,
-        store: ViewStore,
-        new_batch: Callable[[ViewStore], ViewBatch],
+        store: StoreT,
+        new_batch: Callable[[StoreT], TrackedBatch],
     ) -> None:
         self.config = config
         self.store = store

@@ -16,9 +16,9 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
-    start_http_server,
 )
 
+from telemetry import probes
 from telemetry.lag import lag_gauge
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -74,12 +74,19 @@ def start(view: str) -> None:
     ready.labels(view).set(0)
     for family in (records, gaps):
         family.labels(view)
-    serve_if_configured()
+    serve_if_configured(lambda: caught_up(view))
 
 
-def serve_if_configured() -> int | None:
+def caught_up(view: str) -> bool:
+    """Readiness of a view: the follower has set its ready gauge (caught up to the log as
+    it was at start; projections/readiness.py)."""
+    return REGISTRY.get_sample_value("parley_projection_ready", {"view": view}) == 1
+
+
+def serve_if_configured(ready: probes.Check) -> int | None:
+    """Metrics, /livez and /readyz (telemetry/probes.py) on PARLEY_METRICS_PORT."""
     port = os.environ.get("PARLEY_METRICS_PORT")
     if not port:
         return None
-    start_http_server(int(port), addr="127.0.0.1", registry=REGISTRY)
+    probes.serve(int(port), REGISTRY, ready=ready)
     return int(port)

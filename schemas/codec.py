@@ -44,6 +44,12 @@ def _current_header(name: str) -> bytes:
     return MAGIC + bytes.fromhex(schema_fingerprint(expanded(name)))
 
 
+@cache
+def _reader_for(fingerprint: str, name: str) -> Any:
+    """None when the writer schema is the current one (no resolution needed)."""
+    return None if fingerprint == _current_header(name)[2:].hex() else _parsed(name)
+
+
 def encode(record: AvroRecord) -> bytes:
     """The record as single-object Avro, written with the current schema of its type."""
     name = record.avro_name
@@ -55,6 +61,18 @@ def encode(record: AvroRecord) -> bytes:
 
 def decode(data: bytes) -> AvroRecord:
     """The typed record in `data`, resolved from its writer schema to the current one."""
+    name, datum = decode_datum(data)
+    try:
+        return from_avro(name, datum)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
+        raise MalformedRecordError(f"cannot decode {name}: {e}") from e
+
+
+def decode_datum(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The full name and raw datum in `data`, resolved to the current schema, without the
+    typed model: for bulk readers (the archive) that only flatten fields into columns and
+    cannot afford the model's validation per record. Records inside unions come as
+    `(full name, datum)`, as `to_avro` writes them."""
     from schemas.registry import writer_schemas
 
     if len(data) < HEADER_LENGTH or data[:2] != MAGIC:
@@ -64,20 +82,25 @@ def decode(data: bytes) -> AvroRecord:
     if known is None:
         raise UnknownSchemaError(fp)
     name = known[0]
-    writer = _parsed(fp)
-    reader = _parsed(name)
-    same = fp == _current_header(name)[2:].hex()
     try:
         datum = fastavro.schemaless_reader(
             io.BytesIO(data[HEADER_LENGTH:]),
-            writer,
-            None if same else reader,
+            _parsed(fp),
+            _reader_for(fp, name),
             return_record_name=True,
             return_record_name_override=True,
         )
-        return from_avro(name, cast(dict[str, Any], datum))
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, UnicodeDecodeError) as e:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        UnicodeDecodeError,
+        OverflowError,  # a timestamp-millis far outside datetime's range (found by bench/fuzz.py)
+    ) as e:
         raise MalformedRecordError(f"cannot decode {name}: {e}") from e
+    return name, cast(dict[str, Any], datum)
 
 
 def encode_with_schema(schema: dict[str, Any], datum: dict[str, Any]) -> bytes:
@@ -118,14 +141,13 @@ def to_avro(record: AvroRecord) -> dict[str, Any]:
 
 
 def from_avro(name: str, datum: dict[str, Any]) -> AvroRecord:
-    return RECORD_TYPES[name].model_validate(_named_unions_to_records(datum))
-
-
-def _named_unions_to_records(value: Any) -> Any:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] in RECORD_TYPES:
-        return from_avro(value[0], value[1])
-    if isinstance(value, dict):
-        return {k: _named_unions_to_records(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_named_unions_to_records(v) for v in value]
-    return value
+    """The typed record of a datum fastavro read. Only a record's own `record_union_fields`
+    hold named unions (`(full name, datum)`): no record with such fields is ever nested in
+    another (tests/unit/test_codec.py holds the schemas to that), so one pass over them
+    replaces a walk of the whole datum, which cost more than fastavro's read itself."""
+    model = RECORD_TYPES[name]
+    for field in model.record_union_fields:
+        value = datum.get(field)
+        if isinstance(value, tuple):
+            datum[field] = from_avro(value[0], value[1])
+    return model.model_validate(datum)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
-from telemetry.lag import lag_gauge
+from telemetry import probes
+from telemetry.lag import lag_gauge, sampling_assigned_partitions
 
 TRANSACTION_BUCKETS = (0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 AGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -66,9 +67,12 @@ fanout_event_age = Histogram(
 )
 
 
-def serve_if_configured() -> int | None:
+def serve_if_configured(ready: probes.Check = sampling_assigned_partitions) -> int | None:
+    """Metrics, /livez and /readyz (telemetry/probes.py) on PARLEY_METRICS_PORT. Ready by
+    default once the loop runs with partitions of its own (for a log writer: after its
+    transactions are initialised and its state caught up on assignment)."""
     port = os.environ.get("PARLEY_METRICS_PORT")
     if not port:
         return None
-    start_http_server(int(port), addr="127.0.0.1")
+    probes.serve(int(port), REGISTRY, ready=ready)
     return int(port)

@@ -10,6 +10,7 @@ so a read_committed consumer's lag counts those too; one that has read everythin
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 
 from confluent_kafka import Consumer
@@ -26,6 +27,16 @@ def lag_gauge(registry: CollectorRegistry = REGISTRY, extra_labels: tuple[str, .
         [*extra_labels, "group", "topic", "partition"],
         registry=registry,
     )
+
+
+_SAMPLERS: weakref.WeakSet[LagSampler] = weakref.WeakSet()
+
+
+def sampling_assigned_partitions() -> bool:
+    """Whether a sampler of this process last saw its consumer own partitions: a loop
+    samples only while it runs, so this says the loop runs and has an assignment (the
+    readiness of a log writer or the fan-out, streams/metrics.py)."""
+    return any(sampler.assigned for sampler in _SAMPLERS)
 
 
 class LagSampler:
@@ -45,6 +56,9 @@ class LagSampler:
         self.clock = clock
         self._next = 0.0
         self._shown: set[tuple[str, int]] = set()
+        self.assigned = 0
+        """Partitions the consumer owned at the last sample, whether fetched yet or not."""
+        _SAMPLERS.add(self)
 
     def maybe_sample(self, consumer: Consumer) -> None:
         now = self.clock()
@@ -55,7 +69,9 @@ class LagSampler:
 
     def sample(self, consumer: Consumer) -> None:
         shown: set[tuple[str, int]] = set()
-        for tp in consumer.position(consumer.assignment()):
+        assignment = consumer.assignment()
+        self.assigned = len(assignment)
+        for tp in consumer.position(assignment):
             watermarks = consumer.get_watermark_offsets(tp, cached=True)
             if tp.offset < OFFSET_UNKNOWN or watermarks[1] < OFFSET_UNKNOWN:
                 continue  # nothing fetched yet: no figure rather than a wrong one

@@ -41,7 +41,9 @@ EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]
-IDLE_S = 0.01
+IDLE_S = 0.05
+"""How long an idle loop waits for events before it reads the session directory again: a
+session record waits at most this long at rest (a busy loop reads it between batches)."""
 FLUSH_TIMEOUT_S = 30.0
 COMMITTED_TIMEOUT_S = 60
 

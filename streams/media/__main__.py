@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m streams.media {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
         return 2
     command = argv[1]
-    tracing = start_process(f"parley-media-{command}")
+    service = f"parley-media-{command}"
     settings = ProcessorSettings()
     media = MediaSettings()
     storage = StorageSettings()
@@ -48,7 +48,9 @@ def main(argv: list[str]) -> int:
             settings=media,
             every_s=settings.media_sweep_every_s,
         )
+        tracing = start_process(service, ready=sweeper.swept.is_set)
         return run_until_signalled(sweeper, then=out.close, tracing=tracing)
+    tracing = start_process(service)
     scanners: list[Scanner] = [BuiltinScanner()]
     if media.clamd:
         scanners.append(ClamdScanner(media.clamd))

@@ -94,6 +94,9 @@ class Sweeper:
         self.event_positions: dict[int, int] = {}
         self.staging_cleared: set[str] = set()
         self.stopping = threading.Event()
+        self.swept = threading.Event()
+        """Set after the first sweep: the sweeper has read both topics over its window (its
+        readiness)."""
         self.skip = Skip(lambda topic: stream_metrics.skipped.labels(topic).inc())
 
     @property
@@ -168,6 +171,7 @@ class Sweeper:
         )
         while not self.stopping.is_set():
             self.sweep()
+            self.swept.set()
             self.stopping.wait(self.every_s)
 
     def stop(self) -> None:

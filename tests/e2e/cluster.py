@@ -24,6 +24,7 @@ PROCESSES = (
     "streams.fanout",
     "projections.history",
     "projections.inbox",
+    "projections.search",
 )
 MEDIA_PROCESSES = {"media-process": "process", "media-sweep": "sweep"}
 """`python -m streams.media <command>`, by process name."""

@@ -19,6 +19,7 @@ FIRST_PARTY = {
     "client",
     "infra",
     "bench",
+    "analytics",
 }
 ALLOWED = {
     "schemas": set(),
@@ -38,6 +39,9 @@ ALLOWED = {
     "projections": {"schemas", "telemetry", "kafkalog"},
     "edge": {"schemas", "projections", "telemetry", "kafkalog", "media"},
     "client": {"edge"},  # the published protocol only (edge/protocol/)
+    # The analysts' side reads the archive's Parquet through ClickHouse; from Parley's code
+    # it takes only where the archive is (projections.archive.settings).
+    "analytics": {"projections"},
 }
 
 

@@ -12,6 +12,7 @@
 import { api } from "./api.js";
 import { MediaLinks } from "./attachments.js";
 import { Conversation } from "./conversation.js";
+import { Finding } from "./finding.js";
 import { Outbox } from "./outbox.js";
 import { Sending } from "./sending.js";
 import { Signals } from "./signals.js";
@@ -36,7 +37,14 @@ export class Messenger extends EventTarget {
     this.media = new MediaLinks(session.token); // download links of attachments, cached
     this.previews = new WeakMap(); // a file being sent -> its local object URL
     this.localFiles = new Map(); // client_msg_id -> the file of a message still uploading
-    this.supports = { sync: undefined, inbox: undefined, edit: undefined, delete: undefined, react: undefined };
+    this.supports = {
+      sync: undefined,
+      inbox: undefined,
+      edit: undefined,
+      delete: undefined,
+      react: undefined,
+      search: undefined,
+    };
     this.typists = new Map(); // conversation -> Map(user -> expires at ms)
     this.presence = new Map(); // user -> "online" | "away" | "offline"
     this.acked = new Map(); // `${kind} ${conversation}` -> seq asked for
@@ -416,7 +424,12 @@ export class Messenger extends EventTarget {
   // Optional requests: edit, delete and react exist on newer servers only.
 
   async optional(feature, frame) {
-    const what = { edit: "edit messages", delete: "delete messages", react: "react to messages" }[feature];
+    const what = {
+      edit: "edit messages",
+      delete: "delete messages",
+      react: "react to messages",
+      search: "search messages",
+    }[feature];
     if (this.supports[feature] === false) throw new RequestError("unsupported", `This server cannot ${what} yet`);
     try {
       const result = await this.request(frame);
@@ -466,8 +479,9 @@ async function inBatches(items, size, work) {
   }
 }
 
-// The messenger's sending (sending.js) and signals (signals.js) are methods of its own.
-for (const part of [Sending, Signals]) {
+// The messenger's sending (sending.js), signals (signals.js) and finding (finding.js) are
+// methods of its own.
+for (const part of [Sending, Signals, Finding]) {
   for (const name of Object.getOwnPropertyNames(part.prototype)) {
     if (name !== "constructor") Messenger.prototype[name] = part.prototype[name];
   }

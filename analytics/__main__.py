@@ -1,0 +1,8 @@
+"""`python -m analytics`: the same command as `parley-analytics`."""
+
+import sys
+
+from analytics.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
