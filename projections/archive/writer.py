@@ -23,12 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from projections.archive import manifest
-from projections.archive.chain import resolve
-from projections.archive.columns import LAYOUTS
-from projections.archive.compaction import compact_day
-from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
-from projections.archive.layout import (
+from kafkalog.cold.chain import resolve
+from kafkalog.cold.layout import (
     Family,
     ObjectKey,
     Span,
@@ -36,9 +32,13 @@ from projections.archive.layout import (
     day_start_ms,
     family_prefix,
 )
-from projections.archive.objects import ObjectStore
+from kafkalog.cold.record import ArchiveRecord
+from objectstore.store import ObjectStore
+from projections.archive import manifest
+from projections.archive.columns import LAYOUTS
+from projections.archive.compaction import compact_day
+from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
 from projections.archive.parquet import ObjectBuilder
-from projections.archive.record import ArchiveRecord
 
 log = logging.getLogger("parley.archive")
 

@@ -16,10 +16,11 @@ import pyarrow.parquet as pq
 from bench.chat_load import ChatLoad, ChatSimulation, LoadRecord
 from infra.objectstore import ensure_bucket
 from infra.settings import PlatformSettings
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.record import ArchiveRecord
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.objects import ObjectStore, connect
-from projections.archive.record import ArchiveRecord
 from projections.archive.writer import ArchiveWriter
 
 S3_ENDPOINT = os.environ.get("PARLEY_S3_ENDPOINT", "http://127.0.0.1:19100")
@@ -35,9 +36,7 @@ def platform() -> PlatformSettings:
 def s3_store(*, part_bytes: int = PARTS, retry_for_s: float = 120.0) -> ObjectStore:
     settings = platform()
     ensure_bucket(settings, BUCKET)
-    client = connect(
-        settings.s3_url, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-    )
+    client = connect(settings)
     return ObjectStore(client, BUCKET, part_bytes=part_bytes, retry_for_s=retry_for_s)
 
 

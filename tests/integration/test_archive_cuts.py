@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.record import ArchiveRecord
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.record import ArchiveRecord
 from tests.integration.archive import (
     as_archive,
     assert_exactly_once,

@@ -15,10 +15,10 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from infra.objectstore import LocalObjectStore
+from kafkalog.cold.layout import Family, family_prefix
+from kafkalog.cold.reader import ArchiveReader
 from projections.archive.compaction import compact_day
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, family_prefix
-from projections.archive.reader import ArchiveReader
 from tests.integration.archive import (
     as_archive,
     assert_exactly_once,

@@ -11,19 +11,28 @@ from typing import cast
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from projections.archive.chain import Chain, resolve
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.objects import ObjectStore
-from projections.archive.record import ArchiveRecord
+from kafkalog.cold.chain import Chain, resolve
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.record import ArchiveRecord
+from kafkalog.cold.settings import ArchiveLocation
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 
 BATCH_ROWS = 8192
 
 
 class ArchiveReader:
     def __init__(self, store: ObjectStore, topic: str, *, root: str = "archive") -> None:
+        """`topic` is the topic's role (`events`, `accounts`): its directory in the archive."""
         self.store = store
         self.topic = topic
         self.root = root
+
+    @classmethod
+    def at(cls, location: ArchiveLocation, topic: str) -> ArchiveReader:
+        """The archive of `topic` (a role) where `location` says this deployment keeps it."""
+        store = ObjectStore(connect(location), location.s3_bucket)
+        return cls(store, topic, root=location.archive_prefix)
 
     def chains(self, partitions: list[int]) -> dict[int, Chain]:
         """Each partition's chain, from one listing. Reading never deletes: orphans are the
