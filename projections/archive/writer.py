@@ -1,7 +1,7 @@
 """The archive writer of one topic: records in, Parquet objects out, exactly once.
 
-Driven by `add(record)` and `tick()` from whatever consumes the topic (phase 2: the shared
-follower; the tests and the benchmark: plain sequences), so the guarantees below hold for
+Driven by `add(record)` and `tick()` from whatever consumes the topic (the archive process,
+follower.py; the tests and the benchmark: plain sequences), so the guarantees below hold for
 any feeder that, per partition, starts at the position `open` returns and delivers records
 in offset order, possibly repeating some (a record below the position is ignored).
 
@@ -211,6 +211,12 @@ class ArchiveWriter:
 
     def position(self, partition: int) -> int | None:
         return self.partitions[partition].position
+
+    def waiting_s(self) -> float:
+        """How long the oldest open object has been open by the writer's clock (0: none is):
+        its first record reaches S3 at most `max_age_s` plus one upload after it came in."""
+        opened = [p.open.filling.opened_at for p in self.partitions.values() if p.open]
+        return self.clock() - min(opened) if opened else 0.0
 
     def _close(self, partition: int, part: _Partition) -> None:
         current = part.open
