@@ -2,7 +2,7 @@
 
 COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
 chaos-cluster, fuzz, or one part alone
-(edge, idle, sequencer, rebuild, backfill, projection-lag).
+(edge, idle, sequencer, rebuild, backfill, projection-lag, archive-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -12,10 +12,12 @@ again from the JSON there; `capacity` turns it into the tables of docs/capacity.
 `media` (not yet part of the suite) measures uploads, image processing and the media
 processor (bench/media.py). The others run one part alone on a platform of its own, write
 to bench/out/ and end with its result as one JSON line.
-`archive` (not in the suite yet) writes 10M simulated events through the archive writer
-to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
-`archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
-an archive an earlier run wrote, without writing).
+`archive` (not in the suite: 10M events take most of an hour) writes 10M simulated events
+through the archive writer to S3 and times the saved queries on chdb
+(PARLEY_BENCH_ARCHIVE_EVENTS sets the count; `archive-quick` is 200,000;
+PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over an archive an earlier run
+wrote, without writing). `archive-lag` (in the suite) measures the archive process's lag
+behind the log at 1,000 messages/s.
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
@@ -137,7 +139,7 @@ def main(argv: list[str]) -> int:
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0
-    if command.startswith("archive"):
+    if command in ("archive", "archive-quick"):
         summary = archive_alone(quick=command == "archive-quick")
         summary.pop("queries")
         print(json.dumps(results.finite(summary), allow_nan=False))

@@ -17,8 +17,10 @@ written twice. docs/archive.md gives the whole argument.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,6 +43,10 @@ from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
 from projections.archive.parquet import ObjectBuilder
 
 log = logging.getLogger("parley.archive")
+UPLOAD_THREADS = 8
+"""Objects of different partitions that close together (age cuts of partitions that opened
+together, a flush) go up this many at a time: one after another, a busy S3 server's
+seconds per upload added up to tens of seconds of lag for the last partition."""
 
 
 class NotOpenedError(RuntimeError):
@@ -105,6 +111,7 @@ class ArchiveWriter:
         self.compact_bytes = compact_bytes
         self.partitions: dict[int, _Partition] = {}
         self.stats = WriterStats()
+        self._counting = threading.Lock()
 
     def open(self, partitions: Iterable[int]) -> dict[int, int | None]:
         """Takes the partitions over: cleans up what a crash left, and returns where each
@@ -191,15 +198,29 @@ class ArchiveWriter:
         """Closes every object open longer than the age limit: call it often (every poll of
         the feeder, records or not), so an idle partition reaches S3 too."""
         now = self.clock()
-        for partition, part in self.partitions.items():
-            if part.open is not None and aged(part.open.filling, self.limits, now):
-                self._close(partition, part)
+        self._close_all(
+            [
+                (partition, part)
+                for partition, part in self.partitions.items()
+                if part.open is not None and aged(part.open.filling, self.limits, now)
+            ]
+        )
 
     def flush(self) -> None:
         """Closes every open object (before a clean stop)."""
-        for partition, part in self.partitions.items():
-            if part.open is not None:
+        self._close_all([(p, part) for p, part in self.partitions.items() if part.open])
+
+    def _close_all(self, due: list[tuple[int, _Partition]]) -> None:
+        """Closes the objects of several partitions at once: each partition's pair still
+        goes up raw first, and partitions share no key, so the order between them does
+        not matter to exactly once. The first failure raises, once all have finished."""
+        if len(due) <= 1:
+            for partition, part in due:
                 self._close(partition, part)
+            return
+        with ThreadPoolExecutor(min(len(due), UPLOAD_THREADS), "archive-upload") as pool:
+            for _ in pool.map(lambda item: self._close(*item), due):
+                pass
 
     def release(self, partitions: Iterable[int]) -> None:
         """Gives partitions up (a rebalance took them): their open objects are dropped,
@@ -253,11 +274,13 @@ class ArchiveWriter:
             )
         )
         manifest.save(self.store, self.root, part.manifest)
-        self.stats.objects += 1
-        self.stats.table_bytes += table_bytes
-        self.stats.raw_bytes += raw_bytes
+        with self._counting:
+            self.stats.objects += 1
+            self.stats.table_bytes += table_bytes
+            self.stats.raw_bytes += raw_bytes
         if previous is not None and previous.day < table.day:
-            self.stats.days_closed.append((partition, previous.day.isoformat()))
+            with self._counting:
+                self.stats.days_closed.append((partition, previous.day.isoformat()))
             if self.compact_bytes is not None:
                 self.compact(partition, previous.day)
 
@@ -297,7 +320,8 @@ class ArchiveWriter:
             )
         if merged:
             manifest.save(self.store, self.root, part.manifest)
-            self.stats.merged += sum(len(m.replaced) for m in merged)
+            with self._counting:
+                self.stats.merged += sum(len(m.replaced) for m in merged)
 
     def _discard(self, partition: int) -> None:
         """Spool files of a partition a dead writer left behind."""
