@@ -5,12 +5,12 @@ What lives here, one module each: `records` (a record's position and headers), `
 (every librdkafka configuration, named), `batches` (`next_batch`), `follower` (reads a
 batch, decodes each record once, applies the policy below), `decoding` (what "unusable"
 means), `dead_letters` (the one writer of the dead-letter topic), `output` (producing and
-waiting for acknowledgements), `replay` (reading a partition range to its end), `history` (the archive for
-what the log's retention dropped, then the log), `cold` (the archive's read side: the log's
-cold tier on object storage), `rocks` (the RocksDB write and scan under every store that
-keeps a position), `worker` (how a process stops or restarts) and `settings` (the
-variables every process shares). It imports `schemas`, `telemetry` and `objectstore` only,
-and knows nothing of conversations or views.
+waiting for acknowledgements), `replay` (reading a partition range to its end),
+`history` (the archive for what the log's retention dropped, then the log), `cold` (the
+archive's read side: the log's cold tier on object storage), `rocks` (the RocksDB write
+and scan under every store that keeps a position), `worker` (how a process stops or
+restarts) and `settings` (the variables every process shares). It imports `schemas`,
+`telemetry` and `objectstore` only, and knows nothing of conversations or views.
 
 The error policy (docs/log.md says why, with examples):
 

@@ -31,6 +31,7 @@ def main() -> int:
             limits=settings.limits,
             spool_dir=settings.spool_dir / role,
             compact_bytes=settings.archive_compact_bytes,
+            compact_objects=settings.archive_compact_objects,
         )
         for role in ARCHIVED_TOPICS
     }

@@ -24,7 +24,10 @@ class ArchiveSettings(LogSettings):
     archive_max_records: int = Field(default=1_000_000, ge=1)
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     archive_compact_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1, description="A closed day's objects merge up to this"
+        default=64 * 1024 * 1024, ge=1, description="A day's objects merge up to this"
+    )
+    archive_compact_objects: int = Field(
+        default=60, ge=2, description="The current day's objects merge once this many are up"
     )
     archive_retry_for_s: float = Field(
         default=240.0,

@@ -97,10 +97,13 @@ class ArchiveWriter:
         spool_dir: Path,
         clock: Callable[[], float] = time.monotonic,
         compact_bytes: int | None = 64 * 1024 * 1024,
+        compact_objects: int = 60,
     ) -> None:
         """`topic` is the topic's role (`events`, `accounts`): its directory and layout.
         Once the first object of a later date is up, the partition's previous day is
-        compacted into objects of up to `compact_bytes` (None: never)."""
+        compacted into objects of up to `compact_bytes` (None: never); so is the current
+        day once it holds `compact_objects` objects, so that queries of today do not read
+        an object per minute (one merge an hour at the default age cut)."""
         self.store = store
         self.topic = topic
         self.root = root
@@ -109,6 +112,7 @@ class ArchiveWriter:
         self.spool_dir = spool_dir
         self.clock = clock
         self.compact_bytes = compact_bytes
+        self.compact_objects = compact_objects
         self.partitions: dict[int, _Partition] = {}
         self.stats = WriterStats()
         self._counting = threading.Lock()
@@ -283,9 +287,15 @@ class ArchiveWriter:
                 self.stats.days_closed.append((partition, previous.day.isoformat()))
             if self.compact_bytes is not None:
                 self.compact(partition, previous.day)
+        elif self.compact_bytes is not None and self.compact_objects <= sum(
+            1 for entry in part.manifest.objects if entry.day == table.day
+        ):
+            self.compact(partition, table.day)
 
     def compact(self, partition: int, day: date) -> None:
-        """Merges the small objects of a day this partition has left behind."""
+        """Merges the small objects of one of this partition's days: a day it has left
+        behind, or the current one between two objects (none is open then, and the next
+        starts at the chain's end, after whatever is merged)."""
         part = self.partitions[partition]
         merged = compact_day(
             self.store,
