@@ -20,6 +20,7 @@ BACKFILL = "backfill-full"
 LAG = "projection-lag-full"
 MEDIA = "media"
 SEARCH = "search"
+ARCHIVE_LAG = "archive-lag-full"
 
 
 def number(value: Any, digits: int = 0) -> str:
@@ -206,6 +207,17 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
         rows += _media_rows(media)
     if found := results.get(SEARCH):
         rows += _search_rows(found)
+    if archive := results.get(ARCHIVE_LAG):
+        rows.append(
+            (
+                "archive lag",
+                f"log-visible to in an S3 object at {number(archive['rate_per_s'])} messages/s",
+                f"p50 {number(archive['lag_s']['p50_s'], 1)} s, "
+                f"p99 {number(archive['lag_s']['p99_s'], 1)} s, "
+                f"max {number(archive['lag_s']['max_s'], 1)} s",
+                f"<= {number(archive['goal_s'])} s",
+            )
+        )
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
 
 
@@ -626,6 +638,26 @@ def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
             f"search view RSS {number(lag.get('search_rss_mib'), 1)} MiB."
         )
     return text + f"\n\n![search query latency]({SEARCH}.png)\n\n"
+def archive_lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Archive lag (`{ARCHIVE_LAG}.json`)\n\n"
+    if lag is None:
+        return text + _missing(ARCHIVE_LAG, suite)
+    text += (
+        f"The sequencer and the archive process (default settings: an object closes after "
+        f"60 s open) on fresh topics of {number(lag['partitions'])} partitions; "
+        f"{number(lag['rate_per_s'])} messages/s for {number(lag['seconds'])} s. Lag is from "
+        "the moment a `read_committed` consumer sees an event in the log to the first listing "
+        f"of S3 (every {lag['list_interval_s']} s) that shows an object holding it, for "
+        f"{number(lag['events_measured'])} events in {number(lag['objects'])} objects.\n\n"
+    )
+    row = (
+        *(number(lag["lag_s"][k], 1) for k in ("p50_s", "p95_s", "p99_s", "max_s")),
+        number(lag["never_archived"]),
+        number(lag["archive_cpu_s_per_load_s"], 3),
+        f"{number(lag['archive_rss_mib'], 1)} MiB",
+    )
+    header = ["p50 s", "p95 s", "p99 s", "max s", "never archived", "archive CPU s/s", "RSS"]
+    return text + table(header, [row]) + "\n\n"
 
 
 def commands_section(suite: dict[str, Any]) -> str:
@@ -667,6 +699,7 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             lag_section(results.get(LAG), suite),
             media_section(results.get(MEDIA), suite),
             search_section(results.get(SEARCH), suite),
+            archive_lag_section(results.get(ARCHIVE_LAG), suite),
             commands_section(suite),
         ]
     )

@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from bench import (
+    archive_lag,
     backfill,
     edge,
     idle,
@@ -104,6 +105,8 @@ def _projection_lag(settings: PlatformSettings) -> dict[str, Any]:
 
 def _search(settings: PlatformSettings) -> dict[str, Any]:
     return search.measure(settings, Path("/tmp") / "parley-bench-search")
+def _archive_lag(settings: PlatformSettings) -> dict[str, Any]:
+    return archive_lag.run(settings, archive_lag.FULL, Path("/tmp") / "parley-bench-archive-lag")
 
 
 PARTS = (
@@ -115,6 +118,7 @@ PARTS = (
     Part(report.BACKFILL, "python -m bench backfill", 180.0, _backfill),
     Part(report.LAG, "python -m bench projection-lag", 90.0, _projection_lag),
     Part(report.SEARCH, "python -m bench search", search.budget_s(), _search),
+    Part(report.ARCHIVE_LAG, "python -m bench archive-lag", 330.0, _archive_lag),
     Part(report.MEDIA, "python -m bench media", 280.0, media.run),
 )
 

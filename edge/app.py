@@ -41,8 +41,10 @@ from kafkalog.window import offsets_at
 from media.book import MediaBook
 from media.log import KafkaMediaLog, decode_media_event
 from media.settings import MediaSettings
-from media.storage import ObjectStore, StorageSettings, connect
+from media.storage import ObjectStore
 from media.uploads import UploadService
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from projections.search.executor import SearchExecutor
 from projections.search.query import MessageSearch
 from schemas import models as m
@@ -86,7 +88,7 @@ def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.App
 
 def _page_headers() -> web_client.Headers:
     """The page may talk to the object store the media settings name, and to nothing else."""
-    return web_client.page_headers(StorageSettings().s3_url)
+    return web_client.page_headers(S3Settings().s3_url)
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -257,7 +259,7 @@ async def _media(
     (a follower from the window's start), the download authorization over the history
     view; and how to stop them."""
     media_settings = MediaSettings()
-    storage = StorageSettings()
+    storage = S3Settings()
     store = ObjectStore(connect(storage), storage.s3_bucket)
     window = timedelta(seconds=media_settings.unattached_ttl_s) + MEDIA_MARGIN
     starts = await asyncio.to_thread(

@@ -41,12 +41,13 @@ PROCESSORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("history", "projections.history", ()),
     ("inbox", "projections.inbox", ()),
     ("search", "projections.search", ()),
+    ("archive", "projections.archive", ()),
     ("media-process", "streams.media", ("process",)),
     ("media-sweep", "streams.media", ("sweep",)),
 )
-"""In start order: writers of the log, the fan-out, the views, then the media processor and
-sweeper (name, module, its arguments). Processor k (from 1) serves metrics and probes on
-metrics_port + k."""
+"""In start order: writers of the log, the fan-out, the views, the archive, then the media
+processor and sweeper (name, module, its arguments). Processor k (from 1) serves metrics and
+probes on metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:

@@ -8,14 +8,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kafkalog.settings import REPO_ROOT
-from media.storage import StorageSettings
+from objectstore.settings import S3Settings
 
 __all__ = ["REPO_ROOT", "PlatformSettings"]
 
 
-class PlatformSettings(StorageSettings):
+class PlatformSettings(S3Settings):
     """Local platform settings; giving an external address means nothing local is started for it.
-    The S3 endpoint, credentials and bucket are the media's (media/storage.py)."""
+    The S3 endpoint, credentials and bucket are everyone's (objectstore/settings.py)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
 

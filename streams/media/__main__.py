@@ -12,7 +12,9 @@ import sys
 from kafkalog.worker import run_until_signalled
 from media.log import KafkaMediaLog
 from media.settings import MediaSettings
-from media.storage import ObjectStore, StorageSettings, connect
+from media.storage import ObjectStore
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from streams.media.av import AvMaker
 from streams.media.clamd import ClamdScanner
 from streams.media.images import ImageMaker
@@ -35,7 +37,7 @@ def main(argv: list[str]) -> int:
     service = f"parley-media-{command}"
     settings = ProcessorSettings()
     media = MediaSettings()
-    storage = StorageSettings()
+    storage = S3Settings()
     topics = settings.topics()
     store = ObjectStore(connect(storage), storage.s3_bucket)
     out = KafkaMediaLog(settings.kafka_bootstrap, topics.media)

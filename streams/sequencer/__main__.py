@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from media.settings import MediaSettings
 from streams.process import start_process
@@ -43,6 +44,7 @@ def main() -> int:
         max_command_bytes=settings.max_command_bytes,
         group_id=settings.group,
         media=media,
+        archive=ArchiveReader.at(settings, topics.events.role),
     )
     loop = TransactionalLoop(
         LoopConfig(

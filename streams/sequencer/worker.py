@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast
 
+from kafkalog.cold.reader import ArchiveReader
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
@@ -49,6 +50,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         group_id: str,
         media: MediaFeed | None = None,
+        archive: ArchiveReader | None = None,
     ) -> None:
         """`media`: the book attachments are checked against; without one, every message
         attaching media is refused (`NO_SUCH_MEDIA`)."""
@@ -60,6 +62,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
             state=state,
             max_command_bytes=max_command_bytes,
             group_id=group_id,
+            archive=archive,
         )
         self.limits = limits
         self.clock = clock

@@ -392,6 +392,9 @@ MEASURED = capacity.Measured(
     thumbnail_p99_ms=1000,
     search_messages_per_core=5_000,
     search_bytes_per_message=160,
+    cold_compression=1.5,
+    archive_events_per_core=30_000,
+    archive_lag_p99_s=65,
 )
 
 
@@ -411,7 +414,7 @@ class TestCapacity:
         got = self.figures()
         assert got["broker disk per day"] == pytest.approx(1.2e9 * 250 * 3 / 1e9)
         assert got["hot log on the brokers"] == pytest.approx(1.2e9 * 250 * 3 * 30 / 1e12)
-        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.43 * 365 / 1e12)
+        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.5 * 365 / 1e12)
 
     def test_nodes_follow_from_per_core_figures(self) -> None:
         got = self.figures()
@@ -419,6 +422,7 @@ class TestCapacity:
         assert got["delivery cores (edge and fan-out)"] == pytest.approx(62_500 / 1200)
         assert got["edge nodes"] == math.ceil(100 / 16)
         assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
+        assert got["archive writer cores"] == pytest.approx(41_666.7 / 18_000, rel=1e-4)
         assert got["brokers"] == math.ceil(27.0 / 8)
 
     def test_media_follows_from_per_core_figures(self) -> None:
