@@ -68,7 +68,20 @@ class HistoryPages:
         raws = self.history.page(cid, before=before, after=after, limit=limit)
         newest_first = before is not None and after is None
         events = self._render(user_id, cid, raws, newest_first=newest_first)
-        return HistoryPage(events=events, last_seq=self.history.last_seq(cid))
+        return HistoryPage(events=events, last_seq=self._last_readable(user_id, cid, events))
+
+    def _last_readable(self, user_id: str, cid: str, page: list[ConversationEvent]) -> int:
+        """The `last_seq` a reader is told: the conversation's for a member; for someone
+        removed, the seq of their removal, as their inbox entry keeps it, so that nobody
+        learns how far a conversation went on after they left. Should the inbox view not
+        have applied the removal yet, the newest event of the page they may read."""
+        last = self.history.last_seq(cid)
+        if self.history.can_read(user_id, cid, last):
+            return last
+        entry = self.inbox.entry(user_id, cid)
+        if entry is not None and not entry.member:
+            return min(entry.summary.last_seq, last)
+        return max((e.seq for e in page), default=0)
 
     def sync(
         self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool = False
