@@ -19,15 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import results
-from projections.history import projection as history_view
-from projections.inbox import projection as inbox_view
-from projections.store import Put
+from kafkalog.decoding import UnusableRecordError
+from projections.follower import add_event
+from projections.follower import decode_event as view_decode_event
+from projections.history.store import HistoryBatch
+from projections.inbox.store import InboxBatch
+from projections.store import ViewStore
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
@@ -38,6 +41,8 @@ from schemas.topics import REPLY_PARTITION_HEADER, declare_topics
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.state import AccountState
 from streams.fanout.memberships import Memberships
+from streams.fanout.processor import decode_event as fanout_decode_event
+from streams.fanout.routing import RecentEvents, SessionDirectory
 from streams.sequencer.state import SequencerState
 from streams.sequencer.worker import ConversationSequencer
 from streams.store import MemoryStore
@@ -293,33 +298,65 @@ def decoded_or_none(data: bytes) -> AvroRecord | None:
         return None
 
 
-EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
+class MemoryViewStore:
+    """What a view's batch reads and writes of its store, in memory (a fake, for this
+    pure-logic check: the batches and their `apply` are the real ones)."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def scan(self, prefix: bytes, start: bytes | None = None) -> list[tuple[bytes, bytes]]:
+        first = start or prefix
+        return sorted((k, v) for k, v in self.data.items() if k.startswith(prefix) and k >= first)
+
+    def write(self, changes: dict[bytes, bytes | None], positions: dict[int, int]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
 
 
 def views_apply_anything(case: list[bytes]) -> None:
-    """The views' path for events-topic records (projections/follower.py): what does not
-    decode or is no event is parked; an event is applied by each view without raising."""
-    inbox: dict[bytes, bytes] = {}
+    """The views' path for events-topic records (projections/follower.py `_process`): what
+    `decode_event` refuses is parked, every event goes through `add_event` into each view's
+    real batch, which applies it or names why it is unusable (parked too), never raises."""
+    stores = {HistoryBatch: MemoryViewStore(), InboxBatch: MemoryViewStore()}
     for data in case:
-        event = decoded_or_none(data)
-        if not isinstance(event, EVENT_TYPES):
+        record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
+        try:
+            event = cast(m.Event, view_decode_event(record))  # type: ignore[arg-type]
+        except UnusableRecordError:
             continue
-        history_view.apply(cast(m.Event, event), data, last_seq=0)
-        for change in inbox_view.apply(cast(m.Event, event), inbox.get):
-            if isinstance(change, Put):
-                inbox[change.key] = change.value
-            else:
-                inbox.pop(change.key, None)
+        for new_batch, store in stores.items():
+            batch = new_batch(cast(ViewStore, store))
+            if add_event(batch, event, data) is None:
+                batch.commit()
 
 
 def fanout_routes_anything(case: list[bytes]) -> None:
     """The fan-out's path for events-topic records (streams/fanout/processor.py `_route`):
-    what does not decode is skipped; anything else folds into memberships without raising."""
+    what `decode_event` refuses is parked; every event folds into memberships, is
+    remembered and routed, without raising."""
     memberships = Memberships(MemoryStore())
+    recent = RecentEvents()
+    directory = SessionDirectory()
+    for user in USERS:
+        directory.update(user, 0, 2**40)
     for data in case:
-        record = decoded_or_none(data)
-        if record is not None:
-            memberships.apply(record)
+        record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
+        try:
+            event = fanout_decode_event(record)  # type: ignore[arg-type]
+        except UnusableRecordError:
+            continue
+        audience = memberships.apply(event)
+        meta = cast(m.Event, event).meta
+        recent.add(meta.conversation_id, meta.seq, data, 0)
+        directory.route(audience, 0)
+    memberships.flush({0: len(case)})
 
 
 def command_runs(prefix: str) -> st.SearchStrategy[list[tuple[bytes, Headers]]]:

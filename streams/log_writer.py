@@ -123,15 +123,17 @@ class LogWriter(ABC, Generic[StateT]):
         duplicate), or None when it changed nothing."""
 
     def assigned(self, partitions: list[int]) -> None:
-        """Fold every committed event after the stored position into state. An event that
-        does not decode stops the worker (kafkalog's policy): deciding needs every event of
-        the log this writer keeps."""
+        """Fold every committed event after the stored position into state, after dropping
+        what state kept in memory (another lane may have owned these partitions and written
+        the store since). An event that does not decode stops the worker (kafkalog's
+        policy): deciding needs every event of the log this writer keeps."""
         applied = 0
 
         def apply(record: Message) -> None:
             nonlocal applied
             applied += self.fold(decode_value(record.value() or b"", self.log_types, "an event"))
 
+        self.state.forget()
         starts = {p: self.state.applied_offset(p) for p in partitions}
         self.state.flush(replay(self.bootstrap, self.log_topic.name, starts, apply))
         self.logger.info("assigned %s: state caught up, %d events applied", partitions, applied)

@@ -20,7 +20,7 @@ from typing import get_args
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from kafkalog.dead_letters import DeadLetters
-from kafkalog.decoding import avro_decoder
+from kafkalog.decoding import Decoder, avro_decoder
 from kafkalog.follower import Decoded, Follower, Park
 from kafkalog.output import AckedOutput
 from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
@@ -38,6 +38,9 @@ from telemetry.tracing import Tracing, annotate, inject
 
 log = logging.getLogger("parley.fanout")
 EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
+decode_event: Decoder[AvroRecord] = avro_decoder(EVENT_TYPES, "an event")
+"""What the fan-out reads off the events topic; anything else is parked (a command written
+there by mistake, bytes that do not decode)."""
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]
@@ -84,7 +87,7 @@ class FanOut:
         )
         self.follower = Follower(
             self.events,
-            avro_decoder(EVENT_TYPES, "an event"),
+            decode_event,
             Park(dead_letters, self.output),
             kafka_errors=metrics.kafka_errors,
             lag=LagSampler(metrics.consumer_lag, config.group_id),

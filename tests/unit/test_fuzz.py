@@ -1,20 +1,25 @@
 """Hostile records (bench/fuzz.py, hypothesis) at a short budget: the codec raises only its
-documented errors, and the log writers survive any run of command records, dead-letter
-what does not decode and write only what decodes. `python -m bench fuzz` runs the same
-targets at 10,000 cases each.
-
-The views' and the fan-out's paths for events-topic records fail today on records
-hypothesis found; they are pinned below as strict expected failures, for the phase of
-issue 15 that rewrites those loops to park what they cannot apply."""
+documented errors; the log writers survive any run of command records, dead-letter what
+does not decode and write only what decodes; the views and the fan-out park what they
+cannot use or apply and never raise. `python -m bench fuzz` runs the same targets at
+10,000 cases each."""
 
 from __future__ import annotations
+
+from typing import cast
 
 import pytest
 
 from bench import fuzz
+from kafkalog.decoding import Unusable, UnusableRecordError
+from projections.follower import add_event
+from projections.history.store import HistoryBatch
+from projections.store import ViewStore
 from schemas import codec
+from schemas import models as m
 from schemas.errors import MalformedRecordError
 from schemas.registry import writer_schemas
+from streams.fanout.processor import decode_event as fanout_decode_event
 
 TARGETS = {t.name: t for t in fuzz.targets()}
 SHORT_BUDGET = 150
@@ -28,9 +33,11 @@ SHORT_BUDGET = 150
         "codec: every writer schema, corrupted",
         "sequencer: any run of command records",
         "accounts: any run of command records",
+        "views: any run of events-topic records",
+        "fan-out: any run of events-topic records",
     ],
 )
-def test_hostile_records_never_crash_the_codec_or_a_log_writer(name: str) -> None:
+def test_hostile_records_never_crash_the_codec_or_a_processor(name: str) -> None:
     outcome = fuzz.run_target(TARGETS[name], SHORT_BUDGET)
     assert outcome["cases"] == SHORT_BUDGET
 
@@ -58,15 +65,22 @@ NEGATIVE_SEQ_EVENT = (
 """An event decoded with seq -1: found by hypothesis against the views."""
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError, reason="issue 15 phase 2: the fan-out folds non-events"
-)
-def test_the_fanout_skips_a_record_on_the_events_topic_that_is_no_event() -> None:
+def test_the_fanout_parks_a_record_on_the_events_topic_that_is_no_event() -> None:
+    """Regression (found by hypothesis): a command on the events topic reached the fan-out's
+    fold of memberships, which raised AttributeError on its `.meta`."""
+    with pytest.raises(UnusableRecordError):
+        fanout_decode_event(fuzz.FuzzRecord(COMMAND_ON_EVENTS_TOPIC, None, [], 0, "events"))  # type: ignore[arg-type]
     fuzz.fanout_routes_anything([COMMAND_ON_EVENTS_TOPIC])
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError, reason="issue 15 phase 2: the views apply any seq"
-)
 def test_the_views_park_an_event_they_cannot_apply() -> None:
+    """Regression (found by hypothesis): a `MessageRedacted` naming seq -1 made the history
+    view's key raise ValueError, which stopped the view on every restart. It is now
+    unapplicable, parked by the view's follower like a record that does not decode."""
+    event = cast(m.Event, codec.decode(NEGATIVE_SEQ_EVENT))
+    batch = HistoryBatch(cast(ViewStore, fuzz.MemoryViewStore()))
+    refused = add_event(batch, event, NEGATIVE_SEQ_EVENT)
+    assert refused is not None and refused.kind is Unusable.UNAPPLICABLE
+    assert "seq -1" in refused.reason
+    assert batch.changes == {} and batch.applied == 0
     fuzz.views_apply_anything([NEGATIVE_SEQ_EVENT])
