@@ -198,16 +198,14 @@ class Loader:
             task.add_done_callback(self.in_flight.discard)
 
     async def sweep(self) -> dict[str, int]:
-        """One acknowledged message in every conversation this loader's devices are in."""
-        seqs: dict[str, int] = {}
+        """One acknowledged message in every conversation this loader's devices are in, all
+        sent at once: one by one, a few slow sends after a fault outlasted the suite's wait."""
+        sends = []
         for cid, members in self.job.conversations.items():
             device = next((d for d in self.clients if self.users[d] in members), None)
-            if device is None:
-                continue
-            sent = await self.send(device, cid, f"sweep.{self.job.index}.{cid}")
-            if sent.seq is not None:
-                seqs[cid] = sent.seq
-        return seqs
+            if device is not None:
+                sends.append(self.send(device, cid, f"sweep.{self.job.index}.{cid}"))
+        return {s.conversation: s.seq for s in await asyncio.gather(*sends) if s.seq is not None}
 
     async def hold(self, seqs: dict[str, int], deadline_s: float) -> list[int]:
         """Until every device holds each of its conversations up to `seqs`; the devices

@@ -71,6 +71,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if e.status < 400:
             raise
         return http_errors.from_exception(e)
+    except ConnectionError:
+        raise  # the client went away (mid-handshake, say): aiohttp drops the connection
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return json_response(INTERNAL.status, INTERNAL.answer())

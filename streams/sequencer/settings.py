@@ -20,7 +20,12 @@ class SequencerSettings(LogSettings):
     )
     max_batch: int = Field(default=1000, ge=1)
     kafka_debug: str = Field(default="", description="librdkafka debug contexts, e.g. eos,cgrp")
-    stuck_after_s: float = Field(default=30.0, gt=0, description="See streams/watchdog.py")
+    stuck_after_s: float = Field(
+        default=12.0,
+        gt=0,
+        description="A Kafka call of a transaction blocked this long (its own timeout is "
+        "10 s) restarts the process: streams/watchdog.py",
+    )
     max_command_bytes: int = Field(default=256 * 1024, ge=1024)
 
     @property
