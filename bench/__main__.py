@@ -2,7 +2,7 @@
 
 COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
 chaos-cluster, fuzz, or one part alone
-(edge, idle, sequencer, rebuild, backfill, projection-lag).
+(edge, idle, sequencer, rebuild, backfill, projection-lag, search).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -11,7 +11,9 @@ bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REP
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
 `media` (not yet part of the suite) measures uploads, image processing and the media
 processor (bench/media.py). The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line.
+to bench/out/ and end with its result as one JSON line (`search`: PARLEY_BENCH_SEARCH=full
+for a corpus of 1,000,000 messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the
+events per commit).
 `archive` (not in the suite yet) writes 10M simulated events through the archive writer
 to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
 `archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over

@@ -41,6 +41,8 @@ class Measured:
     backfill_wire_bytes_per_event: float
     backfill_seconds: float
     backfill_messages: float
+    search_messages_per_core: float
+    search_bytes_per_message: float
 
     @classmethod
     def from_results(cls, out_dir: Path) -> Measured:
@@ -52,6 +54,7 @@ class Measured:
 
         edge, idle = need(report.RAMP), need(report.IDLE)
         seq, rebuild, fill = need(report.SEQUENCER), need(report.REBUILD), need(report.BACKFILL)
+        indexing = need(report.SEARCH)["indexing"]
         knee = edge.get("knee_rate_per_s")
         step = next((s for s in edge["steps"] if s["rate_per_s"] == knee), None)
         return cls(
@@ -69,6 +72,8 @@ class Measured:
             backfill_wire_bytes_per_event=fill["bytes_in_per_event"],
             backfill_seconds=fill["seconds_median"],
             backfill_messages=fill["messages"],
+            search_messages_per_core=indexing["messages_per_cpu_s"],
+            search_bytes_per_message=indexing["index_bytes_per_message"],
         )
 
 
@@ -120,6 +125,15 @@ SOURCES = {
     ),
     "backfill_seconds": ("backfill, seconds", "backfill-full.json: median catch-up"),
     "backfill_messages": ("backfill, messages missed", "backfill-full.json"),
+    "search_messages_per_core": (
+        "search view, messages indexed per CPU second",
+        "search.json: the view's batches on one pinned core, per CPU second of the process "
+        "(its wall-clock rate there is lower while other work shares the core)",
+    ),
+    "search_bytes_per_message": (
+        "bytes per message in the search index",
+        "search.json: the tantivy index directory after indexing, per message",
+    ),
 }
 
 
@@ -234,7 +248,9 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
     edge_ram_gib = a.concurrent_connections * m.kib_per_connection / 1024**2
     edge_nodes = math.ceil(max(edge_processes, delivery_cores) / a.cores_per_node)
     view_cores = events_peak / (m.rebuild_events_per_core * a.utilisation)
-    processor_nodes = math.ceil((sequencer_cores + view_cores) / a.cores_per_node)
+    search_cores = messages_peak / (m.search_messages_per_core * a.utilisation)
+    search_replica = messages_day * m.search_bytes_per_message * a.hot_retention_days
+    processor_nodes = math.ceil((sequencer_cores + view_cores + search_cores) / a.cores_per_node)
     ingress_mb = events_peak * m.broker_bytes_per_event / 1e6
     broker_traffic = ingress_mb * (a.replication_factor + a.consumer_groups_on_events)
     brokers = max(
@@ -278,6 +294,12 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
             "events x view bytes per event x hot retention days",
         ),
         Figure(
+            "search index, one replica",
+            search_replica / 1e12,
+            "TB",
+            "messages x index bytes per message x hot retention days",
+        ),
+        Figure(
             "sequencer cores",
             sequencer_cores,
             "",
@@ -304,10 +326,16 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
             "events/s peak / (rebuild events/s per core x utilisation)",
         ),
         Figure(
+            "search indexing cores",
+            search_cores,
+            "",
+            "messages/s peak / (messages indexed/s per core x utilisation)",
+        ),
+        Figure(
             "processor nodes",
             processor_nodes,
             "",
-            "(sequencer cores + one view's cores) / cores per node",
+            "(sequencer cores + one view's cores + search indexing cores) / cores per node",
         ),
         Figure(
             "broker traffic, peak",

@@ -25,18 +25,7 @@ def _cdf(ax: Axes, latencies: list[float], label: str) -> None:
 
 
 def latency_cdf(path: Path, title: str, latencies: list[float]) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
-    _cdf(ax, latencies, "all")
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(PLAIN)
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("latency (ms, log scale)")
-    ax.set_ylabel("fraction of messages")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    latency_cdfs(path, title, {"all": latencies}, of="messages", legend=False)
 
 
 def ramp(
@@ -189,6 +178,32 @@ def chaos_timeline(path: Path, title: str, timeline: Timeline) -> None:
             va="top",
         )
     rates.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def latency_cdfs(
+    path: Path,
+    title: str,
+    latencies: dict[str, list[float]],
+    *,
+    of: str = "queries",
+    legend: bool = True,
+) -> None:
+    """One latency distribution per label (the kinds of one benchmark), on a log axis."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, values in latencies.items():
+        _cdf(ax, values, label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel(f"fraction of {of}")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    if legend:
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

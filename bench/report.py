@@ -17,6 +17,7 @@ IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
 LAG = "projection-lag-full"
+SEARCH = "search"
 
 
 def number(value: Any, digits: int = 0) -> str:
@@ -199,7 +200,37 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
                     "p99 <= 50 ms",
                 )
             )
+    if found := results.get(SEARCH):
+        rows += _search_rows(found)
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
+
+
+def _search_rows(found: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    indexing, queries = found["indexing"], found["queries"]
+    rows = [
+        (
+            "search view, one pinned core",
+            f"messages indexed per second (per CPU second), {number(indexing['messages'])}",
+            f"{number(indexing['messages_per_s'])} ({number(indexing['messages_per_cpu_s'])})",
+            number(found["goals"]["messages_per_s_per_core"]),
+        ),
+        (
+            "",
+            "query p99: " + " / ".join(queries),
+            " / ".join(number(q["p99_ms"], 1) for q in queries.values()) + " ms",
+            f"<= {number(found['goals']['query_p99_ms'])} ms",
+        ),
+    ]
+    if lag := found.get("lag"):
+        rows.append(
+            (
+                "",
+                f"index lag, log-visible to searchable at {number(lag['rate_per_s'])}/s",
+                f"p50 {number(lag['p50_ms'], 1)} ms, p99 {number(lag['p99_ms'], 1)} ms",
+                f"p99 <= {number(found['goals']['lag_p99_ms'])} ms",
+            )
+        )
+    return rows
 
 
 def _step_at(edge: dict[str, Any], rate: int | None) -> dict[str, Any] | None:
@@ -412,6 +443,56 @@ def lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     )
 
 
+def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Search (`{SEARCH}.json`)\n\n"
+    if found is None:
+        return text + _missing(SEARCH, suite)
+    load, indexing = found["load"], found["indexing"]
+    text += (
+        f"{number(load['messages'])} messages in {number(load['conversations'])} conversations "
+        "from real word frequency lists of ten languages, indexed by the view's own batches "
+        f"({number(load['batch'])} events a commit) on one pinned core; the searcher is in "
+        f"{number(load['member_of'])} conversations, and each query runs end to end (ACL "
+        "checks against the history view and snippets included).\n\n"
+    )
+    rows = [
+        ("messages/s, wall clock", number(indexing["messages_per_s"])),
+        (
+            "messages per CPU second (all the process's threads)",
+            number(indexing["messages_per_cpu_s"]),
+        ),
+        ("index bytes per message", number(indexing["index_bytes_per_message"], 1)),
+        (
+            "decoding, the follower's cost before `add`",
+            f"{number(found['follower_decode_us_per_event'], 1)} µs/event",
+        ),
+    ]
+    text += table(["indexing", ""], rows) + "\n\n"
+    queries = [
+        (
+            kind,
+            f"`{q['example']}`",
+            number(q["p50_ms"], 1),
+            number(q["p99_ms"], 1),
+            number(q["median_estimated_total"]),
+        )
+        for kind, q in found["queries"].items()
+    ]
+    text += table(["query", "example", "p50 ms", "p99 ms", "median estimated total"], queries)
+    if lag := found.get("lag"):
+        text += (
+            f"\n\n**Index lag** at {number(lag['rate_per_s'])} messages/s for "
+            f"{number(lag['seconds'])} s over {number(lag['conversations'])} conversations (the "
+            "sequencer and the search view on fresh topics; from a `read_committed` consumer "
+            "seeing the event to a `SearchReader` finding it applied), "
+            f"{number(lag['events_measured'])} events: p50 {number(lag['p50_ms'], 1)} ms, "
+            f"p95 {number(lag['p95_ms'], 1)} ms, p99 {number(lag['p99_ms'], 1)} ms, max "
+            f"{number(lag['max_ms'], 1)} ms; never visible: {number(lag['never_visible'])}; "
+            f"search view RSS {number(lag.get('search_rss_mib'), 1)} MiB."
+        )
+    return text + f"\n\n![search query latency]({SEARCH}.png)\n\n"
+
+
 def commands_section(suite: dict[str, Any]) -> str:
     rows = [
         (
@@ -448,6 +529,7 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             rebuild_section(results.get(REBUILD), suite),
             backfill_section(results.get(BACKFILL), suite),
             lag_section(results.get(LAG), suite),
+            search_section(results.get(SEARCH), suite),
             commands_section(suite),
         ]
     )

@@ -15,13 +15,23 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import backfill, edge, idle, projection_lag, rebuild, report, results, sequencer
+from bench import (
+    backfill,
+    edge,
+    idle,
+    projection_lag,
+    rebuild,
+    report,
+    results,
+    search,
+    sequencer,
+)
 from bench.contention import CpuSampler
 from bench.machine import how_busy, machine, other_work_running
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT, PlatformSettings
 
-TOTAL_BUDGET_S = 20 * 60.0
+TOTAL_BUDGET_S = 25 * 60.0
 """The suite never runs a part that its budget would carry past this."""
 PLATFORM_ALLOWANCE_S = 90.0
 """Starting and stopping Kafka and S3, and the machine samples before and after."""
@@ -87,6 +97,10 @@ def _projection_lag(settings: PlatformSettings) -> dict[str, Any]:
     return projection_lag.run(settings, projection_lag.FULL, Path("/tmp") / "parley-bench-lag")
 
 
+def _search(settings: PlatformSettings) -> dict[str, Any]:
+    return search.measure(settings, Path("/tmp") / "parley-bench-search")
+
+
 PARTS = (
     Part(report.RAMP, "python -m bench edge", 360.0, _edge_ramp),
     Part(report.IDLE, "python -m bench idle", 120.0, _idle),
@@ -94,6 +108,7 @@ PARTS = (
     Part(report.REBUILD, "python -m bench rebuild", 150.0, _rebuild),
     Part(report.BACKFILL, "python -m bench backfill", 180.0, _backfill),
     Part(report.LAG, "python -m bench projection-lag", 90.0, _projection_lag),
+    Part(report.SEARCH, "python -m bench search", search.budget_s(), _search),
 )
 
 

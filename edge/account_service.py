@@ -59,6 +59,9 @@ class AccountService:
 
     async def login(self, username: str, password: str, device_name: str) -> Session:
         user_id = normalise_user_name(username)
+        if USER_NAME.match(user_id):
+            # The account may have been registered on another edge a moment ago.
+            await self.directory.versions.reach(user_id, 1, NEW_DEVICE_GRACE_S)
         if not await self._hashing(self.directory.check_password, user_id, password):
             raise BAD_CREDENTIALS
         device_id, token, token_hash = new_device_token()

@@ -1,8 +1,9 @@
-"""The control plane: accounts, devices and conversations over JSON/HTTP.
+"""The control plane: accounts, devices, conversations and search over JSON/HTTP.
 
 `ENDPOINTS` is the one table of routes: each names its method and path, the body it takes
-and the answer it gives (models of edge/protocol/), whether it needs a bearer token, and
-its handler. The routes and the OpenAPI document at /openapi.json are both made from it.
+(a JSON object, or for a `GET` that takes one, its query parameters) and the answer it gives
+(models of edge/protocol/), whether it needs a bearer token, and its handler. The routes
+and the OpenAPI document at /openapi.json are both made from it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -29,15 +30,19 @@ from edge.protocol.answers import (
     CreatedConversation,
     DeviceList,
     Profile,
+    SearchPage,
     Sequenced,
     Session,
 )
+from edge.protocol.frames import SearchParameters
 from edge.read_service import ReadService
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-BodyT = TypeVar("BodyT", bound=c.RequestBody)
+BodyT = TypeVar("BodyT", bound=BaseModel)
+Source = Literal["json", "query"]
+"""Where a request's body model is read from: the JSON body, or the query parameters."""
 AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
 
 
@@ -98,14 +103,27 @@ def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamRe
     return traced
 
 
-async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
+async def _parse(request: web.Request, model: type[BodyT], source: Source) -> BodyT:
     if model is NoBody:
         return model()
-    raw = parse_json(await request.read(), "the body")
+    raw: Any
+    if source == "query":
+        raw = _query_parameters(request)
+    else:
+        raw = parse_json(await request.read(), "the body")
     try:
         return model.model_validate(raw)
     except ValidationError as e:
         raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
+
+
+def _query_parameters(request: web.Request) -> dict[str, str]:
+    """Each parameter once: which of two values was meant is not for the edge to guess."""
+    given = request.query
+    repeated = sorted({name for name in given if len(given.getall(name)) > 1})
+    if repeated:
+        raise ClientError(ErrorCode.INVALID, f"given more than once: {', '.join(repeated)}")
+    return dict(given)
 
 
 class RestApi:
@@ -124,7 +142,7 @@ class RestApi:
             identity = ("", "")
             if endpoint.secured:
                 identity = await self._identity(request)
-            body = await _parse(request, endpoint.body)
+            body = await _parse(request, endpoint.body, endpoint.source)
             answer = await endpoint.handle(self, Call(request, body, *identity))
             if answer is None:
                 return web.Response(status=endpoint.status)
@@ -193,6 +211,9 @@ class RestApi:
             role=call.body.role,
         )
 
+    async def search(self, call: Call[SearchParameters]) -> SearchPage:
+        return await self.reads.search(call.user_id, call.body)
+
     async def remove_member(self, call: Call[NoBody]) -> Sequenced:
         return await self.commands.change_members(
             call.user_id,
@@ -215,6 +236,7 @@ class Endpoint(Generic[BodyT, AnswerT]):
     answer: type[AnswerT] | None
     status: HTTPStatus = HTTPStatus.OK
     secured: bool = True
+    source: Source = "json"
 
 
 ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
@@ -291,5 +313,14 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.remove_member,
         NoBody,
         Sequenced,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/search",
+        "Search the messages I may read (as the `search` frame; docs/search.md).",
+        RestApi.search,
+        SearchParameters,
+        SearchPage,
+        source="query",
     ),
 )

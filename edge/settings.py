@@ -22,5 +22,8 @@ class EdgeSettings(LogSettings):
         gt=0,
         description="How long a send's command waits for its outcome; retries join it meanwhile",
     )
+    search_budget_s: float = Field(
+        default=1.0, gt=0, description="A search's time budget, queueing included; past it: timeout"
+    )
     typing_ttl_ms: int = Field(default=6000, ge=500, description="Typing ends unless refreshed")
     drain_s: float = Field(default=2.0, ge=0, description="Grace on shutdown")

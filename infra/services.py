@@ -34,6 +34,7 @@ PROCESSORS = (
     ("fanout", "streams.fanout"),
     ("history", "projections.history"),
     ("inbox", "projections.inbox"),
+    ("search", "projections.search"),
 )
 """In start order: writers of the log, the fan-out, then the views. Processor k (from 1)
 serves metrics and probes on metrics_port + k."""

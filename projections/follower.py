@@ -11,7 +11,7 @@ does not decode, is not an event, or is an event no view could apply (it names s
 `add_event`), goes to the dead-letter topic, durably before the position that passes it is
 written, and the view moves on; a transient Kafka error is
 logged while librdkafka retries, or restarts the process in place (kafkalog/worker.py);
-a fatal Kafka error, a store error or a bug in `ViewBatch.add` stops the process before
+a fatal Kafka error, a store error or a bug in a batch's `add` stops the process before
 the batch is written.
 """
 
@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast, get_args
+from typing import Generic, TypeVar, cast, get_args
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -42,12 +42,13 @@ from kafkalog.records import next_offsets
 from projections import metrics
 from projections.keys import UnkeyableError
 from projections.readiness import CatchUp
-from projections.store import Readiness, ViewBatch, ViewStore
+from projections.store import Readiness, TrackedBatch, TrackedStore
 from schemas import models as m
 from schemas.record import AvroRecord
 from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.views")
+StoreT = TypeVar("StoreT", bound=TrackedStore)
 
 EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 decode_event: Decoder[AvroRecord] = avro_decoder(EVENT_TYPES, "an event")
@@ -68,7 +69,7 @@ class FollowerConfig:
     view: str = "history"
 
 
-def add_event(batch: ViewBatch, event: m.Event, encoded: bytes) -> UnusableRecordError | None:
+def add_event(batch: TrackedBatch, event: m.Event, encoded: bytes) -> UnusableRecordError | None:
     """Apply one event to the batch; or, when it names what no key of the view can hold
     (a seq below 0, an id of 64 KiB: nothing the sequencer writes), why it is unusable,
     for the dead letters. `add` computes an event's changes before taking any of them, so
@@ -84,12 +85,14 @@ class MisdeclaredTopicError(RuntimeError):
     """The events topic does not have the partition count the topic registry declares."""
 
 
-class ViewFollower:
+class ViewFollower(Generic[StoreT]):
+    """Drives any view through the `TrackedStore` and `TrackedBatch` contract."""
+
     def __init__(
         self,
         config: FollowerConfig,
-        store: ViewStore,
-        new_batch: Callable[[ViewStore], ViewBatch],
+        store: StoreT,
+        new_batch: Callable[[StoreT], TrackedBatch],
     ) -> None:
         self.config = config
         self.store = store

@@ -31,8 +31,6 @@ from tests.integration.archive import (
     simulated,
 )
 
-pytestmark = pytest.mark.integration
-
 EVENTS = 8_000
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from projections.archive.cuts import CutLimits
 from projections.archive.layout import Family, ObjectKey, family_prefix
 from projections.archive.record import ArchiveRecord
@@ -20,7 +18,6 @@ from tests.integration.archive import (
     simulated,
 )
 
-pytestmark = pytest.mark.integration
 MIDNIGHT_MS = 1_767_312_000_000  # 2026-01-02T00:00:00Z
 
 

@@ -33,8 +33,6 @@ from tests.integration.archive import (
 from tests.integration.archive_process import EVENTS, LIMITS
 from tests.integration.processes import wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def test_archive_reads_back_in_order_and_ignores_records_fed_twice(tmp_path: Path) -> None:
     store, root = s3_store(), fresh_root()

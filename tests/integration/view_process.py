@@ -1,4 +1,4 @@
-"""Runs a real view (history, inbox) as a separate process, so tests can SIGKILL and
+"""Runs a real view (history, inbox, search) as a separate process, so tests can SIGKILL and
 rebuild it and read it as the edge does."""
 
 from __future__ import annotations
@@ -6,25 +6,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Generic, Self, TypeVar, cast
+from typing import Generic, Protocol, Self, TypeVar, cast
 
 from rocksdict import AccessType, Options, Rdict
 
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
-from projections.reader import ViewReader
+from projections.search.documents import dump
+from projections.search.projection import MessageDoc
+from projections.search.query import SearchReader
 from projections.store import READY_KEY
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
-ReaderT = TypeVar("ReaderT", bound=ViewReader)
+
+class Reader(Protocol):
+    """A view's query side, as the edge opens it."""
+
+    def ready(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+ReaderT = TypeVar("ReaderT", bound=Reader)
 
 
 class ViewProcess(ParleyProcess, Generic[ReaderT]):
     """`python -m projections.<view>` for one test's topics; `start("rebuild")` rebuilds."""
 
     view = ""
-    reader_type: type[ReaderT]
 
     def __init__(
         self,
@@ -63,9 +73,15 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
 
     def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> ReaderT:
         """A reader as the edge has one (never stale), once the process created its store."""
-        current = self.store_path / "CURRENT"
-        wait_until(current.exists, deadline_s, f"the {self.view} store")
-        return self.reader_type(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+        wait_until(self.written, deadline_s, f"the {self.view} store")
+        return self.open_reader(secondary_path)
+
+    def written(self) -> bool:
+        """The store exists (RocksDB's CURRENT is written when it is created)."""
+        return (self.store_path / "CURRENT").exists()
+
+    def open_reader(self, secondary_path: Path) -> ReaderT:
+        raise NotImplementedError
 
     @contextmanager
     def rebuilt(self, secondary_path: Path) -> Iterator[ReaderT]:
@@ -74,11 +90,23 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
         self.start("rebuild")
         try:
             wait_until(lambda: "following" in self.log(), 30, "the rebuild to delete the store")
-            with self.reader(secondary_path) as fresh:
+            fresh = self.reader(secondary_path)
+            try:
                 wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
                 yield fresh
+            finally:
+                fresh.close()
         finally:
             self.stop()
+
+    def dump(self) -> object:
+        """What two stores built from the same log must agree on (read while the process is
+        not running)."""
+        raise NotImplementedError
+
+
+class RocksViewProcess(ViewProcess[ReaderT]):
+    """A view kept in RocksDB (history, inbox)."""
 
     def dump(self) -> dict[bytes, bytes]:
         """Everything the store holds but its readiness marker, which records when it
@@ -90,14 +118,38 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
             db.close()
 
 
-class HistoryProcess(ViewProcess[HistoryReader]):
+class HistoryProcess(RocksViewProcess[HistoryReader]):
     view = "history"
-    reader_type = HistoryReader
+
+    def open_reader(self, secondary_path: Path) -> HistoryReader:
+        return HistoryReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
 
 
-class InboxProcess(ViewProcess[InboxReader]):
+class InboxProcess(RocksViewProcess[InboxReader]):
     view = "inbox"
-    reader_type = InboxReader
+
+    def open_reader(self, secondary_path: Path) -> InboxReader:
+        return InboxReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+
+
+class SearchProcess(ViewProcess[SearchReader]):
+    """The search view: a tantivy index (no secondary files: `secondary_path` is unused)."""
+
+    view = "search"
+
+    def written(self) -> bool:
+        return (self.store_path / "meta.json").exists()
+
+    def open_reader(self, secondary_path: Path) -> SearchReader:
+        return SearchReader(self.store_path, max_staleness_s=0)
+
+    def dump(self) -> tuple[list[MessageDoc], dict[str, int]]:
+        """Every message document and every record but readiness (`documents.dump`)."""
+        reader = SearchReader(self.store_path, max_staleness_s=0)
+        try:
+            return dump(reader.searcher())
+        finally:
+            reader.close()
 
 
 def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | None:

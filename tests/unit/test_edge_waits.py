@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from edge.account_service import AccountService
-from edge.accounts import AccountDirectory
+from edge.accounts import AccountDirectory, hash_password
 from edge.connection import ConnectionState, DeviceConnection
 from edge.inbox_entries import inbox_entry
 from edge.inbox_push import InboxNotifier, ReadEntry
@@ -201,3 +201,45 @@ async def test_a_token_naming_no_possible_device_is_refused_without_waiting() ->
     unknown.send(None)  # a well-formed device may still be on its way: this one waits
     assert service.directory.arrivals.waiting() == 1
     unknown.close()
+
+
+class SubmittedError(Exception):
+    """The fake submitter's answer: the login got past the password check."""
+
+
+class RecordingSubmitter:
+    def account_meta(self, user_id: str, device_id: str, key: str | None) -> m.AccountCommandMeta:
+        return m.AccountCommandMeta(
+            command_id="c",
+            user_id=user_id,
+            device_id=device_id,
+            client_msg_id="k",
+            issued_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
+    async def account_command(self, command: m.AddDevice) -> int:
+        raise SubmittedError(command.meta.user_id)
+
+
+async def test_a_login_waits_for_an_account_registered_on_another_edge_a_moment_ago() -> None:
+    """Registering on one edge and logging in on another at once answered 'wrong user name
+    or password' when the second edge's accounts follower had not applied the account yet
+    (seen under load in the chaos test's population)."""
+    directory = AccountDirectory()
+    service = AccountService(
+        submitter=cast(Submitter, RecordingSubmitter()), directory=directory, timeout_s=DEADLINE_S
+    )
+    login = asyncio.create_task(service.login("alice", "a good password", "phone"))
+    for _ in range(1000):  # the password hash runs in a thread: let the login reach its wait
+        if directory.versions.waiting():
+            break
+        await asyncio.sleep(0.001)
+    assert directory.versions.waiting() == 1
+    meta = account_event(m.AccountRegistered, 1).meta
+    directory.apply(
+        m.AccountRegistered(
+            meta=meta, display_name="Alice", password_hash=hash_password("a good password")
+        )
+    )
+    with pytest.raises(SubmittedError, match="alice"):
+        await login
