@@ -24,6 +24,8 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -39,18 +41,33 @@ from edge.protocol import frames as f
 from edge.rest import ENDPOINTS
 
 MAX_FRAME = 256 * 1024
+MAX_DEPTH = 200
+"""Nesting the edge parses (docs/protocol.md); deeper is `bad_json`."""
+PASSWORD = "fuzzing password"
 ANSWER_S = 30.0
 """How long one frame may take to be answered (a send waits for the log)."""
 PUSH_TYPES = {"event", "inbox", "presence", "typing", "resync"}
 CODES = {code.value for code in ErrorCode}
-FRAME_TYPES = sorted(
-    str(get_args(model.model_fields["type"].annotation)[0]) for model in get_args(f.Request)
-)
 
 SURROGATES = st.sampled_from(["\ud800", "\udfff", "a\udc00b", "\ud83d"])
 HUGE = st.sampled_from([2**63, 2**63 - 1, -(2**63) - 1, 2**64, 10**40, -1, 0])
 TEXT = st.one_of(
     st.text(max_size=40), SURROGATES, st.text(min_size=1, max_size=3).map(lambda t: t * 50)
+)
+
+DAYS = st.one_of(
+    st.dates().map(str), st.sampled_from(["2026-02-30", "0000-01-01", "9999-12-31T23:59"])
+)
+QUERY_SYNTAX = '"-:*()^~[]{}\\!+?/<>&|'
+QUERIES = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=QUERY_SYNTAX + "ab ", max_size=40),
+    st.lists(
+        st.sampled_from(["in:", "from:", "before:", "after:", "has:link", "has:file", "-", '"']),
+        max_size=6,
+    ).map("".join),
+    st.integers(500, 600).map(lambda n: "w" * n),
+    SURROGATES,
 )
 
 
@@ -70,13 +87,14 @@ JSON_VALUE: st.SearchStrategy[Any] = st.recursive(
 )
 FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "conversation_id": st.one_of(st.just("dm-nope"), TEXT),
+    "sender": TEXT,
     "client_msg_id": TEXT,
     "token": TEXT,
     "kind": st.sampled_from(["plain", "e2ee", "read", "delivered", "x"]),
     "seq": st.one_of(st.integers(1, 5), HUGE),
     "up_to": st.one_of(st.integers(1, 5), HUGE),
-    "before": st.one_of(st.none(), st.integers(1, 5), HUGE),
-    "after": st.one_of(st.none(), st.integers(0, 5), HUGE),
+    "before": st.one_of(st.none(), st.integers(1, 5), HUGE, DAYS),
+    "after": st.one_of(st.none(), st.integers(0, 5), HUGE, DAYS),
     "limit": st.one_of(st.integers(1, 200), HUGE),
     "reply_to": st.one_of(st.none(), HUGE),
     "emoji": st.one_of(TEXT, st.just("🙂" * 33)),
@@ -86,6 +104,11 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "inbox": st.booleans(),
     "user_ids": st.lists(TEXT, max_size=5),
     "cursors": st.dictionaries(TEXT, st.one_of(st.integers(0, 5), HUGE), max_size=4),
+    "query": QUERIES,
+    "has_link": st.booleans(),
+    "has_file": st.booleans(),
+    "order": st.sampled_from(["relevance", "newest", "x"]),
+    "cursor": st.one_of(TEXT, st.binary(max_size=40).map(lambda b: b.hex())),
     "body": st.one_of(
         st.fixed_dictionaries({"kind": st.just("plain"), "text": st.text(min_size=1)}),
         st.fixed_dictionaries(
@@ -96,24 +119,147 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Fuzzer:
+    """Who the fuzz runs as: a person with a group conversation holding one message, so
+    that frames and requests reach the code past "not a member" too."""
+
+    url: str
+    user: str
+    token: str
+    peer: str
+    conversation_id: str
+
+    def valid_values(self) -> dict[str, st.SearchStrategy[Any]]:
+        """Values each field takes in a frame the edge accepts (before, after: a fetch's
+        seq or a search's day)."""
+        return {
+            "conversation_id": st.just(self.conversation_id),
+            "client_msg_id": st.text(alphabet="abcdef0123", min_size=1, max_size=12),
+            "kind": st.sampled_from(["read", "delivered"]),
+            "seq": st.integers(1, 3),
+            "up_to": st.integers(1, 5),
+            "before": st.one_of(st.integers(1, 5), st.dates().map(str)),
+            "after": st.one_of(st.integers(0, 5), st.dates().map(str)),
+            "limit": st.integers(1, 50),
+            "reply_to": st.one_of(st.none(), st.integers(1, 3)),
+            "emoji": st.sampled_from(["🙂", "👍🏽", "🙂" * 32, "x"]),
+            "scope": st.sampled_from(["for_me", "for_everyone"]),
+            "active": st.booleans(),
+            "status": st.sampled_from(["online", "away"]),
+            "inbox": st.booleans(),
+            "user_ids": st.lists(st.sampled_from([self.user, self.peer]), max_size=2),
+            "cursors": st.dictionaries(st.just(self.conversation_id), st.integers(0, 5)),
+            "query": st.sampled_from(["fuzz", '"fuzz"', "-x fuzz", "from:" + self.user]),
+            "sender": st.sampled_from([self.user, self.peer]),
+            "order": st.sampled_from(["relevance", "newest"]),
+            "body": st.fixed_dictionaries({"kind": st.just("plain"), "text": st.text(min_size=1)}),
+        }
+
+    def bodies(self) -> st.SearchStrategy[bytes]:
+        """REST bodies the edge may accept, each field valid or hostile."""
+        people = st.lists(st.one_of(st.sampled_from([self.peer, self.user]), TEXT), max_size=3)
+        names = st.one_of(st.none(), TEXT, st.integers(60, 300).map(lambda n: "n" * n))
+        shapes = st.one_of(
+            st.fixed_dictionaries(
+                {"kind": st.sampled_from(["direct", "group", "x"]), "members": people},
+                optional={"name": names},
+            ),
+            st.fixed_dictionaries({"members": people}),
+            st.fixed_dictionaries({}, optional={"display_name": names}),
+            st.fixed_dictionaries(
+                {"username": st.one_of(st.just(self.user), TEXT), "password": TEXT},
+                optional={"device_name": names, "display_name": names},
+            ),
+        )
+        return shapes.map(lambda v: json.dumps(v).encode())
+
+    def field_values(self) -> dict[str, st.SearchStrategy[Any]]:
+        """FIELD_VALUES with this person's conversation and its peer among the choices."""
+        mine = st.just(self.conversation_id)
+        people = st.sampled_from([self.user, self.peer])
+        return FIELD_VALUES | {
+            "conversation_id": st.one_of(mine, FIELD_VALUES["conversation_id"]),
+            "sender": st.one_of(people, TEXT),
+            "user_ids": st.lists(st.one_of(people, TEXT), max_size=5),
+            "cursors": st.dictionaries(
+                st.one_of(mine, TEXT), st.one_of(st.integers(0, 5), HUGE), max_size=4
+            ),
+        }
+
+
+async def fuzzer(url: str) -> Fuzzer:
+    """Two new people at the edge at `url`, one conversation of theirs, one message in it."""
+    user, peer = (f"fz{uuid.uuid4().hex[:10]}" for _ in range(2))
+    async with aiohttp.ClientSession() as http:
+
+        async def call(path: str, body: dict[str, Any], token: str | None = None) -> Any:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with http.post(url + path, json=body, headers=headers) as response:
+                answer = await response.json()
+                if response.status >= 400:
+                    raise RuntimeError(f"{path}: {response.status} {answer}")
+                return answer
+
+        for name in (user, peer):
+            await call("/v1/accounts", {"username": name, "password": PASSWORD})
+        login = await call("/v1/sessions", {"username": user, "password": PASSWORD})
+        token = login["token"]
+        created = await call("/v1/conversations", {"kind": "group", "members": [peer]}, token)
+        cid = created["conversation_id"]
+        ws = await http.ws_connect(f"{url}/v1/ws", headers={"Authorization": f"Bearer {token}"})
+        body = {"kind": "plain", "text": "fuzz"}
+        await ws.send_json(
+            {"type": "send", "id": "s", "conversation_id": cid, "client_msg_id": "s", "body": body}
+        )
+        while True:
+            answer = await ws.receive_json(timeout=ANSWER_S)
+            if answer.get("id") == "s":
+                break
+        await ws.close()
+        if answer["type"] != "response":
+            raise RuntimeError(f"the first message was refused: {answer}")
+    return Fuzzer(url, user, token, peer, cid)
+
+
+FRAME_MODELS = {
+    str(get_args(model.model_fields["type"].annotation)[0]): model for model in get_args(f.Request)
+}
+
+
 @st.composite
-def model_frame(draw: st.DrawFn) -> dict[str, Any]:
-    """A frame of a known type, each field valid, hostile or missing, maybe one extra."""
-    kind = draw(st.sampled_from(FRAME_TYPES))
+def model_frame(
+    draw: st.DrawFn,
+    valid: dict[str, st.SearchStrategy[Any]],
+    values: dict[str, st.SearchStrategy[Any]],
+) -> dict[str, Any]:
+    """A frame of a known type: mostly its own fields (required ones nearly always), each
+    valid, or hostile, or any JSON, sometimes another frame's field too."""
+    kind = draw(st.sampled_from(sorted(FRAME_MODELS)))
     frame: dict[str, Any] = {"type": kind}
-    for name, values in FIELD_VALUES.items():
-        if draw(st.integers(0, 3)) == 0:
-            frame[name] = draw(st.one_of(values, JSON_VALUE))
-    if draw(st.booleans()):
+    fields = FRAME_MODELS[kind].model_fields
+    for name in fields.keys() - {"type", "id"}:
+        if draw(st.integers(0, 9)) < (9 if fields[name].is_required() else 5):
+            which = draw(st.integers(0, 9))
+            value = valid if which < 6 else values if which < 9 else {}
+            frame[name] = draw(value.get(name, JSON_VALUE))
+    if draw(st.integers(0, 4)) == 0:
+        name = draw(st.sampled_from(sorted(values)))
+        frame[name] = draw(values[name])
+    if draw(st.integers(0, 9)):
+        frame["id"] = "x"  # a valid id: the checker makes it unique
+    elif draw(st.booleans()):
         frame["id"] = draw(st.one_of(TEXT, JSON_VALUE))
     return frame
 
 
-def frame_texts() -> st.SearchStrategy[str]:
+def frame_texts(who: Fuzzer) -> st.SearchStrategy[str]:
     """The text of a frame: from the models, any JSON, or not JSON at all."""
+    valid, values = who.valid_values(), who.field_values()
     return st.one_of(
-        model_frame().map(json.dumps),
-        model_frame().map(json.dumps),
+        model_frame(valid, values).map(json.dumps),
+        model_frame(valid, values).map(json.dumps),
+        model_frame(valid, values).map(json.dumps),
         JSON_VALUE.map(json.dumps),
         deep(st.integers(100, 5000)),
         deep(st.integers(100, 2000)).map(lambda d: '{"type":"ping","id":' + d + "}"),
@@ -122,19 +268,44 @@ def frame_texts() -> st.SearchStrategy[str]:
 
 
 def request_id(text: str) -> str | None:
-    """The id the edge must answer to, as a client would read it from its own frame."""
+    """The id the edge must answer to, by docs/protocol.md's rules, as a client would read it
+    from its own frame: None when the frame is not JSON as RFC 8259 has it (NaN or
+    Infinity, a lone surrogate anywhere, nesting deeper than MAX_DEPTH, a number of more
+    digits than Python reads) or its id is not a string of 1 to 64 characters."""
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
+        return None
+    if not _strict(raw, 1):
         return None
     found = raw.get("id") if isinstance(raw, dict) else None
     if not isinstance(found, str) or not 1 <= len(found) <= f.MAX_REQUEST_ID:
         return None
-    try:
-        found.encode()
-    except UnicodeEncodeError:
-        return None
     return found
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _strict(value: Any, depth: int) -> bool:
+    """No lone surrogate in any string, no nesting deeper than MAX_DEPTH."""
+    if isinstance(value, str):
+        return _encodes(value)
+    if isinstance(value, list | dict):
+        if depth > MAX_DEPTH:
+            return False
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        return all(_strict(item, depth + 1) for item in items)
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass
@@ -214,15 +385,17 @@ class FrameChecker:
         self.outcomes.failures.append(what)
 
 
-def run_ws(url: str, token: str, cases: int) -> dict[str, Any]:
-    """`cases` frames on one socket of a device with `token`, at the edge at `url`."""
+def run_ws(who: Fuzzer, cases: int) -> dict[str, Any]:
+    """`cases` frames on one socket of `who`'s device."""
     outcomes = Outcomes()
     began = time.monotonic()
 
     async def session(check: Callable[[FrameChecker], Coroutine[Any, Any, None]]) -> None:
         async with aiohttp.ClientSession() as http:
             ws = await http.ws_connect(
-                f"{url}/v1/ws", headers={"Authorization": f"Bearer {token}"}, max_msg_size=0
+                f"{who.url}/v1/ws",
+                headers={"Authorization": f"Bearer {who.token}"},
+                max_msg_size=0,
             )
             await check(FrameChecker(ws, outcomes))
             await ws.close()
@@ -230,9 +403,13 @@ def run_ws(url: str, token: str, cases: int) -> dict[str, Any]:
     async def all_cases(checker: FrameChecker) -> None:
         texts: list[str] = []
 
-        @settings(max_examples=cases, database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(frame_texts())
+        @settings(
+            max_examples=cases,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(frame_texts(who))
         def collect(text: str) -> None:
             if len(text.encode()) < MAX_FRAME:
                 texts.append(text)
@@ -279,13 +456,19 @@ class RestCase:
     body: bytes
 
 
+PATH_TEXT = st.text(alphabet="abcdefghij-_.%~", min_size=1, max_size=20)
+
+
 @st.composite
-def rest_cases(draw: st.DrawFn) -> RestCase:
+def rest_cases(draw: st.DrawFn, who: Fuzzer) -> RestCase:
+    """Any endpoint, its path parameters this person's conversation and peer or anything."""
     endpoint = draw(st.sampled_from(ENDPOINTS))
+    pools = {
+        "cid": st.one_of(st.just(who.conversation_id), PATH_TEXT),
+        "user_id": st.one_of(st.just(who.peer), PATH_TEXT),
+    }
     path = re.sub(
-        r"\{\w+\}",
-        lambda _: draw(st.text(alphabet="abcdefghij-_.%~", min_size=1, max_size=20)),
-        endpoint.path,
+        r"\{(\w+)\}", lambda found: draw(pools.get(found.group(1), PATH_TEXT)), endpoint.path
     )
     headers: dict[str, str] = {}
     content_type = draw(CONTENT_TYPES)
@@ -296,65 +479,91 @@ def rest_cases(draw: st.DrawFn) -> RestCase:
         headers["Authorization"] = f"{auth} TOKEN"
     if draw(st.booleans()):
         headers["Idempotency-Key"] = draw(st.text(alphabet="abc123-", max_size=200))
-    return RestCase(endpoint.method, path, headers, draw(BODIES))
+    query = draw(st.dictionaries(st.sampled_from(QUERY_KEYS), st.text(max_size=30), max_size=4))
+    if query and endpoint.method == "GET":
+        path += "?" + urllib.parse.urlencode(query)
+    return RestCase(endpoint.method, path, headers, draw(st.one_of(BODIES, who.bodies())))
+
+
+QUERY_KEYS = ["query", "limit", "order", "before", "after", "cursor", "has_link", "x", ""]
 
 
 async def check_rest(
-    http: aiohttp.ClientSession, base: str, token: str, case: RestCase, outcomes: Outcomes
+    http: aiohttp.ClientSession, who: Fuzzer, case: RestCase, outcomes: Outcomes
 ) -> None:
     outcomes.cases += 1
-    headers = {k: v.replace("TOKEN", token) for k, v in case.headers.items()}
-    async with http.request(case.method, base + case.path, headers=headers, data=case.body) as r:
-        body = await r.read()
-        outcomes.answers[str(r.status)] += 1
-        what = f"{case.method} {case.path} {case.headers.get('Content-Type')!r} {case.body[:80]!r}"
-        if r.status >= 500:
-            outcomes.failures.append(f"{r.status} for {what}")
-        elif r.status >= 400:
-            try:
-                error = json.loads(body)["error"]
-                ok = error["code"] in CODES and isinstance(error["message"], str)
-            except (ValueError, KeyError, TypeError):
-                ok = False
-            if not ok:
-                outcomes.failures.append(f"{r.status} off the error shape {body[:120]!r}: {what}")
+    headers = {k: v.replace("TOKEN", who.token) for k, v in case.headers.items()}
+    what = f"{case.method} {case.path} {case.headers.get('Content-Type')!r} {case.body[:80]!r}"
+    try:
+        async with http.request(
+            case.method, who.url + case.path, headers=headers, data=case.body
+        ) as r:
+            body = await r.read()
+            status = r.status
+    except TimeoutError:
+        outcomes.failures.append(f"no answer within {ANSWER_S:.0f} s: {what}")
+        return
+    outcomes.answers[str(status)] += 1
+    if status >= 500:
+        outcomes.failures.append(f"{status} for {what}")
+    elif status >= 400 and not documented_error(body):
+        outcomes.failures.append(f"{status} off the error shape {body[:120]!r}: {what}")
 
 
-def run_rest(url: str, token: str, cases: int) -> dict[str, Any]:
+def documented_error(body: bytes) -> bool:
+    """`{"error": {"code", "message"}}` with a code of ErrorCode."""
+    try:
+        error = json.loads(body)["error"]
+        return error["code"] in CODES and isinstance(error["message"], str)
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def run_rest(who: Fuzzer, cases: int) -> dict[str, Any]:
     outcomes = Outcomes()
     began = time.monotonic()
     generated: list[RestCase] = []
 
-    @settings(max_examples=cases, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(rest_cases())
+    @settings(
+        max_examples=cases, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(rest_cases(who))
     def collect(case: RestCase) -> None:
         generated.append(case)
 
     collect()
 
     async def send_all() -> None:
-        async with aiohttp.ClientSession() as http:
+        timeout = aiohttp.ClientTimeout(total=ANSWER_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
             for case in generated:
-                await check_rest(http, url, token, case, outcomes)
+                await check_rest(http, who, case, outcomes)
 
     asyncio.run(send_all())
-    return outcomes.summary("rest: any body, content type and token", began)
+    return outcomes.summary("rest: any body, content type, token and query", began)
 
 
-def schemathesis_run(url: str, token: str, examples: int, report_dir: Path) -> dict[str, Any]:
+def schemathesis_run(who: Fuzzer, examples: int, report_dir: Path) -> dict[str, Any]:
     """Schemathesis over /openapi.json: every operation (but revoking a device, which would
     revoke the run's own token), authenticated, its checks for server errors and for every
     answer's status, content type and schema (errors' too)."""
     report_dir.mkdir(parents=True, exist_ok=True)
     report = report_dir / "schemathesis.xml"
+    config = report_dir / "schemathesis.toml"
+    # The path parameters are this person's conversation and peer, so that the operations
+    # on members reach past "not found" (run_rest sends any path).
+    config.write_text(
+        f'[parameters]\n"path.cid" = "{who.conversation_id}"\n"path.user_id" = "{who.peer}"\n'
+    )
     began = time.monotonic()
     command = [
         str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
         "run",
-        f"{url}/openapi.json",
+        f"{who.url}/openapi.json",
         "--header",
-        f"Authorization: Bearer {token}",
+        f"Authorization: Bearer {who.token}",
         "--checks",
         "not_a_server_error,status_code_conformance,content_type_conformance,"
         "response_schema_conformance,unsupported_method",
@@ -372,7 +581,9 @@ def schemathesis_run(url: str, token: str, examples: int, report_dir: Path) -> d
         "--suppress-health-check",
         "all",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=3600, cwd=report_dir
+    )
     output = done.stdout + done.stderr
     cases = re.search(r"(\d+) generated", output)
     return {
