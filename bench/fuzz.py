@@ -13,6 +13,8 @@ and every record it writes decodes.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from projections.follower import add_event
 from projections.follower import decode_event as view_decode_event
 from projections.history.store import HistoryBatch
 from projections.inbox.store import InboxBatch
+from projections.search.store import SearchBatch, SearchStore
 from projections.store import ViewStore
 from schemas import codec
 from schemas import models as m
@@ -337,6 +340,31 @@ def views_apply_anything(case: list[bytes]) -> None:
                 batch.commit()
 
 
+def search_applies_anything(case: list[bytes]) -> None:
+    """The search view's path (the same follower as the other views) into a real tantivy
+    index, fresh for each case: an event is applied or named unusable (parked), never
+    raises; the batch commits."""
+    index_dir = Path(tempfile.mkdtemp(prefix="parley-fuzz-search-"))
+    try:
+        store = SearchStore(index_dir, heap_bytes=SEARCH_HEAP_BYTES)
+        batch = SearchBatch(store)
+        for data in case:
+            record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
+            try:
+                event = cast(m.Event, view_decode_event(record))  # type: ignore[arg-type]
+            except UnusableRecordError:
+                continue
+            add_event(batch, event, data)
+        batch.commit()
+        store.close()
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+
+
+SEARCH_HEAP_BYTES = 15_000_000
+"""tantivy's smallest writer heap: a case's index holds a few documents."""
+
+
 def fanout_routes_anything(case: list[bytes]) -> None:
     """The fan-out's path for events-topic records (streams/fanout/processor.py `_route`):
     what `decode_event` refuses is parked; every event folds into memberships, is
@@ -413,6 +441,11 @@ def targets() -> list[Target]:
             accounts,
         ),
         Target("views: any run of events-topic records", events, views_apply_anything),
+        Target(
+            "search view: any run of events-topic records",
+            events,
+            search_applies_anything,
+        ),
         Target("fan-out: any run of events-topic records", events, fanout_routes_anything),
     ]
 

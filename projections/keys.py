@@ -35,7 +35,12 @@ def id_after(prefix: bytes, key: bytes) -> str:
     return _read_id(key, len(prefix))
 
 
-def seq_bytes(seq: int) -> bytes:
+def keyable_seq(seq: int) -> int:
+    """`seq`, when a key can hold it (a view's key, or a tantivy index's unsigned field)."""
     if not 0 <= seq <= MAX_SEQ:
         raise UnkeyableError(f"seq {seq} is outside 0..{MAX_SEQ}")
-    return f"{seq:0{SEQ_DIGITS}d}".encode()
+    return seq
+
+
+def seq_bytes(seq: int) -> bytes:
+    return f"{keyable_seq(seq):0{SEQ_DIGITS}d}".encode()

@@ -1,11 +1,13 @@
 """Hostile records (bench/fuzz.py, hypothesis) at a short budget: the codec raises only its
 documented errors; the log writers survive any run of command records, dead-letter what
-does not decode and write only what decodes; the views and the fan-out park what they
-cannot use or apply and never raise. `python -m bench fuzz` runs the same targets at
+does not decode and write only what decodes; the views (history, inbox, search) and the
+fan-out park what they cannot use or apply and never raise. `python -m bench fuzz` runs the same targets at
 10,000 cases each."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -14,6 +16,7 @@ from bench import fuzz
 from kafkalog.decoding import Unusable, UnusableRecordError
 from projections.follower import add_event
 from projections.history.store import HistoryBatch
+from projections.search.store import SearchBatch, SearchStore
 from projections.store import ViewStore
 from schemas import codec
 from schemas import models as m
@@ -23,6 +26,8 @@ from streams.fanout.processor import decode_event as fanout_decode_event
 
 TARGETS = {t.name: t for t in fuzz.targets()}
 SHORT_BUDGET = 150
+SEARCH_BUDGET = 30
+"""Each case of the search view builds and commits a tantivy index (about 0.2 s)."""
 
 
 @pytest.mark.parametrize(
@@ -35,11 +40,13 @@ SHORT_BUDGET = 150
         "accounts: any run of command records",
         "views: any run of events-topic records",
         "fan-out: any run of events-topic records",
+        "search view: any run of events-topic records",
     ],
 )
 def test_hostile_records_never_crash_the_codec_or_a_processor(name: str) -> None:
-    outcome = fuzz.run_target(TARGETS[name], SHORT_BUDGET)
-    assert outcome["cases"] == SHORT_BUDGET
+    budget = SEARCH_BUDGET if name.startswith("search") else SHORT_BUDGET
+    outcome = fuzz.run_target(TARGETS[name], budget)
+    assert outcome["cases"] == budget
 
 
 def test_a_timestamp_beyond_datetime_is_a_malformed_record() -> None:
@@ -84,3 +91,60 @@ def test_the_views_park_an_event_they_cannot_apply() -> None:
     assert "seq -1" in refused.reason
     assert batch.changes == {} and batch.applied == 0
     fuzz.views_apply_anything([NEGATIVE_SEQ_EVENT])
+
+
+def event_meta(seq: int, occurred_at: datetime) -> m.EventMeta:
+    return m.EventMeta(
+        event_id="e",
+        conversation_id="c1",
+        seq=seq,
+        actor=m.Actor(user_id="ann", device_id="d"),
+        client_msg_id="m",
+        command_id="k",
+        occurred_at=occurred_at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (
+            m.MessageRedacted(
+                meta=event_meta(2, datetime(2026, 1, 1, tzinfo=UTC)),
+                target_seq=-94206494,
+                reason="",
+            ),
+            "seq -94206494",
+        ),
+        (
+            m.MessageSent(
+                meta=event_meta(1, datetime(1969, 12, 31, tzinfo=UTC)),
+                body=m.PlainBody(text="hello"),
+            ),
+            "before 1970",
+        ),
+        (
+            m.MessageSent(
+                meta=event_meta(-1, datetime(2026, 1, 1, tzinfo=UTC)), body=m.PlainBody(text="x")
+            ),
+            "seq -1",
+        ),
+    ],
+)
+def test_the_search_view_parks_an_event_its_index_cannot_hold(
+    event: m.Event, reason: str, tmp_path: Path
+) -> None:
+    """Regression (found by hypothesis): a redaction of seq -94206494 reached tantivy's
+    unsigned seq field, which raised ValueError out of the batch and stopped the search
+    view on every restart; a time before 1970 would have done the same to the unsigned
+    time field. Each is now unapplicable, parked by the follower, and the index is as
+    before: the batch still commits."""
+    store = SearchStore(tmp_path / "index", heap_bytes=fuzz.SEARCH_HEAP_BYTES)
+    batch = SearchBatch(store)
+    refused = add_event(batch, event, codec.encode(event))
+    assert refused is not None and refused.kind is Unusable.UNAPPLICABLE
+    assert reason in refused.reason
+    assert batch.messages == {} and batch.last_seqs == {} and batch.applied == 0
+    batch.commit()
+    assert store.last_seq("c1") == 0
+    store.close()
