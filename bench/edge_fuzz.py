@@ -28,7 +28,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
@@ -36,9 +36,13 @@ import aiohttp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import results
+from bench.platform import bench_platform
+from bench.services import parley_running
 from edge.errors import ErrorCode
 from edge.protocol import frames as f
 from edge.rest import ENDPOINTS
+from infra.settings import PlatformSettings
 
 MAX_FRAME = 256 * 1024
 MAX_DEPTH = 200
@@ -456,6 +460,8 @@ class RestCase:
     body: bytes
 
 
+REST_CONCURRENCY = 8
+"""Requests in flight at once: a creation or a login waits for the log or for argon2."""
 PATH_TEXT = st.text(alphabet="abcdefghij-_.%~", min_size=1, max_size=20)
 
 
@@ -535,9 +541,14 @@ def run_rest(who: Fuzzer, cases: int) -> dict[str, Any]:
 
     async def send_all() -> None:
         timeout = aiohttp.ClientTimeout(total=ANSWER_S)
+        limit = asyncio.Semaphore(REST_CONCURRENCY)
         async with aiohttp.ClientSession(timeout=timeout) as http:
-            for case in generated:
-                await check_rest(http, who, case, outcomes)
+
+            async def one(case: RestCase) -> None:
+                async with limit:
+                    await check_rest(http, who, case, outcomes)
+
+            await asyncio.gather(*(one(case) for case in generated))
 
     asyncio.run(send_all())
     return outcomes.summary("rest: any body, content type, token and query", began)
@@ -593,3 +604,38 @@ def schemathesis_run(who: Fuzzer, examples: int, report_dir: Path) -> dict[str, 
         "exit_code": done.returncode,
         "summary": output[-3000:],
     }
+
+
+BENCH_CASES = 10_000
+SCHEMATHESIS_PER_OPERATION = 900
+"""Examples per operation and phase: about 10,000 cases in all over the 11 operations."""
+
+
+def run(out_dir: Path, cases: int = BENCH_CASES) -> dict[str, Any]:
+    """Each edge target with `cases` cases on a platform of its own (bench/platform.py: the
+    configured cluster, or a local one), two edges; writes edge-fuzz.json."""
+    base = PlatformSettings()
+    outcomes = []
+    with (
+        bench_platform() as settings,
+        parley_running(
+            settings,
+            stem="fuzz",
+            edge_nodes=2,
+            edge_port=base.edge_port,
+            metrics_port=base.metrics_port,
+        ) as (_, urls),
+    ):
+        who = asyncio.run(fuzzer(urls[0]))
+        print(f"[fuzz] websocket: {cases} frames", flush=True)
+        outcomes.append(run_ws(who, cases))
+        print(f"[fuzz] rest: {cases} requests", flush=True)
+        outcomes.append(run_rest(replace(who, url=urls[1]), cases))
+        print(f"[fuzz] schemathesis: about {cases} cases", flush=True)
+        outcomes.append(schemathesis_run(who, SCHEMATHESIS_PER_OPERATION, out_dir / "schemathesis"))
+    for outcome in outcomes:
+        failed = outcome.get("failure_count") or outcome.get("exit_code")
+        print(f"[fuzz] {outcome['target']}: {outcome['cases']} cases, failed: {failed}")
+    summary = {"benchmark": "edge-fuzz", "cases_per_target": cases, "targets": outcomes}
+    results.write(summary, out_dir, "edge-fuzz")
+    return summary

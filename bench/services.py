@@ -29,7 +29,12 @@ def cheap_password_hashing() -> None:
 
 @contextmanager
 def parley_running(
-    base: PlatformSettings, *, stem: str, edge_nodes: int, edge_port: int
+    base: PlatformSettings,
+    *,
+    stem: str,
+    edge_nodes: int,
+    edge_port: int,
+    metrics_port: int = METRICS_PORT,
 ) -> Iterator[tuple[PlatformSettings, list[str]]]:
     """Sequencer, accounts, fan-out, history and `edge_nodes` edges on fresh topics; yields
     the settings and the edges' base URLs once every edge answers."""
@@ -38,7 +43,7 @@ def parley_running(
             "topic_prefix": f"{stem}{uuid.uuid4().hex[:6]}",
             "edge_nodes_local": edge_nodes,
             "edge_port": edge_port,
-            "metrics_port": METRICS_PORT,
+            "metrics_port": metrics_port,
         }
     )
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)

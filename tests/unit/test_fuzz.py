@@ -1,8 +1,8 @@
 """Hostile records (bench/fuzz.py, hypothesis) at a short budget: the codec raises only its
 documented errors; the log writers survive any run of command records, dead-letter what
 does not decode and write only what decodes; the views (history, inbox, search) and the
-fan-out park what they cannot use or apply and never raise. `python -m bench fuzz` runs the same targets at
-10,000 cases each."""
+fan-out park what they cannot use or apply and never raise. `python -m bench fuzz` runs
+the same targets at 10,000 cases each."""
 
 from __future__ import annotations
 
