@@ -6,7 +6,7 @@ what each does with hostile text (issue 15 found each of these through the edge)
 
 - nesting: `json.loads` recurses in C and raises `RecursionError` at about 1,000 levels,
   which no handler expected (the socket dropped, REST answered 500); this parser stops at
-  its own depth limit (about 250 levels, far beyond any frame) with a plain error;
+  its own depth limit (201 levels, far beyond any frame) with a plain error;
 - a lone surrogate (`"\\ud800"`): `json.loads` returns a `str` that cannot be encoded
   again, so the answer that echoed it could not be serialised; here it is invalid JSON,
   as RFC 8259 permits, and no such string ever reaches the edge;

@@ -42,6 +42,15 @@ def test_json_the_standard_parser_mishandles_is_bad_json(text: str) -> None:
         parse_json(text.encode(), "the body")
 
 
+def test_nesting_is_read_to_the_documented_depth() -> None:
+    """docs/protocol.md: nesting deeper than 201 levels is `bad_json` (the fuzz harness,
+    bench/edge_fuzz.py, judges answers by that rule)."""
+    assert parse_json("[" * 201 + "]" * 201, "a frame") is not None
+    with pytest.raises(ClientError) as caught:
+        parse_json("[" * 202 + "]" * 202, "a frame")
+    assert caught.value.code is ErrorCode.BAD_JSON
+
+
 def test_a_surrogate_pair_written_as_escapes_is_one_character() -> None:
     assert parse_json('{"id":"\\ud83d\\ude42"}', "a frame") == {"id": "🙂"}
     assert parse_json(json.dumps({"id": "🙂"}).encode(), "the body") == {"id": "🙂"}
