@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -323,17 +323,24 @@ class MemoryViewStore:
                 self.data[key] = value
 
 
-def views_apply_anything(case: list[bytes]) -> None:
-    """The views' path for events-topic records (projections/follower.py `_process`): what
-    `decode_event` refuses is parked, every event goes through `add_event` into each view's
-    real batch, which applies it or names why it is unusable (parked too), never raises."""
-    stores = {HistoryBatch: MemoryViewStore(), InboxBatch: MemoryViewStore()}
+def view_events(case: list[bytes]) -> Iterator[tuple[m.Event, bytes]]:
+    """The events of `case` as a view's follower reads them: what `decode_event` refuses
+    (it does not decode, or is no event) is parked, so left out here."""
     for data in case:
         record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
         try:
             event = cast(m.Event, view_decode_event(record))  # type: ignore[arg-type]
         except UnusableRecordError:
             continue
+        yield event, data
+
+
+def views_apply_anything(case: list[bytes]) -> None:
+    """The views' path for events-topic records (projections/follower.py `_process`): what
+    `decode_event` refuses is parked, every event goes through `add_event` into each view's
+    real batch, which applies it or names why it is unusable (parked too), never raises."""
+    stores = {HistoryBatch: MemoryViewStore(), InboxBatch: MemoryViewStore()}
+    for event, data in view_events(case):
         for new_batch, store in stores.items():
             batch = new_batch(cast(ViewStore, store))
             if add_event(batch, event, data) is None:
@@ -348,12 +355,7 @@ def search_applies_anything(case: list[bytes]) -> None:
     try:
         store = SearchStore(index_dir, heap_bytes=SEARCH_HEAP_BYTES)
         batch = SearchBatch(store)
-        for data in case:
-            record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
-            try:
-                event = cast(m.Event, view_decode_event(record))  # type: ignore[arg-type]
-            except UnusableRecordError:
-                continue
+        for event, data in view_events(case):
             add_event(batch, event, data)
         batch.commit()
         store.close()

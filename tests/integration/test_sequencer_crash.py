@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -85,6 +86,16 @@ def kill_mid_stream(
 
 
 @pytest.mark.parametrize("state_after_crash", ["kept", "wiped"])
+def assert_each_once(events: list[Any], written_at_kill: int, sends: int, creations: int) -> None:
+    """The kill came mid-stream, and the log holds every command's event once, dense."""
+    assert written_at_kill < sends * 3 // 4 + creations, "the kill came with commands unread"
+    assert len(events) == sends + creations
+    by_conversation = assert_dense(events)
+    assert sum(len(s) for s in by_conversation.values()) == sends + creations
+    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events if isinstance(e, m.MessageSent))
+    assert sent == list(range(sends))
+
+
 def test_kill_9_mid_stream_then_restart(
     kafka_bootstrap: str, tmp_path: Path, state_after_crash: str
 ) -> None:
@@ -118,10 +129,5 @@ def test_kill_9_mid_stream_then_restart(
         stream.killed.set()
         stream.join()
 
-    assert written_at_kill < N * 3 // 4 + CONVERSATIONS, "the kill came with commands unread"
-    assert len(events) == N + CONVERSATIONS
-    by_conversation = assert_dense(events)
-    assert sum(len(s) for s in by_conversation.values()) == N + CONVERSATIONS
-    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events if isinstance(e, m.MessageSent))
-    assert sent == list(range(N))
+    assert_each_once(events, written_at_kill, N, CONVERSATIONS)
     assert "Traceback" not in restarted.log()
