@@ -38,11 +38,10 @@ from hypothesis import strategies as st
 
 from bench import results
 from bench.platform import bench_platform
-from bench.services import parley_running
+from bench.services import edge_port, parley_running
 from edge.errors import ErrorCode
 from edge.protocol import frames as f
 from edge.rest import ENDPOINTS
-from infra.settings import PlatformSettings
 
 MAX_FRAME = 256 * 1024
 MAX_DEPTH = 201
@@ -614,6 +613,8 @@ def schemathesis_run(who: Fuzzer, examples: int, report_dir: Path) -> dict[str, 
 
 
 BENCH_CASES = 10_000
+FUZZ_SLOT = 3
+"""The fuzz's edge ports (bench/services.py `edge_port`: 0 end to end, 1 idle, 2 backfill)."""
 SCHEMATHESIS_PER_OPERATION = 900
 """Examples per operation and phase: about 10,000 cases in all over the 11 operations."""
 
@@ -621,7 +622,6 @@ SCHEMATHESIS_PER_OPERATION = 900
 def run(out_dir: Path, cases: int = BENCH_CASES) -> dict[str, Any]:
     """Each edge target with `cases` cases on a platform of its own (bench/platform.py: the
     configured cluster, or a local one), two edges; writes edge-fuzz.json."""
-    base = PlatformSettings()
     outcomes = []
     with (
         bench_platform() as settings,
@@ -629,8 +629,7 @@ def run(out_dir: Path, cases: int = BENCH_CASES) -> dict[str, Any]:
             settings,
             stem="fuzz",
             edge_nodes=2,
-            edge_port=base.edge_port,
-            metrics_port=base.metrics_port,
+            edge_port=edge_port(FUZZ_SLOT),
         ) as (_, urls),
     ):
         who = asyncio.run(fuzzer(urls[0]))

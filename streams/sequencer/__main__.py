@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from streams.lanes import Lanes, lane_id
 from streams.process import start_process
@@ -28,6 +29,7 @@ def lane(
         state=SequencerState(store),
         max_command_bytes=settings.max_command_bytes,
         group_id=settings.group,
+        archive=ArchiveReader.at(settings, topics.events.role),
     )
     return TransactionalLoop(
         LoopConfig(
