@@ -28,6 +28,8 @@ from hypothesis import strategies as st
 
 from bench import results
 from kafkalog.decoding import UnusableRecordError
+from projections.archive.columns import LAYOUTS
+from projections.archive.parquet import ObjectBuilder
 from projections.follower import add_event
 from projections.follower import decode_event as view_decode_event
 from projections.history.store import HistoryBatch
@@ -367,6 +369,24 @@ SEARCH_HEAP_BYTES = 15_000_000
 """tantivy's smallest writer heap: a case's index holds a few documents."""
 
 
+def archive_writes_anything(topic: str) -> Callable[[list[bytes]], None]:
+    """The archive writer's path for records of `topic` ("events" or "accounts"): each
+    becomes a row of the topic's table (one marked malformed when it does not decode or
+    flatten) and of the raw family, and both Parquet files are written, without raising."""
+
+    def check(case: list[bytes]) -> None:
+        spool = Path(tempfile.mkdtemp(prefix="parley-fuzz-archive-"))
+        try:
+            builder = ObjectBuilder(spool, "fuzz", LAYOUTS[topic])
+            for offset, data in enumerate(case):
+                builder.add(offset, 1_700_000_000_000 + offset, None, data)
+            builder.finish()
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+
+    return check
+
+
 def fanout_routes_anything(case: list[bytes]) -> None:
     """The fan-out's path for events-topic records (streams/fanout/processor.py `_route`):
     what `decode_event` refuses is parked; every event folds into memberships, is
@@ -449,6 +469,16 @@ def targets() -> list[Target]:
             search_applies_anything,
         ),
         Target("fan-out: any run of events-topic records", events, fanout_routes_anything),
+        Target(
+            "archive: any run of events-topic records", events, archive_writes_anything("events")
+        ),
+        Target(
+            "archive: any run of accounts-topic records",
+            st.lists(
+                any_record_bytes(_fingerprints("parley.account.event.")), min_size=1, max_size=8
+            ),
+            archive_writes_anything("accounts"),
+        ),
     ]
 
 
