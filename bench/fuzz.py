@@ -520,8 +520,9 @@ def run(out_dir: Path, cases: int = BENCH_CASES) -> dict[str, Any]:
     for target in targets():
         print(f"[fuzz] {target.name}: {cases} cases", flush=True)
         outcomes.append(run_target(target, cases, raise_failure=False))
-        if outcomes[-1]["failure"]:
-            print(f"[fuzz] FAILED: {outcomes[-1]['failure']}", flush=True)
+        done = outcomes[-1]
+        held = "FAILED: " + done["failure"] if done["failure"] else "holds"
+        print(f"[fuzz] {done['cases']} cases in {done['seconds']} s: {held}", flush=True)
     summary = {"benchmark": "fuzz", "cases_per_target": cases, "targets": outcomes}
     results.write(summary, out_dir, "fuzz")
     return summary
