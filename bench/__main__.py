@@ -27,8 +27,8 @@ in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` feeds at least 10,000 cases per
 target to the codec and every processor's intake (bench/fuzz.py), then to a running edge's
 WebSocket and REST planes and schemathesis over /openapi.json (bench/edge_fuzz.py), and
-writes fuzz.json and edge-fuzz.json (PARLEY_FUZZ_CASES sets the cases; `fuzz-records` and
-`fuzz-edge` run one half).
+writes fuzz.json and edge-fuzz.json (PARLEY_FUZZ_CASES sets the cases, PARLEY_FUZZ_TARGETS
+picks record targets by name, comma-separated; `fuzz-records` and `fuzz-edge` run one half).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def main(argv: list[str]) -> int:
         cases = int(os.environ.get("PARLEY_FUZZ_CASES", fuzz.BENCH_CASES))
         failed = 0
         if command in ("fuzz", "fuzz-records"):
-            records = fuzz.run(OUT, cases)
+            records = fuzz.run(OUT, cases, os.environ.get("PARLEY_FUZZ_TARGETS", ""))
             failed += sum(1 for t in records["targets"] if t["failure"])
         if command in ("fuzz", "fuzz-edge"):
             edge_side = edge_fuzz.run(OUT, cases)
