@@ -12,6 +12,7 @@ from edge.accounts import AccountDirectory, normalise_user_name
 from edge.errors import ClientError, ErrorCode
 from edge.protocol import frames as f
 from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
+from edge.send_attempts import SendAttempts
 from edge.submission import Submitter
 from schemas import models as m
 
@@ -52,12 +53,14 @@ class CommandService:
         submitter: Submitter,
         directory: AccountDirectory,
         check_attachments: AttachmentCheck | None = None,
+        attempts: SendAttempts | None = None,
     ) -> None:
         """`check_attachments`: the edge's early word on a message's media, before the
         sequencer's (without it, the sequencer alone decides)."""
         self.submitter = submitter
         self.directory = directory
         self.check_attachments = check_attachments
+        self.attempts = attempts or SendAttempts(horizon_s=submitter.timeout_s)
 
     async def create_conversation(
         self,
@@ -136,10 +139,15 @@ class CommandService:
             reply_to_seq=reply_to,
             media_ids=tuple(media_ids),
         )
-        accepted = await self.submitter.command(command)
-        if accepted.seq is None:
-            raise TypeError(f"a send was accepted without a seq: {accepted!r}")
-        return SendResult(seq=accepted.seq, duplicate=accepted.duplicate)
+
+        async def attempt(horizon_s: float) -> SendResult:
+            accepted = await self.submitter.command(command, horizon_s)
+            if accepted.seq is None:
+                raise TypeError(f"a send was accepted without a seq: {accepted!r}")
+            return SendResult(seq=accepted.seq, duplicate=accepted.duplicate)
+
+        key = (device_id, cid, client_msg_id)
+        return await self.attempts.send(key, attempt, self.submitter.timeout_s)
 
     async def ack(self, user_id: str, device_id: str, frame: f.Ack) -> Sequenced:
         meta = self.submitter.meta(frame.conversation_id, user_id, device_id, None)

@@ -1,4 +1,6 @@
-"""`python -m streams.sequencer`: the sequencer process's composition root."""
+"""`python -m streams.sequencer`: the sequencer process's composition root: one lane (a
+transactional loop with its own share of the partitions) per `sequencer_lanes`, over one
+store and one media book (streams/lanes.py, streams/sequencer/media_feed.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import timedelta
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from media.settings import MediaSettings
+from streams.lanes import Lanes, lane_id
 from streams.process import start_process
 from streams.sequencer.media_feed import MediaFeed
 from streams.sequencer.rules import Limits
@@ -17,25 +20,23 @@ from streams.sequencer.worker import ConversationSequencer
 from streams.store import RocksStore
 from streams.transactional import LoopConfig, TransactionalLoop
 from streams.watchdog import StuckCallWatchdog
+from telemetry.tracing import Tracing
 
 MEDIA_WINDOW_MARGIN = timedelta(hours=1)
 """The book reaches back an hour further than the attach window: clocks disagree."""
 
 
-def main() -> int:
-    tracing = start_process("parley-sequencer")
-    settings = SequencerSettings()
+def lane(
+    settings: SequencerSettings,
+    store: RocksStore,
+    *,
+    media: MediaFeed,
+    k: int,
+    tracing: Tracing,
+    attach_window_s: int,
+) -> TransactionalLoop:
+    """Lane `k`; every lane checks attachments against the process's one media book."""
     topics = settings.topics()
-    store = RocksStore(
-        settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
-    )
-    attach_window_s = MediaSettings().unattached_ttl_s
-    media = MediaFeed(
-        settings.kafka_bootstrap,
-        topics.media,
-        window=timedelta(seconds=attach_window_s) + MEDIA_WINDOW_MARGIN,
-    )
-    media.start()
     sequencer = ConversationSequencer(
         bootstrap=settings.kafka_bootstrap,
         topics=topics,
@@ -46,12 +47,12 @@ def main() -> int:
         media=media,
         archive=ArchiveReader.at(settings, topics.events.role),
     )
-    loop = TransactionalLoop(
+    return TransactionalLoop(
         LoopConfig(
             bootstrap=settings.kafka_bootstrap,
             input_topic=topics.commands.name,
             group_id=settings.group,
-            transactional_id=f"{settings.group}-{settings.sequencer_instance}",
+            transactional_id=lane_id(f"{settings.group}-{settings.sequencer_instance}", k),
             max_batch=settings.max_batch,
             span_name="sequence",
             kafka_debug=settings.kafka_debug,
@@ -61,11 +62,34 @@ def main() -> int:
         tracing,
     )
 
+
+def main() -> int:
+    tracing = start_process("parley-sequencer")
+    settings = SequencerSettings()
+    store = RocksStore(
+        settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
+    )
+    attach_window_s = MediaSettings().unattached_ttl_s
+    media = MediaFeed(
+        settings.kafka_bootstrap,
+        settings.topics().media,
+        window=timedelta(seconds=attach_window_s) + MEDIA_WINDOW_MARGIN,
+    )
+    media.start()
+    lanes = Lanes(
+        [
+            lane(
+                settings, store, media=media, k=k, tracing=tracing, attach_window_s=attach_window_s
+            )
+            for k in range(settings.sequencer_lanes)
+        ]
+    )
+
     def close() -> None:
         media.close()
         store.close()
 
-    return run_until_signalled(loop, then=close, tracing=tracing)
+    return run_until_signalled(lanes, then=close, tracing=tracing)
 
 
 if __name__ == "__main__":
