@@ -1,8 +1,8 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
-chaos-cluster, fuzz (fuzz-records, fuzz-edge), or one part alone (edge, hops, idle,
-sequencer, rebuild, backfill, projection-lag, search). `hops` is the latency budget per hop
+COMMAND: quick, suite, report, capacity, archive, archive-quick, chaos, chaos-cluster,
+fuzz (fuzz-records, fuzz-edge), or one part alone (edge, hops, idle, sequencer, rebuild,
+backfill, projection-lag, search, media). `hops` is the latency budget per hop
 (bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
 (docs/performance.md).
 
@@ -11,17 +11,17 @@ and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with on
 `suite` (make bench; `full` is the same): every benchmark on one platform, written to
 bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REPORT.md
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
-`media` (not yet part of the suite) measures uploads, image processing and the media
-processor (bench/media.py). The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line.
+The parts run alone on a platform of their own, write to bench/out/ and end with their
+result as one JSON line (`search`: PARLEY_BENCH_SEARCH=full for a corpus of 1,000,000
+messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit; `media`:
+uploads, image processing, complete to thumbnail through every process, the media book's
+memory; bench/media.py).
 `archive` (not in the suite: 10M events take most of an hour) writes 10M simulated events
 through the archive writer to S3 and times the saved queries on chdb
 (PARLEY_BENCH_ARCHIVE_EVENTS sets the count; `archive-quick` is 200,000;
 PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over an archive an earlier run
-wrote, without writing). `search`: PARLEY_BENCH_SEARCH=full for a corpus of 1,000,000
-messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit.
-`archive-lag` (in the suite) measures the archive process's lag behind the log at
-1,000 messages/s.
+wrote, without writing). `archive-lag` (in the suite) measures the archive process's lag
+behind the log at 1,000 messages/s.
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` feeds at least 10,000 cases per
@@ -41,7 +41,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import archive, capacity, chaos, edge, edge_fuzz, fuzz, media, plots, results, suite
+from bench import archive, capacity, chaos, edge, edge_fuzz, fuzz, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -89,15 +89,6 @@ def alone(name: str) -> dict[str, Any]:
     return loaded
 
 
-def media_alone() -> dict[str, Any]:
-    with bench_platform() as settings:
-        result = media.run(settings)
-    latencies = result.pop("latencies_ms")
-    results.write(result, OUT, "media")
-    plots.media(OUT / "media.png", result, latencies)
-    return {k: result[k] for k in ("upload", "photos_per_core", "complete_to_thumbnail", "busy")}
-
-
 def archive_alone(quick: bool) -> dict[str, Any]:
     load = archive.QUICK if quick else archive.FULL
     events = os.environ.get("PARLEY_BENCH_ARCHIVE_EVENTS")
@@ -120,7 +111,6 @@ def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
     alone_parts = [
-        "media",
         "archive",
         "archive-quick",
         *chaos.PLANS,
@@ -174,10 +164,7 @@ def main(argv: list[str]) -> int:
         summary.pop("queries")
         print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
-    if command == "media":
-        summary = media_alone()
-    else:
-        summary = quick() if command == "quick" else alone(command)
+    summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))
     return 0
 

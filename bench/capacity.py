@@ -41,6 +41,10 @@ class Measured:
     backfill_wire_bytes_per_event: float
     backfill_seconds: float
     backfill_messages: float
+    photos_per_core: float
+    verify_mib_per_core: float
+    media_book_bytes: float
+    thumbnail_p99_ms: float
     search_messages_per_core: float
     search_bytes_per_message: float
     cold_compression: float
@@ -57,6 +61,9 @@ class Measured:
 
         edge, idle = need(report.RAMP), need(report.IDLE)
         seq, rebuild, fill = need(report.SEQUENCER), need(report.REBUILD), need(report.BACKFILL)
+        media = need(report.MEDIA)
+        photo = next(p for p in media["photos_per_core"] if p["width"] == 1600)
+        upload = media["upload"]
         indexing = need(report.SEARCH)["indexing"]
         archive, archive_lag = need(ARCHIVE), need(report.ARCHIVE_LAG)
         knee = edge.get("knee_rate_per_s")
@@ -76,6 +83,10 @@ class Measured:
             backfill_wire_bytes_per_event=fill["bytes_in_per_event"],
             backfill_seconds=fill["seconds_median"],
             backfill_messages=fill["messages"],
+            photos_per_core=photo["photos_per_s_per_core"],
+            verify_mib_per_core=upload["bytes"] / 1024**2 / upload["complete_verify_s"],
+            media_book_bytes=media["book_bytes_per_media"]["bytes_per_media"],
+            thumbnail_p99_ms=media["complete_to_thumbnail"]["p99_ms"],
             search_messages_per_core=indexing["messages_per_cpu_s"],
             search_bytes_per_message=indexing["index_bytes_per_message"],
             cold_compression=archive["avro_to_parquet_ratio"],
@@ -132,6 +143,22 @@ SOURCES = {
     ),
     "backfill_seconds": ("backfill, seconds", "backfill-full.json: median catch-up"),
     "backfill_messages": ("backfill, messages missed", "backfill-full.json"),
+    "photos_per_core": (
+        "photos per core (1600x1200)",
+        "media.json: the processor's whole image job per CPU second, one pinned core",
+    ),
+    "verify_mib_per_core": (
+        "upload verification, MiB/s per core",
+        "media.json: `complete` of 100 MiB (streamed SHA-256, type and polyglot checks), median",
+    ),
+    "media_book_bytes": (
+        "media book bytes per media",
+        "media.json: tracemalloc, a ready photo's three decoded events and the book's index",
+    ),
+    "thumbnail_p99_ms": (
+        "complete -> thumbnail ready, p99 ms",
+        "media.json: through every process at 0.5 photos/s (a client asking the edge)",
+    ),
     "search_messages_per_core": (
         "search view, messages indexed per CPU second",
         "search.json: the view's batches on one pinned core, per CPU second of the process "
@@ -182,6 +209,10 @@ class Assumptions:
     broker_mb_per_s: float = 100
     consumer_groups_on_events: int = 4
     rebuild_parallelism: int = 64
+    media_per_daily_user: float = 3
+    media_upload_mb: float = 1.0
+    media_stored_factor: float = 1.5
+    media_retention_days: float = 365
 
 
 REASONS = {
@@ -239,6 +270,19 @@ REASONS = {
         "rebuild parallelism",
         "partitions of the events topic, one rebuilding process each",
     ),
+    "media_per_daily_user": (
+        "media sent per daily user per day",
+        "photos mostly; a few percent videos and documents",
+    ),
+    "media_upload_mb": (
+        "MB per upload",
+        "a phone photo resized by its app (videos, up to 100 MiB, pull the average up)",
+    ),
+    "media_stored_factor": (
+        "stored bytes per uploaded byte",
+        "the cleaned original, a preview and a thumbnail; a video's web-playable copy",
+    ),
+    "media_retention_days": ("media retention, days", "as long as the cold event history"),
 }
 
 
@@ -285,6 +329,14 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
     rebuild_hours = (
         events_day * a.hot_retention_days / (m.rebuild_events_per_core * a.rebuild_parallelism)
     ) / 3600
+    media_day = a.daily_users * a.media_per_daily_user
+    media_peak = media_day / DAY_S * a.peak_to_average
+    uploaded_day = media_day * a.media_upload_mb * 1e6
+    media_cores = media_peak / (m.photos_per_core * a.utilisation)
+    verify_cores = media_peak * a.media_upload_mb * 1e6 / 1024**2 / (
+        m.verify_mib_per_core * a.utilisation
+    )
+    book_gib = media_day * (25 / 24) * m.media_book_bytes / 1024**3
     return [
         Figure("messages per day", messages_day, "", "daily users x messages per daily user"),
         Figure("messages per second, peak", messages_peak, "/s", "per day / 86,400 x peak"),
@@ -385,6 +437,33 @@ def model(m: Measured, a: Assumptions) -> list[Figure]:
             rebuild_hours,
             "h",
             "hot events / (rebuild events/s per core x partitions in parallel)",
+        ),
+        Figure("media per day", media_day, "", "daily users x media per daily user"),
+        Figure("media per second, peak", media_peak, "/s", "per day / 86,400 x peak"),
+        Figure("media uploaded per day", uploaded_day / 1e12, "TB", "media x MB per upload"),
+        Figure(
+            "object storage for media kept",
+            uploaded_day * a.media_stored_factor * a.media_retention_days / 1e15,
+            "PB",
+            "per day x stored bytes per uploaded byte x retention days",
+        ),
+        Figure(
+            "media processor cores",
+            media_cores,
+            "",
+            "media/s peak / (photos per core x utilisation); videos need their own lane",
+        ),
+        Figure(
+            "upload verification cores (edge)",
+            verify_cores,
+            "",
+            "upload MiB/s peak / (verification MiB/s per core x utilisation)",
+        ),
+        Figure(
+            "media book memory, per sequencer instance and per edge node",
+            book_gib,
+            "GiB",
+            "media of 25 h x book bytes per media: too much to hold this way (docs/media.md)",
         ),
     ]
 

@@ -9,24 +9,30 @@
    job (orientation, cleaned original, thumbnail and preview, BlurHash), by photo size, per
    CPU second of the pinned process (what a core sustains) and per wall second (what it got
    on a machine shared with other work, which `cpu_share_of_wall` shows).
-3. Time from `complete` returning to the photo's MediaProcessed event being readable (its
-   thumbnail published), p50/p99, through the real media processor process.
+3. Time from `complete` answering to the thumbnail being ready, p50/p99, through every real
+   process (`make run`'s: the edge, the media processor, ...): a client (the SDK) uploads
+   photos at a steady rate, and for each asks the edge for its state with `Prefer: wait`,
+   which answers once the edge's media book has the MediaProcessed event. Beside it, when
+   that event became readable on the media topic (the processor's own share).
+4. The memory a media book (the sequencer's, each edge node's) spends per media of the
+   window, measured with tracemalloc over books of real-shaped photo records.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import http.client
 import io
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,7 +41,9 @@ from confluent_kafka import Consumer, TopicPartition
 from PIL import Image, ImageFilter
 
 from bench.machine import how_busy
+from bench.services import parley_running
 from bench.stats import latency_summary
+from client.sdk import ParleyClient
 from infra.settings import PlatformSettings
 from infra.topics import ensure_topics
 from media.book import MediaBook
@@ -62,6 +70,10 @@ LATENCY_PHOTOS = 40
 LATENCY_RATE_PER_S = 0.5
 """Below what one processor sustains even with a fifth of a core: the figure is the path's
 latency, not a queue's."""
+EDGE_PORT = int(os.environ.get("PARLEY_BENCH_MEDIA_EDGE_PORT", "18380"))
+BOOK_MEDIA = 20_000
+BLURHASH = "LEHV6nWB2yk8pyo0adR*.7kCMdnj"
+"""28 characters, as the processor's 4x3 components give."""
 OWNER = m.Actor(user_id="bench", device_id="bench-device")
 
 
@@ -70,19 +82,27 @@ def run(settings: PlatformSettings) -> dict[str, Any]:
     ensure_topics(settings.bootstrap, topics)
     store = ObjectStore(connect(settings), settings.s3_bucket)
     busy_before = how_busy()
-    print("[media] 1/3 upload throughput, pre-signed vs direct", flush=True)
+    print("[media] 1/4 upload throughput, pre-signed vs direct", flush=True)
     upload = upload_throughput(settings, topics, store)
     print(f"[media] {upload['summary']}", flush=True)
-    print("[media] 2/3 photos per second on one pinned core", flush=True)
+    print("[media] 2/4 photos per second on one pinned core", flush=True)
     per_core = photos_per_core()
-    print("[media] 3/3 complete -> thumbnail ready through the processor", flush=True)
-    latency = complete_to_thumbnail(settings, topics, store)
+    print("[media] 3/4 complete -> thumbnail ready, through every process", flush=True)
+    latency = complete_to_thumbnail(settings)
+    print(
+        f"[media] p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms "
+        f"(on the topic: p50 {latency['on_topic']['p50_ms']:.0f} ms)",
+        flush=True,
+    )
+    print("[media] 4/4 media book memory per media", flush=True)
+    book = book_bytes_per_media()
     return {
         "benchmark": "media",
         "upload": upload,
         "photos_per_core": per_core,
         "complete_to_thumbnail": {k: v for k, v in latency.items() if k != "latencies_ms"},
         "latencies_ms": latency["latencies_ms"],
+        "book_bytes_per_media": book,
         "busy": [busy_before, how_busy()],
     }
 
@@ -332,53 +352,121 @@ class ProcessedFollower:
         self.consumer.close()
 
 
-def complete_to_thumbnail(
-    settings: PlatformSettings, topics: Topics, store: ObjectStore
-) -> dict[str, Any]:
-    service = _service(settings, topics, store)
+def complete_to_thumbnail(base: PlatformSettings) -> dict[str, Any]:
     photos = [photo(1600, 1200, seed) for seed in range(4)]
-    digests = [hashlib.sha256(p).hexdigest() for p in photos]
-    follower = ProcessedFollower(settings, topics)
-    log_path = settings.data_dir / "logs" / "bench-media-processor.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "PARLEY_KAFKA_BOOTSTRAP": settings.bootstrap,
-        "PARLEY_S3_ENDPOINT": settings.s3_url,
-        "PARLEY_TOPIC_PREFIX": topics.media.name.rsplit(".", 1)[0],
-        "PARLEY_PARTITIONS": str(settings.partitions),
-        "PARLEY_STATE_DIR": str(settings.data_dir / "state"),
-    }
-    with log_path.open("ab") as log:
-        processor = subprocess.Popen(
-            [sys.executable, "-m", "streams.media", "process"], env=env, stdout=log, stderr=log
-        )
-    completed: dict[str, float] = {}
-    try:
-        began = time.perf_counter()
-        for i in range(LATENCY_PHOTOS):
-            slot = began + i / LATENCY_RATE_PER_S
-            time.sleep(max(0.0, slot - time.perf_counter()))
-            data = photos[i % len(photos)]
-            request = UploadRequest(
-                size_bytes=len(data), sha256=digests[i % len(photos)],
-                content_type="image/jpeg", file_name=f"IMG_{i:04}.JPG",
-            )  # fmt: skip
-            ticket = service.declare(OWNER, request)
-            _put(ticket.parts[0], data, ticket.headers)
-            service.complete(OWNER.user_id, ticket.media_id)
-            completed[ticket.media_id] = time.perf_counter()
-        follower.wait_for(set(completed), deadline_s=120)
-    finally:
-        processor.terminate()
-        processor.wait(30)
-        follower.stop()
-    latencies = [1000 * (follower.seen[i] - t) for i, t in completed.items()]
+    with parley_running(base, stem="benchmedia", edge_nodes=1, edge_port=EDGE_PORT) as (
+        settings,
+        urls,
+    ):
+        topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+        follower = ProcessedFollower(settings, topics)
+        try:
+            answered = asyncio.run(_client_waits(urls[0], photos))
+        finally:
+            follower.stop()
+    latencies = [1000 * (ready - done) for done, ready, _ in answered]
+    on_topic = [1000 * (follower.seen[i] - done) for done, _, i in answered if i in follower.seen]
     return {
-        "photos": len(completed),
+        "photos": len(answered),
         "offered_per_s": LATENCY_RATE_PER_S,
         "photo": "1600x1200 JPEG, EXIF orientation 6",
         "jpeg_bytes": len(photos[0]),
+        "measured": "complete answered -> GET /v1/media/{id} (Prefer: wait) answers ready",
         **latency_summary(latencies),
+        "on_topic": {k: v for k, v in latency_summary(on_topic).items() if k != "latencies_ms"},
         "latencies_ms": latencies,
+    }
+
+
+async def _client_waits(url: str, photos: list[bytes]) -> list[tuple[float, float, str]]:
+    """Per photo: when `complete` answered, when the edge said it was ready, its media id."""
+    name = f"bench{uuid.uuid4().hex[:8]}"
+    async with ParleyClient(url, request_timeout=60.0) as client:
+        await client.register(name, "correct horse battery")
+        await client.login(name, "correct horse battery")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+
+        async def one(i: int) -> tuple[float, float, str]:
+            await asyncio.sleep(max(0.0, began + i / LATENCY_RATE_PER_S - loop.time()))
+            info = await client.upload_file(
+                photos[i % len(photos)],
+                file_name=f"IMG_{i:04}.JPG",
+                content_type="image/jpeg",
+                wait_ready=False,
+            )
+            done = time.perf_counter()
+            await client.wait_ready(info.media_id)
+            return done, time.perf_counter(), info.media_id
+
+        return list(await asyncio.gather(*(one(i) for i in range(LATENCY_PHOTOS))))
+
+
+def book_bytes_per_media(count: int = BOOK_MEDIA) -> dict[str, Any]:
+    """Bytes a MediaBook holds per ready photo (declared, uploaded and processed events, three
+    renditions, a BlurHash), by tracemalloc: what the sequencer's and every edge node's book
+    cost per media of the window."""
+    now = datetime.now(UTC)
+
+    def events(i: int) -> list[m.MediaEvent]:
+        media_id = f"m{uuid.uuid4().hex}"
+        owner = f"user{i % 5000:05}"
+        meta = m.MediaEventMeta(
+            event_id=str(uuid.uuid4()), media_id=media_id, owner_id=owner, occurred_at=now
+        )
+        digest = hashlib.sha256(media_id.encode()).hexdigest()
+        variants = tuple(
+            m.MediaVariant(
+                name=name,
+                object_key=f"media/{media_id}/{name.value.lower()}-{digest}.{ext}",
+                content_type=kind,
+                size_bytes=size,
+                sha256=digest,
+                width=w,
+                height=h,
+            )
+            for name, ext, kind, size, w, h in (
+                (m.MediaVariantName.ORIGINAL, "jpg", "image/jpeg", 900_000, 1200, 1600),
+                (m.MediaVariantName.PREVIEW, "webp", "image/webp", 120_000, 960, 1280),
+                (m.MediaVariantName.THUMBNAIL, "webp", "image/webp", 12_000, 240, 320),
+            )
+        )
+        return [
+            m.MediaDeclared(
+                meta=meta, device_id=f"d-{owner}", size_bytes=1_500_000, sha256=digest,
+                content_type="image/jpeg", file_name=f"IMG_{i:04}.JPG", encrypted=False,
+                object_key=f"uploads/{media_id}", part_bytes=1_500_000,
+            ),
+            m.MediaUploaded(
+                meta=meta, object_key=f"uploads/{media_id}", size_bytes=1_500_000,
+                sha256=digest, content_type="image/jpeg", kind=m.MediaKind.IMAGE,
+            ),
+            m.MediaProcessed(
+                meta=meta, kind=m.MediaKind.IMAGE, content_type="image/jpeg",
+                variants=variants, width=1200, height=1600, placeholder=BLURHASH,
+            ),
+        ]  # fmt: skip
+
+    made = [events(i) for i in range(count)]  # decoded records, as a reader holds them
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    book = MediaBook()
+    for record in made:
+        for event in record:
+            book.apply(event)
+    held_by_book = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    del made
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    fresh = [events(i) for i in range(count // 10)]
+    per_media_events = (tracemalloc.get_traced_memory()[0] - before) / len(fresh)
+    tracemalloc.stop()
+    index_bytes = held_by_book / count
+    return {
+        "media": count,
+        "events_bytes_per_media": round(per_media_events),
+        "index_bytes_per_media": round(index_bytes),
+        "bytes_per_media": round(per_media_events + index_bytes),
+        "how": "tracemalloc: three decoded events per photo, plus the book's own dicts and records",
     }

@@ -96,7 +96,7 @@ def media(path: Path, result: dict[str, Any], latencies: list[float]) -> None:
     right.set_xscale("log")
     right.xaxis.set_major_formatter(PLAIN)
     right.xaxis.set_minor_formatter(NullFormatter())
-    right.set_xlabel("complete -> MediaProcessed readable (ms, log scale)")
+    right.set_xlabel("complete answered -> the edge says ready (ms, log scale)")
     right.set_ylabel("fraction of photos")
     right.set_title(f"p50 {summary['p50_ms']:.0f} ms, p99 {summary['p99_ms']:.0f} ms")
     right.grid(True, which="both", alpha=0.3)

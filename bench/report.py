@@ -18,6 +18,7 @@ IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
 LAG = "projection-lag-full"
+MEDIA = "media"
 SEARCH = "search"
 ARCHIVE_LAG = "archive-lag-full"
 
@@ -202,6 +203,8 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
                     "p99 <= 50 ms",
                 )
             )
+    if media := results.get(MEDIA):
+        rows += _media_rows(media)
     if found := results.get(SEARCH):
         rows += _search_rows(found)
     if archive := results.get(ARCHIVE_LAG):
@@ -216,6 +219,30 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
             )
         )
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
+
+
+def _media_rows(media: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    upload, latency = media["upload"], media["complete_to_thumbnail"]
+    photo = next((p for p in media["photos_per_core"] if p["width"] == 1600), None)
+    rows = [
+        (
+            "media: 100 MiB upload",
+            "pre-signed end to end / boto3 direct, time",
+            f"{number(upload['ratio_presigned_to_direct_time'], 2)} "
+            f"({number(upload['presigned_mib_per_s'])} MiB/s)",
+            "",
+        ),
+        (
+            "",
+            f"complete -> thumbnail ready at {number(latency['offered_per_s'], 1)} photos/s",
+            f"p50 {number(latency['p50_ms'])} ms, p99 {number(latency['p99_ms'])} ms",
+            "",
+        ),
+    ]
+    if photo is not None:
+        per_core = number(photo["photos_per_s_per_core"], 2)
+        rows.append(("", "1600x1200 photos per CPU second", per_core, ""))
+    return rows
 
 
 def _search_rows(found: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -510,6 +537,59 @@ def lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     )
 
 
+def media_section(media: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Media (`{MEDIA}.json`)\n\n"
+    if media is None:
+        return text + _missing(MEDIA, suite)
+    upload, latency = media["upload"], media["complete_to_thumbnail"]
+    text += (
+        f"A {number(upload['bytes'] / 1024 / 1024)} MiB upload, {number(upload['rounds'])} "
+        "alternating rounds: pre-signed (declare, parts PUT straight to S3, `complete` with its "
+        "streamed SHA-256 and type check) against boto3 to the same server.\n\n"
+    )
+    rows = [
+        ("boto3 upload_fileobj, median", f"{number(upload['direct_mib_per_s'])} MiB/s"),
+        ("boto3 upload_part, median", f"{number(upload['direct_parts_mib_per_s'])} MiB/s"),
+        (
+            "pre-signed end to end (parts alone)",
+            f"{number(upload['presigned_mib_per_s'])} MiB/s "
+            f"({number(upload['presigned_transfer_mib_per_s'])} MiB/s)",
+        ),
+        ("complete (verification)", f"{number(upload['complete_verify_s'], 2)} s"),
+        (
+            "time ratio, pre-signed / boto3",
+            number(upload["ratio_presigned_to_direct_time"], 2),
+        ),
+    ]
+    rows += [
+        (
+            f"{p['width']}x{p['height']} photos per CPU second, one pinned core",
+            f"{number(p['photos_per_s_per_core'], 2)} ({number(p['cpu_ms_per_photo'])} ms each)",
+        )
+        for p in media["photos_per_core"]
+    ]
+    rows.append(
+        (
+            f"complete -> thumbnail ready, {number(latency['photos'])} photos at "
+            f"{number(latency['offered_per_s'], 1)}/s, p50 / p95 / p99 / max",
+            " / ".join(number(latency[k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+            + " ms",
+        )
+    )
+    on_topic = latency.get("on_topic", {})
+    if on_topic:
+        rows.append(
+            (
+                "of which until MediaProcessed was readable on the topic, p50 / p99",
+                f"{number(on_topic.get('p50_ms'))} / {number(on_topic.get('p99_ms'))} ms",
+            )
+        )
+    if book := media.get("book_bytes_per_media"):
+        held = f"{number(book['bytes_per_media'])} B"
+        rows.append(("media book memory per media of the window", held))
+    return text + table(["", ""], rows) + f"\n\n![media]({MEDIA}.png)\n\n"
+
+
 def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     text = f"## Search (`{SEARCH}.json`)\n\n"
     if found is None:
@@ -619,6 +699,7 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             rebuild_section(results.get(REBUILD), suite),
             backfill_section(results.get(BACKFILL), suite),
             lag_section(results.get(LAG), suite),
+            media_section(results.get(MEDIA), suite),
             search_section(results.get(SEARCH), suite),
             archive_lag_section(results.get(ARCHIVE_LAG), suite),
             commands_section(suite),

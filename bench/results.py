@@ -42,7 +42,10 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
         plots.hops(budget, [s for s in steps if "hops" in s])
         written.append(budget)
     plot = out_dir / f"{name}.png"
-    if by_kind:
+    if result.get("benchmark") == "media":
+        plots.media(plot, result, latencies)
+        written.append(plot)
+    elif by_kind:
         plots.latency_cdfs(plot, title, by_kind)
         written.append(plot)
     elif steps and len(steps) > 1:

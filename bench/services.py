@@ -17,7 +17,7 @@ from infra.topics import ensure_topics
 from schemas.topics import Topics, declare_topics
 
 METRICS_PORT = 19210
-"""Processors serve metrics on +1..+5: ports of the bench's own, clear of `make run`'s;
+"""Processors serve metrics on +1..+8: ports of the bench's own, clear of `make run`'s;
 PARLEY_BENCH_METRICS_PORT moves them (not PARLEY_METRICS_PORT: every process a benchmark
 starts by hand would inherit that one and bind the same port)."""
 EDGE_PORT = 18080
@@ -51,8 +51,9 @@ def parley_running(
     edge_nodes: int,
     edge_port: int,
 ) -> Iterator[tuple[PlatformSettings, list[str]]]:
-    """Sequencer, accounts, fan-out, history and `edge_nodes` edges on fresh topics; yields
-    the settings and the edges' base URLs once every edge answers."""
+    """Every process of `make run` (infra/services.py: the log writers, fan-out, views, media
+    processor and sweeper) and `edge_nodes` edges on fresh topics; yields the settings and
+    the edges' base URLs once every edge answers."""
     settings = base.model_copy(
         update={
             "topic_prefix": f"{stem}{uuid.uuid4().hex[:6]}",

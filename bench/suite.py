@@ -20,6 +20,7 @@ from bench import (
     backfill,
     edge,
     idle,
+    media,
     projection_lag,
     rebuild,
     report,
@@ -120,6 +121,7 @@ PARTS = (
     Part(report.LAG, "python -m bench projection-lag", 90.0, _projection_lag),
     Part(report.SEARCH, "python -m bench search", search.budget_s(), _search),
     Part(report.ARCHIVE_LAG, "python -m bench archive-lag", 330.0, _archive_lag),
+    Part(report.MEDIA, "python -m bench media", 280.0, media.run),
 )
 
 

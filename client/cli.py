@@ -30,7 +30,9 @@ from client.errors import (
     ServerUnavailableError,
     UnauthorizedError,
 )
+from client.media import UploadFailedError
 from client.models import ConversationEvent
+from client.pending import PendingUploads, file_key
 from client.sdk import ParleyClient, Signal
 from edge.protocol.pushes import TypingPush
 
@@ -45,6 +47,8 @@ class Context:
 
 
 Handler = Callable[[argparse.Namespace, Context], Coroutine[None, None, int]]
+Command = Callable[[str, Handler, str], argparse.ArgumentParser]
+"""Adds a subcommand (name, handler, help) and returns its parser for its arguments."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("send", send, "send a message")
     sub.add_argument("conversation")
     sub.add_argument("text", nargs="+")
+    _file_commands(command)
     sub = command("history", history, "show a conversation's latest messages")
     sub.add_argument("conversation")
     sub.add_argument("--limit", type=_page_size, default=50, help="how many (1-200)")
@@ -131,7 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("chat", chat, "live chat: print incoming messages, send lines from stdin")
     sub.add_argument("conversation")
     sub.add_argument("--history", type=_page_size, default=20, help="earlier events to show")
-    sub = command("search", search, "find messages you may read (docs/search.md)")
+    _search_arguments(command("search", search, "find messages you may read (docs/search.md)"))
+    command("devices", devices, "list your devices")
+    sub = command("revoke", revoke, "revoke a device's token")
+    sub.add_argument("device_id")
+    return parser
+
+
+def _file_commands(command: Command) -> None:
+    sub = command("send-file", send_file, "send a photo, video or file (resumes if cut off)")
+    sub.add_argument("conversation")
+    sub.add_argument("path", type=Path)
+    sub.add_argument("--caption", default="", help="text sent with the file")
+    sub = command("download", download, "save an attachment of a message you can read")
+    sub.add_argument("media_id")
+    sub.add_argument(
+        "--variant",
+        default="ORIGINAL",
+        choices=["ORIGINAL", "PREVIEW", "THUMBNAIL", "POSTER", "PLAYBACK"],
+    )
+    sub.add_argument("-o", "--output", type=Path, help="file to write (default: its own name)")
+
+
+def _search_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("query", nargs="+", help='words, "phrases", -exclusions, in: from: has:')
     sub.add_argument("--in", dest="conversation", help="only this conversation")
     sub.add_argument("--from", dest="sender", help="only messages this user sent")
@@ -142,10 +169,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--newest", action="store_true", help="newest first, not by relevance")
     sub.add_argument("--limit", type=_hits, default=20, help="hits per page (1-50)")
     sub.add_argument("--cursor", help="the next page: the cursor a previous search printed")
-    command("devices", devices, "list your devices")
-    sub = command("revoke", revoke, "revoke a device's token")
-    sub.add_argument("device_id")
-    return parser
 
 
 async def register(args: argparse.Namespace, ctx: Context) -> int:
@@ -214,6 +237,57 @@ async def send(args: argparse.Namespace, ctx: Context) -> int:
         seq = await client.send(args.conversation, " ".join(args.text))
     print(f"sent #{seq}")
     return EXIT_OK
+
+
+async def send_file(args: argparse.Namespace, ctx: Context) -> int:
+    path: Path = args.path
+    if not path.is_file():
+        raise ParleyError(f"{path} is not a file")
+    pending = PendingUploads(ctx.config_dir)
+    key = file_key(path)
+    resume = pending.media_id(key)
+    if resume is not None:
+        print(f"resuming the upload of {path.name} ({resume})", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{path.name}: {done * 100 // max(total, 1)}%", end="", file=sys.stderr)
+
+    async with _client(ctx) as client:
+        try:
+            seq = await client.send_file(
+                args.conversation,
+                path,
+                caption=args.caption,
+                resume=resume,
+                on_declared=lambda media_id: pending.started(key, media_id),
+                on_progress=progress,
+            )
+        except UploadFailedError as e:
+            raise ParleyError(f"{e}; run the same command again to resume") from e
+        finally:
+            print(file=sys.stderr)
+    pending.finished(key)
+    print(f"sent #{seq}")
+    return EXIT_OK
+
+
+async def download(args: argparse.Namespace, ctx: Context) -> int:
+    async with _client(ctx) as client:
+        links = await client.download_links(args.media_id)
+        output: Path = args.output or _free_name(Path(links.file_name or args.media_id).name)
+        await client.download(args.media_id, args.variant, to=output)
+    print(output)
+    return EXIT_OK
+
+
+def _free_name(name: str) -> Path:
+    """`name` in the current directory, or `name (2)` and so on: never over another file."""
+    path = Path(name)
+    number = 1
+    while path.exists():
+        number += 1
+        path = Path(f"{Path(name).stem} ({number}){Path(name).suffix}")
+    return path
 
 
 async def history(args: argparse.Namespace, ctx: Context) -> int:

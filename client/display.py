@@ -16,11 +16,21 @@ def _body(body: v.Body) -> str:
     return body.text if isinstance(body, PlainText) else "[encrypted]"
 
 
+def _attachment(attachment: v.Attachment) -> str:
+    """`[image photo.jpg, 1.2 MB: m…]`: enough to `parley download` it."""
+    size = attachment.size_bytes
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.1f} kB"
+    name = attachment.file_name or "file"
+    return f"[{attachment.kind.lower()} {name}, {shown}: {attachment.media_id}]"
+
+
 def _line(event: v.EventView, who: str) -> str:
     match event:
         case v.MessageSent():
             prefix = f"(re #{event.reply_to_seq}) " if event.reply_to_seq else ""
-            return f"{who}: {prefix}{_body(event.body)}"
+            parts = [_body(event.body)]
+            parts += [_attachment(a) for a in event.attachments]
+            return f"{who}: {prefix}{' '.join(p for p in parts if p)}"
         case v.MessageEdited():
             return f"{who} edited #{event.target_seq}: {_body(event.body)}"
         case v.MessageDeleted():

@@ -1,4 +1,4 @@
-"""The control plane over JSON HTTP: accounts, sessions, devices and conversations."""
+"""The control plane over JSON HTTP: accounts, sessions, devices, conversations and media."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from client.models import (
     Session,
     parse_answer,
 )
+from edge.protocol.media import DeclareMedia, MediaDownload, MediaInfo, UploadTicket
 
 
 def api_error(status: int, text: str) -> ApiError:
@@ -56,6 +57,7 @@ class RestApi:
         self.token = token
         self._http = http
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout_s = timeout
 
     async def register(self, username: str, password: str, display_name: str) -> str:
         body = {"username": username, "password": password, "display_name": display_name}
@@ -101,12 +103,48 @@ class RestApi:
         data = await self._call("DELETE", path)
         return parse_answer(Sequenced, data, what="remove member").seq
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    async def declare_media(self, declaration: DeclareMedia) -> UploadTicket:
+        data = await self._call("POST", "/v1/media", declaration.model_dump())
+        return parse_answer(UploadTicket, data, what="declare media")
+
+    async def resume_upload(self, media_id: str) -> UploadTicket:
+        data = await self._call("GET", f"{_media_path(media_id)}/upload")
+        return parse_answer(UploadTicket, data, what="resume upload")
+
+    async def complete_upload(self, media_id: str, timeout: float) -> MediaInfo:
+        """`timeout`: completing reads the whole upload once on the server."""
+        data = await self._call("POST", f"{_media_path(media_id)}/complete", timeout=timeout)
+        return parse_answer(MediaInfo, data, what="complete upload")
+
+    async def media_info(self, media_id: str, *, wait_s: float = 0.0) -> MediaInfo:
+        """With `wait_s`, the server answers once the media is processed (or after that)."""
+        headers = {"Prefer": f"wait={wait_s:g}"} if wait_s > 0 else {}
+        data = await self._call(
+            "GET", _media_path(media_id), headers=headers, timeout=wait_s + self._timeout_s
+        )
+        return parse_answer(MediaInfo, data, what="media info")
+
+    async def download_links(self, media_id: str) -> MediaDownload:
+        data = await self._call("GET", f"{_media_path(media_id)}/download")
+        return parse_answer(MediaDownload, data, what="download")
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        sent = {**(headers or {})}
+        if self.token:
+            sent["Authorization"] = f"Bearer {self.token}"
         url = self.base_url + path
+        limit = self._timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         try:
             async with self._http().request(
-                method, url, json=body, headers=headers, timeout=self._timeout
+                method, url, json=body, headers=sent, timeout=limit
             ) as response:
                 text = await response.text()
                 status = response.status
@@ -122,3 +160,7 @@ class RestApi:
             return json.loads(text)
         except ValueError as e:
             raise ProtocolError(f"{method} {path} answered with non-JSON: {text[:200]!r}") from e
+
+
+def _media_path(media_id: str) -> str:
+    return f"/v1/media/{quote(media_id, safe='')}"

@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from client.errors import (
     RequestTimeoutError,
     SendFailedError,
 )
+from client.media import Progress, Source, Uploader, fetch
 from client.models import (
     AckKind,
     ConversationEvent,
@@ -48,6 +50,7 @@ from client.rest import RestApi
 from edge.protocol.frames import (
     Ack,
     DeleteMessage,
+    E2EECiphertext,
     EditMessage,
     FetchHistory,
     GetInbox,
@@ -59,6 +62,7 @@ from edge.protocol.frames import (
     Sync,
     Typing,
 )
+from edge.protocol.media import MediaDownload, MediaInfo
 from edge.protocol.pushes import EventPush, InboxPush, PresencePush, Resync, TypingPush
 
 log = logging.getLogger(__name__)
@@ -123,6 +127,7 @@ class ParleyClient:
             raise ValueError("send_attempts must be at least 1")
         self._session: aiohttp.ClientSession | None = None
         self._rest = RestApi(base_url, self._http, token=token, timeout=request_timeout)
+        self._uploader = Uploader(self._rest, self._http)
         self._backoff = backoff or Backoff()
         self._connection = Connection(
             websocket_url(base_url),
@@ -255,12 +260,15 @@ class ParleyClient:
     async def send(
         self,
         conversation_id: str,
-        text: str,
+        text: str | E2EECiphertext,
         *,
         client_msg_id: str | None = None,
         reply_to: int | None = None,
+        attachments: Sequence[str] = (),
     ) -> int:
-        """Send a plain-text message and return its seq.
+        """Send a message (plain text, or a body encrypted end to end) and return its seq;
+        `attachments` are media ids of this person's ready uploads (`upload_file`), and the
+        text may then be empty.
 
         An unanswered attempt (timeout, dropped socket, an error that says try again) is
         retried with the same `client_msg_id` after a growing pause (`send_backoff`), so a
@@ -269,6 +277,9 @@ class ParleyClient:
         seq. A send given up on (`SendFailedError`) may be retried later with its
         `client_msg_id`, with the same guarantee.
         """
+        body: PlainText | E2EECiphertext | None = text if not isinstance(text, str) else None
+        if isinstance(text, str) and (text or not attachments):
+            body = PlainText(text=text)
         await self.connect()
         client_msg_id = client_msg_id or str(uuid.uuid4())
         loop = asyncio.get_running_loop()
@@ -286,8 +297,9 @@ class ParleyClient:
                 id=self._request_id(),
                 conversation_id=conversation_id,
                 client_msg_id=client_msg_id,
-                body=PlainText(text=text),
+                body=body,
                 reply_to=reply_to,
+                attachments=list(attachments),
             )
             try:
                 result = await self._connection.request(
@@ -307,6 +319,84 @@ class ParleyClient:
             f"message {client_msg_id} unconfirmed after {attempt} attempt(s): {last}",
             client_msg_id=client_msg_id,
         ) from last
+
+    async def upload_file(
+        self,
+        data: Path | bytes,
+        *,
+        file_name: str | None = None,
+        content_type: str | None = None,
+        encrypted: bool = False,
+        resume: str | None = None,
+        on_declared: Callable[[str], None] | None = None,
+        on_progress: Progress | None = None,
+        wait_ready: bool = True,
+    ) -> MediaInfo:
+        """Upload a file (read a part at a time) or bytes straight to object storage and
+        complete it; with `wait_ready`, answer once the server has scanned and processed
+        it (an `ApiError` names a refusal: `malware`, `type_mismatch`, ...).
+
+        A dropped upload raises `UploadFailedError` with its media id: pass it back as
+        `resume` (or keep the id `on_declared` is told) and only the missing parts are sent.
+        `encrypted`: the bytes are ciphertext (`client.sealing`), which the server stores and
+        serves without looking inside."""
+        source = Source(data, file_name)
+        info = await self._uploader.upload(
+            source,
+            content_type=content_type,
+            encrypted=encrypted,
+            resume=resume,
+            on_declared=on_declared,
+            on_progress=on_progress,
+        )
+        return await self.wait_ready(info.media_id) if wait_ready else info
+
+    async def wait_ready(self, media_id: str, *, deadline_s: float = 120.0) -> MediaInfo:
+        """An upload of yours once processed (`ready`); an `ApiError` names a refusal."""
+        return await self._uploader.ready(media_id, deadline_s=deadline_s)
+
+    async def send_file(
+        self,
+        conversation_id: str,
+        data: Path | bytes,
+        *,
+        caption: str = "",
+        file_name: str | None = None,
+        content_type: str | None = None,
+        client_msg_id: str | None = None,
+        resume: str | None = None,
+        on_declared: Callable[[str], None] | None = None,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Upload a file, wait until it is ready, and send it (with `caption`, if any) as a
+        message; returns its seq."""
+        info = await self.upload_file(
+            data,
+            file_name=file_name,
+            content_type=content_type,
+            resume=resume,
+            on_declared=on_declared,
+            on_progress=on_progress,
+        )
+        return await self.send(
+            conversation_id, caption, client_msg_id=client_msg_id, attachments=[info.media_id]
+        )
+
+    async def download_links(self, media_id: str) -> MediaDownload:
+        """Short-lived links to every rendition of an attachment of a message you can read."""
+        return await self._rest.download_links(media_id)
+
+    async def download(
+        self, media_id: str, variant: str = "ORIGINAL", to: Path | None = None
+    ) -> bytes:
+        """A rendition's bytes (`ORIGINAL`, `THUMBNAIL`, `PREVIEW`, `POSTER`, `PLAYBACK`), or,
+        with `to`, written there (and b"" returned)."""
+        links = await self.download_links(media_id)
+        link = next((v for v in links.variants if v.name == variant), None)
+        if link is None:
+            served = ", ".join(v.name for v in links.variants)
+            raise ParleyError(f"{media_id} has no {variant} (it has {served})")
+        return await fetch(self._http(), link.url, to)
 
     async def ack(self, conversation_id: str, kind: AckKind, up_to: int) -> int | None:
         """Mark this device's delivery, or this person's reading, up to a seq; returns the

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from edge import probes, web_client
 from edge.account_service import AccountService
@@ -19,6 +20,8 @@ from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
 from edge.log_bridge import CommandGateway, LogFollower, decode_account_event
+from edge.media_service import MediaService
+from edge.media_watch import MediaWatch
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.presence import PresenceBoard, TypingBoard
@@ -36,8 +39,17 @@ from edge.websocket import WebSocketEndpoint
 from kafkalog import presets
 from kafkalog.decoding import decode_session
 from kafkalog.follower import Decoded
+from kafkalog.window import offsets_at
+from media.book import MediaBook
+from media.log import KafkaMediaLog, decode_media_event
+from media.settings import MediaSettings
+from media.storage import ObjectStore
+from media.uploads import UploadService
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from projections.search.executor import SearchExecutor
 from projections.search.query import MessageSearch
+from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics, session_key
 from telemetry.lag import LagSampler
@@ -45,6 +57,9 @@ from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 SESSION_REFRESH_S = 20.0
+MEDIA_PRUNE_S = 600.0
+MEDIA_MARGIN = timedelta(hours=1)
+"""The media book reaches back an hour beyond the upload window (clocks disagree)."""
 SETTINGS = web.AppKey("settings", EdgeSettings)
 TRACING = web.AppKey("tracing", Tracing)
 HUB = web.AppKey("hub", ConnectionHub)
@@ -69,8 +84,13 @@ def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.App
     app[TRACING] = tracing
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_on_shutdown)
-    app.on_response_prepare.append(web_client.add_headers)
+    app.on_response_prepare.append(web_client.header_adder(_page_headers()))
     return app
+
+
+def _page_headers() -> web_client.Headers:
+    """The page may talk to the object store the media settings name, and to nothing else."""
+    return web_client.page_headers(S3Settings().s3_url)
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -163,6 +183,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         lag=lag(),
     )
     accounts_service, commands, reads = _services(settings, topics, gateway, directory)
+    media, media_follower, stop_media = await _media(settings, topics, reads, metrics, lag())
+    commands.check_attachments = media.check_attachable
     inbox_writes = ViewWrites(view_path(settings, "inbox"))
     hub.on_delivered = InboxNotifier(reads.fresh_inbox_entry, hub.devices_of, inbox_writes).changed
     hub.on_removed = PresenceScope(presence, reads.sharing_a_conversation, hub.devices_of).removed
@@ -180,13 +202,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         typing_ttl_ms=settings.typing_ttl_ms,
         tracing=tracing,
     )
-    for follower in (accounts, deliveries, sessions):
+    for follower in (accounts, deliveries, sessions, media_follower):
         follower.start()
     gateway.start()
     await accounts.ready.wait()
+    await media_follower.ready.wait()
     app.router.add_routes(
         [
-            *RestApi(accounts=accounts_service, commands=commands, reads=reads).routes(),
+            *RestApi(
+                accounts=accounts_service, commands=commands, reads=reads, media=media
+            ).routes(),
             web.get("/v1/ws", websocket.handle),
             web.get("/openapi.json", lambda _: _openapi()),
             web.get("/healthz", lambda _: _health(hub)),
@@ -194,15 +219,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                 ready=lambda: deliveries.ready.is_set() and gateway.follower.ready.is_set()
             ),
             web.get("/metrics", lambda _: _metrics(metrics)),
-            *web_client.routes(),
+            *web_client.routes(_page_headers()),
         ]
     )
     refresher = asyncio.create_task(_refresh_sessions(hub, producer, presence))
     log.info("edge node %d ready", settings.edge_node)
     yield
     refresher.cancel()
-    for follower in (accounts, deliveries, sessions):
+    for follower in (accounts, deliveries, sessions, media_follower):
         follower.stop()
+    stop_media()
     gateway.stop()
     producer.flush(5)
     reads.close()
@@ -230,6 +256,75 @@ def _services(
             searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),
         ),
     )
+
+
+async def _media(
+    settings: EdgeSettings,
+    topics: Topics,
+    reads: ReadService,
+    metrics: EdgeMetrics,
+    lag: LagSampler,
+) -> tuple[MediaService, LogFollower[m.MediaEvent], Callable[[], None]]:
+    """Uploads and downloads: the upload service over this edge's book of the media topic
+    (a follower from the window's start), the download authorization over the history
+    view; and how to stop them."""
+    media_settings = MediaSettings()
+    storage = S3Settings()
+    store = ObjectStore(connect(storage), storage.s3_bucket)
+    window = timedelta(seconds=media_settings.unattached_ttl_s) + MEDIA_MARGIN
+    starts = await asyncio.to_thread(
+        offsets_at, settings.kafka_bootstrap, topics.media, datetime.now(UTC) - window
+    )
+    book = MediaBook()
+    ends = Consumer(presets.private_reader(settings.kafka_bootstrap, presets.REPLAY, name="ends"))
+
+    def end_of(partition: int) -> int:
+        high: int = ends.get_watermark_offsets(
+            TopicPartition(topics.media.name, partition), timeout=10
+        )[1]
+        return high
+
+    watch = MediaWatch(book, topics.media.partitions, end_of)
+    follower = LogFollower(
+        settings.kafka_bootstrap,
+        topics.media.name,
+        list(range(topics.media.partitions)),
+        from_end=False,
+        start_at=starts,
+        decode=decode_media_event,
+        on_record=watch.on_record,
+        skipped=metrics.skipped,
+        loop=asyncio.get_running_loop(),
+        lag=lag,
+    )
+    media_log = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
+    history_writes = ViewWrites(view_path(settings, "history"))
+    service = MediaService(
+        uploads=UploadService(store=store, book=book, log=media_log, settings=media_settings),
+        watch=watch,
+        reads=reads,
+        history_writes=history_writes,
+        store=store,
+        settings=media_settings,
+    )
+    pruner = asyncio.create_task(_prune_media(book, window))
+
+    def stop() -> None:
+        pruner.cancel()
+        media_log.close()
+        ends.close()
+        history_writes.close()
+
+    return service, follower, stop
+
+
+async def _prune_media(book: MediaBook, window: timedelta) -> None:
+    """Forgets media declared before the window: nothing asks about them any more."""
+    while True:
+        await asyncio.sleep(MEDIA_PRUNE_S)
+        forgotten = book.prune(datetime.now(UTC) - window)
+        if forgotten:
+            log.info("media book: forgot %d media older than %s", forgotten, window)
 
 
 async def _openapi() -> web.Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 
 from edge.accounts import AccountDirectory, normalise_user_name
 from edge.errors import ClientError, ErrorCode
@@ -22,7 +23,13 @@ def direct_conversation_id(a: str, b: str) -> str:
     return "dm-" + hashlib.sha256(pair.encode()).hexdigest()[:32]
 
 
-def to_body(body: f.Body) -> m.PlainBody | m.EncryptedBody:
+AttachmentCheck = Callable[[str, list[str]], Awaitable[None]]
+"""Raises the `ClientError` that refuses a user's attaching these media (edge/media_service.py)."""
+
+
+def to_body(body: f.Body | None) -> m.PlainBody | m.EncryptedBody:
+    if body is None:
+        return m.PlainBody(text="")  # attachments only: the sequencer holds it to that
     if isinstance(body, f.PlainText):
         return m.PlainBody(text=body.text)
     try:
@@ -45,10 +52,14 @@ class CommandService:
         *,
         submitter: Submitter,
         directory: AccountDirectory,
+        check_attachments: AttachmentCheck | None = None,
         attempts: SendAttempts | None = None,
     ) -> None:
+        """`check_attachments`: the edge's early word on a message's media, before the
+        sequencer's (without it, the sequencer alone decides)."""
         self.submitter = submitter
         self.directory = directory
+        self.check_attachments = check_attachments
         self.attempts = attempts or SendAttempts(horizon_s=submitter.timeout_s)
 
     async def create_conversation(
@@ -115,13 +126,18 @@ class CommandService:
         *,
         cid: str,
         client_msg_id: str,
-        body: f.Body,
+        body: f.Body | None,
         reply_to: int | None,
+        attachments: list[str] | None = None,
     ) -> SendResult:
+        media_ids = attachments or []
+        if media_ids and self.check_attachments is not None:
+            await self.check_attachments(user_id, media_ids)
         command = m.SendMessage(
             meta=self.submitter.meta(cid, user_id, device_id, client_msg_id),
             body=to_body(body),
             reply_to_seq=reply_to,
+            media_ids=tuple(media_ids),
         )
 
         async def attempt(horizon_s: float) -> SendResult:

@@ -56,8 +56,9 @@ def stop_node(what: str, error: BaseException) -> None:
 
 
 class LogFollower(Generic[T]):
-    """Follows partitions of one topic from given offsets; `ready` is set once it has read
-    up to the high watermarks it saw when it started.
+    """Follows partitions of one topic from their start, their end, or given offsets
+    (`start_at`, a window's start: kafkalog/window.py); `ready` is set once it has read up
+    to the high watermarks it saw when it started.
 
     Records are decoded once, in the follower's thread; `apply` runs on the event loop,
     one record at a time in log order. Error policy (kafkalog's, for a follower that keeps
@@ -80,6 +81,7 @@ class LogFollower(Generic[T]):
         committed_only: bool = True,
         lag: LagSampler | None = None,
         on_failure: Callable[[str, BaseException], None] = stop_node,
+        start_at: dict[int, int] | None = None,
     ) -> None:
         self.loop = loop
         self.topic = topic
@@ -98,6 +100,8 @@ class LogFollower(Generic[T]):
             for p in partitions
         }
         starts = highs if from_end else dict.fromkeys(partitions, 0)
+        if start_at is not None:
+            starts = {p: min(start_at.get(p, 0), highs[p]) for p in partitions}
         self.pending = {p for p in partitions if starts[p] < highs[p]}
         self.consumer.assign([TopicPartition(topic, p, o) for p, o in starts.items()])
         if not self.pending:

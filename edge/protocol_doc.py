@@ -16,7 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from edge.protocol import answers, control, events, pushes
+from edge.protocol import answers, control, events, media, pushes
 from edge.protocol import frames as f
 from edge.protocol.answers import ANSWERS, ErrorAnswer, Health
 from edge.protocol.pushes import SERVER_FRAMES
@@ -82,7 +82,7 @@ def section() -> str:
 def published_models() -> dict[str, type[BaseModel]]:
     """Every model the protocol's modules define, by name."""
     found: dict[str, type[BaseModel]] = {}
-    for module in (f, control, answers, events, pushes):
+    for module in (f, control, answers, events, pushes, media):
         for value in vars(module).values():
             if (
                 isinstance(value, type)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from edge.errors import search_error
 from edge.inbox_entries import inbox_entry
@@ -27,6 +27,8 @@ from edge.protocol.frames import SearchParameters
 from edge.search_hits import search_page, search_request
 from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
+from schemas import codec
+from schemas import models as m
 
 T = TypeVar("T")
 
@@ -35,6 +37,12 @@ class History(HistoryView, Protocol):
     def members(self, conversation_id: str) -> dict[str, str]: ...
 
     def conversations_of(self, user_id: str) -> list[str]: ...
+
+    def event(self, conversation_id: str, seq: int) -> bytes | None: ...
+
+    def attached_in(self, media_id: str) -> list[tuple[str, int]]: ...
+
+    def refresh(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -100,6 +108,32 @@ class ReadService:
             return [u for u in others if mine & set(self.history.conversations_of(u))]
 
         return await self._read(visible)
+
+    async def readable_attachment(
+        self, user_id: str, media_id: str, *, fresh: bool = False
+    ) -> m.Attachment | None:
+        """The media as a message the user may read carries it: a message sent during one of
+        their tenures in its conversation (`Tenures.covers`), not deleted for everyone nor redacted
+        (its stored event is then gone), nor hidden by them. None for anyone else: the
+        download authorization. `fresh`: catch the view up first (it has just written)."""
+
+        def find() -> m.Attachment | None:
+            if fresh:
+                self.history.refresh()
+            for cid, seq in self.history.attached_in(media_id):
+                tenures = self.history.tenures_in(user_id, cid)
+                if tenures is None or not tenures.covers(seq):
+                    continue
+                raw = self.history.event(cid, seq)
+                if raw is None or self.history.hidden_for(user_id, cid, seq):
+                    continue
+                sent = cast(m.MessageSent, codec.decode(raw))
+                for attachment in sent.attachments:
+                    if attachment.media_id == media_id:
+                        return attachment
+            return None
+
+        return await self._read(find)
 
     def conversations(self, user_id: str) -> ConversationList:
         return ConversationList(

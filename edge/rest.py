@@ -23,6 +23,7 @@ from edge.accounts import bearer_token
 from edge.command_service import CommandService
 from edge.errors import INTERNAL, UNAUTHORIZED, ClientError, ErrorCode, validation_problems
 from edge.json_input import parse_json
+from edge.media_service import MediaService
 from edge.protocol import control as c
 from edge.protocol.answers import (
     Account,
@@ -35,6 +36,7 @@ from edge.protocol.answers import (
     Session,
 )
 from edge.protocol.frames import SearchParameters
+from edge.protocol.media import DeclareMedia, MediaDownload, MediaInfo, UploadTicket
 from edge.read_service import ReadService
 from telemetry.tracing import Tracing
 
@@ -110,11 +112,18 @@ async def _parse(request: web.Request, model: type[BodyT], source: Source) -> Bo
     if source == "query":
         raw = _query_parameters(request)
     else:
-        raw = parse_json(await request.read(), "the body")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as e:
+            raise ClientError(ErrorCode.TOO_LARGE, e.text or "the body is too large") from e
+        raw = parse_json(body, "the body")
     try:
         return model.model_validate(raw)
     except ValidationError as e:
         raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
+
+
+MEDIA_UNAVAILABLE = ClientError(ErrorCode.UNAVAILABLE, "this edge serves no media")
 
 
 def _query_parameters(request: web.Request) -> dict[str, str]:
@@ -128,11 +137,17 @@ def _query_parameters(request: web.Request) -> dict[str, str]:
 
 class RestApi:
     def __init__(
-        self, *, accounts: AccountService, commands: CommandService, reads: ReadService
+        self,
+        *,
+        accounts: AccountService,
+        commands: CommandService,
+        reads: ReadService,
+        media: MediaService | None = None,
     ) -> None:
         self.accounts = accounts
         self.commands = commands
         self.reads = reads
+        self.media = media
 
     def routes(self) -> list[web.RouteDef]:
         return [web.route(e.method, e.path, self._handler(e)) for e in ENDPOINTS]
@@ -222,6 +237,42 @@ class RestApi:
             add=None,
             remove=call.request.match_info["user_id"],
         )
+
+    async def declare_media(self, call: Call[DeclareMedia]) -> UploadTicket:
+        return await self._media().declare(call.user_id, call.device_id, call.body)
+
+    async def resume_upload(self, call: Call[NoBody]) -> UploadTicket:
+        return await self._media().resume(call.user_id, call.request.match_info["media_id"])
+
+    async def complete_upload(self, call: Call[NoBody]) -> MediaInfo:
+        return await self._media().complete(call.user_id, call.request.match_info["media_id"])
+
+    async def media_info(self, call: Call[NoBody]) -> MediaInfo:
+        wait_s = _preferred_wait(call.request.headers.get("Prefer", ""))
+        return await self._media().info(
+            call.user_id, call.request.match_info["media_id"], wait_s=wait_s
+        )
+
+    async def download_media(self, call: Call[NoBody]) -> MediaDownload:
+        return await self._media().download(call.user_id, call.request.match_info["media_id"])
+
+    def _media(self) -> MediaService:
+        if self.media is None:
+            raise MEDIA_UNAVAILABLE
+        return self.media
+
+
+def _preferred_wait(prefer: str) -> float:
+    """`Prefer: wait=<seconds>` (RFC 7240): how long the client will wait for an answer
+    that changes; anything else asks for the state as it is."""
+    for preference in prefer.split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "wait":
+            try:
+                return max(0.0, float(value.strip()))
+            except ValueError:
+                return 0.0
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -313,6 +364,47 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.remove_member,
         NoBody,
         Sequenced,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/media",
+        "Declare an upload (size, SHA-256, type, name): pre-signed URLs for its bytes.",
+        RestApi.declare_media,
+        DeclareMedia,
+        UploadTicket,
+        HTTPStatus.CREATED,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/media/{media_id}/upload",
+        "Resume an upload: fresh URLs for only the parts the store does not have.",
+        RestApi.resume_upload,
+        NoBody,
+        UploadTicket,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/media/{media_id}/complete",
+        "Finish an upload: its bytes are checked (size, SHA-256, real type) and queued.",
+        RestApi.complete_upload,
+        NoBody,
+        MediaInfo,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/media/{media_id}",
+        "My upload's state; with `Prefer: wait=<s>`, once processed (or after that long).",
+        RestApi.media_info,
+        NoBody,
+        MediaInfo,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/media/{media_id}/download",
+        "Short-lived links to an attachment's renditions, for members of its conversation.",
+        RestApi.download_media,
+        NoBody,
+        MediaDownload,
     ),
     Endpoint(
         "GET",

@@ -84,6 +84,15 @@ class LazyHistory(LazyView[HistoryReader]):
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
         return self.open().hidden_for(user_id, conversation_id, seq)
 
+    def event(self, conversation_id: str, seq: int) -> bytes | None:
+        return self.open().event(conversation_id, seq)
+
+    def attached_in(self, media_id: str) -> list[tuple[str, int]]:
+        return self.open().attached_in(media_id)
+
+    def refresh(self) -> None:
+        self.open().refresh()
+
 
 class LazyInbox(LazyView[InboxReader]):
     def __init__(self, path: Path) -> None:

@@ -231,6 +231,7 @@ class WebSocketEndpoint:
                     client_msg_id=frame.client_msg_id,
                     body=frame.body,
                     reply_to=frame.reply_to,
+                    attachments=frame.attachments,
                 )
             case f.Ack():
                 return await self.commands.ack(c.user_id, c.device_id, frame)

@@ -49,6 +49,13 @@ class LocalObjectStore:
                     "s3proxy.authorization=aws-v2-or-v4",
                     f"s3proxy.identity={s.s3_access_key}",
                     f"s3proxy.credential={s.s3_secret_key}",
+                    # The browser client PUTs and GETs through pre-signed URLs from its own
+                    # origin (docs/web-client.md, "Photos, videos and files"). Chromium names
+                    # the headers of a preflight in lower case, which s3proxy compares exactly.
+                    "s3proxy.cors-allow-origins=" + s.s3_cors_origins.replace("\\", "\\\\"),
+                    "s3proxy.cors-allow-methods=GET PUT HEAD",
+                    "s3proxy.cors-allow-headers=Content-Type content-type",
+                    "s3proxy.cors-exposed-headers=ETag",
                     "jclouds.provider=filesystem",
                     f"jclouds.filesystem.basedir={self.root / 'data'}",
                     "",

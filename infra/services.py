@@ -22,23 +22,28 @@ class Service:
     """Processors: PARLEY_METRICS_PORT, with /livez and /readyz; edges: the HTTP port."""
     ready_path: str = "/readyz"
     env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    """After the module: the command of a module that runs more than one process."""
 
     @property
     def ready_url(self) -> str:
         return f"http://127.0.0.1:{self.probe_port}{self.ready_path}"
 
 
-PROCESSORS = (
-    ("sequencer", "streams.sequencer"),
-    ("accounts", "streams.accounts"),
-    ("fanout", "streams.fanout"),
-    ("history", "projections.history"),
-    ("inbox", "projections.inbox"),
-    ("search", "projections.search"),
-    ("archive", "projections.archive"),
+PROCESSORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sequencer", "streams.sequencer", ()),
+    ("accounts", "streams.accounts", ()),
+    ("fanout", "streams.fanout", ()),
+    ("history", "projections.history", ()),
+    ("inbox", "projections.inbox", ()),
+    ("search", "projections.search", ()),
+    ("archive", "projections.archive", ()),
+    ("media-process", "streams.media", ("process",)),
+    ("media-sweep", "streams.media", ("sweep",)),
 )
-"""In start order: writers of the log, the fan-out, the views, then the archive. Processor
-k (from 1) serves metrics and probes on metrics_port + k."""
+"""In start order: writers of the log, the fan-out, the views, the archive, then the media
+processor and sweeper (name, module, its arguments). Processor k (from 1) serves metrics and
+probes on metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:
@@ -49,8 +54,9 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
             module,
             settings.metrics_port + k,
             env={"PARLEY_METRICS_PORT": str(settings.metrics_port + k)},
+            args=args,
         )
-        for k, (name, module) in enumerate(PROCESSORS, start=1)
+        for k, (name, module, args) in enumerate(PROCESSORS, start=1)
     )
     edges = tuple(
         Service(
@@ -78,7 +84,7 @@ def service_env(settings: PlatformSettings, service: Service) -> dict[str, str]:
 
 
 def service_argv(service: Service) -> list[str]:
-    return [sys.executable, "-m", service.module]
+    return [sys.executable, "-m", service.module, *service.args]
 
 
 def managed(settings: PlatformSettings, name: str) -> ManagedProcess:

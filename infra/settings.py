@@ -36,6 +36,11 @@ class PlatformSettings(S3Settings):
     metrics_port: int = Field(default=9100, description="Processor k: metrics, probes on +k")
     edge_nodes_local: int = Field(default=1, ge=1, le=16, description="Edge nodes `up` starts")
     partitions: int = Field(default=8, ge=1)
+    s3_cors_origins: str = Field(
+        default=r"http://127\.0\.0\.1:[0-9]+ http://localhost:[0-9]+",
+        description="Pages (regular expressions, space-separated) that may upload to and "
+        "read from the local S3 server: the edge's web client",
+    )
     replication_factor: int | None = Field(
         default=None, ge=1, description="Of Parley's topics; unset: 3 on 3+ local brokers, else 1"
     )

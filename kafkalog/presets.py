@@ -39,9 +39,14 @@ class ConsumerPreset:
     heartbeat_interval_ms: int | None = None
     partition_eof: bool = False
     """Report reaching a partition's end: how a reader knows it has caught up."""
+    max_poll_interval_ms: int | None = None
+    """How long a member may go without polling before its group evicts it: above the
+    longest job of a consumer that works between polls."""
 
     def settings(self) -> Config:
         found: Config = {}
+        if self.max_poll_interval_ms is not None:
+            found["max.poll.interval.ms"] = self.max_poll_interval_ms
         if self.fetch_wait_max_ms is not None:
             found["fetch.wait.max.ms"] = self.fetch_wait_max_ms
         if self.session_timeout_ms is not None:
@@ -84,6 +89,17 @@ SESSION_FEED = ConsumerPreset("session feed", fetch_wait_max_ms=WAIT_FOR_RECORDS
 REPLAY = ConsumerPreset("replay", fetch_wait_max_ms=None, partition_eof=True)
 """A catch-up read of a range that is already written: fetches are full, so librdkafka's
 default wait costs nothing; the end of each partition ends the read."""
+JOB = ConsumerPreset(
+    "job",
+    fetch_wait_max_ms=None,
+    session_timeout_ms=30_000,
+    heartbeat_interval_ms=3_000,
+    max_poll_interval_ms=30 * 60_000,
+)
+"""The media processor: a job (a scan, a transcode) runs for seconds to minutes between
+polls, so fetch latency is noise beside it; a member may work 30 minutes on one job before
+its group gives its partitions away (the processor asks for the longest job it allows plus a
+minute, `dataclasses.replace`), and a restarted static member has 30 s to come back."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Appends media events to the media topic, keyed by media id, and waits until Kafka has them.
+"""The media topic's two ends: appending an event (keyed by media id) and waiting until Kafka
+has it, and decoding one read back.
 
 The upload service answers a client only once its event is durable (acks=all, idempotent
 producer): a declaration the client was told about is never lost, whichever edge node the
@@ -11,7 +12,10 @@ from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from kafkalog.decoding import Decoder, avro_decoder
+from kafkalog.presets import IMMEDIATE, producer
 from media.errors import MediaError
+from media.lifecycle import MEDIA_EVENTS
 from schemas import codec
 from schemas import models as m
 from schemas.models import MediaErrorCode
@@ -19,6 +23,10 @@ from schemas.partitioning import partition_for
 from schemas.topics import TopicSpec
 
 DELIVERY_TIMEOUT_S = 30.0
+decode_media_event: Decoder[m.MediaEvent] = avro_decoder(  # type: ignore[assignment]
+    MEDIA_EVENTS, "a media event"
+)
+"""A record of the media topic, as every reader of it decodes one (kafkalog's decoders)."""
 
 
 class MediaLog(Protocol):
@@ -29,12 +37,11 @@ class MediaLog(Protocol):
 class KafkaMediaLog:
     def __init__(self, bootstrap: str, topic: TopicSpec) -> None:
         self.topic = topic
+        # A client waits for each of these records (idempotent, so acks=all), and is told
+        # `unavailable` rather than kept waiting past DELIVERY_TIMEOUT_S.
         self.producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 0,
+                **producer(bootstrap, IMMEDIATE),
                 "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
             }
         )

@@ -43,15 +43,54 @@ class Actor(AvroRecord):
     device_id: str
 
 
+class MediaKind(StrEnum):
+    """What the processor makes of an upload; unknown newer kinds read FILE."""
+
+    FILE = "FILE"
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    AUDIO = "AUDIO"
+    ENCRYPTED = "ENCRYPTED"
+
+
+class MediaVariantName(StrEnum):
+    """A served object's role: cleaned original, two image sizes, poster, playback."""
+
+    ORIGINAL = "ORIGINAL"
+    THUMBNAIL = "THUMBNAIL"
+    PREVIEW = "PREVIEW"
+    POSTER = "POSTER"
+    PLAYBACK = "PLAYBACK"
+
+
+class MediaVariant(AvroRecord):
+    """One served object: immutable, named by its own digest, cached for a year."""
+
+    avro_name: ClassVar[str] = "parley.MediaVariant"
+    name: MediaVariantName
+    object_key: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+
 class Attachment(AvroRecord):
-    """Media stored in the object store; the message carries only a reference."""
+    """Media a message carries, filled by the sequencer from the media topic (never the sender)."""
 
     avro_name: ClassVar[str] = "parley.Attachment"
     media_id: str
     content_type: str
     size_bytes: int
     sha256: str
-    encryption_key: bytes | None = None
+    kind: MediaKind = MediaKind.FILE
+    file_name: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    placeholder: str | None = None
+    variants: tuple[MediaVariant, ...] = Field(default_factory=tuple)
 
 
 class CommandMeta(AvroRecord):
@@ -155,39 +194,6 @@ class MediaEventMeta(AvroRecord):
     occurred_at: datetime
 
 
-class MediaKind(StrEnum):
-    """What the processor makes of an upload; unknown newer kinds read FILE."""
-
-    FILE = "FILE"
-    IMAGE = "IMAGE"
-    VIDEO = "VIDEO"
-    AUDIO = "AUDIO"
-    ENCRYPTED = "ENCRYPTED"
-
-
-class MediaVariantName(StrEnum):
-    """A served object's role: cleaned original, two image sizes, poster, playback."""
-
-    ORIGINAL = "ORIGINAL"
-    THUMBNAIL = "THUMBNAIL"
-    PREVIEW = "PREVIEW"
-    POSTER = "POSTER"
-    PLAYBACK = "PLAYBACK"
-
-
-class MediaVariant(AvroRecord):
-    """One served object: immutable, named by its own digest, cached for a year."""
-
-    avro_name: ClassVar[str] = "parley.MediaVariant"
-    name: MediaVariantName
-    object_key: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    width: int | None = None
-    height: int | None = None
-
-
 class Role(StrEnum):
     """A member's role in a conversation."""
 
@@ -223,6 +229,8 @@ class RejectionCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
     NO_SUCH_MESSAGE = "NO_SUCH_MESSAGE"
+    NO_SUCH_MEDIA = "NO_SUCH_MEDIA"
+    MEDIA_NOT_READY = "MEDIA_NOT_READY"
 
 
 class SealedBody(AvroRecord):
@@ -395,14 +403,14 @@ class RemoveMember(AvroRecord):
 
 
 class SendMessage(AvroRecord):
-    """Send a message, optionally as a reply."""
+    """Send a message, optionally as a reply, optionally attaching media."""
 
     avro_name: ClassVar[str] = "parley.command.SendMessage"
     record_union_fields: ClassVar[frozenset[str]] = frozenset(["body"])
     meta: CommandMeta
     body: PlainBody | SealedBody | EncryptedBody
     reply_to_seq: int | None = None
-    attachments: tuple[Attachment, ...] = Field(default_factory=tuple)
+    media_ids: tuple[str, ...] = Field(default_factory=tuple)
     mentions: tuple[str, ...] = Field(default_factory=tuple)
     expires_after_ms: int | None = None
 
@@ -698,12 +706,12 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     AccountCommandMeta.avro_name: AccountCommandMeta,
     AccountEventMeta.avro_name: AccountEventMeta,
     Actor.avro_name: Actor,
+    MediaVariant.avro_name: MediaVariant,
     Attachment.avro_name: Attachment,
     CommandMeta.avro_name: CommandMeta,
     EncryptedBody.avro_name: EncryptedBody,
     EventMeta.avro_name: EventMeta,
     MediaEventMeta.avro_name: MediaEventMeta,
-    MediaVariant.avro_name: MediaVariant,
     Member.avro_name: Member,
     PlainBody.avro_name: PlainBody,
     SealedBody.avro_name: SealedBody,

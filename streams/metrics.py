@@ -49,6 +49,11 @@ producer_queue = Gauge(
     "parley_producer_queue", "Records produced and not yet acknowledged by the broker"
 )
 consumer_lag = lag_gauge()
+media_catch_ups = Counter(
+    "parley_media_book_catch_ups",
+    "Decisions that first read the sequencer's media book up to the topic's end, by outcome",
+    ["outcome"],
+)
 deliveries = Counter("parley_fanout_deliveries", "Delivery records written, by edge node", ["node"])
 fanout_flushes = Histogram(
     "parley_fanout_flush_seconds",

@@ -43,13 +43,38 @@ class Member(ServerModel):
     role: Literal["OWNER", "ADMIN", "MEMBER"]
 
 
+MediaKind = Literal["FILE", "IMAGE", "VIDEO", "AUDIO", "ENCRYPTED"]
+
+
+class Variant(ServerModel):
+    """One served rendition of an attachment; its bytes come from a short-lived URL that
+    `GET /v1/media/{media_id}/download` hands to members of the conversation."""
+
+    name: Literal["ORIGINAL", "THUMBNAIL", "PREVIEW", "POSTER", "PLAYBACK"]
+    content_type: str
+    size_bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+
 class Attachment(ServerModel):
+    """A file a message carries, as the server checked it (never the sender's word): its
+    kind, name and layout (`width`, `height`, `duration_ms`, and `placeholder`, a BlurHash
+    to paint before anything is downloaded), and its renditions. `ENCRYPTED` files are
+    opaque to the server: their key, real type and thumbnail are in the encrypted body."""
+
     media_id: str
     content_type: str
     size_bytes: int
     sha256: str
-    encryption_key: str | None = None
-    """Base64, for media encrypted end to end."""
+    kind: MediaKind = "FILE"
+    file_name: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+    placeholder: str | None = None
+    variants: list[Variant] = Field(default_factory=list)
 
 
 class Event(ServerModel):

@@ -9,9 +9,9 @@ See docs/protocol.md for the whole protocol.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 PROTOCOL_VERSION = 1
 MAX_SEQ = 2**63 - 1
@@ -21,6 +21,9 @@ MAX_REQUEST_ID = 64
 RequestId = Annotated[str, Field(min_length=1, max_length=MAX_REQUEST_ID)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=128)]
 ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
+MediaId = Annotated[str, Field(pattern=r"^m[0-9a-f]{32}$")]
+"""An upload's id (edge/protocol/media.py): `m` and 32 hexadecimal digits."""
+MAX_ATTACHMENTS = 32
 UserId = Annotated[str, Field(min_length=1, max_length=64)]
 Seq = Annotated[int, Field(ge=1, le=MAX_SEQ)]
 """A seq of the conversation: 1 is its first event."""
@@ -34,8 +37,10 @@ class Frame(BaseModel):
 
 class PlainText(Frame):
     kind: Literal["plain"] = "plain"
-    text: Annotated[str, Field(min_length=1)]
-    """Its size limit is the log's (64 KiB of UTF-8), answered `too_large` with the size."""
+    text: str
+    """Its size limit is the log's (64 KiB of UTF-8), answered `too_large` with the size.
+    Empty only in a message that attaches media (a photo without a caption): the log refuses
+    a message with neither text nor attachments (`invalid`)."""
 
 
 class E2EECiphertext(Frame):
@@ -65,8 +70,21 @@ class SendMessage(Frame):
     id: RequestId
     conversation_id: ConversationId
     client_msg_id: ClientMsgId
-    body: Body
+    body: Body | None = None
+    """Absent for a message of attachments only (a photo needs no caption)."""
     reply_to: Seq | None = None
+    attachments: Annotated[list[MediaId], Field(max_length=MAX_ATTACHMENTS)] = Field(
+        default_factory=list
+    )
+    """Ids of the sender's own uploads, each `ready` (`GET /v1/media/{media_id}`) and
+    declared within the last day; the message then carries each as the server knows it.
+    A file encrypted end to end goes with an `e2ee` body, which holds its key."""
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Self:
+        if self.body is None and not self.attachments:
+            raise ValueError("a message needs a body or attachments")
+        return self
 
 
 class Ack(Frame):

@@ -4,7 +4,7 @@ Every record becomes one row, whatever it is, so that an object's rows are exact
 offsets (a record that does not decode gets a row with `malformed` set). What analysts
 must not see is never a column of the `table` family: message text and E2EE bodies (only
 their kind and size), conversation and device names, display names, password and token
-hashes, redaction reasons, attachment keys. Those stay in the Avro bytes of the `raw`
+hashes, redaction reasons, attachments' file names. Those stay in the Avro bytes of the `raw`
 family, which compliance can rewrite or drop (docs/archive.md, "Privacy"). Nor are the
 client's and the command's ids: random, of no use to a count, and they would double the
 family's size.

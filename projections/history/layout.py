@@ -33,6 +33,7 @@ TENURE = b"t"
 EDIT = b"x"
 REACTION = b"a"
 HIDDEN = b"h"
+ATTACHED = b"f"
 
 
 def event_prefix(conversation_id: str) -> bytes:
@@ -93,6 +94,15 @@ def reaction_key(conversation_id: str, seq: int, user_id: str, emoji: str) -> by
 def hidden_key(user_id: str, conversation_id: str, seq: int) -> bytes:
     """A message the user deleted for themselves."""
     return HIDDEN + id_bytes(user_id) + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def attached_prefix(media_id: str) -> bytes:
+    """Under it, one key per message that attaches the media: the conversation and seq."""
+    return ATTACHED + id_bytes(media_id)
+
+
+def attached_key(media_id: str, conversation_id: str, seq: int) -> bytes:
+    return attached_prefix(media_id) + id_bytes(conversation_id) + seq_bytes(seq)
 
 
 def tenures_prefix(user_id: str) -> bytes:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from projections.history.layout import (
     Tenures,
+    attached_key,
     decode_tenures,
     edit_key,
     encode_int,
@@ -37,8 +38,11 @@ def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Ch
 
     A message deleted for everyone or redacted loses its stored bytes (and its edits): the
     hot tier must not hand out content the log has tombstoned, and the later event is the
-    tombstone a client renders. A message's latest edit, its reactions and who deleted it
-    for themselves are kept beside it, so a page shows each message as it is now.
+    tombstone a client renders. Each media a message attaches is indexed to it (media id ->
+    conversation, seq): what the edge's download authorization reads; the index entry of a
+    deleted message stays, and leads to no stored message. A message's latest edit, its
+    reactions and who deleted it for themselves are kept beside it, so a page shows each
+    message as it is now.
     """
     meta = event.meta
     cid, seq = meta.conversation_id, meta.seq
@@ -55,6 +59,8 @@ def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Ch
         changes += _join(cid, seq, event.user_id, event.role, get)
     elif isinstance(event, m.MemberRoleChanged):
         changes += _role(cid, event.user_id, event.role)
+    elif isinstance(event, m.MessageSent):
+        changes += [Put(attached_key(a.media_id, cid, seq), b"") for a in event.attachments]
     elif isinstance(event, m.MemberRemoved):
         tenures = _tenures(get, event.user_id, cid)
         changes += [

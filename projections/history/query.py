@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from projections.history.layout import (
     MAX_SEQ,
+    SEQ_DIGITS,
     Tenures,
+    attached_prefix,
     decode_tenures,
     edit_key,
     event_key,
@@ -124,6 +126,20 @@ class HistoryReader(ViewReader):
             emoji = id_after(prefix + id_bytes(user), key)
             reactions.setdefault(emoji, []).append(user)
         return Overlay(self._get(edit_key(conversation_id, seq)), reactions)
+
+    def event(self, conversation_id: str, seq: int) -> bytes | None:
+        """The encoded event at `seq`; None once deleted for everyone or redacted."""
+        self._catch_up()
+        return self._get(event_key(conversation_id, seq))
+
+    def attached_in(self, media_id: str) -> list[tuple[str, int]]:
+        """Where the media is attached: (conversation, seq) of every message that carried
+        it, deleted ones included (their event is gone: `event` answers None)."""
+        self._catch_up()
+        prefix = attached_prefix(media_id)
+        return [
+            (id_after(prefix, key), int(key[-SEQ_DIGITS:])) for key, _ in self._scan(prefix)
+        ]
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
         """The user deleted the message at `seq` for themselves."""

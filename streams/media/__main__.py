@@ -15,7 +15,6 @@ from media.settings import MediaSettings
 from media.storage import ObjectStore
 from objectstore.client import connect
 from objectstore.settings import S3Settings
-from schemas.topics import declare_topics
 from streams.media.av import AvMaker
 from streams.media.clamd import ClamdScanner
 from streams.media.images import ImageMaker
@@ -35,11 +34,11 @@ def main(argv: list[str]) -> int:
         print(f"usage: python -m streams.media {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
         return 2
     command = argv[1]
-    tracing = start_process(f"parley-media-{command}")
+    service = f"parley-media-{command}"
     settings = ProcessorSettings()
     media = MediaSettings()
     storage = S3Settings()
-    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    topics = settings.topics()
     store = ObjectStore(connect(storage), storage.s3_bucket)
     out = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
     if command == "sweep":
@@ -51,7 +50,9 @@ def main(argv: list[str]) -> int:
             settings=media,
             every_s=settings.media_sweep_every_s,
         )
+        tracing = start_process(service, ready=sweeper.swept.is_set)
         return run_until_signalled(sweeper, then=out.close, tracing=tracing)
+    tracing = start_process(service)
     scanners: list[Scanner] = [BuiltinScanner()]
     if media.clamd:
         scanners.append(ClamdScanner(media.clamd))
@@ -65,10 +66,14 @@ def main(argv: list[str]) -> int:
         av=av,
         work_dir=settings.work_dir,
     )
+    cleared = job.clear_leftovers()
+    if cleared:
+        log.info("cleared %d jobs' files left by a process that did not stop cleanly", cleared)
     config = WorkerConfig(
         bootstrap=settings.kafka_bootstrap,
         topics=topics,
         group_id=settings.group("processor"),
+        instance_id=settings.instance_id,
         lane=settings.media_lane,
         max_job_s=3 * media.transcode_timeout_s,
     )

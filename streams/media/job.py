@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,15 @@ class MediaJob:
         self.av = av
         self.work_dir = work_dir
         self.clock = clock
+
+    def clear_leftovers(self) -> int:
+        """Delete what jobs killed midway left in the work directory (a process killed with
+        -9 removes no temporary directory); returns how many there were. Only this
+        processor uses its work directory, and it runs no job yet."""
+        leftovers = list(self.work_dir.glob("job-*")) if self.work_dir.exists() else []
+        for leftover in leftovers:
+            shutil.rmtree(leftover, ignore_errors=True)
+        return len(leftovers)
 
     def run(self, job: m.MediaUploaded) -> m.MediaProcessed | m.MediaRejected | None:
         """The event that ends the job; None when the upload is no longer there (the job

@@ -1,4 +1,5 @@
-"""The media processor's own settings, from PARLEY_* environment variables; the limits and
+"""The media processor's own settings, from PARLEY_* environment variables; the broker,
+topics and state directory are every process's (kafkalog/settings.py), and the limits and
 processing knobs it shares with the edge are MediaSettings (media/settings.py)."""
 
 from __future__ import annotations
@@ -7,11 +8,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kafkalog.settings import LogSettings
 from schemas.models import MediaKind
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Lane(StrEnum):
@@ -30,13 +29,10 @@ LANE_KINDS = {
 }
 
 
-class ProcessorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:19092"
-    topic_prefix: str = "parley"
-    partitions: int = Field(default=8, ge=1)
-    state_dir: Path = REPO_ROOT / ".parley" / "state"
+class ProcessorSettings(LogSettings):
+    media_instance: str = Field(
+        default="0", description="Stable per processor of a lane: its static group membership"
+    )
     media_lane: Lane = Field(default=Lane.ALL, description="Which kinds of upload to process")
     media_sweep_every_s: float = Field(default=600.0, gt=0, description="Sweeper period")
 
@@ -46,5 +42,12 @@ class ProcessorSettings(BaseSettings):
         return f"{self.topic_prefix}-media-{role}{suffix}"
 
     @property
+    def instance_id(self) -> str:
+        return f"{self.group('processor')}-{self.media_instance}"
+
+    @property
     def work_dir(self) -> Path:
-        return self.state_dir / f"{self.topic_prefix}-media-work"
+        """This processor's own: what a crash left in it is cleared at its next start,
+        which must not touch another lane's or instance's job in progress."""
+        name = f"{self.topic_prefix}-media-work-{self.media_lane.value}-{self.media_instance}"
+        return self.state_dir / name

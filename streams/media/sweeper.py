@@ -9,7 +9,8 @@ deciding, the sweeper reads both topics up to their ends. It also deletes the st
 of processed media once its pre-signed PUTs have expired (`stale_staging`).
 
 Its state (the media of the window and which of them are attached) is rebuilt on start from
-the window's start (streams/media/catchup.py), so a sweeper may be restarted at any time.
+the window's start (kafkalog/window.py), so a sweeper may be restarted at any time. It keeps
+no position, so a record it cannot decode is skipped and counted (kafkalog's policy).
 """
 
 from __future__ import annotations
@@ -18,20 +19,25 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
+from kafkalog.decoding import Decoder, avro_decoder
+from kafkalog.follower import Decoded, Skip
+from kafkalog.window import read_window
 from media import keys
 from media.book import MediaBook
-from media.lifecycle import MEDIA_EVENTS, MediaRecord, MediaStatus, event_meta
-from media.log import MediaLog
+from media.lifecycle import MediaRecord, MediaStatus, event_meta
+from media.log import MediaLog, decode_media_event
 from media.settings import MediaSettings
 from media.storage import ObjectStore
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics
+from streams import metrics as stream_metrics
 from streams.media import metrics
-from streams.media.catchup import read_on
 
 log = logging.getLogger("parley.media.sweeper")
+decode_event: Decoder[AvroRecord] = avro_decoder(get_args(m.Event), "an event")
 
 
 def due(
@@ -88,6 +94,10 @@ class Sweeper:
         self.event_positions: dict[int, int] = {}
         self.staging_cleared: set[str] = set()
         self.stopping = threading.Event()
+        self.swept = threading.Event()
+        """Set after the first sweep: the sweeper has read both topics over its window (its
+        readiness)."""
+        self.skip = Skip(lambda topic: stream_metrics.skipped.labels(topic).inc())
 
     @property
     def window(self) -> timedelta:
@@ -98,18 +108,29 @@ class Sweeper:
     def catch_up(self) -> None:
         since = self.clock() - self.window
 
-        def fold_media(event: AvroRecord, at: tuple[int, int]) -> None:
-            if isinstance(event, MEDIA_EVENTS):
-                self.book.apply(event, at)
+        def fold_media(item: Decoded[m.MediaEvent]) -> None:
+            self.book.apply(item.value, (item.partition, item.offset))
 
-        def fold_events(event: AvroRecord, _: tuple[int, int]) -> None:
-            self.attached.update(attached_media(event))
+        def fold_events(item: Decoded[AvroRecord]) -> None:
+            self.attached.update(attached_media(item.value))
 
-        self.book.positions = read_on(
-            self.bootstrap, self.topics.media, self.book.positions, since, fold_media
+        self.book.positions = read_window(
+            self.bootstrap,
+            self.topics.media,
+            positions=self.book.positions,
+            since=since,
+            decode=decode_media_event,
+            apply=fold_media,
+            unusable=self.skip,
         )
-        self.event_positions = read_on(
-            self.bootstrap, self.topics.events, self.event_positions, since, fold_events
+        self.event_positions = read_window(
+            self.bootstrap,
+            self.topics.events,
+            positions=self.event_positions,
+            since=since,
+            decode=decode_event,
+            apply=fold_events,
+            unusable=self.skip,
         )
 
     def sweep(self) -> list[str]:
@@ -143,8 +164,14 @@ class Sweeper:
         self.book.apply(event, self.out.append(event))
 
     def run(self) -> None:
+        log.info(
+            "sweeper: every %.0f s, deleting what no message attached %s after its declaration",
+            self.every_s,
+            timedelta(seconds=self.settings.unattached_ttl_s + self.settings.sweep_grace_s),
+        )
         while not self.stopping.is_set():
             self.sweep()
+            self.swept.set()
             self.stopping.wait(self.every_s)
 
     def stop(self) -> None:

@@ -10,11 +10,17 @@ Not a Kafka transaction (streams/transactional.py): a transcode can take minutes
 what a transaction or the stuck-call watchdog allow, and its effects are in object storage,
 which a transaction could not undo anyway.
 
-Error policy: a record that does not decode goes to the dead-letter topic with its source
-topic, partition and offset, and the worker moves on; records other than MediaUploaded, and
-jobs of another lane, are passed over; a transient error (object store, scanner, Kafka) is
-retried with backoff for as long as it lasts, later jobs of the partition waiting behind it
-(unscanned bytes are never served); anything else stops the worker without committing.
+Error policy (kafkalog's, through its follower): a record that does not decode goes to the
+dead-letter topic with its source topic, partition and offset, durably before the offset
+that passes it is committed, and the worker moves on; records other than MediaUploaded, and
+jobs of another lane, are passed over; a transient error (object store, scanner) is retried
+with backoff for as long as it lasts, later jobs of the partition waiting behind it
+(unscanned bytes are never served); a Kafka error restarts the process in place
+(kafkalog/worker.py); anything else stops the worker without committing.
+
+Offsets are committed after each job, so a crash re-runs at most the job it interrupted;
+the records a batch passed over are committed with its last offset. A static member
+(`group.instance.id`) restarted within the session timeout takes its partitions back at once.
 """
 
 from __future__ import annotations
@@ -23,29 +29,33 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from kafkalog.dead_letters import DeadLetters
+from kafkalog.follower import Follower, Park
 from kafkalog.output import AckedOutput
+from kafkalog.presets import JOB, PARKING, group_consumer, producer
+from kafkalog.records import next_offsets
 from media.errors import MediaError
-from media.log import MediaLog
+from media.log import MediaLog, decode_media_event
 from media.storage import ObjectStore
-from schemas import codec
 from schemas import models as m
-from schemas.errors import MalformedRecordError, UnknownSchemaError
 from schemas.topics import Topics
 from streams import metrics as stream_metrics
 from streams.media import metrics
 from streams.media.job import MediaJob
 from streams.media.scan import ScannerUnavailableError
 from streams.media.settings import LANE_KINDS, Lane
+from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.media")
 FIRST_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 60.0
+BATCH = 50
+IDLE_S = 0.5
 T = TypeVar("T")
 
 
@@ -54,6 +64,7 @@ class WorkerConfig:
     bootstrap: str
     topics: Topics
     group_id: str
+    instance_id: str
     lane: Lane = Lane.ALL
     max_job_s: float = 900.0
     """A job may keep the consumer from polling this long before the group evicts it."""
@@ -73,55 +84,49 @@ class MediaWorker:
         self.store = store
         self.kinds = LANE_KINDS[config.lane]
         self.stopping = threading.Event()
+        preset = replace(JOB, max_poll_interval_ms=int(config.max_job_s * 1000) + 60_000)
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap,
-                "group.id": config.group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-                "max.poll.interval.ms": int(config.max_job_s * 1000) + 60_000,
-            }
+            group_consumer(
+                config.bootstrap, preset, group_id=config.group_id, instance_id=config.instance_id
+            )
         )
-        self.dead_letters = Producer(
-            {"bootstrap.servers": config.bootstrap, "enable.idempotence": True, "acks": "all"}
-        )
-        self.parked = AckedOutput(self.dead_letters)
-        self.parking = DeadLetters(
+        self.parked = AckedOutput(Producer(producer(config.bootstrap, PARKING)))
+        parking = DeadLetters(
             config.topics.dead_letters.name, config.group_id, stream_metrics.dead_letters
+        )
+        self.follower = Follower(
+            self.consumer,
+            decode_media_event,
+            Park(parking, self.parked),
+            kafka_errors=stream_metrics.kafka_errors,
+            lag=LagSampler(stream_metrics.consumer_lag, config.group_id),
         )
 
     def run(self) -> None:
-        self.consumer.subscribe([self.config.topics.media.name])
+        topic = self.config.topics.media.name
+        self.consumer.subscribe([topic])
         try:
             while not self.stopping.is_set():
-                record = self.consumer.poll(0.5)
-                if record is None:
+                records = self.follower.poll(BATCH, idle_s=IDLE_S)
+                if not records:
                     continue
-                error = record.error()
-                if error is not None:
-                    if error.fatal():
-                        raise KafkaException(error)
-                    log.warning("media topic: %s", error)
-                    continue
-                try:
-                    self.handle(record)
-                except StoppedError:
-                    return
-                self.consumer.commit(message=record, asynchronous=False)
+                jobs = self.follower.decode(records)
+                self.parked.flush()  # the dead letters are durable before any commit
+                for item in jobs:
+                    try:
+                        self.handle(item.value)
+                    except StoppedError:
+                        return
+                    self._commit({item.partition: item.offset + 1})
+                self._commit(next_offsets(records))
         finally:
             self.consumer.close()
-            self.dead_letters.flush(30)
+            self.parked.flush()
 
     def stop(self) -> None:
         self.stopping.set()
 
-    def handle(self, record: Message) -> None:
-        try:
-            event = codec.decode(record.value() or b"")
-        except (MalformedRecordError, UnknownSchemaError) as e:
-            self._dead_letter(record, str(e))
-            return
+    def handle(self, event: m.MediaEvent) -> None:
         if not isinstance(event, m.MediaUploaded) or event.kind not in self.kinds:
             return
         began = time.perf_counter()
@@ -131,6 +136,12 @@ class MediaWorker:
             self._retrying(lambda: self.store.delete(event.object_key))
         name = "gone" if outcome is None else type(outcome).__name__.removeprefix("Media").lower()
         metrics.jobs.labels(event.kind.value, name).observe(time.perf_counter() - began)
+
+    def _commit(self, offsets: dict[int, int]) -> None:
+        topic = self.config.topics.media.name
+        self.consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
+        )
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`'s result, retried with backoff while it fails transiently."""
@@ -146,7 +157,3 @@ class MediaWorker:
                 if self.stopping.wait(backoff):
                     raise StoppedError(str(e)) from e
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
-
-    def _dead_letter(self, record: Message, reason: str) -> None:
-        self.parking.park(self.parked, record, reason)
-        self.parked.flush(30)

@@ -1,15 +1,19 @@
 """`python -m streams.sequencer`: the sequencer process's composition root: one lane (a
 transactional loop with its own share of the partitions) per `sequencer_lanes`, over one
-store (streams/lanes.py)."""
+store and one media book (streams/lanes.py, streams/sequencer/media_feed.py)."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
+from media.settings import MediaSettings
 from streams.lanes import Lanes, lane_id
 from streams.process import start_process
+from streams.sequencer.media_feed import MediaFeed
+from streams.sequencer.rules import Limits
 from streams.sequencer.settings import SequencerSettings
 from streams.sequencer.state import SequencerState
 from streams.sequencer.worker import ConversationSequencer
@@ -18,17 +22,29 @@ from streams.transactional import LoopConfig, TransactionalLoop
 from streams.watchdog import StuckCallWatchdog
 from telemetry.tracing import Tracing
 
+MEDIA_WINDOW_MARGIN = timedelta(hours=1)
+"""The book reaches back an hour further than the attach window: clocks disagree."""
+
 
 def lane(
-    settings: SequencerSettings, store: RocksStore, k: int, tracing: Tracing
+    settings: SequencerSettings,
+    store: RocksStore,
+    *,
+    media: MediaFeed,
+    k: int,
+    tracing: Tracing,
+    attach_window_s: int,
 ) -> TransactionalLoop:
+    """Lane `k`; every lane checks attachments against the process's one media book."""
     topics = settings.topics()
     sequencer = ConversationSequencer(
         bootstrap=settings.kafka_bootstrap,
         topics=topics,
         state=SequencerState(store),
+        limits=Limits(attach_window_s=attach_window_s),
         max_command_bytes=settings.max_command_bytes,
         group_id=settings.group,
+        media=media,
         archive=ArchiveReader.at(settings, topics.events.role),
     )
     return TransactionalLoop(
@@ -53,8 +69,27 @@ def main() -> int:
     store = RocksStore(
         settings.state_dir / f"{settings.topic_prefix}-sequencer-{settings.sequencer_instance}"
     )
-    lanes = Lanes([lane(settings, store, k, tracing) for k in range(settings.sequencer_lanes)])
-    return run_until_signalled(lanes, then=store.close, tracing=tracing)
+    attach_window_s = MediaSettings().unattached_ttl_s
+    media = MediaFeed(
+        settings.kafka_bootstrap,
+        settings.topics().media,
+        window=timedelta(seconds=attach_window_s) + MEDIA_WINDOW_MARGIN,
+    )
+    media.start()
+    lanes = Lanes(
+        [
+            lane(
+                settings, store, media=media, k=k, tracing=tracing, attach_window_s=attach_window_s
+            )
+            for k in range(settings.sequencer_lanes)
+        ]
+    )
+
+    def close() -> None:
+        media.close()
+        store.close()
+
+    return run_until_signalled(lanes, then=close, tracing=tracing)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,15 @@ from schemas.models import ConversationKind, RejectionCode, Role
 from schemas.record import AvroRecord
 from streams import decisions
 from streams.decisions import Accepted, Duplicate, NoChangeError, Rejected, RejectedError, Unchanged
-from streams.sequencer.rules import DEFAULT_LIMITS, Check, Limits, event_fields, is_compliance
+from streams.sequencer.rules import (
+    DEFAULT_LIMITS,
+    NO_MEDIA,
+    Check,
+    Limits,
+    MediaLookup,
+    event_fields,
+    is_compliance,
+)
 from streams.sequencer.state import Conversation, MessageFacts, SequencerState
 
 __all__ = [
@@ -34,8 +42,14 @@ Decision = decisions.Decision[m.Event]
 
 
 def decide(
-    state: SequencerState, command: m.Command, now: datetime, limits: Limits = DEFAULT_LIMITS
+    state: SequencerState,
+    command: m.Command,
+    now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
+    media: MediaLookup = NO_MEDIA,
 ) -> Decision:
+    """`media` is the sequencer's book of the media topic, which a message's attachments
+    are checked against and filled from (docs/sequencer.md, "Attachments")."""
     meta = command.meta
     cid = meta.conversation_id
     earlier = state.seq_of_command(cid, meta.actor.device_id, meta.client_msg_id)
@@ -51,7 +65,7 @@ def decide(
         actor_role = state.role(cid, meta.actor.user_id)
         if actor_role is None and not is_compliance(meta.actor):
             raise RejectedError(RejectionCode.NOT_A_MEMBER, "not a member of this conversation")
-        fields = event_fields(Check(state, command, conversation, actor_role, limits))
+        fields = event_fields(Check(state, command, conversation, actor_role, limits, now, media))
     except RejectedError as r:
         return Rejected(r.code, r.reason)
     except NoChangeError:
@@ -88,7 +102,8 @@ def evolve(state: SequencerState, event: m.Event) -> bool:
     elif isinstance(event, m.MemberRoleChanged):
         state.put_role(cid, event.user_id, event.role)
     elif isinstance(event, m.MessageSent):
-        state.put_message(cid, meta.seq, MessageFacts(sender=meta.actor.user_id))
+        facts = MessageFacts(sender=meta.actor.user_id, attached=bool(event.attachments))
+        state.put_message(cid, meta.seq, facts)
     elif isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE:
         _update_message(state, cid, event.target_seq, deleted=True)
     elif isinstance(event, m.MessageRedacted):

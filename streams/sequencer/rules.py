@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
+from media.attachment import Unattachable, UnattachableError, attachment
+from media.lifecycle import MediaRecord
 from schemas import models as m
 from schemas.models import ConversationKind, RejectionCode, Role
 from schemas.record import AvroRecord
@@ -31,20 +34,45 @@ class Limits:
     """Characters (code points), as the protocol's `react` frame says: a family or a flag
     is several of them."""
     max_id_chars: int = 128
+    attach_window_s: int = 24 * 3600
+    """Media declared longer ago is not attached: the sweeper deletes what no message
+    attached a grace period after this (PARLEY_MEDIA_UNATTACHED_TTL_S, media/settings.py)."""
 
 
 DEFAULT_LIMITS = Limits()
 
 
+class MediaLookup(Protocol):
+    """The media the sequencer knows (its book of the media topic): O(1) per media id."""
+
+    def get(self, media_id: str) -> MediaRecord | None: ...
+
+
+class NoMedia:
+    """A lookup that knows no media: every attachment is refused."""
+
+    def get(self, media_id: str) -> MediaRecord | None:
+        return None
+
+
+NO_MEDIA = NoMedia()
+ATTACH_REFUSALS = {
+    Unattachable.MISSING: RejectionCode.NO_SUCH_MEDIA,
+    Unattachable.NOT_READY: RejectionCode.MEDIA_NOT_READY,
+}
+
+
 @dataclass(frozen=True)
 class Check:
-    """One command, the state it is checked against, and who sent it."""
+    """One command, the state it is checked against, who sent it, and when."""
 
     state: SequencerState
     command: Any
     conversation: Conversation
     actor_role: Role | None
     limits: Limits
+    now: datetime
+    media: MediaLookup = NO_MEDIA
 
     @property
     def cid(self) -> str:
@@ -115,9 +143,7 @@ def _change_role(c: Check) -> dict[str, Any]:
 
 def _send(c: Check) -> dict[str, Any]:
     command: m.SendMessage = c.command
-    check_body(command.body, c.limits)
-    if len(command.attachments) > c.limits.max_attachments:
-        raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_attachments} files")
+    check_body(command.body, c.limits, attaching=bool(command.media_ids))
     if len(command.mentions) > c.limits.max_mentions:
         raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_mentions} mentions")
     if command.reply_to_seq is not None:
@@ -125,16 +151,41 @@ def _send(c: Check) -> dict[str, Any]:
     return {
         "body": command.body,
         "reply_to_seq": command.reply_to_seq,
-        "attachments": command.attachments,
+        "attachments": _attachments(c),
         "mentions": command.mentions,
         "expires_after_ms": command.expires_after_ms,
     }
 
 
+def _attachments(c: Check) -> tuple[m.Attachment, ...]:
+    """What the message carries of each media it names, from the sequencer's media book:
+    the sender's own, ready, declared within the attach window (media/attachment.py)."""
+    command: m.SendMessage = c.command
+    ids = command.media_ids
+    if len(ids) > c.limits.max_attachments:
+        raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_attachments} files")
+    if len(set(ids)) != len(ids):
+        raise RejectedError(RejectionCode.INVALID, "a media is attached twice")
+    window = timedelta(seconds=c.limits.attach_window_s)
+    found = []
+    for media_id in ids:
+        try:
+            attached = attachment(c.media.get(media_id), media_id, c.actor.user_id, c.now, window)
+        except UnattachableError as e:
+            raise RejectedError(ATTACH_REFUSALS[e.kind], e.reason) from e
+        if attached.kind is m.MediaKind.ENCRYPTED and not isinstance(
+            command.body, m.EncryptedBody
+        ):
+            reason = "an end-to-end encrypted file goes with an encrypted body (its key is in it)"
+            raise RejectedError(RejectionCode.INVALID, reason)
+        found.append(attached)
+    return tuple(found)
+
+
 def _edit(c: Check) -> dict[str, Any]:
     facts = live_message(c.state, c.cid, c.command.target_seq)
     require(facts.sender == c.actor.user_id, "only the sender edits a message")
-    check_body(c.command.body, c.limits)
+    check_body(c.command.body, c.limits, attaching=facts.attached)
     return {"target_seq": c.command.target_seq, "body": c.command.body}
 
 
@@ -221,11 +272,15 @@ def body_size(body: m.PlainBody | m.SealedBody | m.EncryptedBody) -> int:
     return len(body.ciphertext) + sum(len(c) for c in body.device_ciphertexts.values())
 
 
-def check_body(body: m.PlainBody | m.SealedBody | m.EncryptedBody, limits: Limits) -> None:
+def check_body(
+    body: m.PlainBody | m.SealedBody | m.EncryptedBody, limits: Limits, *, attaching: bool = False
+) -> None:
+    """A body within the size limit; a plain one has text unless the message attaches media
+    (a photo needs no caption)."""
     size = body_size(body)
     if size > limits.max_body_bytes:
         raise RejectedError(
             RejectionCode.TOO_LARGE, f"body is {size} bytes; the limit is {limits.max_body_bytes}"
         )
-    if isinstance(body, m.PlainBody) and not body.text.strip():
-        raise RejectedError(RejectionCode.INVALID, "a message needs text")
+    if isinstance(body, m.PlainBody) and not body.text.strip() and not attaching:
+        raise RejectedError(RejectionCode.INVALID, "a message needs text or an attachment")

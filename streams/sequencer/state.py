@@ -29,6 +29,8 @@ class MessageFacts:
     sender: str
     deleted: bool = False
     redacted: bool = False
+    attached: bool = False
+    """It carries media: an edit may then leave it without text."""
 
 
 @dataclass
@@ -78,7 +80,12 @@ class SequencerState(LoggedState):
         return MessageFacts(**json.loads(raw))
 
     def put_message(self, conversation_id: str, seq: int, facts: MessageFacts) -> None:
-        data = {"sender": facts.sender, "deleted": facts.deleted, "redacted": facts.redacted}
+        data = {
+            "sender": facts.sender,
+            "deleted": facts.deleted,
+            "redacted": facts.redacted,
+            "attached": facts.attached,
+        }
         self._put(key("m", conversation_id, seq), json.dumps(data).encode())
 
     def seq_of_command(

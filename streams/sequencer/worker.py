@@ -4,6 +4,8 @@ Per command: decide against state (with the batch's own earlier events folded in
 the event to the same partition number of the events topic, the answer to the requester's
 reply partition, and undecodable records to the dead-letter topic. State reaches RocksDB
 only after the transaction commits (see streams/transactional.py and streams/log_writer.py).
+A message attaching media is decided against the media book (streams/sequencer/media_feed.py),
+brought up to date first.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from schemas.topics import Topics
 from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
 from streams.sequencer.decide import decide, evolve
-from streams.sequencer.rules import DEFAULT_LIMITS, Limits
+from streams.sequencer.media_feed import MediaFeed
+from streams.sequencer.rules import DEFAULT_LIMITS, NO_MEDIA, Limits, MediaLookup
 from streams.sequencer.state import SequencerState
 
 COMMAND_TYPES = tuple(
@@ -46,8 +49,11 @@ class ConversationSequencer(LogWriter[SequencerState]):
         max_command_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         group_id: str,
+        media: MediaFeed | None = None,
         archive: ArchiveReader | None = None,
     ) -> None:
+        """`media`: the book attachments are checked against; without one, every message
+        attaching media is refused (`NO_SUCH_MEDIA`)."""
         super().__init__(
             bootstrap=bootstrap,
             topics=topics,
@@ -60,6 +66,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
         )
         self.limits = limits
         self.clock = clock
+        self.media = media
 
     def fold(self, event: AvroRecord) -> bool:
         return evolve(self.state, cast(m.Event, event))
@@ -90,4 +97,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
         )
 
     def decide(self, command: AvroRecord) -> Decision[AvroRecord]:
-        return decide(self.state, cast(m.Command, command), self.clock(), self.limits)
+        media: MediaLookup = NO_MEDIA
+        if isinstance(command, m.SendMessage) and command.media_ids and self.media is not None:
+            media = self.media.fresh(command.media_ids)
+        return decide(self.state, cast(m.Command, command), self.clock(), self.limits, media)

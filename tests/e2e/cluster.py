@@ -26,6 +26,8 @@ PROCESSES = (
     "projections.inbox",
     "projections.search",
 )
+MEDIA_PROCESSES = {"media-process": "process", "media-sweep": "sweep"}
+"""`python -m streams.media <command>`, by process name."""
 
 
 def free_port() -> int:
@@ -47,7 +49,7 @@ class ParleyCluster:
         self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
         self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
         self.ports = [free_port() for _ in range(edge_nodes)]
-        self.metrics_ports = {module: free_port() for module in PROCESSES}
+        self.metrics_ports = {name: free_port() for name in (*PROCESSES, *MEDIA_PROCESSES)}
         self.env = {
             **os.environ,
             "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -66,6 +68,8 @@ class ParleyCluster:
         self.work.mkdir(parents=True, exist_ok=True)
         for module in PROCESSES:
             self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
+        for name in MEDIA_PROCESSES:
+            self.start_media(name)
         for node, port in enumerate(self.ports):
             self.start_edge(node, port)
 
@@ -74,6 +78,11 @@ class ParleyCluster:
         name = f"edge-{node}"
         self._spawn(name, "edge", {"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(port)})
         self._wait_healthy(name, port)
+
+    def start_media(self, name: str) -> None:
+        """One of the media processes (`media-process`, `media-sweep`), again after a kill."""
+        env = {"PARLEY_METRICS_PORT": str(self.metrics_ports[name])}
+        self._spawn(name, "streams.media", env, MEDIA_PROCESSES[name])
 
     def stop_process(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -114,10 +123,10 @@ class ParleyCluster:
             parts.append(f"--- {name} ({state}) ---\n{tail}")
         return "\n".join(parts)
 
-    def _spawn(self, name: str, module: str, env: dict[str, str]) -> None:
+    def _spawn(self, name: str, module: str, env: dict[str, str], *args: str) -> None:
         with (self.work / f"{name}.log").open("ab") as log:
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module],
+                [sys.executable, "-m", module, *args],
                 env={**self.env, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,

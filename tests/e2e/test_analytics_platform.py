@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from client.sdk import ParleyClient
+from infra.services import PROCESSORS
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.cold.settings import ArchiveLocation
 from tests.integration.log import BOOTSTRAP, read_committed
@@ -56,7 +57,7 @@ def free_block(size: int) -> int:
 class Platform:
     def __init__(self, work: Path) -> None:
         self.prefix = f"an{uuid.uuid4().hex[:8]}"
-        edge, metrics = free_block(2), free_block(8)
+        edge, metrics = free_block(2), free_block(len(PROCESSORS) + 1)
         self.env = {
             **os.environ,
             "PARLEY_DATA_DIR": str(work / "platform"),

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 from client.display import highlighted
 from client.sdk import ParleyClient
+from tests.e2e.cli import parley as run_cli
 from tests.e2e.cluster import ParleyCluster, eventually
 
 PASSWORD = "correct horse battery"
@@ -85,22 +83,7 @@ def test_cli_registers_creates_a_chat_sends_and_reads_history(
     cluster: ParleyCluster, tmp_path: Path
 ) -> None:
     def parley(*args: str, user: str) -> str:
-        env = {
-            **os.environ,
-            "PARLEY_SERVER": cluster.url(0),
-            "PARLEY_PASSWORD": PASSWORD,
-            "PARLEY_CONFIG_DIR": str(tmp_path / user),
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "client", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return run_cli(cluster, tmp_path / user, *args)
 
     ann, ben = f"ann{uuid.uuid4().hex[:6]}", f"ben{uuid.uuid4().hex[:6]}"
     for user in (ann, ben):

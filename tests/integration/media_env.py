@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kafkalog.follower import Decoded, Skip
+from kafkalog.window import read_window
 from media.book import MediaBook
 from media.lifecycle import MediaRecord
-from media.log import KafkaMediaLog
+from media.log import KafkaMediaLog, decode_media_event
 from media.settings import MIB, MediaSettings
 from media.storage import ObjectStore
 from media.uploads import UploadRequest, UploadService, UploadTicket
@@ -19,7 +21,6 @@ from objectstore.settings import S3Settings
 from schemas import models as m
 from schemas.topics import Topics
 from streams.media.av import AvMaker
-from streams.media.catchup import read_on
 from streams.media.images import ImageMaker
 from streams.media.job import MediaJob
 from streams.media.scan import BuiltinScanner, Scanners
@@ -78,10 +79,19 @@ class MediaEnv:
         """What a restarted node knows: the media topic read from `since`, nothing in memory."""
         book = MediaBook()
 
-        def fold(event: Any, at: tuple[int, int]) -> None:
-            book.apply(event, at)
+        def fold(item: Decoded[m.MediaEvent]) -> None:
+            book.apply(item.value, (item.partition, item.offset))
 
-        book.positions = read_on(BOOTSTRAP, self.topics.media, {}, since, fold)
+        skip = Skip(lambda topic: None)
+        book.positions = read_window(
+            BOOTSTRAP,
+            self.topics.media,
+            positions={},
+            since=since,
+            decode=decode_media_event,
+            apply=fold,
+            unusable=skip,
+        )
         return book
 
     def job(self, work_dir: Path, settings: MediaSettings = SMALL_PARTS) -> MediaJob:

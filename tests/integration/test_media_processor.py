@@ -21,7 +21,8 @@ from streams.media.sweeper import Sweeper
 from tests import media_files as f
 from tests.integration.log import BOOTSTRAP, read_committed
 from tests.integration.media_env import SMALL_PARTS, MediaEnv, media_env
-from tests.integration.processes import ParleyProcess
+from tests.integration.processes import ParleyProcess, wait_until
+from tests.integration.test_media_processing import make_video
 
 
 @pytest.fixture
@@ -133,3 +134,52 @@ def attach(env: MediaEnv, media_id: str) -> None:
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
     producer.produce(env.topics.events.name, key=b"dm-ana-bo", value=codec.encode(event))
     assert producer.flush(10) == 0
+
+
+def test_a_processor_killed_mid_job_does_the_job_once_after_its_restart(
+    env: MediaEnv, tmp_path: Path
+) -> None:
+    """kill -9 while a video is being transcoded: nothing of the job was written, so the
+    restarted processor runs it again from its uncommitted offset. The outcome is then
+    written once (had the kill come between writing MediaProcessed and committing the
+    offset, it would be written twice, alike: every reader's fold takes the first); every
+    published rendition is whole and named in it, nothing else lies under the media's
+    prefix; the staging object lives until the outcome is written, and the killed job's
+    files are cleared at the restart."""
+    video = make_video(tmp_path / "clip.mkv", seconds=8)
+    media_id = upload(env, video, "video/x-matroska")
+    worker = processor(env, tmp_path)
+    work = tmp_path / "state" / f"{env.topics.media.name.rsplit('.', 1)[0]}-media-work-all-0"
+    worker.start("process")
+    try:
+
+        def transcoding() -> bool:
+            """The job has fetched the whole upload and moved on to rendering it."""
+            return any(
+                (d / "upload").exists() and (d / "upload").stat().st_size == len(video)
+                for d in work.glob("job-*")
+            ) and any(p.name != "upload" for d in work.glob("job-*") for p in d.iterdir())
+
+        wait_until(transcoding, 120, "the job to be transcoding")
+        worker.kill()
+        assert env.store.size_of(upload_key(media_id)) == len(video), "kept for the re-run"
+        assert outcomes(env, records=2) == {}, "killed before any outcome"
+        assert list(work.glob("job-*")), "a killed job leaves its files behind"
+
+        worker.start("process")
+        done = outcomes(env, records=3)[media_id]
+        assert [type(e) for e in done] == [m.MediaProcessed], worker.log()
+    finally:
+        worker.stop()
+    (processed,) = done
+    listed = env.store.client.list_objects_v2(
+        Bucket=env.store.bucket, Prefix=media_prefix(media_id)
+    )
+    stored = {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
+    assert stored == {v.object_key: v.size_bytes for v in processed.variants}
+    for variant in processed.variants:
+        body = b"".join(env.store.chunks(variant.object_key))
+        assert f.digest(body) == variant.sha256, variant.name
+    assert env.store.size_of(upload_key(media_id)) is None, "staging deleted once served"
+    assert not list(work.glob("job-*")), "the killed job's files were cleared"
+    assert "cleared 1 jobs' files" in worker.log()

@@ -117,6 +117,8 @@ PRIVATE = {
     "nonce",
     "key_id",
     "encryption_key",
+    "file_name",
+    "placeholder",
     "name",
     "display_name",
     "password_hash",
@@ -124,8 +126,13 @@ PRIVATE = {
     "device_name",
     "reason",
 }
-"""Fields whose content analysts must never see (docs/archive.md, "Privacy")."""
+"""Fields whose content analysts must never see (docs/archive.md, "Privacy"); an
+attachment's file name and BlurHash are the sender's content too."""
 SECRET = "SECRET-VALUE"
+ENUM_SYMBOLS = frozenset(
+    symbol for d in definitions().values() if d["type"] == "enum" for symbol in d["symbols"]
+)
+"""An enum's value (a media variant's `name`) is one of its symbols: it holds no content."""
 
 
 def _hide_marker(value: object) -> object:
@@ -138,7 +145,7 @@ def _hide_marker(value: object) -> object:
         return value
     marked: dict[str, object] = {}
     for field, item in value.items():
-        if field in PRIVATE and isinstance(item, str):
+        if field in PRIVATE and isinstance(item, str) and item not in ENUM_SYMBOLS:
             marked[field] = SECRET
         elif field in PRIVATE and isinstance(item, bytes):
             marked[field] = SECRET.encode()

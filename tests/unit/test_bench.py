@@ -386,6 +386,10 @@ MEASURED = capacity.Measured(
     backfill_wire_bytes_per_event=500,
     backfill_seconds=1,
     backfill_messages=10_000,
+    photos_per_core=5,
+    verify_mib_per_core=100,
+    media_book_bytes=8000,
+    thumbnail_p99_ms=1000,
     search_messages_per_core=5_000,
     search_bytes_per_message=160,
     cold_compression=1.5,
@@ -420,6 +424,20 @@ class TestCapacity:
         assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
         assert got["archive writer cores"] == pytest.approx(41_666.7 / 18_000, rel=1e-4)
         assert got["brokers"] == math.ceil(27.0 / 8)
+
+    def test_media_follows_from_per_core_figures(self) -> None:
+        got = self.figures()
+        assert got["media per day"] == 30e6
+        peak = 30e6 / 86_400 * 3
+        assert got["media per second, peak"] == pytest.approx(peak)
+        assert got["media processor cores"] == pytest.approx(peak / (5 * 0.6))
+        assert got["upload verification cores (edge)"] == pytest.approx(
+            peak * 1e6 / 1024**2 / (100 * 0.6)
+        )
+        assert got["object storage for media kept"] == pytest.approx(30e6 * 1e6 * 1.5 * 365 / 1e15)
+        assert got["media book memory, per sequencer instance and per edge node"] == (
+            pytest.approx(30e6 * 25 / 24 * 8000 / 1024**3)
+        )
 
     def test_search_follows_from_its_per_core_and_per_message_figures(self) -> None:
         got = self.figures()

@@ -29,6 +29,7 @@ from projections.readiness import CatchUp
 from projections.store import Readiness
 from schemas import codec
 from schemas import models as m
+from tests.media_files import message_attaching
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -336,3 +337,29 @@ def test_the_query_side_does_not_import_kafka() -> None:
         "sys.exit('confluent_kafka' in sys.modules or 'streams' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
+def test_attached_media_are_indexed_to_their_messages_and_a_deletion_unserves_them(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    """Download authorization reads this index (media id -> conversation, seq), kept in the
+    same batch as the events and the view's position."""
+    photo, doc = "m" + "a" * 32, "m" + "b" * 32
+
+    def attaching(cid: str, seq: int, *media: str) -> m.MessageSent:
+        return message_attaching(*media).model_copy(update={"meta": meta(cid, seq)})
+
+    log: list[m.Event] = [
+        created("c1", "bob"),
+        attaching("c1", 2, photo, doc),
+        attaching("c1", 3, photo),
+        m.MessageDeleted(meta=meta("c1", 4), target_seq=2, scope=m.DeleteScope.FOR_EVERYONE),
+    ]
+    write(store, log)
+    assert reader.attached_in(photo) == [("c1", 2), ("c1", 3)]
+    assert reader.attached_in(doc) == [("c1", 2)]
+    assert reader.attached_in("m" + "c" * 32) == []
+    assert reader.event("c1", 2) is None, "deleted for everyone: nothing to serve from"
+    forwarded = reader.event("c1", 3)
+    assert forwarded is not None
+    assert [a.media_id for a in cast(m.MessageSent, codec.decode(forwarded)).attachments] == [photo]

@@ -225,6 +225,9 @@ def test_the_presets_are_the_measured_values() -> None:
         "fetch.wait.max.ms": 500,
         "enable.partition.eof": True,
     }
+    job = presets.group_consumer("b", presets.JOB, group_id="g", instance_id="g-0")
+    assert (job["session.timeout.ms"], job["max.poll.interval.ms"]) == (30_000, 1_800_000)
+    assert "fetch.wait.max.ms" not in job
     replay = presets.private_reader("b", presets.REPLAY)
     assert "fetch.wait.max.ms" not in replay and replay["enable.partition.eof"] is True
     assert presets.producer("b", presets.TRANSACTIONAL, transactional_id="t", debug="eos") == {

@@ -2,61 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from media.book import MediaBook
 from media.lifecycle import MediaStatus, evolve
-from schemas import models as m
-
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-def meta(media_id: str, owner: str = "ana", at: datetime = T0) -> m.MediaEventMeta:
-    return m.MediaEventMeta(
-        event_id=str(uuid.uuid4()), media_id=media_id, owner_id=owner, occurred_at=at
-    )
-
-
-def declared(
-    media_id: str, size: int = 100, owner: str = "ana", at: datetime = T0
-) -> m.MediaDeclared:
-    return m.MediaDeclared(
-        meta=meta(media_id, owner, at),
-        device_id="phone",
-        size_bytes=size,
-        sha256="0" * 64,
-        content_type="image/jpeg",
-        file_name="a.jpg",
-        encrypted=False,
-        object_key=f"uploads/{media_id}",
-        part_bytes=size,
-    )
-
-
-def uploaded(media_id: str) -> m.MediaUploaded:
-    return m.MediaUploaded(
-        meta=meta(media_id),
-        object_key=f"uploads/{media_id}",
-        size_bytes=100,
-        sha256="0" * 64,
-        content_type="image/jpeg",
-        kind=m.MediaKind.IMAGE,
-    )
-
-
-def processed(media_id: str, placeholder: str) -> m.MediaProcessed:
-    return m.MediaProcessed(
-        meta=meta(media_id),
-        kind=m.MediaKind.IMAGE,
-        content_type="image/jpeg",
-        variants=(),
-        placeholder=placeholder,
-    )
-
-
-def rejected(media_id: str) -> m.MediaRejected:
-    return m.MediaRejected(meta=meta(media_id), code=m.MediaErrorCode.MALWARE, reason="EICAR")
+from tests.media_events import T0, declared, deleted, processed, rejected, uploaded
 
 
 def test_a_media_goes_from_declared_to_ready() -> None:
@@ -79,7 +29,7 @@ def test_events_read_twice_change_nothing_and_the_first_processing_wins() -> Non
 def test_a_processed_media_cannot_be_rejected_afterwards_but_can_be_deleted() -> None:
     ready = evolve(evolve(evolve(None, declared("m1")), uploaded("m1")), processed("m1", "p"))
     assert evolve(ready, rejected("m1")) == ready
-    gone = evolve(ready, m.MediaDeleted(meta=meta("m1"), reason=m.MediaDeletionReason.UNATTACHED))
+    gone = evolve(ready, deleted("m1"))
     assert gone is not None and gone.status is MediaStatus.DELETED
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from media.book import MediaBook
 from media.settings import MediaSettings
 from schemas import models as m
 from streams.media.sweeper import attached_media, due
+from tests.media_events import T0, book_of, declared, meta
 from tests.media_files import message_attaching
-from tests.unit.test_media_lifecycle import T0, declared, meta
 
 SETTINGS = MediaSettings(unattached_ttl_s=24 * 3600, sweep_grace_s=3600)
-
-
-def book_of(*events: m.MediaEvent) -> MediaBook:
-    book = MediaBook()
-    for event in events:
-        book.apply(event)
-    return book
 
 
 def test_nothing_is_due_within_the_day_and_the_grace_hour() -> None:

@@ -78,7 +78,8 @@ def test_the_unit_runs_the_same_module_with_restarts_limits_env_and_probes(
 ) -> None:
     unit = parse(unit_file(service.name))
     exec_start = instance(unit["Service.ExecStart"], service.name)
-    assert exec_start == [f"/opt/parley/.venv/bin/python -m {service.module}"]
+    command = " ".join(("/opt/parley/.venv/bin/python", "-m", service.module, *service.args))
+    assert exec_start == [command]
     assert unit["Service.Restart"] == ["always"]
     assert {"Service.MemoryMax", "Service.TasksMax", "Service.LimitNOFILE"} <= unit.keys()
     env_files = instance(unit["Service.EnvironmentFile"], service.name)

@@ -1,9 +1,11 @@
-// The control plane: accounts, devices and conversations over JSON/HTTP (see /openapi.json).
+// The control plane: accounts, devices, conversations and media over JSON/HTTP (see
+// /openapi.json).
 
 import { RequestError } from "./socket.js";
 
-async function call(method, path, { token, body, idempotencyKey } = {}) {
+async function call(method, path, { token, body, idempotencyKey, prefer } = {}) {
   const headers = {};
+  if (prefer) headers.Prefer = prefer;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
@@ -56,6 +58,18 @@ export const api = {
       body: { kind, members, name: name || null },
       idempotencyKey: randomId(),
     }),
+  declareMedia: (token, declaration) => call("POST", "/v1/media", { token, body: declaration }),
+  resumeUpload: (token, mediaId) => call("GET", `/v1/media/${encodeURIComponent(mediaId)}/upload`, { token }),
+  completeUpload: (token, mediaId) =>
+    call("POST", `/v1/media/${encodeURIComponent(mediaId)}/complete`, { token }),
+  // With `waitS`, the server answers once the media is processed (or after that long).
+  mediaInfo: (token, mediaId, waitS = 0) =>
+    call("GET", `/v1/media/${encodeURIComponent(mediaId)}`, {
+      token,
+      prefer: waitS > 0 ? `wait=${waitS}` : undefined,
+    }),
+  downloadLinks: (token, mediaId) =>
+    call("GET", `/v1/media/${encodeURIComponent(mediaId)}/download`, { token }),
   addMember: (token, conversationId, userId) =>
     call("POST", `/v1/conversations/${encodeURIComponent(conversationId)}/members`, {
       token,

@@ -11,6 +11,16 @@ export function messageText(body) {
   return "[encrypted message]";
 }
 
+const KIND_LABELS = { IMAGE: "Photo", VIDEO: "Video", AUDIO: "Audio", FILE: "File", ENCRYPTED: "File" };
+
+// What a list shows for a message: its text, or what it attaches when it has none.
+export function summaryText(text, attachments = []) {
+  if (text || attachments.length === 0) return text;
+  const first = attachments[0];
+  const label = first.kind === "FILE" || first.kind === "ENCRYPTED" ? first.file_name || "File" : KIND_LABELS[first.kind] ?? "File";
+  return `📎 ${label}${attachments.length > 1 ? ` and ${attachments.length - 1} more` : ""}`;
+}
+
 export class Conversation {
   constructor(id, me) {
     this.id = id;
@@ -72,6 +82,7 @@ export class Conversation {
           text: messageText(event.body),
           at: event.occurred_at_ms,
           mentions: event.mentions ?? [],
+          attachments: event.attachments ?? [],
         });
         break;
       case "MessageEdited": {
@@ -250,9 +261,11 @@ export class Conversation {
     const last = this.visibleMessages().filter((m) => !m.deleted).pop();
     const entry = this.inbox?.preview;
     if (entry && (!last || entry.seq > last.seq)) {
-      return { sender: entry.sender_id, text: entry.text ?? "", at: this.inbox.last_activity_ms };
+      // An empty plain text is a message of attachments only (null: ciphertext or deleted).
+      const text = entry.text === "" ? "📎 Attachment" : entry.text ?? "";
+      return { sender: entry.sender_id, text, at: this.inbox.last_activity_ms };
     }
-    return last ? { sender: last.sender, text: last.text, at: last.at } : null;
+    return last ? { sender: last.sender, text: summaryText(last.text, last.attachments), at: last.at } : null;
   }
 
   title() {

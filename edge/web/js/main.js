@@ -371,6 +371,8 @@ function wire() {
     });
   });
 
+  wireFiles(composer);
+
   const scroller = $("scroller");
   scroller.addEventListener("scroll", () => {
     updateReading();
@@ -396,6 +398,55 @@ function wire() {
   });
 
   wireDialogs({ messenger: () => messenger, open, openId: () => openId });
+}
+
+// Files: the attach button, drag and drop onto the conversation, pasting into the message box.
+// Each file goes as a message of its own, the first with what was typed as its caption.
+function sendFiles(files) {
+  if (!messenger || !openId || files.length === 0) return;
+  const composer = $("composer-text");
+  let caption = composer.value.trim();
+  for (const file of files) {
+    messenger.sendFile(openId, file, caption);
+    caption = "";
+  }
+  composer.value = "";
+  messenger.typing(openId, false);
+  queueRender();
+  requestAnimationFrame(() => {
+    $("scroller").scrollTop = $("scroller").scrollHeight;
+  });
+}
+
+function wireFiles(composer) {
+  const input = $("attach-input");
+  $("attach").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    sendFiles([...input.files]);
+    input.value = "";
+  });
+  const chat = $("chat-main");
+  const carriesFiles = (event) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+  chat.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    $("drop-hint").hidden = false;
+  });
+  chat.addEventListener("dragleave", (event) => {
+    if (!chat.contains(event.relatedTarget)) $("drop-hint").hidden = true;
+  });
+  chat.addEventListener("drop", (event) => {
+    $("drop-hint").hidden = true;
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    sendFiles([...event.dataTransfer.files]);
+  });
+  composer.addEventListener("paste", (event) => {
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0) return; // text pastes as text
+    event.preventDefault();
+    sendFiles(files);
+  });
 }
 
 async function boot() {

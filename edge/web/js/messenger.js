@@ -10,6 +10,7 @@
 // `bad_frame`, after which the client does without.
 
 import { api } from "./api.js";
+import { MediaLinks } from "./attachments.js";
 import { Conversation } from "./conversation.js";
 import { Finding } from "./finding.js";
 import { Outbox } from "./outbox.js";
@@ -33,6 +34,9 @@ export class Messenger extends EventTarget {
     this.socket = socket;
     this.conversations = new Map();
     this.outbox = new Outbox(session.device_id);
+    this.media = new MediaLinks(session.token); // download links of attachments, cached
+    this.previews = new WeakMap(); // a file being sent -> its local object URL
+    this.localFiles = new Map(); // client_msg_id -> the file of a message still uploading
     this.supports = {
       sync: undefined,
       inbox: undefined,

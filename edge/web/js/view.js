@@ -2,6 +2,9 @@
 // are keyed (conversation id; device and client_msg_id for a message), so an optimistic
 // bubble becomes the stored message in place, and a redraw never loses focus or scroll.
 
+import { attachmentView, pendingView } from "./attachments.js";
+import { summaryText } from "./conversation.js";
+
 const TICKS = {
   sending: ["○", "Sending"],
   sent: ["✓", "Sent"],
@@ -140,6 +143,7 @@ export function chatItems(messenger, conversation) {
     sender: m.sender,
     mine: m.mine,
     text: m.text,
+    attachments: m.deleted ? [] : m.attachments ?? [],
     at: m.at,
     edited: m.edited,
     deleted: m.deleted,
@@ -161,6 +165,8 @@ export function chatItems(messenger, conversation) {
       sender: messenger.me.userId,
       mine: true,
       text: item.text,
+      attachments: [],
+      upload: item.upload && !item.seq ? item.upload : undefined,
       at: item.createdAt,
       edited: false,
       deleted: null,
@@ -206,7 +212,9 @@ function buildMessage(item, { group, canAct, messenger, actions }) {
       dataset: { seq: item.seq ?? "", status: item.status ?? "", sender: item.sender },
     },
     el("p", { className: group && !item.mine ? "sender" : "sender visually-hidden" }, `${senderName}:`),
-    el("p", { className: "text" }, text),
+    item.attachments.map((a) => attachmentView(a, messenger.media)),
+    item.upload ? pendingView(item.upload, messenger.localFiles.get(item.pending), messenger.previews) : "",
+    text || (!item.attachments.length && !item.upload) ? el("p", { className: "text" }, text) : "",
   );
   if (item.reactions.length) {
     li.append(
@@ -252,7 +260,7 @@ function buildMessage(item, { group, canAct, messenger, actions }) {
       {
         type: "button",
         className: "more",
-        "aria-label": `Actions for ${item.mine ? "your" : `${item.sender}’s`} message “${item.text.slice(0, 40)}”`,
+        "aria-label": `Actions for ${item.mine ? "your" : `${item.sender}’s`} message “${summaryText(item.text, item.attachments).slice(0, 40)}”`,
         "aria-expanded": open ? "true" : "false",
         dataset: { focusKey: "more" },
       },

@@ -1,28 +1,32 @@
-"""Reads a topic from a point in time to its end: how a windowed reader (re)builds its state.
+"""Reading a topic from a point in time: how a reader that needs only a recent window of a
+topic (the media book of the last day) builds its state.
 
-A reader that needs only the last day (the sweeper's book of media and its set of attached
-media) starts where Kafka's time index says that day began, rather than at offset 0 of a log
-kept for a week (or forever, for events), and from then on reads on from its positions.
+Such a reader keeps no durable position: it starts where Kafka's time index says the window
+began (`offsets_at`), rather than at offset 0 of a log kept for a week or forever, reads to
+the end (`read_window`), and from then on reads on from the positions it reached. An
+unusable record goes to the reader's policy (`Skip`: it has no position of its own to park
+a dead letter behind, and rebuilds from the log at every start).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from kafkalog.decoding import Decoder, UnusableRecordError
+from kafkalog.follower import Decoded, UnusablePolicy
+from kafkalog.presets import REPLAY, private_reader
 from kafkalog.records import position
 from kafkalog.replay import replay
-from schemas import codec
-from schemas.errors import MalformedRecordError, UnknownSchemaError
-from schemas.record import AvroRecord
 from schemas.topics import TopicSpec
 
-log = logging.getLogger("parley.media")
+log = logging.getLogger("parley.log")
+T = TypeVar("T")
 TIMEOUT_S = 10.0
 SETTLING = frozenset(
     {
@@ -38,15 +42,16 @@ SETTLING = frozenset(
 
 
 def offsets_at(bootstrap: str, topic: TopicSpec, since: datetime) -> dict[int, int]:
-    """Per partition, the first offset whose record is no older than `since`."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"window-{uuid.uuid4()}"})
+    """Per partition, the first offset whose record is no older than `since` (the end, for
+    a partition with nothing that recent)."""
+    consumer = Consumer(private_reader(bootstrap, REPLAY, name="window"))
     try:
         millis = int(since.timestamp() * 1000)
         wanted = [TopicPartition(topic.name, p, millis) for p in range(topic.partitions)]
         found = _retried(lambda: consumer.offsets_for_times(wanted, timeout=TIMEOUT_S))
         starts = {}
         for tp in found:
-            if tp.offset < 0:  # nothing that recent: start at the end
+            if tp.offset < 0:
                 tp.offset = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)[1]
             starts[tp.partition] = tp.offset
         return starts
@@ -72,24 +77,27 @@ def _retried(call: Callable[[], list[TopicPartition]]) -> list[TopicPartition]:
             pause = min(pause * 2, 2.0)
 
 
-def read_on(
+def read_window(
     bootstrap: str,
     topic: TopicSpec,
+    *,
     positions: dict[int, int],
     since: datetime,
-    apply: Callable[[AvroRecord, tuple[int, int]], None],
+    decode: Decoder[T],
+    apply: Callable[[Decoded[T]], None],
+    unusable: UnusablePolicy,
 ) -> dict[int, int]:
     """Feed every record after `positions` (or, for a partition without one, since `since`)
-    up to the end of the topic to `apply`; returns the next positions. A record that does
-    not decode is passed over (the media processor dead-letters it)."""
+    up to the end of the topic, decoded, to `apply`; returns the next positions."""
     starts = {**offsets_at(bootstrap, topic, since), **positions}
 
     def decoded(record: Message) -> None:
         try:
-            event = codec.decode(record.value() or b"")
-        except (MalformedRecordError, UnknownSchemaError) as e:
-            log.warning("passed over %s %s: %s", topic.name, position(record), e)
+            value = decode(record)
+        except UnusableRecordError as e:
+            unusable.unusable(record, e)
             return
-        apply(event, position(record))
+        partition, offset = position(record)
+        apply(Decoded(record, value, partition, offset))
 
     return {**starts, **replay(bootstrap, topic.name, starts, decoded)}
