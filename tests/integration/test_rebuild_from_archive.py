@@ -98,6 +98,7 @@ def test_views_and_the_sequencer_rebuild_from_the_archive_once_the_log_dropped_i
     tmp_path: Path,
 ) -> None:
     topics = fresh_topics(partitions=PARTITIONS)
+    s3_store()  # the bucket exists before any process looks into it (a fresh S3 has none)
     sequencer = SequencerProcess(topics, tmp_path / "sequencer", extra_env=_bucket())
     archiver = ArchiveProcess(
         topics, tmp_path / "archive", tmp_path / "archive.log", {"PARLEY_ARCHIVE_MAX_AGE_S": "1"}
@@ -184,6 +185,7 @@ def test_views_and_the_sequencer_rebuild_from_the_archive_once_the_log_dropped_i
 
 def test_a_rebuild_stops_when_the_log_dropped_events_no_archive_holds(tmp_path: Path) -> None:
     topics = fresh_topics(partitions=1)
+    s3_store()  # an empty archive, not a missing bucket
     out = CommandProducer(topics)
     sent = send_wave(out, 0)
     sequencer = SequencerProcess(topics, tmp_path / "sequencer", extra_env=_bucket())
