@@ -78,14 +78,31 @@ def _operation(endpoint: Endpoint[Any, Any], refs: dict[type[BaseModel], Any]) -
         "responses": {str(status.value): answered, "4XX": error, "503": error},
     }
     names = PATH_PARAMETER.findall(endpoint.path)
-    if names:
-        text = TypeAdapter(str).json_schema()
-        operation["parameters"] = [
-            {"name": name, "in": "path", "required": True, "schema": text} for name in names
-        ]
+    text = TypeAdapter(str).json_schema()
+    parameters = [{"name": name, "in": "path", "required": True, "schema": text} for name in names]
+    if endpoint.query is not None:
+        parameters += _query_parameters(endpoint.query)
+    if parameters:
+        operation["parameters"] = parameters
     if endpoint.body is not NoBody:
         operation["requestBody"] = {"required": True, "content": _json(refs[endpoint.body])}
     return operation
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One `in: query` parameter per field of the route's query model, with its schema."""
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in field.items() if k != "description"},
+            **({"description": field["description"]} if "description" in field else {}),
+        }
+        for name, field in schema.get("properties", {}).items()
+    ]
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ValidationError
 
 from edge.account_service import AccountService
 from edge.command_service import CommandService
+from edge.compliance.service import Caller, ComplianceService
 from edge.errors import INTERNAL, UNAUTHORIZED, ClientError, ErrorCode, validation_problems
+from edge.protocol import compliance as compliance_protocol
 from edge.protocol import control as c
 from edge.protocol.answers import (
     Account,
@@ -37,6 +39,10 @@ log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BodyT = TypeVar("BodyT", bound=c.RequestBody)
 AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
+QueryT = TypeVar("QueryT", bound=c.QueryParameters)
+COMPLIANCE_OFF = ClientError(
+    ErrorCode.UNAVAILABLE, "compliance is not configured on this edge node"
+)
 
 
 class NoBody(c.RequestBody):
@@ -51,6 +57,13 @@ class Call(Generic[BodyT]):
     body: BodyT
     user_id: str = ""
     device_id: str = ""
+    query: c.QueryParameters | None = None
+
+    def parameters(self, model: type[QueryT]) -> QueryT:
+        """The query string as its route's `query` model parsed it."""
+        if not isinstance(self.query, model):
+            raise TypeError(f"{self.request.path} declares no {model.__name__} query")
+        return self.query
 
 
 def json_response(status: int, answer: BaseModel) -> web.Response:
@@ -105,13 +118,33 @@ async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
         raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
 
 
+def _parse_query(
+    request: web.Request, model: type[c.QueryParameters] | None
+) -> c.QueryParameters | None:
+    if model is None:
+        return None
+    repeated = {name for name in request.query if len(request.query.getall(name)) > 1}
+    if repeated:
+        raise ClientError(ErrorCode.INVALID, f"repeated query parameters: {sorted(repeated)}")
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as e:
+        raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
+
+
 class RestApi:
     def __init__(
-        self, *, accounts: AccountService, commands: CommandService, reads: ReadService
+        self,
+        *,
+        accounts: AccountService,
+        commands: CommandService,
+        reads: ReadService,
+        compliance: ComplianceService | None = None,
     ) -> None:
         self.accounts = accounts
         self.commands = commands
         self.reads = reads
+        self.compliance = compliance
 
     def routes(self) -> list[web.RouteDef]:
         return [web.route(e.method, e.path, self._handler(e)) for e in ENDPOINTS]
@@ -122,7 +155,8 @@ class RestApi:
             if endpoint.secured:
                 identity = await self._identity(request)
             body = await _parse(request, endpoint.body)
-            answer = await endpoint.handle(self, Call(request, body, *identity))
+            query = _parse_query(request, endpoint.query)
+            answer = await endpoint.handle(self, Call(request, body, *identity, query=query))
             if answer is None:
                 return web.Response(status=endpoint.status)
             return json_response(endpoint.status, answer)
@@ -203,6 +237,30 @@ class RestApi:
             remove=call.request.match_info["user_id"],
         )
 
+    async def compliance_export(
+        self, call: Call[compliance_protocol.ExportRequest]
+    ) -> compliance_protocol.ExportStatus:
+        return await self._compliance().start_export(_caller(call), call.body)
+
+    async def compliance_export_status(
+        self, call: Call[NoBody]
+    ) -> compliance_protocol.ExportStatus:
+        export_id = call.request.match_info["export_id"]
+        return await self._compliance().export_status(_caller(call), export_id)
+
+    async def compliance_audit(self, call: Call[NoBody]) -> compliance_protocol.AuditPage:
+        query = call.parameters(compliance_protocol.AuditQuery)
+        return await self._compliance().read_audit(_caller(call), query)
+
+    def _compliance(self) -> ComplianceService:
+        if self.compliance is None:
+            raise COMPLIANCE_OFF
+        return self.compliance
+
+
+def _caller(call: Call[Any]) -> Caller:
+    return Caller(user_id=call.user_id, device_id=call.device_id)
+
 
 @dataclass(frozen=True)
 class Endpoint(Generic[BodyT, AnswerT]):
@@ -216,6 +274,8 @@ class Endpoint(Generic[BodyT, AnswerT]):
     answer: type[AnswerT] | None
     status: HTTPStatus = HTTPStatus.OK
     secured: bool = True
+    query: type[c.QueryParameters] | None = None
+    """The model of its query string's parameters, if it takes any."""
 
 
 ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
@@ -292,5 +352,33 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.remove_member,
         NoBody,
         Sequenced,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/compliance/exports",
+        "Export a conversation or a person's conversations at an instant, or every version "
+        "(compliance officers of the case; runs as a job: poll its status).",
+        RestApi.compliance_export,
+        compliance_protocol.ExportRequest,
+        compliance_protocol.ExportStatus,
+        HTTPStatus.ACCEPTED,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/compliance/exports/{export_id}",
+        "An export's progress; once done, its files as short-lived download URLs "
+        "(compliance officers of its case).",
+        RestApi.compliance_export_status,
+        NoBody,
+        compliance_protocol.ExportStatus,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/compliance/audit",
+        "The compliance audit log, filtered and paged (compliance officers).",
+        RestApi.compliance_audit,
+        NoBody,
+        compliance_protocol.AuditPage,
+        query=compliance_protocol.AuditQuery,
     ),
 )

@@ -28,6 +28,7 @@ class TopicRole(StrEnum):
     SESSIONS = "sessions"
     DELIVERIES = "deliveries"
     MEDIA = "media"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Topics:
     sessions: TopicSpec
     deliveries: TopicSpec
     media: TopicSpec
+    audit: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
         return (
@@ -78,6 +80,7 @@ class Topics:
             self.sessions,
             self.deliveries,
             self.media,
+            self.audit,
         )
 
 
@@ -139,6 +142,10 @@ def declare_topics(
         # 24 hours or deleted), and a message carries its attachment's facts from then on
         # (docs/media.md, "Topics and events").
         media=spec(TopicRole.MEDIA, "media_id", "parley.media", 7 * DAY_MS),
+        # Compliance officers' actions (docs/compliance.md, "The audit log"): kept forever,
+        # never compacted, and one partition, so the audit is one total order a page
+        # cursor (an offset) can walk; its volume is people's actions, not messages'.
+        audit=spec(TopicRole.AUDIT, "action_id", "parley.audit", -1, parts=1),
     )
 
 

@@ -47,9 +47,23 @@ def test_every_route_names_the_models_it_takes_and_gives() -> None:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert target(body) == endpoint.body.__name__
         assert bool(operation["security"]) == endpoint.secured
-        names = [p["name"] for p in operation.get("parameters", [])]
-        assert all("{" + name + "}" in endpoint.path for name in names)
-        assert endpoint.path.count("{") == len(names)
+        in_path = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+        assert all("{" + name + "}" in endpoint.path for name in in_path)
+        assert endpoint.path.count("{") == len(in_path)
+        in_query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+        expected = [] if endpoint.query is None else list(endpoint.query.model_fields)
+        assert in_query == expected
+
+
+def test_query_parameters_say_which_are_required_and_their_limits() -> None:
+    """The audit log's page is asked for by query string: the acting case is required, the
+    page size bounded, and the document says so."""
+    operation = DOCUMENT["paths"]["/v1/compliance/audit"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert parameters["case"]["required"] is True
+    assert parameters["limit"]["required"] is False
+    assert parameters["limit"]["schema"]["maximum"] == 500
+    assert {p["in"] for p in parameters.values()} == {"query"}
 
 
 def test_the_data_planes_models_are_described_too() -> None:

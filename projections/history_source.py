@@ -1,0 +1,134 @@
+"""Every record of an events partition up to a snapshot: the archive's, then the log's from
+where the archive ends. What a replay of history reads (compliance's exports, through
+edge/compliance/), so that history older than the log's retention is still there.
+
+A snapshot is the high watermark of each partition at the moment it is taken: a replay
+reads exactly the records below it, however much the log grows meanwhile, so an export
+describes one moment of the log. Offsets below the snapshot that are neither in the
+archive (`ArchiveReader.end`) nor in the log any more (below its low watermark: deleted by
+retention) make the history incomplete: `HistoryIncompleteError`, never a silent gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from kafkalog.presets import REPLAY, private_reader
+from kafkalog.records import position
+from projections.archive.chain import Chain
+from projections.archive.reader import ArchiveReader
+
+METADATA_TIMEOUT_S = 10.0
+POLL_S = 0.2
+BATCH = 1000
+STALLED_S = 180.0
+"""How long a read may see no progress below its snapshot before it gives up: longer than
+a transaction may stay open (60 s), after which the broker aborts it and reading goes on."""
+
+
+class HistoryIncompleteError(RuntimeError):
+    """Part of a partition below the snapshot is in neither the archive nor the log."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+class HistorySource:
+    """One topic's history; `archive` None reads the log alone (no archive configured)."""
+
+    def __init__(self, bootstrap: str, topic: str, archive: ArchiveReader | None) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.archive = archive
+        self._chains: dict[int, Chain] = {}
+
+    def snapshot(self, partitions: list[int]) -> dict[int, int]:
+        """The high watermark of each partition now; with it, the archive's chains, listed
+        once, so that a long replay reads the objects that were there when it began."""
+        reader = Consumer(private_reader(self.bootstrap, REPLAY, name="history-snapshot"))
+        try:
+            ends = {
+                p: reader.get_watermark_offsets(
+                    TopicPartition(self.topic, p), timeout=METADATA_TIMEOUT_S, cached=False
+                )[1]
+                for p in partitions
+            }
+        finally:
+            reader.close()
+        if self.archive is not None:
+            self._chains = self.archive.chains(partitions)
+        return ends
+
+    def records(self, partition: int, end: int) -> Iterator[SourceRecord]:
+        """The records of `partition` below `end`, in offset order: the archive's first,
+        then the log's. Transactions' control records and aborted records are not records
+        here, so offsets may skip."""
+        chain = self._chains.get(partition)
+        start = 0
+        if self.archive is not None and chain is not None and chain.end is not None:
+            for archived in self.archive.records(partition, 0, chain=chain):
+                if archived.offset >= end:
+                    return
+                yield SourceRecord(partition, archived.offset, archived.key, archived.value)
+            start = chain.end
+        if start < end:
+            yield from self._log(partition, start, end)
+
+    def _log(self, partition: int, start: int, end: int) -> Iterator[SourceRecord]:
+        reader = Consumer(private_reader(self.bootstrap, REPLAY, name="history-source"))
+        try:
+            low, _ = reader.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=METADATA_TIMEOUT_S, cached=False
+            )
+            if start < low:
+                raise HistoryIncompleteError(
+                    f"{self.topic}[{partition}]: offsets {start} to {low} are in neither the "
+                    "archive nor the log (deleted by retention before they were archived)"
+                )
+            reader.assign([TopicPartition(self.topic, partition, start)])
+            yield from self._read(reader, partition, start, end)
+        finally:
+            reader.close()
+
+    def _read(
+        self, reader: Consumer, partition: int, start: int, end: int
+    ) -> Iterator[SourceRecord]:
+        """Until the position passes `end`. A read-committed reader stops at the last stable
+        offset: below `end` while a transaction is open, so the end of the partition is not
+        the end of the read until the position has reached `end`."""
+        progressed = time.monotonic()
+        at = start
+        while at < end:
+            for record in reader.consume(num_messages=BATCH, timeout=POLL_S):
+                error = record.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        raise KafkaException(error)
+                    continue
+                _, offset = position(record)
+                if offset >= end:
+                    return
+                at = offset + 1
+                progressed = time.monotonic()
+                yield SourceRecord(partition, offset, record.key(), record.value() or b"")
+            found = reader.position([TopicPartition(self.topic, partition)])[0].offset
+            if found >= end:
+                return
+            if found > at:
+                at, progressed = found, time.monotonic()
+            if time.monotonic() - progressed > STALLED_S:
+                raise KafkaException(
+                    KafkaError(
+                        KafkaError._TIMED_OUT,
+                        f"{self.topic}[{partition}] stayed at {at} below {end} for {STALLED_S} s",
+                    )
+                )
