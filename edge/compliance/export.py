@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from edge.compliance.bodies import BodyOpener
 from edge.compliance.files import ExportFiles
-from edge.compliance.replay import Replay, lines
+from edge.compliance.replay import Replay, Source, lines
 from edge.protocol.compliance import (
     ExportConversation,
     ExportHeader,
@@ -28,7 +28,6 @@ from edge.protocol.compliance import (
     ManifestFile,
 )
 from projections.history.scratch import ScratchHistory
-from projections.history_source import HistorySource
 from schemas.partitioning import partition_for
 
 
@@ -68,7 +67,7 @@ class ExportResult:
 def run_export(
     spec: ExportSpec,
     *,
-    source: HistorySource,
+    source: Source,
     partitions: int,
     work_dir: Path,
     opener: BodyOpener,

@@ -24,7 +24,7 @@ HTML = "transcript.html"
 MANIFEST = "manifest.json"
 CONTENT_TYPES = {
     JSONL: "application/x-ndjson",
-    HTML: "text/html; charset=utf-8",
+    HTML: "text/html",  # the page says utf-8 itself (s3proxy signs no "; charset")
     MANIFEST: "application/json",
 }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import cast
+from typing import Protocol, cast
 
 from edge.compliance.bodies import BodyOpener, BodyPlace
 from edge.event_views import event_view
@@ -27,7 +27,7 @@ from edge.protocol.answers import ConversationEvent
 from edge.protocol.compliance import ExportConversation, ExportEvent, ExportMode, ExportProgress
 from projections.history.query import MAX_PAGE, HistoryReader
 from projections.history.scratch import ScratchHistory
-from projections.history_source import HistorySource, SourceRecord
+from projections.history_source import SourceRecord
 from schemas import codec
 from schemas import models as m
 from schemas.codec import HEADER_LENGTH, MAGIC
@@ -38,6 +38,15 @@ from schemas.registry import writer_schemas
 MEMBERSHIP_EVENTS = frozenset({m.ConversationCreated.avro_name, m.MemberAdded.avro_name})
 REPORT_EVERY = 2000
 """Records between two progress reports."""
+
+
+class Source(Protocol):
+    """Where history comes from: `projections.history_source.HistorySource` (the archive,
+    then the log)."""
+
+    def snapshot(self, partitions: list[int]) -> dict[int, int]: ...
+
+    def records(self, partition: int, end: int) -> Iterator[SourceRecord]: ...
 
 
 class ExportCancelledError(Exception):
@@ -96,7 +105,7 @@ class Replay:
 
     def __init__(
         self,
-        source: HistorySource,
+        source: Source,
         partitions: int,
         *,
         report: Callable[[ExportProgress], None],

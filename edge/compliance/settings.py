@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field
 
 from kafkalog.settings import LogSettings
+from media.storage import StorageSettings, connect
+from projections.archive.objects import ObjectStore
 from projections.archive.settings import ArchiveSettings
 
 
@@ -25,6 +27,20 @@ class ComplianceSettings(LogSettings, ArchiveSettings):
     read_archive: bool = Field(
         default=True, description="Replay the archive before the log (false: the log alone)"
     )
+
+    def object_store(self) -> ObjectStore:
+        """One S3 client for the archive's reads and the exports: signing with SigV4, which
+        today's S3 requires of pre-signed GETs (media/storage.py's client)."""
+        client = connect(
+            StorageSettings(
+                s3_endpoint=self.s3_url,
+                s3_access_key=self.s3_access_key,
+                s3_secret_key=self.s3_secret_key,
+                s3_region=self.s3_region,
+                s3_bucket=self.s3_bucket,
+            )
+        )
+        return ObjectStore(client, self.s3_bucket, part_bytes=self.archive_part_bytes)
 
     @property
     def scratch_dir(self) -> Path:
