@@ -262,3 +262,7 @@ async def fetch(officer: Officer, finished: ExportStatus, directory: Path) -> in
         raise ProtocolError("the manifest lists other files than the export")
     print(f"all files match their SHA-256 digests and the manifest ({directory})")
     return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
