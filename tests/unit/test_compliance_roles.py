@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from edge.compliance.roles import ComplianceRoles
@@ -120,3 +123,16 @@ def test_replaying_the_events_rebuilds_the_same_cases() -> None:
     for event in r.events:
         assert evolve(again.state, event)
     assert again.state.compliance_cases("olga") == ["CASE-2"]
+
+
+def test_only_the_operators_command_writes_a_grant_or_a_revocation() -> None:
+    """No code a user reaches (the edge, the clients) builds either command: the operator's
+    `python -m infra grant-compliance` (infra/grants.py) is the one writer."""
+    root = Path(__file__).resolve().parents[2]
+    writers = sorted(
+        str(path.relative_to(root))
+        for folder in ("edge", "client", "infra", "streams", "projections")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"\b(GrantCompliance|RevokeCompliance)\(\s*meta=", path.read_text())
+    )
+    assert writers == ["infra/grants.py"]
