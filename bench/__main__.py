@@ -1,7 +1,7 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
-chaos-cluster, fuzz, or one part alone
+COMMAND: quick, suite, report, capacity, media, archive, archive-quick, compliance,
+compliance-quick, chaos, chaos-cluster, fuzz, or one part alone
 (edge, idle, sequencer, rebuild, backfill, projection-lag).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
@@ -16,6 +16,8 @@ to bench/out/ and end with its result as one JSON line.
 to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
 `archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
 an archive an earlier run wrote, without writing).
+`compliance` (not in the suite yet; bench/compliance.py) times one person's export and its
+peak memory as their history grows (25k, 100k, 400k events; `compliance-quick` 5k to 80k).
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
@@ -32,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import archive, capacity, chaos, edge, fuzz, media, plots, results, suite
+from bench import archive, capacity, chaos, compliance, edge, fuzz, media, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -103,10 +105,22 @@ def archive_alone(quick: bool) -> dict[str, Any]:
     return result
 
 
+def compliance_alone(quick: bool) -> dict[str, Any]:
+    load = compliance.QUICK if quick else compliance.FULL
+    with bench_platform() as settings:
+        work = Path("/tmp") / f"parley-bench-compliance-{os.getpid()}"
+        result = compliance.run(settings, load, work)
+    name = "compliance-export" if load.name == "full" else f"compliance-export-{load.name}"
+    results.write(result, OUT, name)
+    compliance.plot(OUT / f"{name}.png", result)
+    return result
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    alone_parts = ["media", "archive", "archive-quick", *chaos.PLANS, "fuzz", *single]
+    alone_parts = ["media", "archive", "archive-quick", "compliance", "compliance-quick"]
+    alone_parts += [*chaos.PLANS, "fuzz", *single]
     commands = ["quick", "suite", "full", "report", "capacity", *alone_parts]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
@@ -142,7 +156,9 @@ def main(argv: list[str]) -> int:
         summary.pop("queries")
         print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
-    if command == "media":
+    if command.startswith("compliance"):
+        summary = compliance_alone(quick=command == "compliance-quick")
+    elif command == "media":
         summary = media_alone()
     else:
         summary = quick() if command == "quick" else alone(command)

@@ -1,14 +1,17 @@
 """Histories for compliance's tests: events of a few conversations, each a second after the
-last, placed in partitions and offsets as the sequencer would place them; and a source that
-serves them as the archive and the log would (for the pure tests)."""
+last, placed in partitions and offsets as the sequencer would place them; a source that
+serves them as the archive and the log would (for the pure tests); an export's spec as the
+edge would write it; and the elements and text of a transcript, as a browser parses it."""
 
 from __future__ import annotations
 
+import html.parser
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from edge.compliance.export import ExportSpec
 from projections.history_source import SourceRecord
 from schemas import codec
 from schemas import models as m
@@ -117,3 +120,40 @@ class ListSource:
 def ms_after(story: Story) -> int:
     """An instant after everything the story holds so far, before anything it adds next."""
     return story.at_ms + story.step_ms // 2
+
+
+def export_spec(
+    subject: str, as_of_ms: int, *, mode: str = "as_of", kind: str = "conversation"
+) -> ExportSpec:
+    """What the edge hands an export job, for a test that runs the export itself."""
+    return ExportSpec.model_validate(
+        {
+            "export_id": "0" * 32,
+            "case": "CASE-1",
+            "subject_kind": kind,
+            "subject_id": subject,
+            "mode": mode,
+            "as_of_ms": as_of_ms,
+            "created_at_ms": 1,
+            "expires_at_ms": 2,
+            "action_id": "a",
+            "officer": "olga",
+            "device_id": "d",
+            "origin": "test",
+        }
+    )
+
+
+class Elements(html.parser.HTMLParser):
+    """A transcript's start tags and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)

@@ -7,7 +7,6 @@ digests, a transcript that keeps `<script>` as text, and the officers' command l
 from __future__ import annotations
 
 import hashlib
-import html.parser
 import itertools
 import json
 import os
@@ -25,6 +24,7 @@ from pydantic import TypeAdapter
 from edge.protocol.answers import ConversationEvent
 from edge.protocol.compliance import AuditPage, ExportEvent, ExportLine, ExportStatus, Manifest
 from kafkalog.presets import REPLAY, private_reader
+from tests.compliance_story import Elements
 from tests.e2e.cluster import ParleyCluster, eventually, register_and_login
 from tests.e2e.people import close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
@@ -158,13 +158,20 @@ async def history(device: RawDevice, cid: str, at_least: int) -> dict[int, Any]:
     return shown
 
 
+def edit_frame(cid: str, seq: int, text: str) -> dict[str, Any]:
+    return {
+        "type": "edit",
+        "conversation_id": cid,
+        "seq": seq,
+        "body": {"kind": "plain", "text": text},
+    }
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def endpoints(
-    base: str, case: str, export_id: str
-) -> list[tuple[str, str, dict[str, Any] | None]]:
+def endpoints(base: str, case: str, export_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every compliance route, as a caller under `case` would call it."""
     return [
         ("GET", f"{base}/v1/compliance/audit?case={case}", None),
@@ -320,14 +327,7 @@ async def test_an_export_at_an_instant_is_what_the_history_view_showed_then(
         first = await do(send_frame(cid, "first words", "m1"))
         second = await do(send_frame(cid, SCRIPT, "m2"))
         await snapshot(second)
-        edited = await do(
-            {
-                "type": "edit",
-                "conversation_id": cid,
-                "seq": first,
-                "body": {"kind": "plain", "text": "first words, edited"},
-            }
-        )
+        edited = await do(edit_frame(cid, first, "first words, edited"))
         await snapshot(edited)
         reacted = await b.request(
             {"type": "react", "conversation_id": cid, "seq": first, "emoji": "🎉"}
@@ -336,14 +336,7 @@ async def test_an_export_at_an_instant_is_what_the_history_view_showed_then(
             {"type": "delete", "conversation_id": cid, "seq": second, "scope": "for_everyone"}
         )
         await snapshot(max(deleted, reacted["result"]["seq"]))
-        last = await do(
-            {
-                "type": "edit",
-                "conversation_id": cid,
-                "seq": first,
-                "body": {"kind": "plain", "text": "first words, edited twice"},
-            }
-        )
+        last = await do(edit_frame(cid, first, "first words, edited twice"))
         await snapshot(last)
 
         for index, (instant, seq, shown) in enumerate(snapshots):
@@ -389,19 +382,6 @@ async def test_an_export_at_an_instant_is_what_the_history_view_showed_then(
         lines = [LINES.validate_json(raw) for raw in files["export.jsonl"].splitlines()]
         assert [x.conversation_id for x in lines if x.type == "conversation"] == [cid]
         await close_all(ann, bob)
-
-
-class Elements(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 async def test_every_action_is_audited_and_the_audit_survives_an_edge_restart(

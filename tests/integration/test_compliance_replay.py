@@ -21,7 +21,7 @@ from edge.protocol.compliance import ExportLine, ExportProgress
 from projections.archive.reader import ArchiveReader
 from projections.archive.record import ArchiveRecord
 from projections.history_source import HistoryIncompleteError, HistorySource
-from tests.compliance_story import Story, ms_after
+from tests.compliance_story import Story, export_spec, ms_after
 from tests.integration.archive import fresh_root, new_writer, s3_store
 from tests.integration.log import BOOTSTRAP, EventWriter, fresh_topics, read_committed
 
@@ -31,22 +31,7 @@ ARCHIVED_SHARE = 2
 
 
 def spec(subject: str, kind: str, as_of_ms: int, mode: str = "as_of") -> ExportSpec:
-    return ExportSpec.model_validate(
-        {
-            "export_id": "1" * 32,
-            "case": "CASE-7",
-            "subject_kind": kind,
-            "subject_id": subject,
-            "mode": mode,
-            "as_of_ms": as_of_ms,
-            "created_at_ms": 1,
-            "expires_at_ms": 2,
-            "action_id": "a",
-            "officer": "olga",
-            "device_id": "d",
-            "origin": "test",
-        }
-    )
+    return export_spec(subject, as_of_ms, mode=mode, kind=kind)
 
 
 def export(source: Source, partitions: int, work: Path, asked: ExportSpec) -> ExportResult:

@@ -4,7 +4,6 @@ files and their manifest, and an HTML transcript that keeps hostile text as text
 
 from __future__ import annotations
 
-import html.parser
 import json
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from edge.protocol.compliance import ExportEvent, ExportLine, Manifest
 from projections.history.scratch import ScratchHistory
 from schemas import codec
 from schemas import models as m
-from tests.compliance_story import ListSource, Story, ms_after
+from tests.compliance_story import Elements, ListSource, Story, export_spec, ms_after
 
 LINES: TypeAdapter[Any] = TypeAdapter(ExportLine)
 HOSTILE = "<script>alert(\"x\")</script><img src=x onerror=alert(1)> & 'quoted'"
@@ -30,22 +29,7 @@ HOSTILE = "<script>alert(\"x\")</script><img src=x onerror=alert(1)> & 'quoted'"
 def spec(
     subject: str, as_of_ms: int, *, mode: str = "as_of", kind: str = "conversation"
 ) -> ExportSpec:
-    return ExportSpec.model_validate(
-        {
-            "export_id": "0" * 32,
-            "case": "CASE-1",
-            "subject_kind": kind,
-            "subject_id": subject,
-            "mode": mode,
-            "as_of_ms": as_of_ms,
-            "created_at_ms": 1,
-            "expires_at_ms": 2,
-            "action_id": "a",
-            "officer": "olga",
-            "device_id": "d",
-            "origin": "test",
-        }
-    )
+    return export_spec(subject, as_of_ms, mode=mode, kind=kind)
 
 
 def export(
@@ -240,19 +224,6 @@ def test_the_manifest_names_each_file_with_its_digest(tmp_path: Path) -> None:
     assert not (tmp_path / "scratch").exists(), "the scratch view is gone"
 
 
-class _Elements(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
 def test_the_transcript_keeps_hostile_text_as_text(tmp_path: Path) -> None:
     s = Story()
     s.create("g-1", "alice", "bob", name=HOSTILE)
@@ -261,7 +232,7 @@ def test_the_transcript_keeps_hostile_text_as_text(tmp_path: Path) -> None:
     s.react("g-1", "bob", sent, "<b>")
     result = export(s, tmp_path, spec("g-1", ms_after(s)))
     page = (result.directory / HTML).read_text()
-    elements = _Elements()
+    elements = Elements()
     elements.feed(page)
     assert "script" not in elements.tags and "img" not in elements.tags and "b" not in elements.tags
     assert HOSTILE in "".join(elements.text), "shown to the officer as the text it was"
