@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from bench import results
 from projections.history import projection as history_view
 from projections.inbox import projection as inbox_view
-from projections.store import Put
+from projections.store import Change, Put
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
@@ -300,16 +300,21 @@ def views_apply_anything(case: list[bytes]) -> None:
     """The views' path for events-topic records (projections/follower.py): what does not
     decode or is no event is parked; an event is applied by each view without raising."""
     inbox: dict[bytes, bytes] = {}
+    history: dict[bytes, bytes] = {}
     for data in case:
         event = decoded_or_none(data)
         if not isinstance(event, EVENT_TYPES):
             continue
-        history_view.apply(cast(m.Event, event), data, last_seq=0)
-        for change in inbox_view.apply(cast(m.Event, event), inbox.get):
-            if isinstance(change, Put):
-                inbox[change.key] = change.value
-            else:
-                inbox.pop(change.key, None)
+        _fold(history_view.apply(cast(m.Event, event), data, 0, history.get), history)
+        _fold(inbox_view.apply(cast(m.Event, event), inbox.get), inbox)
+
+
+def _fold(changes: list[Change], store: dict[bytes, bytes]) -> None:
+    for change in changes:
+        if isinstance(change, Put):
+            store[change.key] = change.value
+        else:
+            store.pop(change.key, None)
 
 
 def fanout_routes_anything(case: list[bytes]) -> None:

@@ -1,10 +1,12 @@
 """Projection lag: an event visible to `read_committed` readers of the log -> the same event
-visible to the edge's readers of each view (history and inbox).
+visible to the edge's readers of each view (history and inbox; the search part measures the
+search view the same way: event in the log -> searchable).
 
-Load: the sequencer and both view processes on a fresh topic set; commands are produced at a
+Load: the sequencer and the views' processes on a fresh topic set; commands are produced at a
 fixed rate (bench/sequencer.py's paced loader). One consumer notes when each event becomes
 visible in the log; a poller process with each view's RocksDB secondary (as the edge reads
-it) notes when the view's `last_seq` of its conversation reaches it. Both use the machine's
+it; for search, a `SearchReader` reloading the index) notes when the view's `last_seq` of its
+conversation reaches it. Both use the machine's
 wall clock, so the two processes' notes compare.
 """
 
@@ -37,12 +39,18 @@ from infra.topics import ensure_topics
 from kafkalog.batches import next_batch
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
-from projections.reader import ViewReader, ViewUnavailableError
+from projections.reader import ViewUnavailableError
+from projections.search.query import SearchReader
 from schemas import codec
 from schemas import models as m
 from schemas.topics import declare_topics
 
-VIEWS = ("history", "inbox")
+Reader = HistoryReader | InboxReader | SearchReader
+READERS: dict[str, type[Reader]] = {
+    "history": HistoryReader,
+    "inbox": InboxReader,
+    "search": SearchReader,
+}
 POLL_INTERVAL_S = 0.005
 """Between sweeps of every conversation of both views: the lag's resolution. Sweeping
 without pause would take a core from the processes being measured (2 cores here)."""
@@ -56,6 +64,7 @@ class LagLoad:
     seconds: float = 10.0
     warmup_seconds: float = 3.0
     partitions: int = 8
+    views: tuple[str, ...] = ("history", "inbox")
 
     def as_sequencer_load(self) -> SequencerLoad:
         return SequencerLoad(
@@ -88,7 +97,7 @@ class ViewUnderTest:
         self.proc.wait(30)
 
 
-def _open(path: Path, reader: type[ViewReader], deadline_s: float = 60.0) -> ViewReader:
+def _open(path: Path, reader: type[Reader], deadline_s: float = 60.0) -> Reader:
     deadline = time.monotonic() + deadline_s
     while True:
         try:
@@ -103,17 +112,13 @@ def poll_views(paths: dict[str, str], cids: list[str], ready: Any, stop: Any, ou
     """In a process of its own (so that it never waits on the log reader's GIL): notes,
     per view, when each (conversation, seq) first shows in its `last_seq`; sweeps every
     conversation of every view, then sleeps `POLL_INTERVAL_S`."""
-    kinds: dict[str, type[HistoryReader] | type[InboxReader]] = {
-        "history": HistoryReader,
-        "inbox": InboxReader,
-    }
-    readers = {v: _open(Path(path), kinds[v]) for v, path in paths.items()}
+    readers = {v: _open(Path(path), READERS[v]) for v, path in paths.items()}
     seen: dict[str, dict[str, int]] = {v: dict.fromkeys(cids, 0) for v in readers}
     visible: dict[str, dict[tuple[str, int], int]] = {v: {} for v in readers}
     while not stop.is_set():
         for view, reader in readers.items():
             for cid in cids:
-                last = reader.last_seq(cid)  # type: ignore[attr-defined]
+                last = reader.last_seq(cid)
                 if last > seen[view][cid]:
                     now = time.time_ns()
                     for seq in range(seen[view][cid] + 1, last + 1):
@@ -145,11 +150,11 @@ def run(settings: PlatformSettings, load: LagLoad, work: Path) -> dict[str, Any]
         "PARLEY_STATE_DIR": str(work / "state"),
     }
     sequencer = SequencerUnderTest(settings, topics, prefix, work)
-    views = [ViewUnderTest(v, env, work) for v in VIEWS]
+    views = [ViewUnderTest(v, env, work) for v in load.views]
     consumer = _events_consumer(settings.bootstrap, topics)
     spawn = multiprocessing.get_context("spawn")
     ready, stop, out = spawn.Event(), spawn.Event(), spawn.Queue()
-    paths = {v: str(work / "state" / f"{prefix}-{v}") for v in VIEWS}
+    paths = {v: str(work / "state" / f"{prefix}-{v}") for v in load.views}
     poller = spawn.Process(target=poll_views, args=(paths, cids, ready, stop, out))
     try:
         poller.start()

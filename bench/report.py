@@ -13,10 +13,13 @@ from typing import Any
 SUITE = "suite"
 SEQUENCER = "sequencer-full"
 RAMP = "edge-ramp"
+HOPS = "edge-hops"
 IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
 LAG = "projection-lag-full"
+SEARCH = "search"
+ARCHIVE_LAG = "archive-lag-full"
 
 
 def number(value: Any, digits: int = 0) -> str:
@@ -199,7 +202,48 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
                     "p99 <= 50 ms",
                 )
             )
+    if found := results.get(SEARCH):
+        rows += _search_rows(found)
+    if archive := results.get(ARCHIVE_LAG):
+        rows.append(
+            (
+                "archive lag",
+                f"log-visible to in an S3 object at {number(archive['rate_per_s'])} messages/s",
+                f"p50 {number(archive['lag_s']['p50_s'], 1)} s, "
+                f"p99 {number(archive['lag_s']['p99_s'], 1)} s, "
+                f"max {number(archive['lag_s']['max_s'], 1)} s",
+                f"<= {number(archive['goal_s'])} s",
+            )
+        )
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
+
+
+def _search_rows(found: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    indexing, queries = found["indexing"], found["queries"]
+    rows = [
+        (
+            "search view, one pinned core",
+            f"messages indexed per second (per CPU second), {number(indexing['messages'])}",
+            f"{number(indexing['messages_per_s'])} ({number(indexing['messages_per_cpu_s'])})",
+            number(found["goals"]["messages_per_s_per_core"]),
+        ),
+        (
+            "",
+            "query p99: " + " / ".join(queries),
+            " / ".join(number(q["p99_ms"], 1) for q in queries.values()) + " ms",
+            f"<= {number(found['goals']['query_p99_ms'])} ms",
+        ),
+    ]
+    if lag := found.get("lag"):
+        rows.append(
+            (
+                "",
+                f"index lag, log-visible to searchable at {number(lag['rate_per_s'])}/s",
+                f"p50 {number(lag['p50_ms'], 1)} ms, p99 {number(lag['p99_ms'], 1)} ms",
+                f"p99 <= {number(found['goals']['lag_p99_ms'])} ms",
+            )
+        )
+    return rows
 
 
 def _step_at(edge: dict[str, Any], rate: int | None) -> dict[str, Any] | None:
@@ -250,6 +294,60 @@ def ramp_section(edge: dict[str, Any] | None, suite: dict[str, Any]) -> str:
         else "**No knee:** the first step was already over the limit.\n\n"
     )
     return text + f"![latency against load]({RAMP}.png)\n\n"
+
+
+def hops_section(run: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Where the time goes: a budget per hop (`{HOPS}.json`)\n\n"
+    if run is None:
+        return text + _missing(HOPS, suite)
+    steps = [s for s in run["steps"] if "hops" in s]
+    text += (
+        "The end-to-end load at each rate, every measured message stamped at each hop by "
+        "the records themselves (bench/hops.py says which stamp is which). p50 / p99 of each "
+        "hop in ms; hops under 1 ms read as 0 or 1 (record timestamps are milliseconds).\n\n"
+    )
+    header = ["hop", *(f"{number(s['rate_per_s'])}/s p50 / p99" for s in steps)]
+    names = list(steps[0]["hops"]["hops"]) if steps else []
+    rows = [
+        (
+            name,
+            *(
+                f"{number(s['hops']['hops'][name]['p50_ms'], 1)} / "
+                f"{number(s['hops']['hops'][name]['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+        for name in names
+    ]
+    rows.append(
+        (
+            "**send -> receive**",
+            *(
+                f"{number(s['hops']['send_to_receive']['p50_ms'], 1)} / "
+                f"{number(s['hops']['send_to_receive']['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+    )
+    rows.append(
+        (
+            "platform CPU per message",
+            *(f"{number(s.get('platform_cpu_us_per_message'))} us" for s in steps),
+        )
+    )
+    text += table(header, rows) + "\n\n"
+    roles = sorted({r for s in steps for r in s.get("cpu_us_per_message", {})})
+    text += "CPU per message sent, by process (us; the load generator shares the cores):\n\n"
+    text += table(
+        ["process", *(f"{number(s['rate_per_s'])}/s" for s in steps)],
+        [(r, *(number(s["cpu_us_per_message"].get(r)) for s in steps)) for r in roles],
+    )
+    rest = run.get("at_rest", {})
+    text += (
+        f"\n\nAt rest (every device connected, nobody sending) the platform took "
+        f"{number(100 * rest.get('platform_share_of_core', float('nan')), 1)}% of a core.\n\n"
+    )
+    return text + f"![latency budget per hop]({HOPS}-budget.png)\n\n"
 
 
 def idle_section(idle: dict[str, Any] | None, suite: dict[str, Any]) -> str:
@@ -412,6 +510,76 @@ def lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     )
 
 
+def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Search (`{SEARCH}.json`)\n\n"
+    if found is None:
+        return text + _missing(SEARCH, suite)
+    load, indexing = found["load"], found["indexing"]
+    text += (
+        f"{number(load['messages'])} messages in {number(load['conversations'])} conversations "
+        "from real word frequency lists of ten languages, indexed by the view's own batches "
+        f"({number(load['batch'])} events a commit) on one pinned core; the searcher is in "
+        f"{number(load['member_of'])} conversations, and each query runs end to end (ACL "
+        "checks against the history view and snippets included).\n\n"
+    )
+    rows = [
+        ("messages/s, wall clock", number(indexing["messages_per_s"])),
+        (
+            "messages per CPU second (all the process's threads)",
+            number(indexing["messages_per_cpu_s"]),
+        ),
+        ("index bytes per message", number(indexing["index_bytes_per_message"], 1)),
+        (
+            "decoding, the follower's cost before `add`",
+            f"{number(found['follower_decode_us_per_event'], 1)} µs/event",
+        ),
+    ]
+    text += table(["indexing", ""], rows) + "\n\n"
+    queries = [
+        (
+            kind,
+            f"`{q['example']}`",
+            number(q["p50_ms"], 1),
+            number(q["p99_ms"], 1),
+            number(q["median_estimated_total"]),
+        )
+        for kind, q in found["queries"].items()
+    ]
+    text += table(["query", "example", "p50 ms", "p99 ms", "median estimated total"], queries)
+    if lag := found.get("lag"):
+        text += (
+            f"\n\n**Index lag** at {number(lag['rate_per_s'])} messages/s for "
+            f"{number(lag['seconds'])} s over {number(lag['conversations'])} conversations (the "
+            "sequencer and the search view on fresh topics; from a `read_committed` consumer "
+            "seeing the event to a `SearchReader` finding it applied), "
+            f"{number(lag['events_measured'])} events: p50 {number(lag['p50_ms'], 1)} ms, "
+            f"p95 {number(lag['p95_ms'], 1)} ms, p99 {number(lag['p99_ms'], 1)} ms, max "
+            f"{number(lag['max_ms'], 1)} ms; never visible: {number(lag['never_visible'])}; "
+            f"search view RSS {number(lag.get('search_rss_mib'), 1)} MiB."
+        )
+    return text + f"\n\n![search query latency]({SEARCH}.png)\n\n"
+def archive_lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Archive lag (`{ARCHIVE_LAG}.json`)\n\n"
+    if lag is None:
+        return text + _missing(ARCHIVE_LAG, suite)
+    text += (
+        f"The sequencer and the archive process (default settings: an object closes after "
+        f"60 s open) on fresh topics of {number(lag['partitions'])} partitions; "
+        f"{number(lag['rate_per_s'])} messages/s for {number(lag['seconds'])} s. Lag is from "
+        "the moment a `read_committed` consumer sees an event in the log to the first listing "
+        f"of S3 (every {lag['list_interval_s']} s) that shows an object holding it, for "
+        f"{number(lag['events_measured'])} events in {number(lag['objects'])} objects.\n\n"
+    )
+    row = (
+        *(number(lag["lag_s"][k], 1) for k in ("p50_s", "p95_s", "p99_s", "max_s")),
+        number(lag["never_archived"]),
+        number(lag["archive_cpu_s_per_load_s"], 3),
+        f"{number(lag['archive_rss_mib'], 1)} MiB",
+    )
+    header = ["p50 s", "p95 s", "p99 s", "max s", "never archived", "archive CPU s/s", "RSS"]
+    return text + table(header, [row]) + "\n\n"
+
+
 def commands_section(suite: dict[str, Any]) -> str:
     rows = [
         (
@@ -443,11 +611,14 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             machine_section(suite),
             busy_section(suite),
             ramp_section(results.get(RAMP), suite),
+            hops_section(results.get(HOPS), suite),
             idle_section(results.get(IDLE), suite),
             sequencer_section(results.get(SEQUENCER), suite),
             rebuild_section(results.get(REBUILD), suite),
             backfill_section(results.get(BACKFILL), suite),
             lag_section(results.get(LAG), suite),
+            search_section(results.get(SEARCH), suite),
+            archive_lag_section(results.get(ARCHIVE_LAG), suite),
             commands_section(suite),
         ]
     )

@@ -23,10 +23,13 @@ def finite(value: Any) -> Any:
 
 
 def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
-    """`<name>.json`, and `<name>.png` where the benchmark measured latencies."""
+    """`<name>.json`, and `<name>.png` where the benchmark measured latencies (one
+    distribution, steps of a ramp, or several kinds: `latencies_by_kind_ms`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = dict(result)
     latencies = result.pop("latencies_ms", [])
+    by_kind = result.pop("latencies_by_kind_ms", {})
+    title = result.pop("plot_title", f"{result.get('benchmark')} latency by kind")
     steps = [dict(s) for s in result.get("steps", [])]
     step_latencies = [s.pop("latencies_ms", []) for s in steps]
     if steps:
@@ -34,8 +37,15 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
     result.setdefault("machine", machine())
     written = [out_dir / f"{name}.json"]
     written[0].write_text(json.dumps(finite(result), indent=2, allow_nan=False) + "\n")
+    if any("hops" in s for s in steps):
+        budget = out_dir / f"{name}-budget.png"
+        plots.hops(budget, [s for s in steps if "hops" in s])
+        written.append(budget)
     plot = out_dir / f"{name}.png"
-    if steps and len(steps) > 1:
+    if by_kind:
+        plots.latency_cdfs(plot, title, by_kind)
+        written.append(plot)
+    elif steps and len(steps) > 1:
         limit = result.get("p99_limit_ms") or ramp.P99_LIMIT_MS
         plots.ramp(plot, steps, step_latencies, limit, result.get("knee_rate_per_s"))
         written.append(plot)

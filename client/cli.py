@@ -16,10 +16,11 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from client.config import DEFAULT_SERVER, StoredLogin, config_dir, load_login, save_login
-from client.display import describe
+from client.display import describe, describe_hit
 from client.errors import (
     ApiError,
     ParleyError,
@@ -130,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("chat", chat, "live chat: print incoming messages, send lines from stdin")
     sub.add_argument("conversation")
     sub.add_argument("--history", type=_page_size, default=20, help="earlier events to show")
+    sub = command("search", search, "find messages you may read (docs/search.md)")
+    sub.add_argument("query", nargs="+", help='words, "phrases", -exclusions, in: from: has:')
+    sub.add_argument("--in", dest="conversation", help="only this conversation")
+    sub.add_argument("--from", dest="sender", help="only messages this user sent")
+    sub.add_argument("--before", type=_day, help="only before this UTC day (YYYY-MM-DD)")
+    sub.add_argument("--after", type=_day, help="only after this UTC day (YYYY-MM-DD)")
+    sub.add_argument("--has-link", action="store_true", help="only messages with a link")
+    sub.add_argument("--has-file", action="store_true", help="only messages with attachments")
+    sub.add_argument("--newest", action="store_true", help="newest first, not by relevance")
+    sub.add_argument("--limit", type=_hits, default=20, help="hits per page (1-50)")
+    sub.add_argument("--cursor", help="the next page: the cursor a previous search printed")
     command("devices", devices, "list your devices")
     sub = command("revoke", revoke, "revoke a device's token")
     sub.add_argument("device_id")
@@ -209,6 +221,30 @@ async def history(args: argparse.Namespace, ctx: Context) -> int:
         page = await client.fetch_history(args.conversation, before=args.before, limit=args.limit)
     lines = [line for line in map(describe, page.events) if line is not None]
     print("\n".join(lines) if lines else "no messages yet")
+    return EXIT_OK
+
+
+async def search(args: argparse.Namespace, ctx: Context) -> int:
+    """One page of hits, matches in [brackets]; the cursor for the next page on stderr."""
+    async with _client(ctx) as client:
+        page = await client.search(
+            " ".join(args.query),
+            conversation_id=args.conversation,
+            sender=args.sender,
+            before=args.before,
+            after=args.after,
+            has_link=args.has_link,
+            has_file=args.has_file,
+            order="newest" if args.newest else "relevance",
+            limit=args.limit,
+            cursor=args.cursor,
+        )
+    for hit in page.hits:
+        print(describe_hit(hit))
+    if not page.hits:
+        print("no messages found")
+    more = f"; next page: --cursor {page.next_cursor}" if page.next_cursor else ""
+    print(f"about {page.estimated_total} matches{more}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -345,6 +381,20 @@ def _page_size(text: str) -> int:
     if value > 200:
         raise argparse.ArgumentTypeError("at most 200")
     return value
+
+
+def _hits(text: str) -> int:
+    value = _seq(text)
+    if value > 50:
+        raise argparse.ArgumentTypeError("at most 50")
+    return value
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from e
 
 
 def _seq(text: str) -> int:

@@ -1,10 +1,10 @@
-"""How conversation events read in a terminal: one line each, by the event's type."""
+"""How conversation events and search hits read in a terminal: one line each."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from client.models import ConversationEvent
+from client.models import ConversationEvent, SearchHit
 from edge.protocol import events as v
 from edge.protocol.frames import PlainText
 
@@ -52,3 +52,27 @@ def describe(event: ConversationEvent) -> str | None:
     at = getattr(event.event, "occurred_at_ms", None)
     clock = datetime.fromtimestamp(at / 1000).strftime("%H:%M ") if isinstance(at, int) else ""
     return f"#{event.seq} {clock}{line}"
+
+
+def highlighted(hit: SearchHit, mark: tuple[str, str] = ("[", "]")) -> str:
+    """The hit's snippet with each match between `mark`s. The offsets count UTF-16 code
+    units (what a JavaScript client indexes by), so they are applied to the UTF-16 form."""
+    units = hit.snippet.encode("utf-16-le")
+    out, at = [], 0
+    for h in sorted(hit.highlights, key=lambda h: h.start):
+        start, end = max(2 * h.start, at), 2 * h.end
+        if start >= end:
+            continue
+        out += [units[at:start].decode("utf-16-le", errors="replace"), mark[0]]
+        out += [units[start:end].decode("utf-16-le", errors="replace"), mark[1]]
+        at = end
+    out.append(units[at:].decode("utf-16-le", errors="replace"))
+    return "".join(out)
+
+
+def describe_hit(hit: SearchHit) -> str:
+    """`<conversation> #<seq> <date> <sender>: <snippet with [matches]>`"""
+    day = datetime.fromtimestamp(hit.sent_at_ms / 1000).strftime("%Y-%m-%d %H:%M")
+    edited = " (edited)" if hit.edited else ""
+    text = " ".join(highlighted(hit).split())
+    return f"{hit.conversation_id}\t#{hit.seq} {day} {hit.sender}{edited}: {text}"

@@ -21,10 +21,13 @@ from edge.protocol.answers import (
     CreatedConversation,
     Device,
     DeviceList,
+    Highlight,
     HistoryPage,
     Identity,
     Inbox,
     InboxEntry,
+    SearchHit,
+    SearchPage,
     SendResult,
     Sequenced,
     Session,
@@ -41,10 +44,14 @@ __all__ = [
     "CreatedConversation",
     "Device",
     "DeviceList",
+    "Highlight",
     "HistoryPage",
     "Identity",
     "Inbox",
     "InboxEntry",
+    "SearchHit",
+    "SearchOrder",
+    "SearchPage",
     "SendResult",
     "Sequenced",
     "Session",
@@ -54,6 +61,7 @@ __all__ = [
 ]
 
 AckKind = Literal["delivered", "read"]
+SearchOrder = Literal["relevance", "newest"]
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 

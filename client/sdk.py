@@ -10,6 +10,7 @@ import logging
 import socket
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from datetime import date
 from types import TracebackType
 from typing import Any, Literal
 
@@ -34,6 +35,8 @@ from client.models import (
     HistoryPage,
     Inbox,
     InboxEntry,
+    SearchOrder,
+    SearchPage,
     SendResult,
     Sequenced,
     SyncAnswer,
@@ -50,6 +53,7 @@ from edge.protocol.frames import (
     Ping,
     PlainText,
     React,
+    Search,
     SendMessage,
     Sync,
     Typing,
@@ -456,6 +460,42 @@ class ParleyClient:
             active=active,
         )
         return await self._watermark_or_seq(frame, "react")
+
+    async def search(
+        self,
+        query: str,
+        *,
+        conversation_id: str | None = None,
+        sender: str | None = None,
+        before: date | None = None,
+        after: date | None = None,
+        has_link: bool = False,
+        has_file: bool = False,
+        order: SearchOrder = "relevance",
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """One page of the messages this person may read now that match `query` (words,
+        "phrases", -exclusions, in: from: before: after: has:link has:file; docs/search.md).
+        For the next page, call again with the same arguments and `cursor=page.next_cursor`.
+        A query the server refuses raises `ApiError` with code `invalid` and the reason as
+        its message; one over the server's time budget, code `timeout`. Snippet offsets
+        count UTF-16 code units: `client.display.highlighted` renders them."""
+        frame = Search(
+            type="search",
+            id=self._request_id(),
+            query=query,
+            conversation_id=conversation_id,
+            sender=sender,
+            before=before,
+            after=after,
+            has_link=has_link,
+            has_file=has_file,
+            order=order,
+            limit=limit,
+            cursor=cursor,
+        )
+        return parse_answer(SearchPage, await self._request(frame), what="search")
 
     async def _catch_up(self) -> None:
         """After a (re)connect or a resync: `sync` from what is held until nothing more is

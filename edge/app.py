@@ -36,11 +36,13 @@ from edge.rest import RestApi, errors_middleware, json_response, tracing_middlew
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
 from edge.view_writes import ViewWrites
-from edge.views import LazyHistory, LazyInbox
+from edge.views import LazyHistory, LazyInbox, LazySearch
 from edge.websocket import WebSocketEndpoint
 from kafkalog import presets
 from kafkalog.decoding import decode_session
 from kafkalog.follower import Decoded
+from projections.search.executor import SearchExecutor
+from projections.search.query import MessageSearch
 from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics, session_key
 from telemetry.lag import LagSampler
@@ -62,7 +64,11 @@ def build_app(settings: EdgeSettings, tracing: Tracing | None = None) -> web.App
     tracing = tracing or Tracing.off()
     traced = [tracing_middleware(tracing)] if tracing.enabled else []
     app = web.Application(
-        middlewares=[*traced, errors_middleware], client_max_size=settings.max_frame_bytes
+        middlewares=[*traced, errors_middleware],
+        client_max_size=settings.max_frame_bytes,
+        # A request line as long as a frame: `GET /v1/search` carries its query in the URL,
+        # and a query over the search's own limit must reach it to be answered `invalid`.
+        handler_args={"max_line_size": settings.max_frame_bytes},
     )
     app[SETTINGS] = settings
     app[TRACING] = tracing
@@ -217,12 +223,15 @@ def _services(
     """What REST and the WebSocket serve: accounts, commands and reads."""
     timeout_s = settings.request_timeout_s
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
+    history = LazyHistory(view_path(settings, "history"))
+    search = MessageSearch(LazySearch(view_path(settings, "search")), history)
     return (
         AccountService(submitter=submitter, directory=directory, timeout_s=timeout_s),
         CommandService(submitter=submitter, directory=directory),
         ReadService(
-            history=LazyHistory(view_path(settings, "history")),
+            history=history,
             inbox=LazyInbox(view_path(settings, "inbox")),
+            searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),
         ),
     )
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from edge.protocol.answers import ErrorAnswer, ErrorDetail
 from edge.protocol.pushes import ErrorFrame
+from projections.search.errors import InvalidSearchError, SearchError, SearchTimeoutError
 from schemas.models import RejectionCode
 
 
@@ -100,6 +101,19 @@ def rejection_error(code: RejectionCode, reason: str) -> ClientError:
     if client_code is ErrorCode.NOT_FOUND:
         reason = NOT_FOUND_MESSAGE
     return ClientError(client_code, reason)
+
+
+_SEARCH: dict[type[SearchError], ErrorCode] = {
+    InvalidSearchError: ErrorCode.INVALID,
+    SearchTimeoutError: ErrorCode.TIMEOUT,
+}
+
+
+def search_error(error: SearchError) -> ClientError:
+    """A refused search, with its reason: what to change (`invalid`), or that it ran past
+    its time budget or found every searcher busy (`timeout`)."""
+    code = _SEARCH[type(error)]
+    return ClientError(code, error.reason)
 
 
 NO_SUCH_CONVERSATION = ClientError(ErrorCode.NOT_FOUND, NOT_FOUND_MESSAGE)

@@ -77,32 +77,33 @@ def _operation(endpoint: Endpoint[Any, Any], refs: dict[type[BaseModel], Any]) -
         "security": SECURED if endpoint.secured else [],
         "responses": {str(status.value): answered, "4XX": error, "503": error},
     }
-    names = PATH_PARAMETER.findall(endpoint.path)
     text = TypeAdapter(str).json_schema()
-    parameters = [{"name": name, "in": "path", "required": True, "schema": text} for name in names]
-    if endpoint.query is not None:
-        parameters += _query_parameters(endpoint.query)
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": text}
+        for name in PATH_PARAMETER.findall(endpoint.path)
+    ]
+    if endpoint.source == "query":
+        parameters += _query_parameters(endpoint.body)
+    elif endpoint.body is not NoBody:
+        operation["requestBody"] = {"required": True, "content": _json(refs[endpoint.body])}
     if parameters:
         operation["parameters"] = parameters
-    if endpoint.body is not NoBody:
-        operation["requestBody"] = {"required": True, "content": _json(refs[endpoint.body])}
     return operation
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    """One `in: query` parameter per field of the route's query model, with its schema."""
+    """A body model read from the query string: one parameter per field, its schema and
+    description the field's own."""
     schema = model.model_json_schema(ref_template=REF)
     required = set(schema.get("required", []))
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": name in required,
-            "schema": {k: v for k, v in field.items() if k != "description"},
-            **({"description": field["description"]} if "description" in field else {}),
-        }
-        for name, field in schema.get("properties", {}).items()
-    ]
+    found = []
+    for name, field in schema["properties"].items():
+        described = {k: v for k, v in field.items() if k != "description"}
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in field:
+            parameter["description"] = field["description"]
+        found.append(parameter | {"schema": described})
+    return found
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

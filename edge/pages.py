@@ -1,9 +1,13 @@
 """History as a device reads it: pages of a conversation, and `sync` over all of them.
 
-Each message shows as it is now: with its latest edit and its reactions, and as a
-`Hidden` placeholder when the reader deleted it for themselves (a placeholder keeps the
-seq, so clients see no gap). A deletion "for me" by someone else is a placeholder too:
-only its author learns of it. Runs on the edge's history thread (RocksDB reads block).
+A person reads only what was sent during one of their tenures (from the event that made them
+a member to the one that removed them; `Tenures` in projections/history/layout.py), so a
+page is taken from those stretches of the conversation only: a page never comes back short
+because the seqs it looked at were someone else's. Each message shows as it is now: with its
+latest edit and its reactions, and as a `Hidden` placeholder when the reader deleted it for
+themselves (a placeholder keeps the seq, so clients see no gap). A deletion "for me" by
+someone else is a placeholder too: only its author learns of it. Runs on the edge's history
+thread (RocksDB reads block).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from edge.protocol.answers import (
     SyncAnswer,
     SyncedConversation,
 )
+from projections.history.layout import MAX_SEQ, Tenures
 from projections.history.query import MAX_PAGE, Overlay
 from projections.inbox.query import InboxConversation
 from schemas import codec
@@ -38,7 +43,7 @@ class HistoryView(Protocol):
 
     def last_seq(self, conversation_id: str) -> int: ...
 
-    def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool: ...
+    def tenures_in(self, user_id: str, conversation_id: str) -> Tenures | None: ...
 
     def overlay(self, conversation_id: str, seq: int) -> Overlay: ...
 
@@ -63,9 +68,10 @@ class HistoryPages:
     def page(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
     ) -> HistoryPage:
-        if not self.history.can_read(user_id, cid, 1):
+        tenures = self.history.tenures_in(user_id, cid)
+        if tenures is None:
             raise NO_SUCH_CONVERSATION
-        raws = self.history.page(cid, before=before, after=after, limit=limit)
+        raws = self._readable(tenures, cid, before=before, after=after, limit=limit)
         newest_first = before is not None and after is None
         events = self._render(user_id, cid, raws, newest_first=newest_first)
         return HistoryPage(events=events, last_seq=self.history.last_seq(cid))
@@ -91,12 +97,17 @@ class HistoryPages:
             if budget <= 0:
                 more = True
                 break
+            tenures = self.history.tenures_in(user_id, cid)
+            if tenures is None:
+                continue  # the history view trails the inbox (`more` said so)
             snapshot = last - cursor > SNAPSHOT_AFTER
             if snapshot:
-                raws = self.history.page(cid, before=last + 1, after=None, limit=SNAPSHOT_PAGE)
+                raws = self._readable(
+                    tenures, cid, before=last + 1, after=None, limit=SNAPSHOT_PAGE
+                )
             else:
                 page = min(budget, MAX_PAGE)
-                raws = self.history.page(cid, before=last + 1, after=cursor, limit=page)
+                raws = self._readable(tenures, cid, before=last + 1, after=cursor, limit=page)
             events = self._render(user_id, cid, raws, newest_first=snapshot)
             budget -= max(len(events), 1)
             reached = events[-1].seq if events else last
@@ -113,16 +124,36 @@ class HistoryPages:
         inbox = [inbox_entry(c) for c in self.inbox.entries(user_id)] if with_inbox else None
         return SyncAnswer(conversations=out, more=more, inbox=inbox)
 
+    def _readable(
+        self, tenures: Tenures, cid: str, *, before: int | None, after: int | None, limit: int
+    ) -> list[bytes]:
+        """`HistoryView.page`'s answer (same `before`, `after`, `limit`) over the seqs the
+        person may read: their tenures' stretches, walked from the near end."""
+        lower = 1 if after is None else after + 1
+        upper = MAX_SEQ if before is None else before - 1
+        spans = tenures.spans(lower, upper)
+        found: list[bytes] = []
+        if after is not None:
+            for first, last in spans:
+                found += self.history.page(
+                    cid, after=first - 1, before=last + 1, limit=limit - len(found)
+                )
+                if len(found) == limit:
+                    break
+            return found
+        for first, last in reversed(spans):
+            page = self.history.page(cid, before=last + 1, after=None, limit=limit - len(found))
+            # The page's oldest may predate the tenure; from seq 1 on, nothing does.
+            found[:0] = page if first == 1 else [raw for raw in page if _seq(raw) >= first]
+            if len(found) == limit:
+                break
+        return found
+
     def _render(
         self, user_id: str, cid: str, raws: list[bytes], *, newest_first: bool
     ) -> list[ConversationEvent]:
-        decoded = [(raw, cast(m.Event, codec.decode(raw))) for raw in raws]
-        readable = [
-            (raw, e) for raw, e in decoded if self.history.can_read(user_id, cid, e.meta.seq)
-        ]
-        kept = _within_budget([raw for raw, _ in readable], newest_first=newest_first)
-        chosen = {id(raw) for raw in kept}
-        return [self._item(user_id, cid, e) for raw, e in readable if id(raw) in chosen]
+        kept = _within_budget(raws, newest_first=newest_first)
+        return [self._item(user_id, cid, cast(m.Event, codec.decode(raw))) for raw in kept]
 
     def _item(self, user_id: str, cid: str, event: m.Event) -> ConversationEvent:
         seq = event.meta.seq
@@ -151,6 +182,10 @@ def message_item(event: m.MessageSent, overlay: Overlay) -> ConversationEvent:
         edited=edited,
         reactions=overlay.reactions or None,
     )
+
+
+def _seq(raw: bytes) -> int:
+    return cast(m.Event, codec.decode(raw)).meta.seq
 
 
 def _within_budget(events: list[bytes], *, newest_first: bool) -> list[bytes]:

@@ -1,6 +1,8 @@
-"""Reads, as clients ask for them: history pages, sync, the inbox and the conversation list,
-from the projections' query side. RocksDB reads block, so they run on one thread of this
-edge's own, and a burst of history requests never stalls its sockets."""
+"""Reads, as clients ask for them: history pages, sync, the inbox, the conversation list and
+search, from the projections' query side. RocksDB reads block, so they run on one thread of
+this edge's own, and a burst of history requests never stalls its sockets; searches run on
+the search executor's threads, each within its time budget, so a slow search delays
+neither a page nor another search beyond its own bound (projections/search/executor.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
+from edge.errors import search_error
 from edge.inbox_entries import inbox_entry
 from edge.pages import HistoryPages, HistoryView, InboxView
 from edge.protocol.answers import (
@@ -17,8 +20,13 @@ from edge.protocol.answers import (
     HistoryPage,
     Inbox,
     InboxEntry,
+    SearchPage,
     SyncAnswer,
 )
+from edge.protocol.frames import SearchParameters
+from edge.search_hits import search_page, search_request
+from projections.search.errors import SearchError
+from projections.search.executor import SearchExecutor
 
 T = TypeVar("T")
 
@@ -36,9 +44,12 @@ class InboxReads(InboxView, Protocol):
 
 
 class ReadService:
-    def __init__(self, *, history: History, inbox: InboxReads) -> None:
+    def __init__(
+        self, *, history: History, inbox: InboxReads, searches: SearchExecutor
+    ) -> None:
         self.history = history
         self.inbox_view = inbox
+        self.searches = searches
         self.pages = HistoryPages(history, inbox)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
 
@@ -71,6 +82,13 @@ class ReadService:
 
         return await self._read(read)
 
+    async def search(self, user_id: str, asked: SearchParameters) -> SearchPage:
+        try:
+            found = await self.searches.run(user_id, search_request(asked))
+        except SearchError as e:
+            raise search_error(e) from e
+        return search_page(found)
+
     async def sharing_a_conversation(self, user_id: str, others: list[str]) -> list[str]:
         """Those of `others` who share a conversation with the user: presence is theirs only."""
 
@@ -99,6 +117,7 @@ class ReadService:
     def close(self) -> None:
         """After the last request: the views close once their thread has finished."""
         self.thread.shutdown(wait=True)
+        self.searches.close()
         self.history.close()
         self.inbox_view.close()
 

@@ -1,8 +1,9 @@
-"""The control plane: accounts, devices and conversations over JSON/HTTP.
+"""The control plane: accounts, devices, conversations and search over JSON/HTTP.
 
 `ENDPOINTS` is the one table of routes: each names its method and path, the body it takes
-and the answer it gives (models of edge/protocol/), whether it needs a bearer token, and
-its handler. The routes and the OpenAPI document at /openapi.json are both made from it.
+(a JSON object, or for a `GET` that takes one, its query parameters) and the answer it gives
+(models of edge/protocol/), whether it needs a bearer token, and its handler. The routes
+and the OpenAPI document at /openapi.json are both made from it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -29,17 +30,20 @@ from edge.protocol.answers import (
     CreatedConversation,
     DeviceList,
     Profile,
+    SearchPage,
     Sequenced,
     Session,
 )
+from edge.protocol.frames import SearchParameters
 from edge.read_service import ReadService
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.edge")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-BodyT = TypeVar("BodyT", bound=c.RequestBody)
+BodyT = TypeVar("BodyT", bound=BaseModel)
+Source = Literal["json", "query"]
+"""Where a request's body model is read from: the JSON body, or the query parameters."""
 AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
-QueryT = TypeVar("QueryT", bound=c.QueryParameters)
 COMPLIANCE_OFF = ClientError(
     ErrorCode.UNAVAILABLE, "compliance is not configured on this edge node"
 )
@@ -57,13 +61,6 @@ class Call(Generic[BodyT]):
     body: BodyT
     user_id: str = ""
     device_id: str = ""
-    query: c.QueryParameters | None = None
-
-    def parameters(self, model: type[QueryT]) -> QueryT:
-        """The query string as its route's `query` model parsed it."""
-        if not isinstance(self.query, model):
-            raise TypeError(f"{self.request.path} declares no {model.__name__} query")
-        return self.query
 
 
 def json_response(status: int, answer: BaseModel) -> web.Response:
@@ -105,31 +102,30 @@ def tracing_middleware(tracing: Tracing) -> Callable[..., Awaitable[web.StreamRe
     return traced
 
 
-async def _parse(request: web.Request, model: type[BodyT]) -> BodyT:
+async def _parse(request: web.Request, model: type[BodyT], source: Source) -> BodyT:
     if model is NoBody:
         return model()
-    try:
-        raw = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
+    raw: Any
+    if source == "query":
+        raw = _query_parameters(request)
+    else:
+        try:
+            raw = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
     try:
         return model.model_validate(raw)
     except ValidationError as e:
         raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
 
 
-def _parse_query(
-    request: web.Request, model: type[c.QueryParameters] | None
-) -> c.QueryParameters | None:
-    if model is None:
-        return None
-    repeated = {name for name in request.query if len(request.query.getall(name)) > 1}
+def _query_parameters(request: web.Request) -> dict[str, str]:
+    """Each parameter once: which of two values was meant is not for the edge to guess."""
+    given = request.query
+    repeated = sorted({name for name in given if len(given.getall(name)) > 1})
     if repeated:
-        raise ClientError(ErrorCode.INVALID, f"repeated query parameters: {sorted(repeated)}")
-    try:
-        return model.model_validate(dict(request.query))
-    except ValidationError as e:
-        raise ClientError(ErrorCode.INVALID, validation_problems(e)) from e
+        raise ClientError(ErrorCode.INVALID, f"given more than once: {', '.join(repeated)}")
+    return dict(given)
 
 
 class RestApi:
@@ -154,9 +150,8 @@ class RestApi:
             identity = ("", "")
             if endpoint.secured:
                 identity = await self._identity(request)
-            body = await _parse(request, endpoint.body)
-            query = _parse_query(request, endpoint.query)
-            answer = await endpoint.handle(self, Call(request, body, *identity, query=query))
+            body = await _parse(request, endpoint.body, endpoint.source)
+            answer = await endpoint.handle(self, Call(request, body, *identity))
             if answer is None:
                 return web.Response(status=endpoint.status)
             return json_response(endpoint.status, answer)
@@ -228,6 +223,9 @@ class RestApi:
             role=call.body.role,
         )
 
+    async def search(self, call: Call[SearchParameters]) -> SearchPage:
+        return await self.reads.search(call.user_id, call.body)
+
     async def remove_member(self, call: Call[NoBody]) -> Sequenced:
         return await self.commands.change_members(
             call.user_id,
@@ -248,9 +246,10 @@ class RestApi:
         export_id = call.request.match_info["export_id"]
         return await self._compliance().export_status(_caller(call), export_id)
 
-    async def compliance_audit(self, call: Call[NoBody]) -> compliance_protocol.AuditPage:
-        query = call.parameters(compliance_protocol.AuditQuery)
-        return await self._compliance().read_audit(_caller(call), query)
+    async def compliance_audit(
+        self, call: Call[compliance_protocol.AuditQuery]
+    ) -> compliance_protocol.AuditPage:
+        return await self._compliance().read_audit(_caller(call), call.body)
 
     def _compliance(self) -> ComplianceService:
         if self.compliance is None:
@@ -274,8 +273,7 @@ class Endpoint(Generic[BodyT, AnswerT]):
     answer: type[AnswerT] | None
     status: HTTPStatus = HTTPStatus.OK
     secured: bool = True
-    query: type[c.QueryParameters] | None = None
-    """The model of its query string's parameters, if it takes any."""
+    source: Source = "json"
 
 
 ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
@@ -354,6 +352,15 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         Sequenced,
     ),
     Endpoint(
+        "GET",
+        "/v1/search",
+        "Search the messages I may read (as the `search` frame; docs/search.md).",
+        RestApi.search,
+        SearchParameters,
+        SearchPage,
+        source="query",
+    ),
+    Endpoint(
         "POST",
         "/v1/compliance/exports",
         "Export a conversation or a person's conversations at an instant, or every version "
@@ -377,8 +384,8 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         "/v1/compliance/audit",
         "The compliance audit log, filtered and paged (compliance officers).",
         RestApi.compliance_audit,
-        NoBody,
+        compliance_protocol.AuditQuery,
         compliance_protocol.AuditPage,
-        query=compliance_protocol.AuditQuery,
+        source="query",
     ),
 )

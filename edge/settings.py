@@ -17,5 +17,8 @@ class EdgeSettings(LogSettings):
     heartbeat_s: float = Field(default=20.0, gt=0)
     auth_timeout_s: float = Field(default=10.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    search_budget_s: float = Field(
+        default=1.0, gt=0, description="A search's time budget, queueing included; past it: timeout"
+    )
     typing_ttl_ms: int = Field(default=6000, ge=500, description="Typing ends unless refreshed")
     drain_s: float = Field(default=2.0, ge=0, description="Grace on shutdown")

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
+
+from tantivy import Searcher
 
 from edge.errors import NOT_READY
+from projections.history.layout import Tenures
 from projections.history.query import HistoryReader, Overlay
 from projections.inbox.query import InboxConversation, InboxReader
-from projections.reader import ViewReader, ViewUnavailableError
+from projections.reader import ViewUnavailableError
+from projections.search.query import SearchReader
 
-R = TypeVar("R", bound=ViewReader)
+
+class Reader(Protocol):
+    """A view's query side: opened when its view has written, closed with the edge."""
+
+    def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Reader)
 
 
 class LazyView(Generic[R]):
@@ -61,6 +72,12 @@ class LazyHistory(LazyView[HistoryReader]):
     def is_member(self, user_id: str, conversation_id: str) -> bool:
         return self.open().is_member(user_id, conversation_id)
 
+    def tenures_in(self, user_id: str, conversation_id: str) -> Tenures | None:
+        return self.open().tenures_in(user_id, conversation_id)
+
+    def tenures(self, user_id: str) -> dict[str, Tenures]:
+        return self.open().tenures(user_id)
+
     def overlay(self, conversation_id: str, seq: int) -> Overlay:
         return self.open().overlay(conversation_id, seq)
 
@@ -83,3 +100,11 @@ class LazyInbox(LazyView[InboxReader]):
 
     def refresh(self) -> None:
         self.open().refresh()
+
+
+class LazySearch(LazyView[SearchReader]):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SearchReader)
+
+    def searcher(self) -> Searcher:
+        return self.open().searcher()

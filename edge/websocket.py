@@ -262,6 +262,8 @@ class WebSocketEndpoint:
                 c.away = frame.status == "away"
                 self.hub.publish(c.user_id)
                 return Empty()
+            case f.Search():
+                return await self.reads.search(c.user_id, frame)
             case f.Ping():
                 return Pong()
             case f.Authenticate():

@@ -1,12 +1,14 @@
-"""Every record of an events partition up to a snapshot: the archive's, then the log's from
-where the archive ends. What a replay of history reads (compliance's exports, through
+"""Every record of an events partition up to a snapshot, from its first offset: the archive
+for what the log no longer holds, then the log (kafkalog/history.py decides which, as it
+does for a view's rebuild). What a replay of history reads (compliance's exports, through
 edge/compliance/), so that history older than the log's retention is still there.
 
 A snapshot is the high watermark of each partition at the moment it is taken: a replay
 reads exactly the records below it, however much the log grows meanwhile, so an export
 describes one moment of the log. Offsets below the snapshot that are neither in the
-archive (`ArchiveReader.end`) nor in the log any more (below its low watermark: deleted by
-retention) make the history incomplete: `HistoryIncompleteError`, never a silent gap.
+archive nor in the log any more raise `HistoryLostError`, never a silent gap: at the
+snapshot (`kafkalog.history.plan`), and again when a partition is read, since retention
+may delete more of the log while a long export runs.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.history import HistoryLostError, Resume, archived, log_starts, plan
 from kafkalog.presets import REPLAY, private_reader
 from kafkalog.records import position
-from projections.archive.chain import Chain
-from projections.archive.reader import ArchiveReader
 
 METADATA_TIMEOUT_S = 10.0
 POLL_S = 0.2
@@ -28,10 +30,6 @@ BATCH = 1000
 STALLED_S = 180.0
 """How long a read may see no progress below its snapshot before it gives up: longer than
 a transaction may stay open (60 s), after which the broker aborts it and reading goes on."""
-
-
-class HistoryIncompleteError(RuntimeError):
-    """Part of a partition below the snapshot is in neither the archive nor the log."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +47,11 @@ class HistorySource:
         self.bootstrap = bootstrap
         self.topic = topic
         self.archive = archive
-        self._chains: dict[int, Chain] = {}
+        self._resumes: dict[int, Resume] = {}
 
     def snapshot(self, partitions: list[int]) -> dict[int, int]:
-        """The high watermark of each partition now; with it, the archive's chains, listed
-        once, so that a long replay reads the objects that were there when it began."""
+        """The high watermark of each partition now; with it, where each is read from (the
+        archive's chain is listed once, so a long replay reads the objects there were)."""
         reader = Consumer(private_reader(self.bootstrap, REPLAY, name="history-snapshot"))
         try:
             ends = {
@@ -62,37 +60,35 @@ class HistorySource:
                 )[1]
                 for p in partitions
             }
+            starts = log_starts(reader, self.topic, partitions)
         finally:
             reader.close()
-        if self.archive is not None:
-            self._chains = self.archive.chains(partitions)
+        self._resumes = plan(self.topic, dict.fromkeys(partitions, 0), starts, self.archive)
         return ends
 
     def records(self, partition: int, end: int) -> Iterator[SourceRecord]:
-        """The records of `partition` below `end`, in offset order: the archive's first,
-        then the log's. Transactions' control records and aborted records are not records
-        here, so offsets may skip."""
-        chain = self._chains.get(partition)
-        start = 0
-        if self.archive is not None and chain is not None and chain.end is not None:
-            for archived in self.archive.records(partition, 0, chain=chain):
-                if archived.offset >= end:
-                    return
-                yield SourceRecord(partition, archived.offset, archived.key, archived.value)
-            start = chain.end
-        if start < end:
-            yield from self._log(partition, start, end)
+        """The records of `partition` below `end`, in offset order: the archive's where the
+        log no longer holds them, then the log's. Transactions' control records and aborted
+        records are not records here, so offsets may skip."""
+        resume = self._resumes.get(partition, Resume(partition, 0))
+        if self.archive is not None:
+            for batch in archived(self.archive, self.topic, resume):
+                for record in batch:
+                    offset = record.offset()
+                    if offset is None or offset >= end:
+                        return
+                    yield SourceRecord(partition, offset, record.key(), record.value() or b"")
+        if resume.log_from < end:
+            yield from self._log(partition, resume.log_from, end)
 
     def _log(self, partition: int, start: int, end: int) -> Iterator[SourceRecord]:
         reader = Consumer(private_reader(self.bootstrap, REPLAY, name="history-source"))
         try:
-            low, _ = reader.get_watermark_offsets(
-                TopicPartition(self.topic, partition), timeout=METADATA_TIMEOUT_S, cached=False
-            )
+            low = log_starts(reader, self.topic, [partition])[partition]
             if start < low:
-                raise HistoryIncompleteError(
-                    f"{self.topic}[{partition}]: offsets {start} to {low} are in neither the "
-                    "archive nor the log (deleted by retention before they were archived)"
+                raise HistoryLostError(
+                    f"{self.topic}[{partition}]: offsets {start} to {low} left the log while "
+                    "the replay ran, before it read them"
                 )
             reader.assign([TopicPartition(self.topic, partition, start)])
             yield from self._read(reader, partition, start, end)

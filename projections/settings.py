@@ -20,7 +20,12 @@ class ViewSettings(LogSettings):
         description="Stable per instance: as the group's static member id, it lets a restarted "
         "instance take its partitions back at once instead of after the session timeout",
     )
-    max_batch: int = Field(default=1000, ge=1)
+    max_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="Records per batch at most; each view has its own default (1,000; the "
+        "search view 5,000, as each tantivy commit has a fixed cost)",
+    )
 
     def group_id(self, view: str) -> str:
         return self.view_group or f"{self.topic_prefix}-{view}"

@@ -1,17 +1,21 @@
-"""A view's RocksDB, written only in whole batches.
+"""A view's store, written only in whole batches, and the RocksDB one most views use.
 
-A batch holds the changes of a run of events and, in the same RocksDB write, the next
-offset per partition it covers (the tracking record). After a crash the store is either
-before or after the whole batch, so the position it reports is exactly what it holds.
-Every view (history, inbox) is such a store with its own `ViewBatch.add`.
+A batch holds the changes of a run of events and, in the same atomic write, the next offset
+per partition it covers (the tracking record). After a crash the store is either before or
+after the whole batch, so the position it reports is exactly what it holds.
+`TrackedStore` and `TrackedBatch` are that contract, all the view follower
+(projections/follower.py) knows of a view: history and inbox are RocksDB `ViewStore`s with
+their own `ViewBatch.add`; search is a tantivy index (projections/search/store.py) whose
+commit holds its positions.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from rocksdict import Options, Rdict
@@ -43,6 +47,52 @@ class Readiness(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     high_watermarks: dict[int, int]
+
+
+class TrackedStore(Protocol):
+    """A view's store as the follower drives it: where it stands, and whether it is ready."""
+
+    def positions(self) -> dict[int, int]:
+        """The next offset to read per partition, as of the last written batch."""
+        ...
+
+    def mark_ready(self, readiness: Readiness) -> None: ...
+
+    def clear_ready(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TrackedBatch(Protocol):
+    """The changes of consecutive events and the positions past them, written in one atomic
+    write by `commit` (or not at all)."""
+
+    positions: dict[int, int]
+    applied: int
+    skipped: int
+    gaps: int
+
+    def add(self, event: m.Event, encoded: bytes) -> None:
+        """Apply one event (idempotently: a replayed event changes nothing)."""
+        ...
+
+    def advance(self, partition: int, next_offset: int) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+StoreT = TypeVar("StoreT", bound=TrackedStore)
+
+
+@dataclass(frozen=True)
+class ViewKind(Generic[StoreT]):
+    """How to run one view: open its store at a path, start a batch on it, delete it (for a
+    rebuild), and how many records a batch takes at most."""
+
+    open: Callable[[Path], StoreT]
+    new_batch: Callable[[StoreT], TrackedBatch]
+    destroy: Callable[[Path], None]
+    max_batch: int = 1000
 
 
 def position_key(partition: int) -> bytes:

@@ -26,9 +26,12 @@ from edge.protocol.answers import (
     ConversationSummary,
     ErrorAnswer,
     ErrorDetail,
+    Highlight,
     HistoryPage,
     Identity,
     Pong,
+    SearchHit,
+    SearchPage,
     SendResult,
     Sequenced,
     Session,
@@ -41,6 +44,20 @@ from edge.protocol.pushes import ErrorFrame, EventPush, Response
 USER, DEVICE, PASSWORD, TOKEN = "alice", "d1", "secret", "token-alice"
 OTHER = "bob"
 DEADLINE = 2.0
+MAX_QUERY_CHARS = 512
+
+
+class RefusedError(Exception):
+    """A request the fake answers with an error frame of this code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def answer(status: int, model: BaseModel) -> web.Response:
@@ -76,6 +93,7 @@ class FakeEdge:
         app = web.Application()
         app.router.add_post("/v1/sessions", self.login)
         app.router.add_get("/v1/conversations", self.conversations)
+        app.router.add_get("/v1/search", self.rest_search)
         app.router.add_get("/v1/ws", self.websocket)
         return app
 
@@ -175,6 +193,68 @@ class FakeEdge:
         last_seq = len(self.log.get(frame.conversation_id, []))
         return HistoryPage(events=[self._item(e) for e in page], last_seq=last_seq)
 
+    def _search(self, asked: f.SearchParameters) -> SearchPage:
+        """Every visible message holding each word of the query (case folded), newest
+        first; the whole text is the snippet. Cursors are offsets bound to the query."""
+        if len(asked.query) > MAX_QUERY_CHARS:
+            raise RefusedError("invalid", f"the query is over {MAX_QUERY_CHARS} characters")
+        words = asked.query.casefold().split()
+        if not words:
+            raise RefusedError("invalid", "the query is empty")
+        offset = 0
+        if asked.cursor is not None:
+            query, _, at = asked.cursor.rpartition("@")
+            if query != asked.query or not at.isdigit():
+                raise RefusedError("invalid", "the cursor belongs to another search")
+            offset = int(at)
+        matching = [
+            (cid, e)
+            for cid in sorted(self.log)
+            for e in self._visible(cid)
+            if asked.conversation_id in (None, cid)
+            and isinstance(e.body, f.PlainText)
+            and all(w in e.body.text.casefold() for w in words)
+        ]
+        matching.sort(key=lambda found: -found[1].occurred_at_ms)
+        page = matching[offset : offset + asked.limit]
+        more = offset + asked.limit < len(matching)
+        return SearchPage(
+            hits=[self._hit(cid, e, words) for cid, e in page],
+            estimated_total=len(matching),
+            next_cursor=f"{asked.query}@{offset + asked.limit}" if more else None,
+        )
+
+    def _hit(self, cid: str, event: v.MessageSent, words: list[str]) -> SearchHit:
+        text = event.body.text if isinstance(event.body, f.PlainText) else ""
+        marks = []
+        for w in words:
+            at = text.casefold().find(w)
+            start = utf16(text[:at])
+            marks.append(Highlight(start=start, end=start + utf16(text[at : at + len(w)])))
+        return SearchHit(
+            conversation_id=cid,
+            seq=event.seq,
+            sender=event.actor.user_id,
+            sent_at_ms=event.occurred_at_ms,
+            edited=False,
+            snippet=text,
+            snippet_offset=0,
+            highlights=sorted(marks, key=lambda h: h.start),
+        )
+
+    async def rest_search(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return unauthorized("a valid token is needed")
+        try:
+            return answer(200, self._search(f.SearchParameters.model_validate(request.query)))
+        except ValidationError as e:
+            refused = RefusedError("invalid", str(e))
+        except RefusedError as e:
+            refused = e
+        return answer(
+            400, ErrorAnswer(error=ErrorDetail(code=refused.code, message=refused.message))
+        )
+
     async def login(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("username") != USER or body.get("password") != PASSWORD:
@@ -249,6 +329,14 @@ class FakeEdge:
                 result = Sequenced(seq=frame.up_to)
             case f.Ping():
                 result = Pong()
+            case f.Search():
+                try:
+                    result = self._search(frame)
+                except RefusedError as e:
+                    await ws.send_str(
+                        ErrorFrame(id=frame.id, code=e.code, message=e.message).model_dump_json()
+                    )
+                    return
             case _:
                 await self._refuse(ws, frame.id, f"the fake edge has no {frame.type}")
                 return

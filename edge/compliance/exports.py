@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from edge.compliance.files import CONTENT_TYPES
 from edge.protocol.compliance import ExportFile, ExportStatus
-from projections.archive.objects import ObjectStore
+from objectstore.store import ObjectStore
 
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 STATUS = "status.json"

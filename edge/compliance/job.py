@@ -34,16 +34,17 @@ from edge.compliance.exports import ExportStore
 from edge.compliance.replay import ExportCancelledError
 from edge.compliance.settings import ComplianceSettings
 from edge.protocol.compliance import ExportFile, ExportProgress, ExportStatus
-from projections.archive.objects import ObjectStoreError
-from projections.archive.reader import ArchiveReader
-from projections.history_source import HistoryIncompleteError, HistorySource
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.history import HistoryLostError
+from objectstore.store import ObjectStoreError
+from projections.history_source import HistorySource
 from telemetry.logs import configure_logging
 
 log = logging.getLogger("parley.compliance")
 STATUS_EVERY_S = 2.0
 FAILURES: tuple[tuple[type[BaseException], str], ...] = (
     (ExportCancelledError, "cancelled"),
-    (HistoryIncompleteError, "history_incomplete"),
+    (HistoryLostError, "history_incomplete"),
     (KafkaException, "log_unavailable"),
     (ObjectStoreError, "storage_unavailable"),
 )
@@ -124,7 +125,7 @@ def run_job(
     store = ExportStore(objects, settings.exports_prefix)
     topics = settings.topics()
     archive = (
-        ArchiveReader(objects, "events", root=settings.archive_root)
+        ArchiveReader(objects, "events", root=settings.archive_prefix)
         if settings.read_archive
         else None
     )
@@ -180,7 +181,7 @@ def failure_code(error: BaseException) -> str:
 def _explained(error: BaseException, code: str) -> str:
     """What the officer is told: the code, and for an incomplete history which offsets are
     missing (offsets and partitions, no content)."""
-    if isinstance(error, HistoryIncompleteError):
+    if isinstance(error, HistoryLostError):
         return f"{code}: {error}"
     if isinstance(error, ExportCancelledError):
         return f"{code}: the edge node running the export stopped; start it again"

@@ -1,6 +1,6 @@
 """Compliance's settings, from PARLEY_* environment variables: the log's (broker, topics,
-state directory), the object store's and the archive's (where exports go and history older
-than the log comes from), and its own."""
+state directory, and where its archive is: history older than the log comes from there),
+the object store's (where exports go), and its own."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from pathlib import Path
 from pydantic import Field
 
 from kafkalog.settings import LogSettings
-from media.storage import StorageSettings, connect
-from projections.archive.objects import ObjectStore
-from projections.archive.settings import ArchiveSettings
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 
 
-class ComplianceSettings(LogSettings, ArchiveSettings):
+class ComplianceSettings(LogSettings):
     compliance_root: str = Field(
         default="compliance", description="Key prefix of exports in the bucket"
     )
@@ -29,18 +28,8 @@ class ComplianceSettings(LogSettings, ArchiveSettings):
     )
 
     def object_store(self) -> ObjectStore:
-        """One S3 client for the archive's reads and the exports: signing with SigV4, which
-        today's S3 requires of pre-signed GETs (media/storage.py's client)."""
-        client = connect(
-            StorageSettings(
-                s3_endpoint=self.s3_url,
-                s3_access_key=self.s3_access_key,
-                s3_secret_key=self.s3_secret_key,
-                s3_region=self.s3_region,
-                s3_bucket=self.s3_bucket,
-            )
-        )
-        return ObjectStore(client, self.s3_bucket, part_bytes=self.archive_part_bytes)
+        """One S3 client for the archive's reads and the exports."""
+        return ObjectStore(connect(self), self.s3_bucket)
 
     @property
     def scratch_dir(self) -> Path:

@@ -200,6 +200,43 @@ class PresenceList(ServerModel):
     presence: list[PresenceStatus]
 
 
+class Highlight(ServerModel):
+    """A match in a snippet: [start, end), in UTF-16 code units (JavaScript's string
+    indices; `snippet.slice(start, end)` is the match)."""
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class SearchHit(ServerModel):
+    """A message you may read that matches, as it reads now (its latest edit)."""
+
+    conversation_id: str
+    seq: int
+    sender: str
+    sent_at_ms: int
+    """When it was sent, milliseconds since the epoch (as `occurred_at_ms`)."""
+    edited: bool
+    """The text is the message's latest edit."""
+    snippet: str
+    """The text around the first match (the whole text when short), as sent."""
+    snippet_offset: int = Field(ge=0)
+    """Where the snippet starts in the message's text, in UTF-16 code units."""
+    highlights: list[Highlight]
+    score: float | None = None
+    """Relevance (BM25) when ordered by relevance; null when newest first."""
+
+
+class SearchPage(ServerModel):
+    """One page of a search: `estimated_total` counts the matches in the conversations you
+    may read (an estimate: each hit is checked again on the way out); `next_cursor` asks for
+    the next page (null on the last)."""
+
+    hits: list[SearchHit]
+    estimated_total: int = Field(ge=0)
+    next_cursor: str | None = None
+
+
 class Empty(ServerModel):
     """A request that has nothing to answer but that it was done."""
 
@@ -241,6 +278,7 @@ ANSWERS: dict[type[f.Frame], type[ServerModel]] = {
     f.Typing: Empty,
     f.SubscribePresence: PresenceList,
     f.SetPresence: Empty,
+    f.Search: SearchPage,
     f.Ping: Pong,
 }
 """The `result` of the `response` to each client frame."""

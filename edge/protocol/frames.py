@@ -8,6 +8,7 @@ See docs/protocol.md for the whole protocol.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -154,6 +155,39 @@ class SetPresence(Frame):
     status: Literal["online", "away"]
 
 
+class SearchParameters(Frame):
+    """What to search for: the fields of the `search` frame, and the query parameters of
+    `GET /v1/search`. The query's own rules (at most 512 characters, no control characters,
+    balanced quotes, not only stop words) are checked by the search itself, which answers
+    `invalid` with the reason; see docs/search.md for the language."""
+
+    query: str
+    """Free text: words, "quoted phrases", -exclusions, and filters in:<conversation>
+    from:<user> before:<YYYY-MM-DD> after:<YYYY-MM-DD> has:link has:file."""
+    conversation_id: Annotated[str, Field(max_length=128)] | None = None
+    """Only this conversation (as in:)."""
+    sender: Annotated[str, Field(max_length=64)] | None = None
+    """Only messages this user sent (as from:)."""
+    before: date | None = None
+    """Only messages sent before this UTC day."""
+    after: date | None = None
+    """Only messages sent after this UTC day."""
+    has_link: bool = False
+    has_file: bool = False
+    order: Literal["relevance", "newest"] = "relevance"
+    limit: int = Field(default=20, ge=1, le=50)
+    cursor: str | None = None
+    """`next_cursor` of the page before, with the same parameters otherwise."""
+
+
+class Search(SearchParameters):
+    """Messages you may read now that match, with highlighted snippets. End-to-end
+    encrypted messages are never found: the server cannot read them."""
+
+    type: Literal["search"]
+    id: RequestId
+
+
 class Ping(Frame):
     type: Literal["ping"]
     id: RequestId
@@ -172,6 +206,7 @@ Request = (
     | Typing
     | SubscribePresence
     | SetPresence
+    | Search
     | Ping
 )
 ClientFrame = Annotated[Request, Field(discriminator="type")]

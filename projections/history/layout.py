@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from projections.keys import MAX_ID_BYTES, MAX_SEQ, SEQ_DIGITS, id_after, id_bytes, seq_bytes
 from projections.store import READY_KEY, decode_int, encode_int
@@ -95,16 +95,91 @@ def hidden_key(user_id: str, conversation_id: str, seq: int) -> bytes:
     return HIDDEN + id_bytes(user_id) + id_bytes(conversation_id) + seq_bytes(seq)
 
 
+def tenures_prefix(user_id: str) -> bytes:
+    return TENURE + id_bytes(user_id)
+
+
 def tenure_key(user_id: str, conversation_id: str) -> bytes:
-    """One key per conversation the user was ever in; see `Tenure`."""
-    return TENURE + id_bytes(user_id) + id_bytes(conversation_id)
+    """One key per conversation the user was ever in, valued by their `Tenures` there."""
+    return tenures_prefix(user_id) + id_bytes(conversation_id)
 
 
 class Tenure(BaseModel):
-    """A user's time in a conversation: `left_at` is the seq of the event that removed
-    them, None while they are a member. A removed member may read up to `left_at`, so
-    they keep the history they saw, including their own removal, and nothing after it."""
+    """One stretch of a person's membership of a conversation: from `joined_at`, the seq of
+    the event that made them a member (`ConversationCreated` or `MemberAdded`), to
+    `left_at`, the seq of the `MemberRemoved` that ended it (None while it lasts). Both ends
+    are inside it: a member reads their own joining and their own removal."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    joined_at: int = Field(ge=1)
     left_at: int | None = Field(default=None, ge=1)
+
+    def covers(self, seq: int) -> bool:
+        return self.joined_at <= seq and (self.left_at is None or seq <= self.left_at)
+
+
+class Tenures(BaseModel):
+    """Every tenure of one person in one conversation, oldest first; rejoining after a
+    removal starts another, and the seqs between two tenures are not theirs.
+
+    `covers` is the one rule of who reads what, used by fetch_history, sync and search
+    alike: a person reads a conversation's event only if it was sent during one of their
+    tenures."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenures: tuple[Tenure, ...] = Field(min_length=1)
+
+    @staticmethod
+    def first(seq: int) -> Tenures:
+        return Tenures(tenures=(Tenure(joined_at=seq),))
+
+    @property
+    def current(self) -> bool:
+        """A member now."""
+        return self.tenures[-1].left_at is None
+
+    def covers(self, seq: int) -> bool:
+        return any(tenure.covers(seq) for tenure in self.tenures)
+
+    def spans(self, lower: int, upper: int) -> list[tuple[int, int]]:
+        """The stretches of seqs in [lower, upper] that the holder may read, oldest first,
+        each as (first, last): where a page of history may look."""
+        found = []
+        for tenure in self.tenures:
+            first = max(lower, tenure.joined_at)
+            last = upper if tenure.left_at is None else min(upper, tenure.left_at)
+            if first <= last:
+                found.append((first, last))
+        return found
+
+    def joined(self, seq: int) -> Tenures:
+        """After a join at `seq`: unchanged for a member (a join does not restart a tenure)."""
+        if self.current:
+            return self
+        return Tenures(tenures=(*self.tenures, Tenure(joined_at=seq)))
+
+    def left(self, seq: int) -> Tenures:
+        """After a removal at `seq`: the current tenure ends there."""
+        if not self.current:
+            return self
+        last = self.tenures[-1]
+        return Tenures(tenures=(*self.tenures[:-1], Tenure(joined_at=last.joined_at, left_at=seq)))
+
+
+class OutdatedStoreError(RuntimeError):
+    """The store was written with an older layout than this code reads: rebuild the view."""
+
+
+def decode_tenures(value: bytes) -> Tenures:
+    """A stored `Tenures`. A store written before tenures had a start holds `{"left_at": n}`
+    (or `{}`), which cannot say when its holder joined: refused loudly, never read as "no
+    access" or "all access"."""
+    try:
+        return Tenures.model_validate_json(value)
+    except ValidationError as e:
+        raise OutdatedStoreError(
+            "the history store predates tenure starts (docs/views.md): "
+            "run `python -m projections history rebuild`"
+        ) from e

@@ -1,4 +1,5 @@
-"""What each event changes in the history view: `apply`, pure, so it is tested without Kafka.
+"""What each event changes in the history view: `apply`, pure given a key lookup, so it is
+tested without Kafka.
 
 Idempotency is by `(conversation, seq)`: the caller passes the last seq applied for the
 event's conversation, and an event at or below it changes nothing. Replays after a crash
@@ -7,8 +8,11 @@ or a rebuild therefore converge on the same store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from projections.history.layout import (
-    Tenure,
+    Tenures,
+    decode_tenures,
     edit_key,
     encode_int,
     event_key,
@@ -24,9 +28,12 @@ from schemas import models as m
 
 __all__ = ["Change", "Delete", "Put", "apply"]
 
+Lookup = Callable[[bytes], bytes | None]
 
-def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
-    """The store changes of `event` (whose single-object encoding is `encoded`), in order.
+
+def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Change]:
+    """The store changes of `event` (whose single-object encoding is `encoded`), in order;
+    `get` reads the store as it is before them (a person's tenures).
 
     A message deleted for everyone or redacted loses its stored bytes (and its edits): the
     hot tier must not hand out content the log has tombstoned, and the later event is the
@@ -43,17 +50,19 @@ def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
     ]
     if isinstance(event, m.ConversationCreated):
         for member in event.members:
-            changes += _join(cid, member.user_id, member.role)
+            changes += _join(cid, seq, member.user_id, member.role, get)
     elif isinstance(event, m.MemberAdded):
-        changes += _join(cid, event.user_id, event.role)
+        changes += _join(cid, seq, event.user_id, event.role, get)
     elif isinstance(event, m.MemberRoleChanged):
         changes += _role(cid, event.user_id, event.role)
     elif isinstance(event, m.MemberRemoved):
+        tenures = _tenures(get, event.user_id, cid)
         changes += [
             Delete(member_key(cid, event.user_id)),
             Delete(membership_key(event.user_id, cid)),
-            Put(tenure_key(event.user_id, cid), Tenure(left_at=seq).model_dump_json().encode()),
         ]
+        if tenures is not None:
+            changes.append(_put_tenures(event.user_id, cid, tenures.left(seq)))
     elif isinstance(event, m.MessageRedacted) or (
         isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
     ):
@@ -74,11 +83,20 @@ def apply(event: m.Event, encoded: bytes, last_seq: int) -> list[Change]:
     return changes
 
 
-def _join(cid: str, user_id: str, role: m.Role) -> list[Change]:
-    return [
-        *_role(cid, user_id, role),
-        Put(tenure_key(user_id, cid), Tenure().model_dump_json().encode()),
-    ]
+def _join(cid: str, seq: int, user_id: str, role: m.Role, get: Lookup) -> list[Change]:
+    """A member from `seq` on: a first tenure, or another after a removal."""
+    tenures = _tenures(get, user_id, cid)
+    joined = Tenures.first(seq) if tenures is None else tenures.joined(seq)
+    return [*_role(cid, user_id, role), _put_tenures(user_id, cid, joined)]
+
+
+def _tenures(get: Lookup, user_id: str, cid: str) -> Tenures | None:
+    value = get(tenure_key(user_id, cid))
+    return None if value is None else decode_tenures(value)
+
+
+def _put_tenures(user_id: str, cid: str, tenures: Tenures) -> Put:
+    return Put(tenure_key(user_id, cid), tenures.model_dump_json().encode())
 
 
 def _role(cid: str, user_id: str, role: m.Role) -> list[Change]:

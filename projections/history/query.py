@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from projections.history.layout import (
     MAX_SEQ,
-    Tenure,
+    Tenures,
+    decode_tenures,
     edit_key,
     event_key,
     event_prefix,
@@ -24,6 +25,7 @@ from projections.history.layout import (
     memberships_prefix,
     reactions_prefix,
     tenure_key,
+    tenures_prefix,
 )
 from projections.reader import ViewReader, ViewUnavailableError
 
@@ -97,13 +99,21 @@ class HistoryReader(ViewReader):
         return None if value is None else value.decode()
 
     def can_read(self, user_id: str, conversation_id: str, seq: int) -> bool:
-        """A member reads everything; a removed member reads up to their removal."""
+        """The event at `seq` was sent during one of the user's tenures (`Tenures.covers`)."""
+        tenures = self.tenures_in(user_id, conversation_id)
+        return tenures is not None and tenures.covers(seq)
+
+    def tenures_in(self, user_id: str, conversation_id: str) -> Tenures | None:
+        """The user's tenures in the conversation; None if they were never in it."""
         self._catch_up()
-        value = self._db.get(tenure_key(user_id, conversation_id))
-        if value is None:
-            return False
-        tenure = Tenure.model_validate_json(value)
-        return tenure.left_at is None or seq <= tenure.left_at
+        value = self._get(tenure_key(user_id, conversation_id))
+        return None if value is None else decode_tenures(value)
+
+    def tenures(self, user_id: str) -> dict[str, Tenures]:
+        """Every conversation the user was ever in, with their tenures: what they may read."""
+        self._catch_up()
+        prefix = tenures_prefix(user_id)
+        return {id_after(prefix, k): decode_tenures(v) for k, v in self._scan(prefix)}
 
     def overlay(self, conversation_id: str, seq: int) -> Overlay:
         self._catch_up()

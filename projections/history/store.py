@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from projections.history.layout import last_seq_in
 from projections.history.projection import apply
 from projections.store import ViewBatch, ViewStore
+from projections.tally import tally
 from schemas import models as m
-
-log = logging.getLogger("parley.history")
 
 
 class HistoryStore(ViewStore):
@@ -21,12 +18,6 @@ class HistoryBatch(ViewBatch):
     def add(self, event: m.Event, encoded: bytes) -> None:
         cid, seq = event.meta.conversation_id, event.meta.seq
         last = last_seq_in(self.get, cid)
-        changes = apply(event, encoded, last)
-        if not changes:
-            self.skipped += 1
-            return
-        if seq != last + 1:
-            log.warning("gap in %s: view at seq %d, event at seq %d", cid, last, seq)
-            self.gaps += 1
-        self.applied += 1
-        self.extend(changes)
+        changes = apply(event, encoded, last, self.get)
+        if tally(self, cid, last, seq, changed=bool(changes)):
+            self.extend(changes)

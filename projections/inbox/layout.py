@@ -65,12 +65,15 @@ class IndexedMessage:
 
 
 class Membership(BaseModel):
-    """`left_at`: the seq that removed the person; they see the conversation up to it, so
-    the summary as it was then is kept with it."""
+    """`joined_at`: the seq that made the person a member (this time); they see the
+    conversation from it, as the history view's tenures say. `left_at`: the seq that
+    removed them; they see the conversation up to it, so the summary as it was then is
+    kept with it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: str
+    joined_at: int = Field(default=1, ge=1)
     left_at: int | None = Field(default=None, ge=1)
     summary_then: Summary | None = None
 

@@ -39,17 +39,24 @@ def apply(event: m.Event, get: Lookup) -> list[Change]:
     if isinstance(event, m.ConversationCreated):
         summary = summary.model_copy(update={"kind": event.kind.value, "name": event.name})
         for member in event.members:
-            changes += _join(cid, member.user_id, member.role.value)
+            changes += _join(get, cid, seq, member.user_id, member.role.value)
         active = True
     elif isinstance(event, m.MemberAdded):
-        changes += _join(cid, event.user_id, event.role.value)
+        changes += _join(get, cid, seq, event.user_id, event.role.value)
         active = True
     elif isinstance(event, m.MemberRoleChanged):
-        changes += _join(cid, event.user_id, event.role.value)
+        changes += _join(get, cid, seq, event.user_id, event.role.value)
     elif isinstance(event, m.MemberRemoved):
         role = get(member_key(cid, event.user_id))
         then = summary.model_copy(update={"last_seq": seq, "last_activity_ms": activity_ms})
-        left = Membership(role=(role or b"member").decode(), left_at=seq, summary_then=then)
+        raw = get(membership_key(event.user_id, cid))
+        joined_at = 1 if raw is None else Membership.model_validate_json(raw).joined_at
+        left = Membership(
+            role=(role or b"member").decode(),
+            joined_at=joined_at,
+            left_at=seq,
+            summary_then=then,
+        )
         changes += [
             Delete(member_key(cid, event.user_id)),
             Put(membership_key(event.user_id, cid), left.model_dump_json().encode()),
@@ -87,8 +94,13 @@ def apply(event: m.Event, get: Lookup) -> list[Change]:
     return changes
 
 
-def _join(cid: str, user_id: str, role: str) -> list[Change]:
-    member = Membership(role=role)
+def _join(get: Lookup, cid: str, seq: int, user_id: str, role: str) -> list[Change]:
+    """A member with this role from `seq` on, or since they joined if they are one (a role
+    change, a repeated add)."""
+    raw = get(membership_key(user_id, cid))
+    held = None if raw is None else Membership.model_validate_json(raw)
+    joined_at = held.joined_at if held is not None and held.left_at is None else seq
+    member = Membership(role=role, joined_at=joined_at)
     return [
         Put(member_key(cid, user_id), role.encode()),
         Put(membership_key(user_id, cid), member.model_dump_json().encode()),

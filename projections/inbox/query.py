@@ -116,7 +116,12 @@ class InboxReader(ViewReader):
     ) -> InboxConversation:
         read_up_to = self._int(read_key(cid, user_id))
         upper = membership.left_at or MAX_SEQ
-        unread, mentions = self._unread(user_id, cid, read_up_to, upper)
+        # Only what was sent since they joined is theirs to read (the history view's tenures).
+        after = max(read_up_to, membership.joined_at - 1)
+        unread, mentions = self._unread(user_id, cid, after, upper)
+        preview = summary.preview
+        if preview is not None and preview.seq < membership.joined_at:
+            summary = summary.model_copy(update={"preview": None})
         members = [id_after(members_prefix(cid), k) for k, _ in self._scan(members_prefix(cid))]
         receipts = (
             Receipts(

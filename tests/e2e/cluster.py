@@ -24,6 +24,7 @@ PROCESSES = (
     "streams.fanout",
     "projections.history",
     "projections.inbox",
+    "projections.search",
 )
 
 

@@ -29,6 +29,7 @@ from edge.protocol.answers import (
     HistoryPage,
     Identity,
     Pong,
+    SearchPage,
     SendResult,
     Sequenced,
     Session,
@@ -313,3 +314,34 @@ async def test_a_malformed_frame_is_refused_with_its_request_id(side: Side) -> N
         refused = await device.request({"type": "send", "id": "bad1", "conversation_id": "c"})
         error = exactly(ErrorFrame, refused)
         assert (error.id, error.code) == ("bad1", "bad_frame")
+
+
+async def test_search_answers_hits_with_highlights_and_a_bad_query_invalid(side: Side) -> None:
+    cid = await side.conversation()
+    seq = await side.other_says(cid, "the Quarterly report is ready")
+    await side.settled(cid, seq)
+    async with connected(side) as device:
+        frame = {"type": "search", "query": "quarterly", "conversation_id": cid}
+        hits: list[tuple[int, list[str]]] = []
+
+        async def found() -> bool:
+            page = exactly(SearchPage, await answered(device, frame))
+            hits[:] = [
+                (h.seq, [h.snippet[m.start : m.end] for m in h.highlights]) for h in page.hits
+            ]
+            return bool(hits)
+
+        await eventually(found, "the message to be searchable", DEADLINE_S)
+        assert hits == [(seq, ["Quarterly"])]
+        refused = await device.request({"type": "search", "id": "big", "query": "x" * 10_240})
+        error = exactly(ErrorFrame, refused)
+        assert (error.id, error.code) == ("big", "invalid")
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {side.token}"}
+        params = {"query": "quarterly", "conversation_id": cid}
+        async with http.get(f"{side.url}/v1/search", params=params, headers=headers) as response:
+            assert response.status == 200
+            page = exactly(SearchPage, await response.json())
+        assert [h.seq for h in page.hits] == [seq]
+        async with http.get(f"{side.url}/v1/search", params={"limit": "0"}, headers=headers) as r:
+            assert (r.status, exactly(ErrorAnswer, await r.json()).error.code) == (400, "invalid")

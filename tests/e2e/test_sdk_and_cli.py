@@ -6,11 +6,13 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
+from client.display import highlighted
 from client.sdk import ParleyClient
-from tests.e2e.cluster import ParleyCluster
+from tests.e2e.cluster import ParleyCluster, eventually
 
 PASSWORD = "correct horse battery"
 
@@ -59,6 +61,26 @@ async def test_sdk_sends_receives_and_resumes_across_an_edge_restart(
         await bob.close()
 
 
+async def test_sdk_searches_what_another_node_wrote(cluster: ParleyCluster) -> None:
+    alice_name, bob_name = f"alice{uuid.uuid4().hex[:6]}", f"bob{uuid.uuid4().hex[:6]}"
+    alice = await logged_in(cluster, 0, alice_name)
+    bob = await logged_in(cluster, 1, bob_name)
+    try:
+        cid = (await alice.create_direct(bob_name)).conversation_id
+        seq = await alice.send(cid, "the Zürich offsite is booked 🎉")
+
+        async def found() -> bool:
+            page = await bob.search("zurich offsite", conversation_id=cid)
+            return [h.seq for h in page.hits] == [seq]
+
+        await eventually(found, "bob to find alice's message", 30)
+        [hit] = (await bob.search("zurich offsite")).hits
+        assert highlighted(hit) == "the [Zürich] [offsite] is booked 🎉"
+    finally:
+        await alice.close()
+        await bob.close()
+
+
 def test_cli_registers_creates_a_chat_sends_and_reads_history(
     cluster: ParleyCluster, tmp_path: Path
 ) -> None:
@@ -90,3 +112,7 @@ def test_cli_registers_creates_a_chat_sends_and_reads_history(
     history = parley("history", cid, user=ben)
     assert "hi from the terminal" in history
     assert cid in parley("chats", user=ben)
+    deadline = time.monotonic() + 30
+    while "[terminal]" not in (found := parley("search", "terminal", user=ben)):
+        assert time.monotonic() < deadline, f"not found by parley search: {found!r}"
+    assert found.startswith(f"{cid}\t#2 ") and "hi from the [terminal]" in found

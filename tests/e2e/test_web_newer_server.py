@@ -1,13 +1,15 @@
-"""The page against a scripted edge that has protocol v1's `sync`, `inbox` and `edit`: the
-page uses them (the other browser tests show it against the real edge, and doing without
-them against an older one). No server runs: Playwright answers the page's requests, with
-the protocol's own models (edge/protocol/), so the script says only what an edge may."""
+"""The page against a scripted edge that has protocol v1's `sync`, `inbox`, `edit` and
+`search`: the page uses them (the other browser tests show it against the real edge, and
+doing without them against an older one). No server runs: Playwright answers the page's
+requests, with the protocol's own models (edge/protocol/), so the script says only what an
+edge may."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest_asyncio
@@ -20,6 +22,7 @@ from edge.protocol.answers import (
     ConversationList,
     ConversationSummary,
     Empty,
+    Highlight,
     HistoryPage,
     Identity,
     Inbox,
@@ -28,6 +31,8 @@ from edge.protocol.answers import (
     PresenceStatus,
     Preview,
     Profile,
+    SearchHit,
+    SearchPage,
     Sequenced,
     SyncAnswer,
     SyncedConversation,
@@ -83,6 +88,7 @@ class ScriptedEdge:
         self.frames: list[dict[str, Any]] = []
         self.sockets: list[WebSocketRoute] = []
         self.unread = 7
+        self.found = SearchPage(hits=[], estimated_total=0)
 
     def entry(self) -> InboxEntry:
         last = self.events[-1]
@@ -116,9 +122,11 @@ class ScriptedEdge:
         elif kind == "inbox":
             result = Inbox(entries=[self.entry()])
         elif kind == "fetch_history":
-            after = frame.get("after") or 0
-            before = frame.get("before") or 10**9
-            page = [e for e in self.events if after < e.seq < before][-frame["limit"] :]
+            # As the edge pages: the first `limit` after `after`, else the last before `before`.
+            after, before = frame.get("after"), frame.get("before") or 10**9
+            between = [e for e in self.events if (after or 0) < e.seq < before]
+            limit = frame["limit"]
+            page = between[:limit] if after is not None else between[-limit:]
             result = HistoryPage(events=[item(e) for e in page], last_seq=self.events[-1].seq)
         elif kind == "sync":
             cursor = frame["cursors"].get(CID, 0)
@@ -132,6 +140,8 @@ class ScriptedEdge:
                 event(seq, "MessageEdited", ME, target_seq=frame["seq"], body=frame["body"])
             )
             result = Sequenced(seq=seq)
+        elif kind == "search":
+            result = self.found
         elif kind == "subscribe_presence":
             result = PresenceList(presence=[PresenceStatus(user_id=BOB, status="online")])
         elif kind == "ack" and frame["kind"] == "read":
@@ -169,6 +179,13 @@ async def rest(route: Route) -> None:
 @pytest_asyncio.fixture
 async def edge_and_page() -> AsyncIterator[tuple[ScriptedEdge, Page]]:
     edge = ScriptedEdge()
+    async with page_on(edge) as page:
+        yield edge, page
+
+
+@asynccontextmanager
+async def page_on(edge: ScriptedEdge) -> AsyncIterator[Page]:
+    """A browser with ann's device already logged in, its page in front of `edge`."""
     async with async_playwright() as playwright:
         browser = await launch(playwright)
         try:
@@ -182,7 +199,7 @@ async def edge_and_page() -> AsyncIterator[tuple[ScriptedEdge, Page]]:
             await page.route(f"{ORIGIN}/**", rest)
             await page.route_web_socket(re.compile(r"/v1/ws$"), edge.route)
             await page.goto(f"{ORIGIN}/")
-            yield edge, page
+            yield page
         finally:
             await browser.close()
 
@@ -221,3 +238,49 @@ async def test_the_page_uses_sync_inbox_and_edit_when_the_server_has_them(
     await expect(edited.get_by_role("button", name="Edit")).to_have_count(0)
     assert edge.sent("edit")[-1]["body"] == {"kind": "plain", "text": "I am done"}
     await shot(page, "newer-server", "01-sync-inbox-edit")
+
+
+async def test_a_search_result_far_back_leaves_a_hole_that_a_button_fills() -> None:
+    """Found at seq 100 of 4,500: the page around it is loaded, then the stretch up to the
+    latest page in a few pages; the rest is a "Load more messages" button in its place,
+    never a silent gap."""
+    edge = ScriptedEdge()
+    edge.events += [text(seq, BOB, f"line {seq}") for seq in range(4, 4501)]
+    hit = SearchHit(
+        conversation_id=CID,
+        seq=100,
+        sender=BOB,
+        sent_at_ms=NOW + 100,
+        edited=False,
+        snippet="line 100",
+        snippet_offset=0,
+        highlights=[Highlight(start=5, end=8)],
+    )
+    edge.found = SearchPage(hits=[hit], estimated_total=1)
+    async with page_on(edge) as page:
+        await expect(conversation_button(page, "Book club")).to_be_visible()
+        box = page.get_by_role("searchbox", name="Search messages")
+        await box.fill("100")
+        await box.press("Enter")
+        result = page.locator("#search-hits button")
+        await expect(result.locator("mark")).to_have_text("100")
+        await result.click()
+        found = page.locator('#messages li.msg[data-seq="100"]')
+        await expect(found).to_have_class("msg found")
+        await expect(found).to_be_in_viewport()
+        # Ten pages of 200 after it at once; the latest page (4451..4500) was loaded first.
+        hole = page.locator("#messages li.hole")
+        await expect(hole).to_have_attribute("data-after", "2100")
+        await expect(hole).to_have_attribute("data-before", "4451")
+        await shot(page, "newer-server", "02-found-far-back-with-a-hole")
+        assert edge.sent("search")[-1]["query"] == "100"
+        more = page.get_by_role("button", name="Load more messages")
+        await more.click()
+        await expect(hole).to_have_attribute("data-after", "4100")
+        await more.click()
+        await expect(hole).to_have_count(0)
+        seqs = await page.locator("#messages li.msg").evaluate_all(
+            "items => items.map(li => Number(li.dataset.seq))"
+        )
+        assert seqs == list(range(min(seqs), 4501)), "one unbroken run to the latest"
+        assert min(seqs) <= 100 - 24

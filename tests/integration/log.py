@@ -89,6 +89,22 @@ class EventWriter:
             raise AssertionError("events were not all delivered within 30 s")
 
 
+def send_paced(out: CommandProducer, first: Iterable[Any], steps: Iterable[Iterable[Any]]) -> None:
+    """`first` (flushed before the rest), then each step's commands, flushed with a pause of
+    0.1 s every ten steps: a stream of a few seconds, so that a kill -9 lands while a view
+    applies its batches."""
+    for command in first:
+        out.send(command)
+    out.flush()
+    for i, commands in enumerate(steps):
+        for command in commands:
+            out.send(command)
+        if i % 10 == 0:
+            out.flush()
+            time.sleep(0.1)
+    out.flush()
+
+
 class CommandProducer:
     """Produces commands as the edge will: keyed and partitioned by conversation."""
 

@@ -1,7 +1,7 @@
 """Replay for compliance from the archive and then the log, against the real broker and S3
 server: history whose oldest records the log has deleted is still exported whole from the
 archive, equal to the export of the same history read from the log alone; without the
-archive the same export fails as `HistoryIncompleteError`, never with a silent gap."""
+archive the same export fails as `HistoryLostError`, never with a silent gap."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from edge.compliance.export import ExportResult, ExportSpec, run_export
 from edge.compliance.files import HTML, JSONL
 from edge.compliance.replay import Source
 from edge.protocol.compliance import ExportLine, ExportProgress
-from projections.archive.reader import ArchiveReader
-from projections.archive.record import ArchiveRecord
-from projections.history_source import HistoryIncompleteError, HistorySource
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.cold.record import ArchiveRecord
+from kafkalog.history import HistoryLostError
+from projections.history_source import HistorySource
 from tests.compliance_story import Story, export_spec, ms_after
 from tests.integration.archive import fresh_root, new_writer, s3_store
 from tests.integration.log import BOOTSTRAP, EventWriter, fresh_topics, read_committed
@@ -122,7 +123,7 @@ def test_history_the_log_deleted_is_replayed_from_the_archive(tmp_path: Path) ->
         future.result(timeout=30)
 
     # The log alone can no longer tell the whole story, and says so.
-    with pytest.raises(HistoryIncompleteError):
+    with pytest.raises(HistoryLostError):
         export(log_only, story.partitions, tmp_path / "gap", asked[0])
     assert not (tmp_path / "gap" / "scratch").exists()
 

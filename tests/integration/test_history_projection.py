@@ -71,7 +71,8 @@ def check_group_history(reader: HistoryReader, events_topic: str) -> None:
     assert not reader.is_member("carol", "g1")
     assert reader.can_read("carol", "g1", 103)
     assert not reader.can_read("carol", "g1", 104)
-    assert reader.can_read("dave", "g1", 1)
+    assert not reader.can_read("dave", "g1", 1), "dave joined at 2: nothing before is his"
+    assert reader.can_read("dave", "g1", 2)
     assert not reader.can_read("mallory", "g1", 1)
 
 

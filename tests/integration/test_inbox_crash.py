@@ -5,7 +5,6 @@ rebuilt from the log."""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 from projections.inbox.query import InboxReader
@@ -15,6 +14,7 @@ from tests.integration.log import (
     command_meta,
     create_conversation,
     fresh_topics,
+    send_paced,
 )
 from tests.integration.processes import wait_until
 from tests.integration.sequencer_process import SequencerProcess
@@ -68,16 +68,7 @@ class Script:
         }
 
     def send(self, out: CommandProducer) -> None:
-        for creation in self.creations:
-            out.send(creation)
-        out.flush()
-        for i, commands in enumerate(self.steps):
-            for command in commands:
-                out.send(command)
-            if i % 10 == 0:  # about 2 s in all, so that the kill lands while batches apply
-                out.flush()
-                time.sleep(0.1)
-        out.flush()
+        send_paced(out, self.creations, self.steps)
 
 
 def unread_counts(reader: InboxReader, script: Script) -> dict[tuple[str, str], int | None]:

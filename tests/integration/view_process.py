@@ -1,4 +1,4 @@
-"""Runs a real view (history, inbox) as a separate process, so tests can SIGKILL and
+"""Runs a real view (history, inbox, search) as a separate process, so tests can SIGKILL and
 rebuild it and read it as the edge does."""
 
 from __future__ import annotations
@@ -6,25 +6,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Generic, Self, TypeVar, cast
+from typing import Generic, Protocol, Self, TypeVar, cast
 
 from rocksdict import AccessType, Options, Rdict
 
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
 from projections.reader import ViewReader
-from projections.store import READY_KEY
+from projections.search.documents import dump
+from projections.search.projection import MessageDoc
+from projections.search.query import SearchReader
+from projections.store import READY_KEY, decode_int, position_key
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
-ReaderT = TypeVar("ReaderT", bound=ViewReader)
+
+class Reader(Protocol):
+    """A view's query side, as the edge opens it."""
+
+    def ready(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+ReaderT = TypeVar("ReaderT", bound=Reader)
 
 
 class ViewProcess(ParleyProcess, Generic[ReaderT]):
     """`python -m projections.<view>` for one test's topics; `start("rebuild")` rebuilds."""
 
     view = ""
-    reader_type: type[ReaderT]
 
     def __init__(
         self,
@@ -63,9 +74,15 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
 
     def reader(self, secondary_path: Path, deadline_s: float = 30.0) -> ReaderT:
         """A reader as the edge has one (never stale), once the process created its store."""
-        current = self.store_path / "CURRENT"
-        wait_until(current.exists, deadline_s, f"the {self.view} store")
-        return self.reader_type(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+        wait_until(self.written, deadline_s, f"the {self.view} store")
+        return self.open_reader(secondary_path)
+
+    def written(self) -> bool:
+        """The store exists (RocksDB's CURRENT is written when it is created)."""
+        return (self.store_path / "CURRENT").exists()
+
+    def open_reader(self, secondary_path: Path) -> ReaderT:
+        raise NotImplementedError
 
     @contextmanager
     def rebuilt(self, secondary_path: Path) -> Iterator[ReaderT]:
@@ -74,11 +91,23 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
         self.start("rebuild")
         try:
             wait_until(lambda: "following" in self.log(), 30, "the rebuild to delete the store")
-            with self.reader(secondary_path) as fresh:
+            fresh = self.reader(secondary_path)
+            try:
                 wait_until(fresh.ready, 120, "the rebuilt view to say it is ready")
                 yield fresh
+            finally:
+                fresh.close()
         finally:
             self.stop()
+
+    def dump(self) -> object:
+        """What two stores built from the same log must agree on (read while the process is
+        not running)."""
+        raise NotImplementedError
+
+
+class RocksViewProcess(ViewProcess[ReaderT]):
+    """A view kept in RocksDB (history, inbox)."""
 
     def dump(self) -> dict[bytes, bytes]:
         """Everything the store holds but its readiness marker, which records when it
@@ -90,17 +119,88 @@ class ViewProcess(ParleyProcess, Generic[ReaderT]):
             db.close()
 
 
-class HistoryProcess(ViewProcess[HistoryReader]):
+class HistoryProcess(RocksViewProcess[HistoryReader]):
     view = "history"
-    reader_type = HistoryReader
+
+    def open_reader(self, secondary_path: Path) -> HistoryReader:
+        return HistoryReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
 
 
-class InboxProcess(ViewProcess[InboxReader]):
+class InboxProcess(RocksViewProcess[InboxReader]):
     view = "inbox"
-    reader_type = InboxReader
+
+    def open_reader(self, secondary_path: Path) -> InboxReader:
+        return InboxReader(self.store_path, secondary_path=secondary_path, max_staleness_s=0)
+
+
+class SearchProcess(ViewProcess[SearchReader]):
+    """The search view: a tantivy index (no secondary files: `secondary_path` is unused)."""
+
+    view = "search"
+
+    def written(self) -> bool:
+        return (self.store_path / "meta.json").exists()
+
+    def open_reader(self, secondary_path: Path) -> SearchReader:
+        return SearchReader(self.store_path, max_staleness_s=0)
+
+    def dump(self) -> tuple[list[MessageDoc], dict[str, int]]:
+        """Every message document and every record but readiness (`documents.dump`)."""
+        reader = SearchReader(self.store_path, max_staleness_s=0)
+        try:
+            return dump(reader.searcher())
+        finally:
+            reader.close()
 
 
 def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | None:
     """The person's unread count in the conversation, as the inbox view answers it."""
     entry = reader.entry(user_id, conversation_id)
     return None if entry is None else entry.unread
+
+
+class NamedViewProcess(ViewProcess[ViewReader]):
+    """`python -m projections <view>` for any view in projections/__main__.py's VIEWS, read
+    through its store and its log alone (no typed reader): what a test over every view
+    needs, so that a view added there is covered too."""
+
+    def __init__(
+        self,
+        view: str,
+        topics: Topics,
+        state_dir: Path,
+        *,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.view = view
+        super().__init__(topics, state_dir, log_path=log_path)
+        self.module = "projections"
+        self.env.update(env or {})
+
+    def start(self, *args: str) -> None:
+        super().start(self.view, *args)
+
+    def wait_ready(self, deadline_s: float = 120.0) -> None:
+        """Until the follower says it caught up to the log as it was at its start."""
+        wait_until(
+            lambda: "ready: caught up" in self.log() or not self.alive(),
+            deadline_s,
+            f"the {self.view} view to catch up",
+        )
+        assert self.alive(), self.log()[-3000:]
+
+    def wait_applied(self, ends: dict[int, int], deadline_s: float = 120.0) -> None:
+        """Until the store's position reaches `ends` (offset after the last record) on
+        every partition."""
+
+        def applied() -> bool:
+            if not self.store_path.exists():
+                return False
+            with ViewReader(self.store_path, max_staleness_s=0) as reader:
+                held = reader.dump()
+            return all(
+                decode_int(held.get(position_key(p), b"0")) >= end for p, end in ends.items()
+            )
+
+        wait_until(applied, deadline_s, f"the {self.view} view to apply {ends}")

@@ -85,14 +85,14 @@ class TestEdgeSteps:
         population = edge.Population(conversations={"c1": ["u1", "u2"], "c2": ["u1", "u3"]})
         parts = [
             {
-                "sent": [("s0.m.0.0", "c1")],
+                "sent": [("s0.m.0.0", "c1", 1000.0)],
                 "arrivals": [("s0.m.0.0", 0, 10.0), ("s0.m.0.0", 1, 20.0), ("s0.m.0.0", 1, 30.0)],
                 "total_sent": 10,
                 "send_seconds": 2.0,
                 "errors": {"too_busy": 1},
             },
             {
-                "sent": [("s0.m.1.0", "c2")],
+                "sent": [("s0.m.1.0", "c2", 1000.0)],
                 "arrivals": [("s0.m.1.0", 2, 40.0)],
                 "total_sent": 10,
                 "send_seconds": 2.5,
@@ -225,7 +225,7 @@ class TestMachine:
 
 
 class TestSuite:
-    def test_the_planned_budgets_fit_twenty_minutes(self) -> None:
+    def test_the_planned_budgets_fit_the_total(self) -> None:
         assert suite.planned_within(suite.PARTS, suite.TOTAL_BUDGET_S)
 
     def test_every_part_has_a_command_of_its_own(self) -> None:
@@ -333,6 +333,38 @@ class TestReport:
         text = report.render(SUITE, {})
         assert "| edge-ramp | 10% | 40 | `python -m pytest tests/e2e` 30 s |" in text
 
+    def test_the_report_shows_search_indexing_queries_and_lag(self) -> None:
+        query = {"example": "budget", "p50_ms": 4.0, "p99_ms": 40.5, "median_estimated_total": 9}
+        found = {
+            "load": {"messages": 50_000, "conversations": 1_000, "batch": 5_000, "member_of": 100},
+            "indexing": {
+                "messages": 50_000,
+                "messages_per_s": 18_000,
+                "messages_per_cpu_s": 21_000,
+                "index_bytes_per_message": 160.4,
+            },
+            "follower_decode_us_per_event": 30.0,
+            "queries": {"common word": query, "CJK": query | {"p99_ms": 61.0}},
+            "goals": {"messages_per_s_per_core": 20_000, "query_p99_ms": 50, "lag_p99_ms": 1000},
+            "lag": {
+                "rate_per_s": 1000,
+                "seconds": 10,
+                "conversations": 100,
+                "events_measured": 10_000,
+                "p50_ms": 90.0,
+                "p95_ms": 200.0,
+                "p99_ms": 310.0,
+                "max_ms": 400.0,
+                "never_visible": 0,
+            },
+        }
+        text = report.render(SUITE, {report.SEARCH: found})
+        assert "| search view, one pinned core | messages indexed per second" in text
+        assert "| 18,000 (21,000) | 20,000 |" in text
+        assert "| query p99: common word / CJK | 40.5 / 61.0 ms | <= 50 ms |" in text
+        assert "p50 90.0 ms, p99 310.0 ms | p99 <= 1,000 ms |" in text
+        assert f"![search query latency]({report.SEARCH}.png)" in text
+
     def test_the_commands_are_listed(self) -> None:
         text = report.render(SUITE, {})
         assert "`python -m bench suite`" in text
@@ -354,6 +386,11 @@ MEASURED = capacity.Measured(
     backfill_wire_bytes_per_event=500,
     backfill_seconds=1,
     backfill_messages=10_000,
+    search_messages_per_core=5_000,
+    search_bytes_per_message=160,
+    cold_compression=1.5,
+    archive_events_per_core=30_000,
+    archive_lag_p99_s=65,
 )
 
 
@@ -373,7 +410,7 @@ class TestCapacity:
         got = self.figures()
         assert got["broker disk per day"] == pytest.approx(1.2e9 * 250 * 3 / 1e9)
         assert got["hot log on the brokers"] == pytest.approx(1.2e9 * 250 * 3 * 30 / 1e12)
-        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.43 * 365 / 1e12)
+        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.5 * 365 / 1e12)
 
     def test_nodes_follow_from_per_core_figures(self) -> None:
         got = self.figures()
@@ -381,7 +418,15 @@ class TestCapacity:
         assert got["delivery cores (edge and fan-out)"] == pytest.approx(62_500 / 1200)
         assert got["edge nodes"] == math.ceil(100 / 16)
         assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
+        assert got["archive writer cores"] == pytest.approx(41_666.7 / 18_000, rel=1e-4)
         assert got["brokers"] == math.ceil(27.0 / 8)
+
+    def test_search_follows_from_its_per_core_and_per_message_figures(self) -> None:
+        got = self.figures()
+        assert got["search indexing cores"] == pytest.approx(13_888.9 / 3000, rel=1e-4)
+        assert got["search index, one replica"] == pytest.approx(400e6 * 160 * 30 / 1e12)
+        views = 41_666.7 / 3000 + 41_666.7 / 6000 + 13_888.9 / 3000
+        assert got["processor nodes"] == math.ceil(views / 16)
 
     def test_less_replication_needs_less_disk(self) -> None:
         assert self.figures(replication_factor=2)["hot log on the brokers"] == pytest.approx(

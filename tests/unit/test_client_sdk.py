@@ -17,7 +17,9 @@ import pytest
 from client import Backoff, ParleyClient, SendFailedError, UnauthorizedError
 from client.cli import main
 from client.connection import ConnectionState
-from client.models import ConversationEvent
+from client.display import highlighted
+from client.errors import ApiError
+from client.models import ConversationEvent, Highlight, SearchHit
 from edge.protocol.pushes import Goodbye, Resync
 from tests.fake_edge import DEADLINE, TOKEN, FakeEdge, served
 
@@ -309,6 +311,67 @@ async def test_cli_login_send_and_history(
     assert [line.split(" ", 2)[0] for line in lines] == ["#1", "#2"]
     assert lines[0].endswith("bob: hi alice")
     assert lines[1].endswith(": hello bob")
+
+
+async def test_search_pages_with_its_cursor_and_a_refusal_is_an_api_error(
+    edge: FakeEdge,
+) -> None:
+    for i in range(5):
+        edge.append("c1", f"budget draft {i}")
+    edge.append("c1", "nothing to see")
+    async with make_client(edge) as client:
+        first = await within(client.search("budget", limit=3))
+        assert first.estimated_total == 5 and first.next_cursor is not None
+        rest = await within(client.search("budget", limit=3, cursor=first.next_cursor))
+        assert rest.next_cursor is None
+        found = [h.seq for h in (*first.hits, *rest.hits)]
+        assert sorted(found) == [1, 2, 3, 4, 5]
+        with pytest.raises(ApiError) as refused:
+            await within(client.search("x" * 10_240))
+        assert refused.value.code == "invalid"
+    frames = [f for f in edge.frames if f["type"] == "search"]
+    assert frames[0] == {
+        "type": "search",
+        "id": frames[0]["id"],
+        "query": "budget",
+        "limit": 3,
+        "order": "relevance",
+        "has_link": False,
+        "has_file": False,
+    }
+
+
+def test_highlights_count_utf16_units_as_javascript_does() -> None:
+    """🎉 is two UTF-16 units: an offset after it is one more than Python's index."""
+    hit = SearchHit(
+        conversation_id="c",
+        seq=1,
+        sender="bob",
+        sent_at_ms=0,
+        edited=False,
+        snippet="🎉 party at Café Noir",
+        snippet_offset=0,
+        highlights=[Highlight(start=3, end=8), Highlight(start=12, end=16)],
+    )
+    assert highlighted(hit) == "🎉 [party] at [Café] Noir"
+
+
+async def test_cli_search_prints_hits_with_matches_marked(
+    edge: FakeEdge, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await parley("--server", edge.url, "login", "alice") == 0
+    edge.append("c1", "the Budget is due")
+    edge.append("c1", "lunch?")
+    capsys.readouterr()
+    assert await parley("search", "budget", "--in", "c1", "--newest") == 0
+    out, err = capsys.readouterr()
+    [line] = out.splitlines()
+    assert line.startswith("c1\t#1 ") and line.endswith("bob: the [Budget] is due")
+    assert "about 1 matches" in err
+    with pytest.raises(SystemExit) as refused:  # argparse's own exit, before any request
+        main(["search", "budget", "--before", "not-a-day"])
+    assert refused.value.code == 2
+    assert "not a date" in capsys.readouterr().err
 
 
 async def test_cli_chat_shows_history_and_sends_stdin_lines(

@@ -13,7 +13,9 @@ from typing import Any, cast
 import pytest
 
 from projections.history.layout import (
+    OutdatedStoreError,
     Tenure,
+    Tenures,
     event_key,
     last_seq_key,
     member_key,
@@ -73,7 +75,7 @@ def fold(events: list[m.Event], into: dict[bytes, bytes] | None = None) -> dict[
     for event in events:
         cid = event.meta.conversation_id
         last = int(store.get(last_seq_key(cid), b"0"))
-        for change in apply(event, codec.encode(event), last):
+        for change in apply(event, codec.encode(event), last, store.get):
             if isinstance(change, Put):
                 store[change.key] = change.value
             else:
@@ -81,28 +83,33 @@ def fold(events: list[m.Event], into: dict[bytes, bytes] | None = None) -> dict[
     return store
 
 
-def tenure(store: dict[bytes, bytes], user: str, cid: str) -> Tenure | None:
+def nothing(key: bytes) -> bytes | None:
+    """An empty store's lookup."""
+    return None
+
+
+def tenures(store: dict[bytes, bytes], user: str, cid: str) -> tuple[Tenure, ...]:
     value = store.get(tenure_key(user, cid))
-    return None if value is None else Tenure.model_validate_json(value)
+    return () if value is None else Tenures.model_validate_json(value).tenures
 
 
 def test_creation_stores_the_event_and_every_member_both_ways() -> None:
     event = created("c1", "bob")
-    changes = apply(event, codec.encode(event), 0)
+    changes = apply(event, codec.encode(event), 0, nothing)
     store = fold([event])
     assert Put(event_key("c1", 1), codec.encode(event)) in changes
     assert codec.decode(store[event_key("c1", 1)]) == event
     assert store[last_seq_key("c1")] == b"1"
     assert store[member_key("c1", "alice")] == b"OWNER"
     assert store[membership_key("bob", "c1")] == b"MEMBER"
-    assert tenure(store, "bob", "c1") == Tenure(left_at=None)
+    assert tenures(store, "bob", "c1") == (Tenure(joined_at=1, left_at=None),)
 
 
 def test_an_event_at_or_below_the_last_seq_changes_nothing() -> None:
     event = sent("c1", 5)
-    assert apply(event, codec.encode(event), 5) == []
-    assert apply(event, codec.encode(event), 9) == []
-    assert apply(event, codec.encode(event), 4) != []
+    assert apply(event, codec.encode(event), 5, nothing) == []
+    assert apply(event, codec.encode(event), 9, nothing) == []
+    assert apply(event, codec.encode(event), 4, nothing) != []
 
 
 def test_folding_the_log_twice_gives_the_same_store() -> None:
@@ -127,9 +134,41 @@ def test_membership_follows_added_role_changed_and_removed() -> None:
 
 def test_a_removed_member_keeps_the_seq_of_their_removal() -> None:
     store = fold([created("c1", "bob"), sent("c1", 2), removed("c1", 3, "bob"), sent("c1", 4)])
-    assert tenure(store, "bob", "c1") == Tenure(left_at=3)
+    assert tenures(store, "bob", "c1") == (Tenure(joined_at=1, left_at=3),)
     rejoined = fold([added("c1", 5, "bob")], into=store)
-    assert tenure(rejoined, "bob", "c1") == Tenure(left_at=None)
+    assert tenures(rejoined, "bob", "c1") == (
+        Tenure(joined_at=1, left_at=3),
+        Tenure(joined_at=5, left_at=None),
+    )
+
+
+def test_a_tenure_starts_at_the_event_that_made_one_a_member() -> None:
+    store = fold([created("c1", "bob"), sent("c1", 2), added("c1", 3, "carol"), sent("c1", 4)])
+    assert tenures(store, "carol", "c1") == (Tenure(joined_at=3),)
+    held = Tenures(tenures=tenures(store, "carol", "c1"))
+    assert [seq for seq in range(1, 5) if held.covers(seq)] == [3, 4]
+
+
+def test_a_second_add_of_a_member_does_not_restart_their_tenure() -> None:
+    store = fold([created("c1", "bob"), sent("c1", 2), added("c1", 3, "bob")])
+    assert tenures(store, "bob", "c1") == (Tenure(joined_at=1),)
+
+
+def test_the_readable_spans_of_two_tenures_leave_out_the_gap() -> None:
+    held = Tenures(tenures=(Tenure(joined_at=3, left_at=6), Tenure(joined_at=10)))
+    assert held.spans(1, 20) == [(3, 6), (10, 20)]
+    assert held.spans(5, 11) == [(5, 6), (10, 11)]
+    assert held.spans(7, 9) == []
+    assert [seq for seq in range(1, 13) if held.covers(seq)] == [3, 4, 5, 6, 10, 11, 12]
+
+
+@pytest.mark.parametrize("stored", [b"{}", b'{"left_at": 3}'])
+def test_a_tenure_of_the_layout_before_starts_is_refused_loudly(stored: bytes) -> None:
+    """A store written before tenures had a start cannot say when anyone joined: reading it
+    as "no tenure" would hide every conversation, as "since seq 1" would leak."""
+    event = removed("c1", 4, "bob")
+    with pytest.raises(OutdatedStoreError, match="rebuild"):
+        apply(event, codec.encode(event), 3, {tenure_key("bob", "c1"): stored}.get)
 
 
 def test_deleting_for_everyone_or_redacting_drops_the_stored_message() -> None:
@@ -142,7 +181,7 @@ def test_deleting_for_everyone_or_redacting_drops_the_stored_message() -> None:
         m.MessageDeleted(meta=meta("c1", 6), target_seq=3, scope=m.DeleteScope.FOR_EVERYONE),
         m.MessageDeleted(meta=meta("c1", 7), target_seq=4, scope=m.DeleteScope.FOR_ME),
     ]
-    changes = apply(log[4], codec.encode(log[4]), 4)
+    changes = apply(log[4], codec.encode(log[4]), 4, nothing)
     assert Delete(event_key("c1", 2)) in changes
     store = fold(log)
     assert event_key("c1", 2) not in store
@@ -242,8 +281,11 @@ def test_membership_and_who_can_read(store: HistoryStore, reader: HistoryReader)
     assert reader.role("alice", "c1") == "OWNER"
     assert reader.can_read("bob", "c1", 3)
     assert not reader.can_read("bob", "c1", 4)
-    assert reader.can_read("carol", "c1", 1)
+    assert not reader.can_read("carol", "c1", 4)
+    assert reader.can_read("carol", "c1", 5)
     assert not reader.can_read("dave", "c1", 1)
+    assert reader.tenures_in("carol", "c1") == Tenures(tenures=(Tenure(joined_at=5),))
+    assert reader.tenures_in("dave", "c1") is None
 
 
 def test_the_reader_follows_later_batches_and_replays_are_harmless(

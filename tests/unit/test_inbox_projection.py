@@ -164,6 +164,26 @@ def test_someone_removed_sees_up_to_their_removal(store: InboxStore, reader: Inb
     assert receipts.members == ("alice",)
 
 
+def test_someone_added_later_counts_and_previews_only_from_their_joining(
+    store: InboxStore, reader: InboxReader
+) -> None:
+    """What the history view's tenures let them read: nothing sent before they joined."""
+    write(store, created("a", "bob"), sent("a", 2), sent("a", 3))
+    write(store, m.MemberAdded(meta=meta("a", 4), user_id="carol"))
+    entry = entry_of(reader, "carol", "a")
+    assert (entry.member, entry.unread, entry.summary.preview) == (True, 0, None)
+    write(store, sent("a", 5, user="bob"))
+    entry = entry_of(reader, "carol", "a")
+    assert entry.unread == 1
+    assert entry.summary.preview is not None
+    assert entry.summary.preview.seq == 5
+    write(store, m.MemberRoleChanged(meta=meta("a", 6), user_id="carol", role=m.Role.ADMIN))
+    assert (entry_of(reader, "carol", "a").role, entry_of(reader, "carol", "a").unread) == (
+        "ADMIN",
+        1,
+    )
+
+
 def test_replaying_events_changes_nothing(store: InboxStore, reader: InboxReader) -> None:
     events: list[m.Event] = [
         created("a", "bob"),

@@ -41,18 +41,20 @@ def test_every_route_names_the_models_it_takes_and_gives() -> None:
             assert target(answered["content"]["application/json"]["schema"]) == (
                 endpoint.answer.__name__
             )
-        if endpoint.body is NoBody:
+        parameters = operation.get("parameters", [])
+        if endpoint.body is NoBody or endpoint.source == "query":
             assert "requestBody" not in operation
         else:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert target(body) == endpoint.body.__name__
+        if endpoint.source == "query":
+            queried = {p["name"]: p["required"] for p in parameters if p["in"] == "query"}
+            fields = endpoint.body.model_fields
+            assert queried == {name: field.is_required() for name, field in fields.items()}
         assert bool(operation["security"]) == endpoint.secured
-        in_path = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
-        assert all("{" + name + "}" in endpoint.path for name in in_path)
-        assert endpoint.path.count("{") == len(in_path)
-        in_query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
-        expected = [] if endpoint.query is None else list(endpoint.query.model_fields)
-        assert in_query == expected
+        names = [p["name"] for p in parameters if p["in"] == "path"]
+        assert all("{" + name + "}" in endpoint.path for name in names)
+        assert endpoint.path.count("{") == len(names)
 
 
 def test_query_parameters_say_which_are_required_and_their_limits() -> None:

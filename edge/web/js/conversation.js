@@ -30,6 +30,8 @@ export class Conversation {
     this.oldest = null; // lowest seq loaded
     this.reachedStart = false;
     this.early = new Map(); // seq -> event pushed ahead of the cursor
+    this.holes = []; // { after, before }: seqs between not loaded yet (below a found message)
+    this.found = null; // the seq of the message a search result opened
     this.inbox = null; // the server's inbox entry, once the server has inboxes
     this.lastActivity = 0;
     this.version = 0; // bumped on every change, for the view

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { wireDialogs } from "./dialogs.js";
 import { Messenger } from "./messenger.js";
+import { Results, renderHits } from "./results.js";
 import { adoptDevice, claimDevice, forgetDevice } from "./session.js";
 import { Socket, websocketUrl } from "./socket.js";
 import { renderList, renderMessages, subtitle, typingText } from "./view.js";
@@ -16,6 +17,8 @@ let openId = null;
 let renderQueued = false;
 let registering = false;
 const actionsState = { openMenu: null };
+const results = new Results();
+let jump = null; // { id, seq }: a found message to bring into view once it is drawn
 
 function settings() {
   try {
@@ -156,9 +159,10 @@ function render() {
   if (!messenger) return;
   document.body.dataset.ready = messenger.ready ? "true" : "false";
   renderList($("conversations"), messenger, openId);
+  renderResults();
   const unread = messenger.list().reduce((sum, c) => sum + c.unread().count, 0);
   document.title = unread ? `(${unread}) Parley` : "Parley";
-  $("no-conversations").hidden = messenger.conversations.size > 0 || !messenger.ready;
+  $("no-conversations").hidden = messenger.conversations.size > 0 || !messenger.ready || results.shown;
   const conversation = openId ? messenger.conversations.get(openId) : null;
   $("chat-empty").hidden = Boolean(conversation);
   $("chat-main").hidden = !conversation;
@@ -177,7 +181,15 @@ function render() {
   const heightBefore = scroller.scrollHeight;
   const topBefore = scroller.scrollTop;
   renderMessages(ol, messenger, conversation, messageActions);
-  if (scroller.dataset.for !== conversation.id || atBottom) {
+  const found = jump?.id === conversation.id ? ol.querySelector(`li[data-seq="${jump.seq}"]`) : null;
+  if (found) {
+    // A search result: the found message in the middle of the screen, not the latest.
+    jump = null;
+    scroller.dataset.for = conversation.id;
+    found.scrollIntoView({ block: "center" });
+  } else if (jump?.id === conversation.id) {
+    // Still loading the messages around it: keep the scroll where it is.
+  } else if (scroller.dataset.for !== conversation.id || atBottom) {
     scroller.dataset.for = conversation.id;
     scroller.scrollTop = scroller.scrollHeight;
   } else if (ol.firstElementChild?.dataset.key !== firstBefore) {
@@ -199,12 +211,35 @@ function updateReading() {
   messenger.reading(visible && atBottom ? openId : null);
 }
 
+function renderResults() {
+  $("search-results").hidden = !results.shown;
+  $("conversation-list").hidden = results.shown;
+  if (!results.shown) return;
+  $("search-status").textContent = results.status();
+  renderHits($("search-hits"), results, messenger);
+  $("search-more").hidden = !results.cursor || results.busy;
+}
+
+function search(more = false) {
+  const query = more ? results.query : $("search-text").value.trim();
+  if (!messenger || !query) return;
+  results.run(messenger, query, { more }).finally(queueRender);
+  queueRender();
+}
+
+function closeSearch() {
+  results.clear();
+  $("search-text").value = "";
+  render();
+}
+
 function openFromHash() {
   const match = /^#\/c\/(.+)$/.exec(location.hash);
   open(match ? decodeURIComponent(match[1]) : null, { focus: false });
 }
 
-function open(conversationId, { focus = true } = {}) {
+// `at`: the seq of a message to show (a search result), with the messages around it.
+function open(conversationId, { focus = true, at = null } = {}) {
   if (openId !== conversationId) {
     if (openId && messenger) messenger.typing(openId, false);
     $("composer-text").value = "";
@@ -215,7 +250,14 @@ function open(conversationId, { focus = true } = {}) {
   if (location.hash !== hash) history.replaceState(null, "", hash || location.pathname);
   $("app").dataset.pane = conversationId ? "chat" : "list";
   const conversation = conversationId && messenger?.conversation(conversationId);
-  if (conversation && !conversation.loaded) messenger.load(conversation).catch(() => {});
+  if (conversation && at !== null) {
+    conversation.found = at;
+    jump = { id: conversationId, seq: at };
+    messenger.loadAround(conversation, at).catch((e) => toast(`Cannot load: ${e.detail ?? e}`));
+  } else if (conversation) {
+    conversation.found = null;
+    if (!conversation.loaded) messenger.load(conversation).catch(() => {});
+  }
   render();
   if (focus && conversationId) $("composer-text").focus();
 }
@@ -232,6 +274,10 @@ const messageActions = {
   },
   async react(item, emoji, active) {
     await attempt(() => messenger.react(openId, item.seq, emoji, active));
+  },
+  async fillHole(hole) {
+    const conversation = openId && messenger?.conversations.get(openId);
+    if (conversation) await attempt(() => messenger.fillHole(conversation, hole));
   },
   async remove(item, scope) {
     await attempt(() => messenger.remove(openId, item.seq, scope));
@@ -265,6 +311,23 @@ function wire() {
     setAuthMode(!registering);
     $("auth-error").textContent = "";
     $("auth-username").focus();
+  });
+
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search();
+  });
+  $("search-text").addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && results.shown) closeSearch();
+  });
+  $("search-close").addEventListener("click", () => {
+    closeSearch();
+    $("search-text").focus();
+  });
+  $("search-more").addEventListener("click", () => search(true));
+  $("search-hits").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-conversation-id]");
+    if (button) open(button.dataset.conversationId, { focus: false, at: Number(button.dataset.seq) });
   });
 
   $("conversations").addEventListener("click", (event) => {

@@ -11,6 +11,7 @@
 
 import { api } from "./api.js";
 import { Conversation } from "./conversation.js";
+import { Finding } from "./finding.js";
 import { Outbox } from "./outbox.js";
 import { Sending } from "./sending.js";
 import { Signals } from "./signals.js";
@@ -32,7 +33,14 @@ export class Messenger extends EventTarget {
     this.socket = socket;
     this.conversations = new Map();
     this.outbox = new Outbox(session.device_id);
-    this.supports = { sync: undefined, inbox: undefined, edit: undefined, delete: undefined, react: undefined };
+    this.supports = {
+      sync: undefined,
+      inbox: undefined,
+      edit: undefined,
+      delete: undefined,
+      react: undefined,
+      search: undefined,
+    };
     this.typists = new Map(); // conversation -> Map(user -> expires at ms)
     this.presence = new Map(); // user -> "online" | "away" | "offline"
     this.acked = new Map(); // `${kind} ${conversation}` -> seq asked for
@@ -412,7 +420,12 @@ export class Messenger extends EventTarget {
   // Optional requests: edit, delete and react exist on newer servers only.
 
   async optional(feature, frame) {
-    const what = { edit: "edit messages", delete: "delete messages", react: "react to messages" }[feature];
+    const what = {
+      edit: "edit messages",
+      delete: "delete messages",
+      react: "react to messages",
+      search: "search messages",
+    }[feature];
     if (this.supports[feature] === false) throw new RequestError("unsupported", `This server cannot ${what} yet`);
     try {
       const result = await this.request(frame);
@@ -462,8 +475,9 @@ async function inBatches(items, size, work) {
   }
 }
 
-// The messenger's sending (sending.js) and signals (signals.js) are methods of its own.
-for (const part of [Sending, Signals]) {
+// The messenger's sending (sending.js), signals (signals.js) and finding (finding.js) are
+// methods of its own.
+for (const part of [Sending, Signals, Finding]) {
   for (const name of Object.getOwnPropertyNames(part.prototype)) {
     if (name !== "constructor") Messenger.prototype[name] = part.prototype[name];
   }

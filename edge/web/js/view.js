@@ -128,8 +128,9 @@ export function renderList(ul, messenger, openId) {
   );
 }
 
-// What the message list shows: stored messages in seq order, then this device's messages the
-// log has not shown back yet (the outbox), each once.
+// What the message list shows: stored messages in seq order (with a "Load more messages"
+// button where a hole below a found message is not loaded yet), then this device's messages
+// the log has not shown back yet (the outbox), each once.
 export function chatItems(messenger, conversation) {
   const stored = conversation.visibleMessages();
   const storedKeys = new Set(stored.map((m) => `${m.deviceId}/${m.clientMsgId}`));
@@ -144,7 +145,13 @@ export function chatItems(messenger, conversation) {
     deleted: m.deleted,
     reactions: [...m.reactions].map(([emoji, users]) => [emoji, users.length, users.includes(messenger.me.userId)]),
     status: m.mine ? conversation.statusOf(m.seq) : null,
+    found: m.seq === conversation.found,
   }));
+  for (const hole of conversation.holes) {
+    const at = items.findIndex((item) => item.seq > hole.after);
+    const item = { key: `hole-${hole.after}-${hole.before}`, hole };
+    items.splice(at < 0 ? items.length : at, 0, item);
+  }
   for (const item of messenger.outbox.of(conversation.id)) {
     const key = `${messenger.me.deviceId}/${item.clientMsgId}`;
     if (storedKeys.has(key)) continue;
@@ -174,8 +181,14 @@ export function renderMessages(ol, messenger, conversation, actions) {
     chatItems(messenger, conversation),
     (item) => item.key,
     (item) => JSON.stringify([item, canAct, messenger.supports, actions.openMenu === item.key]),
-    (item) => buildMessage(item, { group, canAct, messenger, actions }),
+    (item) => (item.hole ? buildHole(item.hole, actions) : buildMessage(item, { group, canAct, messenger, actions })),
   );
+}
+
+function buildHole(hole, actions) {
+  const more = el("button", { type: "button", dataset: { focusKey: "hole" } }, "Load more messages");
+  more.addEventListener("click", () => actions.fillHole(hole));
+  return el("li", { className: "hole", dataset: { after: hole.after, before: hole.before } }, more);
 }
 
 function buildMessage(item, { group, canAct, messenger, actions }) {
@@ -189,7 +202,7 @@ function buildMessage(item, { group, canAct, messenger, actions }) {
   const li = el(
     "li",
     {
-      className: `msg${item.mine ? " mine" : ""}${item.deleted ? " deleted" : ""}`,
+      className: `msg${item.mine ? " mine" : ""}${item.deleted ? " deleted" : ""}${item.found ? " found" : ""}`,
       dataset: { seq: item.seq ?? "", status: item.status ?? "", sender: item.sender },
     },
     el("p", { className: group && !item.mine ? "sender" : "sender visually-hidden" }, `${senderName}:`),

@@ -1,0 +1,119 @@
+"""What each event changes in the search view: `apply`, pure, so it is tested without Kafka
+or tantivy.
+
+One document per message holds its latest readable text. Idempotency is by `(conversation,
+seq)`, as in the history view: the caller passes the last seq applied for the event's
+conversation, an event at or below it changes nothing, and every applied event advances it
+(`Advance`), so replays after a crash or a rebuild converge on the same index.
+
+What the view never holds: end-to-end encrypted text (`EncryptedBody`: the server cannot
+read it) and server-sealed text (`SealedBody`: there is no key service to open it yet); a
+message deleted for everyone or redacted (its document is removed, like its bytes in the
+history view). What it does not decide: who may read a message. Membership, removals and
+"deleted for me" are checked at query time against the history view (`access.py`), so a
+removal takes effect at once and needs no rewrite of the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from schemas import models as m
+
+
+@dataclass(frozen=True)
+class MessageDoc:
+    conversation_id: str
+    seq: int
+    sender: str
+    sent_at_us: int
+    text: str
+    text_seq: int
+    """The seq of the event whose text this is: the message's own, or its latest edit's."""
+    has_attachments: bool
+
+
+@dataclass(frozen=True)
+class Upsert:
+    doc: MessageDoc
+
+
+@dataclass(frozen=True)
+class Remove:
+    conversation_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Advance:
+    """The conversation's last applied seq is now `seq`."""
+
+    conversation_id: str
+    seq: int
+
+
+Change = Upsert | Remove | Advance
+Lookup = Callable[[str, int], MessageDoc | None]
+"""The message document as the view holds it now (with the batch's own changes), or None."""
+
+
+def readable_text(body: m.PlainBody | m.SealedBody | m.EncryptedBody) -> str | None:
+    return body.text if isinstance(body, m.PlainBody) else None
+
+
+def microseconds(event: m.Event) -> int:
+    at = event.meta.occurred_at
+    return int(at.timestamp()) * 1_000_000 + at.microsecond
+
+
+def apply(event: m.Event, last_seq: int, current: Lookup) -> list[Change]:
+    """The index changes of `event`, in order; [] when it was already applied."""
+    meta = event.meta
+    cid, seq = meta.conversation_id, meta.seq
+    if seq <= last_seq:
+        return []
+    changes: list[Change] = []
+    if isinstance(event, m.MessageSent):
+        text = readable_text(event.body)
+        if text is not None:
+            doc = MessageDoc(
+                conversation_id=cid,
+                seq=seq,
+                sender=meta.actor.user_id,
+                sent_at_us=microseconds(event),
+                text=text,
+                text_seq=seq,
+                has_attachments=bool(event.attachments),
+            )
+            changes.append(Upsert(doc))
+    elif isinstance(event, m.MessageEdited):
+        changes += _edit(event, current(cid, event.target_seq))
+    elif isinstance(event, m.MessageRedacted | m.MessageDeleted):
+        changes += _removal(event, current(cid, event.target_seq))
+    changes.append(Advance(cid, seq))
+    return changes
+
+
+def _removal(
+    event: m.MessageRedacted | m.MessageDeleted, existing: MessageDoc | None
+) -> list[Change]:
+    """A redaction or a deletion for everyone removes the message's document (as the history
+    view drops its bytes); a deletion "for me" changes nothing here (`access.py`)."""
+    if existing is None:
+        return []
+    if isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_ME:
+        return []
+    return [Remove(existing.conversation_id, existing.seq)]
+
+
+def _edit(event: m.MessageEdited, existing: MessageDoc | None) -> list[Change]:
+    """The edited text replaces the old; an edit to unreadable text removes the document, so
+    the old text stops matching. A message the view does not hold (encrypted, deleted, or
+    never seen) stays absent: an edit carries no sender, time or attachments to build one."""
+    if existing is None:
+        return []
+    text = readable_text(event.body)
+    if text is None:
+        return [Remove(existing.conversation_id, existing.seq)]
+    return [Upsert(replace(existing, text=text, text_seq=event.meta.seq))]
