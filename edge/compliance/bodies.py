@@ -3,12 +3,12 @@ a body becomes text for an officer.
 
 - `PlainBody`: its text.
 - `EncryptedBody` (end to end): the server holds no key; shown as "[end-to-end encrypted]".
-- `SealedBody` (sealed at rest under a person's data key): opened by the `SealedOpener` the
-  opener is given. Until the key store exists (the crypto part of docs/compliance.md), the
-  default opener has no keys, and a sealed body shows as "[sealed: no key store]". A key
-  that erasure destroyed opens to nothing: "[erased]".
-
-The crypto part plugs in by implementing `SealedOpener.open`; nothing else changes.
+- `SealedBody` (sealed at rest under a person's data key): opened by the `SealedText` the
+  opener is given. Its one method has the shape of the crypto part's opener
+  (`sealing.bodies.BodyOpener.text`, branch wip-comply2), so that part plugs in as it is:
+  `BodyOpener(sealed=sealing_opener)` in `edge.compliance.job.opener`. A body whose key
+  was destroyed opens to None: shown as "[erased]". Without a key store (`NoKeyStore`, the
+  default) a sealed body shows as "[sealed: no key store]".
 """
 
 from __future__ import annotations
@@ -28,33 +28,34 @@ Body = m.PlainBody | m.EncryptedBody | m.SealedBody
 
 @dataclass(frozen=True, slots=True)
 class BodyPlace:
-    """Where a body is: what a key store may need to find its key (and to audit the use)."""
+    """Where a body is: what a key store needs to find its key (the sender's)."""
 
     conversation_id: str
     seq: int
     author: str
 
 
-class KeyGoneError(Exception):
-    """The body's key no longer exists: its owner was erased, or its retention expired."""
-
-
-class SealedOpener(Protocol):
-    def open(self, body: m.SealedBody, place: BodyPlace) -> str:
-        """The plaintext of `body`; raises `KeyGoneError` when its key was destroyed."""
+class SealedText(Protocol):
+    def text(self, body: Body, conversation_id: str, sender: str) -> str | None:
+        """The plaintext of a sealed `body`; None when its key no longer exists (its
+        owner was erased, or its retention expired)."""
         ...
+
+
+class NoKeyStoreError(LookupError):
+    """No key store was given: a sealed body cannot be opened here."""
 
 
 class NoKeyStore:
     """The sealed opener until the crypto part gives one: it can open nothing."""
 
-    def open(self, body: m.SealedBody, place: BodyPlace) -> str:
-        raise LookupError(f"no key store to open key {body.key_id}")
+    def text(self, body: Body, conversation_id: str, sender: str) -> str | None:
+        raise NoKeyStoreError(conversation_id)
 
 
 class BodyOpener:
-    def __init__(self, sealed: SealedOpener | None = None) -> None:
-        self.sealed: SealedOpener = sealed or NoKeyStore()
+    def __init__(self, sealed: SealedText | None = None) -> None:
+        self.sealed: SealedText = sealed or NoKeyStore()
 
     def open(self, body: Body, place: BodyPlace) -> OpenedText:
         if isinstance(body, m.PlainBody):
@@ -62,8 +63,9 @@ class BodyOpener:
         if isinstance(body, m.EncryptedBody):
             return OpenedText(status="e2ee", text=E2EE_MARK)
         try:
-            return OpenedText(status="opened", text=self.sealed.open(body, place))
-        except KeyGoneError:
-            return OpenedText(status="erased", text=ERASED_MARK)
-        except LookupError:
+            text = self.sealed.text(body, place.conversation_id, place.author)
+        except NoKeyStoreError:
             return OpenedText(status="sealed", text=NO_KEY_STORE_MARK)
+        if text is None:
+            return OpenedText(status="erased", text=ERASED_MARK)
+        return OpenedText(status="opened", text=text)

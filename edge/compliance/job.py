@@ -56,7 +56,8 @@ def now_ms() -> int:
 
 def opener(settings: ComplianceSettings) -> BodyOpener:
     """The opener every export's bodies go through. The crypto part returns one with its
-    key store here (`BodyOpener(sealed=...)`); until then sealed bodies stay sealed."""
+    key store here (`BodyOpener(sealed=sealing.bodies.BodyOpener(sealer))`: its `text` is
+    the `SealedText` protocol); until then sealed bodies stay sealed."""
     return BodyOpener()
 
 
