@@ -26,7 +26,7 @@ from edge.protocol.compliance import AuditPage, ExportEvent, ExportLine, ExportS
 from kafkalog.presets import REPLAY, private_reader
 from tests.compliance_story import Elements
 from tests.e2e.cluster import ParleyCluster, eventually, register_and_login
-from tests.e2e.people import close_all, create, person
+from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
 from tests.integration.log import BOOTSTRAP
 
@@ -165,6 +165,15 @@ def edit_frame(cid: str, seq: int, text: str) -> dict[str, Any]:
         "seq": seq,
         "body": {"kind": "plain", "text": text},
     }
+
+
+async def direct_chat(
+    http: aiohttp.ClientSession, cluster: ParleyCluster
+) -> tuple[Person, Person, str]:
+    """ann and bob, each with a device, and their direct conversation."""
+    ann = await person(http, cluster, "ann")
+    bob = await person(http, cluster, "bob")
+    return ann, bob, (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
 
 
 def now_ms() -> int:
@@ -308,9 +317,7 @@ async def test_an_export_at_an_instant_is_what_the_history_view_showed_then(
     case = f"CASE-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as http:
         _, token = await officer(http, cluster, case)
-        ann = await person(http, cluster, "ann")
-        bob = await person(http, cluster, "bob")
-        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        ann, bob, cid = await direct_chat(http, cluster)
         a, b = ann.devices[0], bob.devices[0]
         snapshots: list[tuple[int, int, dict[int, Any]]] = []
 
@@ -391,9 +398,7 @@ async def test_every_action_is_audited_and_the_audit_survives_an_edge_restart(
     canary = f"canary-{uuid.uuid4().hex}"
     async with aiohttp.ClientSession() as http:
         name, token = await officer(http, cluster, case)
-        ann = await person(http, cluster, "ann")
-        bob = await person(http, cluster, "bob")
-        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        ann, bob, cid = await direct_chat(http, cluster)
         answer = await ann.devices[0].request(send_frame(cid, canary, "c1"))
         await history(bob.devices[0], cid, answer["result"]["seq"])
         done, _ = await export(http, cluster, token, {"case": case, "conversation_id": cid})
@@ -466,9 +471,7 @@ async def test_the_officers_command_line_exports_and_checks_the_files(
     case = f"CASE-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as http:
         name, _ = await officer(http, cluster, case)
-        ann = await person(http, cluster, "ann")
-        bob = await person(http, cluster, "bob")
-        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        ann, bob, cid = await direct_chat(http, cluster)
         answer = await ann.devices[0].request(send_frame(cid, "for the record", "r1"))
         await history(bob.devices[0], cid, answer["result"]["seq"])
         await close_all(ann, bob)
