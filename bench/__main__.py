@@ -23,7 +23,8 @@ messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit.
 `archive-lag` (in the suite) measures the archive process's lag behind the log at
 1,000 messages/s.
 `compliance` (not in the suite yet; bench/compliance.py) times one person's export and its
-peak memory as their history grows (25k, 100k, 400k events; `compliance-quick` 5k to 80k).
+peak memory as their history grows (25k, 100k, 400k events; `compliance-quick` 5k to 80k;
+PARLEY_BENCH_COMPLIANCE_SIZES=10000,40000 sets the sizes).
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
@@ -117,6 +118,10 @@ def archive_alone(quick: bool) -> dict[str, Any]:
 
 def compliance_alone(quick: bool) -> dict[str, Any]:
     load = compliance.QUICK if quick else compliance.FULL
+    sizes = os.environ.get("PARLEY_BENCH_COMPLIANCE_SIZES")
+    if sizes:
+        counts = tuple(int(n) for n in sizes.split(","))
+        load = replace(load, name=f"{load.name}-{'-'.join(map(str, counts))}", sizes=counts)
     with bench_platform() as settings:
         work = Path("/tmp") / f"parley-bench-compliance-{os.getpid()}"
         result = compliance.run(settings, load, work)
