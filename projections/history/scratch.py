@@ -6,8 +6,10 @@ view holds exactly what the live view held when it had applied the same events: 
 read from it is the page a device was shown then. With `every_version`, the scratch store
 keeps every event instead, at the view's own key of its (conversation, seq): the log itself,
 ordered by conversation, for a legal hold that must show each version of each message.
-Writes go in batches of `batch_events`, so memory holds one batch, whatever the history's
-size; the data is on disk under `directory`, which `close` removes.
+Writes go in batches of `batch_events`, and the store's memtable is flushed to its files
+every `FLUSH_EVERY_BATCHES` batches and before reading, so memory holds one batch and a
+small memtable, whatever the history's size; the data is on disk under `directory`, which
+`close` removes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from projections.store import Put
 from schemas import models as m
 
 BATCH_EVENTS = 1000
+FLUSH_EVERY_BATCHES = 16
+"""Batches between two flushes of the scratch store's memtable to its files: RocksDB would
+otherwise keep up to two 64 MiB memtables, and the reader replay the log of the unflushed
+one into memory of its own."""
 
 
 class ScratchHistory:
@@ -38,6 +44,7 @@ class ScratchHistory:
         self.store = HistoryStore(directory / "view")
         self.batch = HistoryBatch(self.store)
         self.pending = 0
+        self.batches = 0
         self._reader: HistoryReader | None = None
 
     def add(self, event: m.Event, encoded: bytes) -> None:
@@ -52,6 +59,7 @@ class ScratchHistory:
     def reader(self) -> HistoryReader:
         """The scratch view's query side, once everything fed so far is written."""
         self._commit()
+        self.store.flush()
         if self._reader is None:
             # Never stale by the clock: nothing is written while the reader reads, and this
             # method catches up explicitly. (A catch-up per read cost 2 ms an event: 90 % of
@@ -85,3 +93,6 @@ class ScratchHistory:
         self.batch.commit()
         self.batch = HistoryBatch(self.store)
         self.pending = 0
+        self.batches += 1
+        if self.batches % FLUSH_EVERY_BATCHES == 0:
+            self.store.flush()
