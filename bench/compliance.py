@@ -133,6 +133,13 @@ def one(bootstrap: str, topic: str, partitions: int, work: Path) -> dict[str, An
         origin="bench",
     )
     reports: list[ExportProgress] = []
+    by_phase: dict[str, float] = {}
+
+    def report(progress: ExportProgress) -> None:
+        """Keeps the peak RSS reached by the end of each phase: which one grows."""
+        reports.append(progress)
+        by_phase[progress.phase] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
     started = time.monotonic()
     cpu = time.process_time()
     result = run_export(
@@ -141,7 +148,7 @@ def one(bootstrap: str, topic: str, partitions: int, work: Path) -> dict[str, An
         partitions=partitions,
         work_dir=work,
         opener=BodyOpener(),
-        report=reports.append,
+        report=report,
         cancelled=lambda: False,
         clock_ms=lambda: int(time.time() * 1000),
     )
@@ -151,6 +158,7 @@ def one(bootstrap: str, topic: str, partitions: int, work: Path) -> dict[str, An
         "cpu_s": round(time.process_time() - cpu, 2),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib_by_phase": {k: round(v, 1) for k, v in by_phase.items()},
         "events_written": result.events,
         "conversations": result.conversations,
         "progress_reports": len(reports),
