@@ -1,10 +1,10 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
-COMMAND: quick, suite, report, capacity, archive, archive-quick, chaos, chaos-cluster,
-fuzz (fuzz-records, fuzz-edge), or one part alone (edge, hops, idle, sequencer, rebuild,
-backfill, projection-lag, search, media). `hops` is the latency budget per hop
-(bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
-(docs/performance.md).
+COMMAND: quick, suite, report, capacity, archive, archive-quick, compliance,
+compliance-quick, chaos, chaos-cluster, fuzz (fuzz-records, fuzz-edge), or one part
+alone (edge, hops, idle, sequencer, rebuild, backfill, projection-lag, search, media).
+`hops` is the latency budget per hop (bench/hops.py); `python -m bench.compare` runs two
+checkouts' `quick` side by side (docs/performance.md).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -22,6 +22,9 @@ through the archive writer to S3 and times the saved queries on chdb
 PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over an archive an earlier run
 wrote, without writing). `archive-lag` (in the suite) measures the archive process's lag
 behind the log at 1,000 messages/s.
+`compliance` (not in the suite yet; bench/compliance.py) times one person's export and its
+peak memory as their history grows (25k, 100k, 400k events; `compliance-quick` 5k to 80k;
+PARLEY_BENCH_COMPLIANCE_SIZES=10000,40000 sets the sizes).
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` feeds at least 10,000 cases per
@@ -41,7 +44,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import archive, capacity, chaos, edge, edge_fuzz, fuzz, plots, results, suite
+from bench import (
+    archive,
+    capacity,
+    chaos,
+    compliance,
+    edge,
+    edge_fuzz,
+    fuzz,
+    plots,
+    results,
+    suite,
+)
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -107,12 +121,29 @@ def archive_alone(quick: bool) -> dict[str, Any]:
     return result
 
 
+def compliance_alone(quick: bool) -> dict[str, Any]:
+    load = compliance.QUICK if quick else compliance.FULL
+    sizes = os.environ.get("PARLEY_BENCH_COMPLIANCE_SIZES")
+    if sizes:
+        counts = tuple(int(n) for n in sizes.split(","))
+        load = replace(load, name=f"{load.name}-{'-'.join(map(str, counts))}", sizes=counts)
+    with bench_platform() as settings:
+        work = Path("/tmp") / f"parley-bench-compliance-{os.getpid()}"
+        result = compliance.run(settings, load, work)
+    name = "compliance-export" if load.name == "full" else f"compliance-export-{load.name}"
+    results.write(result, OUT, name)
+    compliance.plot(OUT / f"{name}.png", result)
+    return result
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
     alone_parts = [
         "archive",
         "archive-quick",
+        "compliance",
+        "compliance-quick",
         *chaos.PLANS,
         "fuzz",
         "fuzz-records",
@@ -164,7 +195,10 @@ def main(argv: list[str]) -> int:
         summary.pop("queries")
         print(json.dumps(results.finite(summary), allow_nan=False))
         return 0
-    summary = quick() if command == "quick" else alone(command)
+    if command.startswith("compliance"):
+        summary = compliance_alone(quick=command == "compliance-quick")
+    else:
+        summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))
     return 0
 

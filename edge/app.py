@@ -16,6 +16,13 @@ from edge import probes, web_client
 from edge.account_service import AccountService
 from edge.accounts import AccountDirectory
 from edge.command_service import CommandService
+from edge.compliance.audit import AuditLog
+from edge.compliance.audit_reader import AuditReader
+from edge.compliance.exports import ExportStore
+from edge.compliance.jobs import ExportJobs
+from edge.compliance.roles import ComplianceRoles
+from edge.compliance.service import ComplianceService
+from edge.compliance.settings import ComplianceSettings
 from edge.connection import ConnectionState, DeviceConnection
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
@@ -104,6 +111,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     directory = AccountDirectory()
+    roles = ComplianceRoles()
     metrics = EdgeMetrics(settings.edge_node)
 
     def lag() -> LagSampler:
@@ -111,6 +119,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         return LagSampler(metrics.consumer_lag, f"edge-{node}", labels={"node": node})
 
     def on_account(record: Decoded[AvroRecord]) -> None:
+        roles.apply(record.value)
         revoked = directory.apply(record.value)
         if revoked is not None:
             hub.disconnect_device(revoked)
@@ -148,8 +157,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
     )
     presence = PresenceBoard()
-    typing = TypingBoard(hub.devices_of)
-    hub.on_typing = typing.signal
+    hub.on_typing = TypingBoard(hub.devices_of).signal
 
     sessions = LogFollower(
         settings.kafka_bootstrap,
@@ -202,6 +210,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         typing_ttl_ms=settings.typing_ttl_ms,
         tracing=tracing,
     )
+    compliance = _compliance(settings, topics, roles)
     for follower in (accounts, deliveries, sessions, media_follower):
         follower.start()
     gateway.start()
@@ -210,7 +219,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     app.router.add_routes(
         [
             *RestApi(
-                accounts=accounts_service, commands=commands, reads=reads, media=media
+                accounts=accounts_service,
+                commands=commands,
+                reads=reads,
+                media=media,
+                compliance=compliance,
             ).routes(),
             web.get("/v1/ws", websocket.handle),
             web.get("/openapi.json", lambda _: _openapi()),
@@ -226,6 +239,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("edge node %d ready", settings.edge_node)
     yield
     refresher.cancel()
+    await compliance.close()
     for follower in (accounts, deliveries, sessions, media_follower):
         follower.stop()
     stop_media()
@@ -325,6 +339,26 @@ async def _prune_media(book: MediaBook, window: timedelta) -> None:
         forgotten = book.prune(datetime.now(UTC) - window)
         if forgotten:
             log.info("media book: forgot %d media older than %s", forgotten, window)
+
+
+def _compliance(
+    settings: EdgeSettings, topics: Topics, roles: ComplianceRoles
+) -> ComplianceService:
+    """Officers' access: the roles folded from the accounts topic, the audit topic, and the
+    object store where exports go (docs/compliance.md)."""
+    own = ComplianceSettings()
+    audit = AuditLog(settings.kafka_bootstrap, topics.audit)
+    exports = ExportStore(own.object_store(), own.exports_prefix)
+    return ComplianceService(
+        roles=roles,
+        audit=audit,
+        audit_reader=AuditReader(settings.kafka_bootstrap, topics.audit),
+        exports=exports,
+        jobs=ExportJobs(store=exports, audit=audit),
+        origin=f"edge-{settings.edge_node}",
+        export_ttl_s=own.export_ttl_s,
+        url_ttl_s=own.export_url_ttl_s,
+    )
 
 
 async def _openapi() -> web.Response:

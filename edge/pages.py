@@ -171,18 +171,25 @@ class HistoryPages:
             )
         if self.history.hidden_for(user_id, cid, seq):
             return ConversationEvent(conversation_id=cid, seq=seq, event=hidden(cid, seq))
-        overlay = self.history.overlay(cid, seq)
-        edited: Edit | None = None
-        if overlay.edit is not None:
-            edit = cast(m.MessageEdited, codec.decode(overlay.edit))
-            edited = Edit(seq=edit.meta.seq, body=body_view(edit.body))
-        return ConversationEvent(
-            conversation_id=cid,
-            seq=seq,
-            event=event_view(event),
-            edited=edited,
-            reactions=overlay.reactions or None,
-        )
+        return message_item(event, self.history.overlay(cid, seq))
+
+
+def message_item(event: m.MessageSent, overlay: Overlay) -> ConversationEvent:
+    """A message as it is now: with its latest edit and its reactions (compliance's
+    replay shows messages through this too, so an export at an instant and the page a
+    device was shown then cannot differ)."""
+    meta = event.meta
+    edited: Edit | None = None
+    if overlay.edit is not None:
+        edit = cast(m.MessageEdited, codec.decode(overlay.edit))
+        edited = Edit(seq=edit.meta.seq, body=body_view(edit.body))
+    return ConversationEvent(
+        conversation_id=meta.conversation_id,
+        seq=meta.seq,
+        event=event_view(event),
+        edited=edited,
+        reactions=overlay.reactions or None,
+    )
 
 
 def _seq(raw: bytes) -> int:

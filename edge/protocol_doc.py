@@ -16,7 +16,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from edge.protocol import answers, control, events, media, pushes
+from edge.protocol import answers, compliance, control, events, media, pushes
 from edge.protocol import frames as f
 from edge.protocol.answers import ANSWERS, ErrorAnswer, Health
 from edge.protocol.pushes import SERVER_FRAMES
@@ -39,9 +39,12 @@ def section() -> str:
     frames: list[type[f.Frame]] = list(get_args(f.Request))
     pushes = list(SERVER_FRAMES.values())
     answers = _unique([*ANSWERS.values(), *(e.answer for e in ENDPOINTS), ErrorAnswer, Health])
-    bodies = _unique([e.body for e in ENDPOINTS if e.body is not NoBody])
+    taken: list[type[BaseModel] | None] = [e.body for e in ENDPOINTS if e.body is not NoBody]
+    bodies = _unique(taken)
     happened: list[type[BaseModel]] = [*events.LOG_EVENTS, events.Hidden, events.UnknownEvent]
-    listed: list[type[BaseModel]] = [*frames, *pushes, *answers, *bodies, *happened]
+    exported: list[type[BaseModel]] = [*get_args(get_args(compliance.ExportLine)[0])]
+    exported.append(compliance.Manifest)
+    listed: list[type[BaseModel]] = [*frames, *pushes, *answers, *bodies, *happened, *exported]
     schemas = _schemas(listed)
     models = published_models()
     parts = [models[name] for name in sorted(set(schemas) - {m.__name__ for m in listed})]
@@ -73,6 +76,10 @@ def section() -> str:
     out += ["### Events", ""]
     for event in happened:
         out += _model(event, schemas, f"`{event.__name__}`")
+    out += ["### Compliance export files", ""]
+    out += ["Each line of `export.jsonl` is one of the first four; then `manifest.json`.", ""]
+    for line in exported:
+        out += _model(line, schemas, f"`{line.__name__}`")
     out += ["### Parts", ""]
     for part in parts:
         out += _model(part, schemas, f"`{part.__name__}`")
@@ -82,7 +89,7 @@ def section() -> str:
 def published_models() -> dict[str, type[BaseModel]]:
     """Every model the protocol's modules define, by name."""
     found: dict[str, type[BaseModel]] = {}
-    for module in (f, control, answers, events, pushes, media):
+    for module in (f, control, answers, events, pushes, media, compliance):
         for value in vars(module).values():
             if (
                 isinstance(value, type)

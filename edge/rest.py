@@ -21,9 +21,11 @@ from edge import http_errors
 from edge.account_service import AccountService
 from edge.accounts import bearer_token
 from edge.command_service import CommandService
+from edge.compliance.service import Caller, ComplianceService
 from edge.errors import INTERNAL, UNAUTHORIZED, ClientError, ErrorCode, validation_problems
 from edge.json_input import parse_json
 from edge.media_service import MediaService
+from edge.protocol import compliance as compliance_protocol
 from edge.protocol import control as c
 from edge.protocol.answers import (
     Account,
@@ -46,6 +48,9 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 Source = Literal["json", "query"]
 """Where a request's body model is read from: the JSON body, or the query parameters."""
 AnswerT = TypeVar("AnswerT", bound=BaseModel | None)
+COMPLIANCE_OFF = ClientError(
+    ErrorCode.UNAVAILABLE, "compliance is not configured on this edge node"
+)
 
 
 class NoBody(c.RequestBody):
@@ -143,11 +148,13 @@ class RestApi:
         commands: CommandService,
         reads: ReadService,
         media: MediaService | None = None,
+        compliance: ComplianceService | None = None,
     ) -> None:
         self.accounts = accounts
         self.commands = commands
         self.reads = reads
         self.media = media
+        self.compliance = compliance
 
     def routes(self) -> list[web.RouteDef]:
         return [web.route(e.method, e.path, self._handler(e)) for e in ENDPOINTS]
@@ -262,6 +269,27 @@ class RestApi:
         return self.media
 
 
+    async def compliance_export(
+        self, call: Call[compliance_protocol.ExportRequest]
+    ) -> compliance_protocol.ExportStatus:
+        return await self._compliance().start_export(_caller(call), call.body)
+
+    async def compliance_export_status(
+        self, call: Call[NoBody]
+    ) -> compliance_protocol.ExportStatus:
+        export_id = call.request.match_info["export_id"]
+        return await self._compliance().export_status(_caller(call), export_id)
+
+    async def compliance_audit(
+        self, call: Call[compliance_protocol.AuditQuery]
+    ) -> compliance_protocol.AuditPage:
+        return await self._compliance().read_audit(_caller(call), call.body)
+
+    def _compliance(self) -> ComplianceService:
+        if self.compliance is None:
+            raise COMPLIANCE_OFF
+        return self.compliance
+
 def _preferred_wait(prefer: str) -> float:
     """`Prefer: wait=<seconds>` (RFC 7240): how long the client will wait for an answer
     that changes; anything else asks for the state as it is."""
@@ -273,6 +301,12 @@ def _preferred_wait(prefer: str) -> float:
             except ValueError:
                 return 0.0
     return 0.0
+
+
+
+
+def _caller(call: Call[Any]) -> Caller:
+    return Caller(user_id=call.user_id, device_id=call.device_id)
 
 
 @dataclass(frozen=True)
@@ -413,6 +447,34 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.search,
         SearchParameters,
         SearchPage,
+        source="query",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/compliance/exports",
+        "Export a conversation or a person's conversations at an instant, or every version "
+        "(compliance officers of the case; runs as a job: poll its status).",
+        RestApi.compliance_export,
+        compliance_protocol.ExportRequest,
+        compliance_protocol.ExportStatus,
+        HTTPStatus.ACCEPTED,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/compliance/exports/{export_id}",
+        "An export's progress; once done, its files as short-lived download URLs "
+        "(compliance officers of its case).",
+        RestApi.compliance_export_status,
+        NoBody,
+        compliance_protocol.ExportStatus,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/compliance/audit",
+        "The compliance audit log, filtered and paged (compliance officers).",
+        RestApi.compliance_audit,
+        compliance_protocol.AuditQuery,
+        compliance_protocol.AuditPage,
         source="query",
     ),
 )

@@ -1,5 +1,6 @@
 """`python -m infra {up|down|start|stop|status|fetch} [--brokers N]`: the local platform's
-command line.
+command line; and the operator's `grant-compliance USER --case REF` and
+`revoke-compliance USER [--case REF]` (infra/grants.py).
 
 `up` starts the supervisor (infra/supervisor.py), which runs the platform (Kafka, S3) and
 Parley's processes and restarts what dies; `down` and `stop` stop it and everything it
@@ -14,22 +15,34 @@ import argparse
 import sys
 import time
 
+from confluent_kafka import KafkaException
+
+from edge.compliance.audit import AuditUnavailableError
 from infra import jars, status, supervisor
 from infra.errors import PlatformError
+from infra.grants import GrantError, change_role
 from infra.platform import LocalPlatform
 from infra.services import service_processes, stop_services
 from infra.settings import PlatformSettings
+from schemas.topics import declare_topics
 
 COMMANDS = ("up", "down", "start", "stop", "status", "fetch")
+ROLE_COMMANDS = ("grant-compliance", "revoke-compliance")
 READY_TIMEOUT_S = 120.0
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra")
-    parser.add_argument("command", choices=COMMANDS)
+    parser.add_argument("command", choices=COMMANDS + ROLE_COMMANDS)
+    parser.add_argument("user", nargs="?", help="grant/revoke-compliance: the account")
+    parser.add_argument("--case", help="grant/revoke-compliance: the case reference")
     parser.add_argument("--brokers", type=int, help="local Kafka nodes (PARLEY_KAFKA_BROKERS)")
     args = parser.parse_args(argv[1:])
     command: str = args.command
+    if command in ROLE_COMMANDS:
+        if not args.user:
+            parser.error(f"{command} needs the account's user name")
+        return role(PlatformSettings(), args.user, args.case, grant=command == ROLE_COMMANDS[0])
     overrides = {} if args.brokers is None else {"kafka_brokers": args.brokers}
     try:
         settings = PlatformSettings(**overrides)
@@ -50,6 +63,17 @@ def main(argv: list[str]) -> int:
     except PlatformError as e:
         print(f"parley: {e}", file=sys.stderr)
         return 1
+
+
+def role(settings: PlatformSettings, user: str, case: str | None, *, grant: bool) -> int:
+    """The operator grants or revokes the compliance role, through the accounts log."""
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    try:
+        print(change_role(settings.bootstrap, topics, user, case, grant=grant))
+    except (GrantError, AuditUnavailableError, KafkaException) as e:
+        print(f"parley: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def stop(settings: PlatformSettings) -> int:

@@ -108,9 +108,14 @@ class ProducerPreset:
     linger_ms: int | None
     """How long a record waits for others to share its request; None: librdkafka's."""
     transactional: bool = False
+    delivery_timeout_ms: int | None = None
+    """How long a record may go unacknowledged before its delivery fails; None:
+    librdkafka's (5 minutes)."""
 
     def settings(self) -> Config:
         found: Config = {"enable.idempotence": True}
+        if self.delivery_timeout_ms is not None:
+            found["delivery.timeout.ms"] = self.delivery_timeout_ms
         if self.transactional:
             found |= {
                 "acks": "all",
@@ -132,6 +137,10 @@ IMMEDIATE = ProducerPreset("immediate", linger_ms=0)
 LINGERING = ProducerPreset("lingering", linger_ms=5)
 """An edge node's session records and typing signals: nobody waits on one record, and
 5 ms lets a burst of them share requests."""
+AUDITED = ProducerPreset("audited", linger_ms=0, delivery_timeout_ms=10_000)
+"""The compliance audit log: a record must be acknowledged before its action is performed,
+and an officer waits for that, so no linger; an audit the broker has not taken within
+10 s fails the action (it is not performed) rather than leaving it pending for minutes."""
 PARKING = ProducerPreset("parking", linger_ms=None)
 """A view's dead letters: rare, and flushed with the batch that skipped them."""
 

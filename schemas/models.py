@@ -260,6 +260,15 @@ class ChangeProfile(AvroRecord):
     display_name: str
 
 
+class GrantCompliance(AvroRecord):
+    """Make the account a compliance officer for one case (only the operator's command sends it)."""
+
+    avro_name: ClassVar[str] = "parley.account.command.GrantCompliance"
+    meta: AccountCommandMeta
+    case_ref: str
+    operator: str
+
+
 class RegisterAccount(AvroRecord):
     """Claim a user name; the password arrives hashed (argon2id), never plain."""
 
@@ -267,6 +276,15 @@ class RegisterAccount(AvroRecord):
     meta: AccountCommandMeta
     display_name: str
     password_hash: str
+
+
+class RevokeCompliance(AvroRecord):
+    """Take the compliance role back: for one case, or every case (case_ref null)."""
+
+    avro_name: ClassVar[str] = "parley.account.command.RevokeCompliance"
+    meta: AccountCommandMeta
+    case_ref: str | None = None
+    operator: str
 
 
 class RevokeDevice(AvroRecord):
@@ -284,6 +302,24 @@ class AccountRegistered(AvroRecord):
     meta: AccountEventMeta
     display_name: str
     password_hash: str
+
+
+class ComplianceGranted(AvroRecord):
+    """The account may act as a compliance officer under case_ref, from now until revoked."""
+
+    avro_name: ClassVar[str] = "parley.account.event.ComplianceGranted"
+    meta: AccountEventMeta
+    case_ref: str
+    operator: str
+
+
+class ComplianceRevoked(AvroRecord):
+    """The account may no longer act under case_ref as an officer (null: under any case)."""
+
+    avro_name: ClassVar[str] = "parley.account.event.ComplianceRevoked"
+    meta: AccountEventMeta
+    case_ref: str | None = None
+    operator: str
 
 
 class DeviceAdded(AvroRecord):
@@ -309,6 +345,37 @@ class ProfileChanged(AvroRecord):
     avro_name: ClassVar[str] = "parley.account.event.ProfileChanged"
     meta: AccountEventMeta
     display_name: str
+
+
+class ComplianceActionEnded(AvroRecord):
+    """How a compliance action ended, or that it was refused. Ids, codes, counts: no content."""
+
+    avro_name: ClassVar[str] = "parley.audit.ComplianceActionEnded"
+    action_id: str
+    action: str
+    officer: str
+    device_id: str
+    case_ref: str
+    target: str
+    outcome: str
+    detail: str = ""
+    origin: str
+    occurred_at: datetime
+
+
+class ComplianceActionStarted(AvroRecord):
+    """A compliance action about to be performed (acknowledged before it is). No content."""
+
+    avro_name: ClassVar[str] = "parley.audit.ComplianceActionStarted"
+    action_id: str
+    action: str
+    officer: str
+    device_id: str
+    case_ref: str
+    target: str
+    parameters: dict[str, str] = Field(default_factory=dict)
+    origin: str
+    occurred_at: datetime
 
 
 class AcknowledgeDelivery(AvroRecord):
@@ -688,10 +755,24 @@ Event = (
 Outcome = AccountCommandAccepted | CommandAccepted | CommandRejected
 
 
-AccountCommand = AddDevice | ChangeProfile | RegisterAccount | RevokeDevice
+AccountCommand = (
+    AddDevice
+    | ChangeProfile
+    | GrantCompliance
+    | RegisterAccount
+    | RevokeCompliance
+    | RevokeDevice
+)
 
 
-AccountEvent = AccountRegistered | DeviceAdded | DeviceRevoked | ProfileChanged
+AccountEvent = (
+    AccountRegistered
+    | ComplianceGranted
+    | ComplianceRevoked
+    | DeviceAdded
+    | DeviceRevoked
+    | ProfileChanged
+)
 
 
 Delivery = EventDelivery | TypingSignal
@@ -701,6 +782,9 @@ Session = UserOnNode
 
 
 MediaEvent = MediaDeclared | MediaDeleted | MediaProcessed | MediaRejected | MediaUploaded
+
+
+ComplianceAudit = ComplianceActionEnded | ComplianceActionStarted
 
 RECORD_TYPES: dict[str, type[AvroRecord]] = {
     AccountCommandMeta.avro_name: AccountCommandMeta,
@@ -717,12 +801,18 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     SealedBody.avro_name: SealedBody,
     AddDevice.avro_name: AddDevice,
     ChangeProfile.avro_name: ChangeProfile,
+    GrantCompliance.avro_name: GrantCompliance,
     RegisterAccount.avro_name: RegisterAccount,
+    RevokeCompliance.avro_name: RevokeCompliance,
     RevokeDevice.avro_name: RevokeDevice,
     AccountRegistered.avro_name: AccountRegistered,
+    ComplianceGranted.avro_name: ComplianceGranted,
+    ComplianceRevoked.avro_name: ComplianceRevoked,
     DeviceAdded.avro_name: DeviceAdded,
     DeviceRevoked.avro_name: DeviceRevoked,
     ProfileChanged.avro_name: ProfileChanged,
+    ComplianceActionEnded.avro_name: ComplianceActionEnded,
+    ComplianceActionStarted.avro_name: ComplianceActionStarted,
     AcknowledgeDelivery.avro_name: AcknowledgeDelivery,
     AddMember.avro_name: AddMember,
     ChangeMemberRole.avro_name: ChangeMemberRole,

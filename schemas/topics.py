@@ -31,6 +31,7 @@ class TopicRole(StrEnum):
     SESSIONS = "sessions"
     DELIVERIES = "deliveries"
     MEDIA = "media"
+    AUDIT = "audit"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Topics:
     sessions: TopicSpec
     deliveries: TopicSpec
     media: TopicSpec
+    audit: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
         return (
@@ -81,6 +83,7 @@ class Topics:
             self.sessions,
             self.deliveries,
             self.media,
+            self.audit,
         )
 
 
@@ -147,6 +150,10 @@ def declare_topics(
         # 24 hours or deleted), and a message carries its attachment's facts from then on
         # (docs/media.md, "Topics and events").
         media=spec(TopicRole.MEDIA, "media_id", "parley.media", 7 * DAY_MS),
+        # Compliance officers' actions (docs/compliance.md, "The audit log"): kept forever,
+        # never compacted, and one partition, so the audit is one total order a page
+        # cursor (an offset) can walk; its volume is people's actions, not messages'.
+        audit=spec(TopicRole.AUDIT, "action_id", "parley.audit", -1, parts=1),
     )
 
 

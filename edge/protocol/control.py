@@ -40,3 +40,7 @@ class CreateConversationRequest(RequestBody):
 class AddMemberRequest(RequestBody):
     user_id: Annotated[str, Field(min_length=1, max_length=64)]
     role: Literal["OWNER", "ADMIN", "MEMBER", "owner", "admin", "member"] = "MEMBER"
+
+
+class QueryParameters(RequestBody):
+    """A route's query string, parsed: each field one parameter (`?name=value`)."""

@@ -246,6 +246,10 @@ ACCOUNTS = TableLayout(
         "DeviceAdded": _account_meta,
         "DeviceRevoked": _device_revoked,
         "ProfileChanged": _account_meta,
+        # Who holds the compliance role, and when, is countable; the case reference and
+        # the operator stay in the raw family (docs/compliance.md).
+        "ComplianceGranted": _account_meta,
+        "ComplianceRevoked": _account_meta,
     },
 )
 LAYOUTS = {"events": EVENTS, "accounts": ACCOUNTS}

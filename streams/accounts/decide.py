@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 USER_ID = re.compile(r"[a-z0-9_.-]{3,32}")
+CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+"""A compliance case reference: a ticket or matter id, never free text (it is copied into
+the audit log, which must hold no personal data: docs/compliance.md)."""
 TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
 """SHA-256 as lowercase hex: the only form of a device token that reaches the log."""
 PASSWORD_HASH_PREFIX = "$argon2"
@@ -50,6 +53,10 @@ DEFAULT_LIMITS = Limits()
 
 
 Decision = decisions.Decision[m.AccountEvent]
+AccountChange = (
+    m.AddDevice | m.ChangeProfile | m.RevokeDevice | m.GrantCompliance | m.RevokeCompliance
+)
+"""Every account command but the registration: each changes an account that exists."""
 
 
 def decide(
@@ -101,6 +108,11 @@ def evolve(state: AccountState, event: m.AccountEvent) -> bool:
             active -= 1
         case m.ProfileChanged():
             name = event.display_name
+        case m.ComplianceGranted():
+            state.put_compliance_cases(user, [*state.compliance_cases(user), event.case_ref])
+        case m.ComplianceRevoked():
+            kept = [c for c in state.compliance_cases(user) if event.case_ref not in (None, c)]
+            state.put_compliance_cases(user, kept)
     state.put_account(user, Account(last_seq=meta.seq, display_name=name, active_devices=active))
     return True
 
@@ -132,7 +144,7 @@ def _register(
 
 def _change(
     state: AccountState,
-    command: m.AddDevice | m.ChangeProfile | m.RevokeDevice,
+    command: AccountChange,
     account: Account,
     limits: Limits,
     meta: m.AccountEventMeta,
@@ -153,6 +165,21 @@ def _change(
             if command.display_name == account.display_name:
                 raise NoChangeError
             return m.ProfileChanged(meta=meta, display_name=command.display_name)
+        case m.GrantCompliance():
+            _check_case(command.case_ref, command.operator, limits)
+            if command.case_ref in state.compliance_cases(user):
+                raise NoChangeError
+            return m.ComplianceGranted(
+                meta=meta, case_ref=command.case_ref, operator=command.operator
+            )
+        case m.RevokeCompliance():
+            held = state.compliance_cases(user)
+            _check_case(command.case_ref, command.operator, limits)
+            if not held or (command.case_ref is not None and command.case_ref not in held):
+                raise NoChangeError
+            return m.ComplianceRevoked(
+                meta=meta, case_ref=command.case_ref, operator=command.operator
+            )
 
 
 def _add_device(
@@ -189,6 +216,20 @@ def _check_display_name(name: str, limits: Limits) -> None:
         raise RejectedError(
             RejectionCode.INVALID,
             f"display_name must be 1 to {limits.max_display_name_chars} characters, not all blank",
+        )
+
+
+def _check_case(case_ref: str | None, operator: str, limits: Limits) -> None:
+    """`case_ref` None (every case) is for a revocation only: the schema allows it nowhere else."""
+    if not 0 < len(operator) <= limits.max_id_chars:
+        raise RejectedError(
+            RejectionCode.INVALID, f"operator must be 1 to {limits.max_id_chars} characters"
+        )
+    if case_ref is not None and not CASE_REF.fullmatch(case_ref):
+        raise RejectedError(
+            RejectionCode.INVALID,
+            "case_ref must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', ':', '/', '-', starting "
+            "with a letter or digit",
         )
 
 

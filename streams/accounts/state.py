@@ -53,5 +53,13 @@ class AccountState(LoggedState):
         raw = self._get(key("k", user_id, device_id, client_msg_id))
         return None if raw is None else int(raw)
 
+    def compliance_cases(self, user_id: str) -> list[str]:
+        """The cases under which the account may act as a compliance officer, sorted."""
+        raw = self._get(key("c", user_id))
+        return [] if raw is None else sorted(json.loads(raw))
+
+    def put_compliance_cases(self, user_id: str, cases: list[str]) -> None:
+        self._put(key("c", user_id), json.dumps(sorted(cases)).encode() if cases else None)
+
     def remember_command(self, user_id: str, device_id: str, client_msg_id: str, seq: int) -> None:
         self._put(key("k", user_id, device_id, client_msg_id), str(seq).encode())

@@ -249,6 +249,13 @@ def test_the_presets_are_the_measured_values() -> None:
         "linger.ms": 0,
     }
     assert presets.producer("b", presets.LINGERING)["linger.ms"] == 5
+    assert presets.producer("b", presets.AUDITED) == {
+        "bootstrap.servers": "b",
+        "reconnect.backoff.max.ms": 1_000,
+        "enable.idempotence": True,
+        "delivery.timeout.ms": 10_000,
+        "linger.ms": 0,
+    }
     assert "linger.ms" not in presets.producer("b", presets.PARKING)
     with pytest.raises(ValueError, match="transactional id"):
         presets.producer("b", presets.TRANSACTIONAL)

@@ -47,6 +47,8 @@ ALLOWED = {
     "projections": {"schemas", "telemetry", "kafkalog", "objectstore"},
     # The edge's upload service signs URLs with the one S3 client, and its page may talk to
     # the object store the settings name.
+    # The edge's compliance exports (edge/compliance/) put their files in the object store
+    # and read the archive there: the leaf S3 adapter, as media and the archive use it.
     "edge": {"schemas", "projections", "telemetry", "kafkalog", "media", "objectstore"},
     "client": {"edge"},  # the published protocol only (edge/protocol/)
     # The analysts' side reads the archive's Parquet through ClickHouse; from Parley's code

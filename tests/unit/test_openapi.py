@@ -57,6 +57,17 @@ def test_every_route_names_the_models_it_takes_and_gives() -> None:
         assert endpoint.path.count("{") == len(names)
 
 
+def test_query_parameters_say_which_are_required_and_their_limits() -> None:
+    """The audit log's page is asked for by query string: the acting case is required, the
+    page size bounded, and the document says so."""
+    operation = DOCUMENT["paths"]["/v1/compliance/audit"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert parameters["case"]["required"] is True
+    assert parameters["limit"]["required"] is False
+    assert parameters["limit"]["schema"]["maximum"] == 500
+    assert {p["in"] for p in parameters.values()} == {"query"}
+
+
 def test_the_data_planes_models_are_described_too() -> None:
     models = {*ANSWERS, *ANSWERS.values(), *SERVER_FRAMES.values()}
     assert {m.__name__ for m in models} <= set(SCHEMAS)
