@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {
     "schemas",
     "media",
+    "sealing",
     "telemetry",
     "kafkalog",
     "streams",
@@ -34,10 +35,14 @@ ALLOWED = {
     # Uploads and the media lifecycle, shared by the edge (declare, resume, complete) and the
     # media processor (streams/media): neither may import the other, so what both need is a
     # leaf of its own, like telemetry (docs/media.md, "Where the code lives").
-    "media": {"schemas", "telemetry", "kafkalog"},
-    "streams": {"schemas", "telemetry", "kafkalog", "media"},
-    "projections": {"schemas", "telemetry", "kafkalog"},
-    "edge": {"schemas", "projections", "telemetry", "kafkalog", "media"},
+    "media": {"schemas", "telemetry", "kafkalog", "sealing"},
+    # Sealing personal data at rest and the keys erasure destroys: the edge seals and opens,
+    # the search view opens, the erasure and expiry processors destroy keys, and none of them
+    # may import another, so it is a leaf of its own (docs/compliance.md).
+    "sealing": {"schemas", "kafkalog"},
+    "streams": {"schemas", "telemetry", "kafkalog", "media", "sealing"},
+    "projections": {"schemas", "telemetry", "kafkalog", "sealing"},
+    "edge": {"schemas", "projections", "telemetry", "kafkalog", "media", "sealing"},
     "client": {"edge"},  # the published protocol only (edge/protocol/)
     # The analysts' side reads the archive's Parquet through ClickHouse; from Parley's code
     # it takes only where the archive is (projections.archive.settings).
