@@ -17,6 +17,7 @@ WIRE_NAMESPACES = {
     "parley.delivery": "Delivery",
     "parley.session": "Session",
     "parley.media": "MediaEvent",
+    "parley.erasure": "ErasureRecord",
 }
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 

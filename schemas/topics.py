@@ -28,6 +28,7 @@ class TopicRole(StrEnum):
     SESSIONS = "sessions"
     DELIVERIES = "deliveries"
     MEDIA = "media"
+    ERASURES = "erasures"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Topics:
     sessions: TopicSpec
     deliveries: TopicSpec
     media: TopicSpec
+    erasures: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
         return (
@@ -78,6 +80,7 @@ class Topics:
             self.sessions,
             self.deliveries,
             self.media,
+            self.erasures,
         )
 
 
@@ -139,6 +142,16 @@ def declare_topics(
         # 24 hours or deleted), and a message carries its attachment's facts from then on
         # (docs/media.md, "Topics and events").
         media=spec(TopicRole.MEDIA, "media_id", "parley.media", 7 * DAY_MS),
+        # Each erasure's progress, the latest record per erasure id kept for ever: what the
+        # officer's report reads (docs/compliance.md, "Erasure of a person").
+        erasures=spec(
+            TopicRole.ERASURES,
+            "erasure_id",
+            "parley.erasure",
+            -1,
+            parts=1,
+            cleanup_policy="compact",
+        ),
     )
 
 

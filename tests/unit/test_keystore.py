@@ -77,8 +77,7 @@ def test_processes_sharing_the_store_get_one_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     queue: multiprocessing.Queue[bytes] = context.Queue()
     workers = [
-        context.Process(target=_make, args=(str(tmp_path / "keys.sqlite"), queue))
-        for _ in range(4)
+        context.Process(target=_make, args=(str(tmp_path / "keys.sqlite"), queue)) for _ in range(4)
     ]
     for worker in workers:
         worker.start()

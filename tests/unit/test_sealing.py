@@ -51,7 +51,9 @@ def sealer(store: SqliteKeyStore, wall: Clock, *, ttl_s: float = 60.0) -> Sealer
     return Sealer(ring, expiry=Expiry(bucket_width_s=30, grace_s=2.0), wall=wall)
 
 
-def test_a_sealed_message_opens_in_its_conversation_only(store: SqliteKeyStore, wall: Clock) -> None:
+def test_a_sealed_message_opens_in_its_conversation_only(
+    store: SqliteKeyStore, wall: Clock
+) -> None:
     seal = sealer(store, wall)
     body = seal.seal("meet at noon", message_context("c1", "ann"))
     assert body.algorithm == ALGORITHM
