@@ -76,6 +76,10 @@ class BodyOpener:
         text = self.text(body, conversation_id, sender)
         return body if text is None else m.PlainBody(text=text)
 
+    def forget(self, user_id: str) -> None:
+        """The person was erased: nothing derived from their key stays in this process."""
+        self.sealer.ring.forget_person(user_id)
+
     def event(self, event: EventT) -> EventT:
         """The event with its body opened (a send or an edit); any other event as it is."""
         if not isinstance(event, m.MessageSent | m.MessageEdited):
