@@ -89,8 +89,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         return LagSampler(metrics.consumer_lag, f"edge-{node}", labels={"node": node})
 
     def on_account(record: Decoded[AvroRecord]) -> None:
-        revoked = directory.apply(record.value)
-        if revoked is not None:
+        for revoked in directory.apply(record.value):
             hub.disconnect_device(revoked)
 
     accounts = LogFollower(
