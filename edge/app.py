@@ -36,8 +36,11 @@ from kafkalog.decoding import decode_session
 from kafkalog.follower import Decoded
 from projections.search.executor import SearchExecutor
 from projections.search.query import MessageSearch
+from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics, session_key
+from sealing.bodies import BodyOpener, MessageSealing, PlainMessages, SealedMessages
+from sealing.names import Names
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing
 
@@ -81,7 +84,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tracing = app[TRACING]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
-    directory = AccountDirectory()
+    sealer = settings.open_sealer()
+    opener = BodyOpener(sealer)
+    directory = AccountDirectory(names=Names(sealer, sealing=settings.sealing == "on"))
     metrics = EdgeMetrics(settings.edge_node)
 
     def lag() -> LagSampler:
@@ -91,6 +96,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     def on_account(record: Decoded[AvroRecord]) -> None:
         for revoked in directory.apply(record.value):
             hub.disconnect_device(revoked)
+        if isinstance(record.value, m.AccountErased):
+            opener.forget(record.value.meta.user_id)
 
     accounts = LogFollower(
         settings.kafka_bootstrap,
@@ -120,6 +127,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         producer=producer,
         metrics=metrics,
         tracing=tracing,
+        opener=opener,
     )
     metrics.measure_queues(
         lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
@@ -159,7 +167,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         committed_only=False,
         lag=lag(),
     )
-    accounts_service, commands, reads = _services(settings, topics, gateway, directory)
+    accounts_service, commands, reads = _services(settings, topics, gateway, directory, opener)
     inbox_writes = ViewWrites(view_path(settings, "inbox"))
     hub.on_delivered = InboxNotifier(reads.fresh_inbox_entry, hub.devices_of, inbox_writes).changed
     websocket = WebSocketEndpoint(
@@ -203,17 +211,31 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def _services(
-    settings: EdgeSettings, topics: Topics, gateway: CommandGateway, directory: AccountDirectory
+    settings: EdgeSettings,
+    topics: Topics,
+    gateway: CommandGateway,
+    directory: AccountDirectory,
+    opener: BodyOpener,
 ) -> tuple[AccountService, CommandService, ReadService]:
-    """What REST and the WebSocket serve: accounts, commands and reads."""
+    """What REST and the WebSocket serve: accounts, commands and reads. Plain text is
+    sealed on the way in and opened on the way out (docs/compliance.md)."""
+    sealer = opener.sealer
+    on = settings.sealing == "on"
+    sealing: MessageSealing = SealedMessages(sealer) if on else PlainMessages()
     timeout_s = settings.request_timeout_s
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
     history = LazyHistory(view_path(settings, "history"))
     search = MessageSearch(LazySearch(view_path(settings, "search")), history)
     return (
-        AccountService(submitter=submitter, directory=directory, timeout_s=timeout_s),
-        CommandService(submitter=submitter, directory=directory),
+        AccountService(
+            submitter=submitter,
+            directory=directory,
+            timeout_s=timeout_s,
+            names=Names(sealer, sealing=on),
+        ),
+        CommandService(submitter=submitter, directory=directory, sealing=sealing),
         ReadService(
+            opener=opener,
             history=history,
             inbox=LazyInbox(view_path(settings, "inbox")),
             searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),

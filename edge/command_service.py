@@ -13,6 +13,8 @@ from edge.protocol import frames as f
 from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
 from edge.submission import Submitter
 from schemas import models as m
+from sealing.bodies import Body, MessageSealing, PlainMessages
+from sealing.keystore import KeyDestroyedError
 
 
 def direct_conversation_id(a: str, b: str) -> str:
@@ -39,9 +41,29 @@ def to_body(body: f.Body) -> m.PlainBody | m.EncryptedBody:
 
 
 class CommandService:
-    def __init__(self, *, submitter: Submitter, directory: AccountDirectory) -> None:
+    def __init__(
+        self,
+        *,
+        submitter: Submitter,
+        directory: AccountDirectory,
+        sealing: MessageSealing | None = None,
+    ) -> None:
+        """`sealing` seals plain bodies before they become commands, so plaintext never
+        enters the log (docs/compliance.md); None only in tests of the plain path."""
         self.submitter = submitter
         self.directory = directory
+        self.sealing = sealing or PlainMessages()
+
+    def _sealed(self, body: f.Body, cid: str, user_id: str) -> Body:
+        """The body as the log keeps it. A blank text is refused here: once sealed, the
+        sequencer can check only its size."""
+        plain = to_body(body)
+        if isinstance(plain, m.PlainBody) and not plain.text.strip():
+            raise ClientError(ErrorCode.INVALID, "a message needs text")
+        try:
+            return self.sealing.seal(plain, cid, user_id, None)
+        except KeyDestroyedError as e:
+            raise ClientError(ErrorCode.FORBIDDEN, "this person was erased") from e
 
     async def create_conversation(
         self,
@@ -112,7 +134,7 @@ class CommandService:
     ) -> SendResult:
         command = m.SendMessage(
             meta=self.submitter.meta(cid, user_id, device_id, client_msg_id),
-            body=to_body(body),
+            body=self._sealed(body, cid, user_id),
             reply_to_seq=reply_to,
         )
         accepted = await self.submitter.command(command)
@@ -138,7 +160,9 @@ class CommandService:
         match change:
             case f.EditMessage():
                 command = m.EditMessage(
-                    meta=meta, target_seq=change.seq, body=to_body(change.body)
+                    meta=meta,
+                    target_seq=change.seq,
+                    body=self._sealed(change.body, change.conversation_id, user_id),
                 )
             case f.DeleteMessage():
                 scope = (

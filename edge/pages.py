@@ -29,6 +29,7 @@ from projections.history.query import MAX_PAGE, Overlay
 from projections.inbox.query import InboxConversation
 from schemas import codec
 from schemas import models as m
+from sealing.bodies import BodyOpener, EventT
 
 PAGE_BUDGET_BYTES = 1024 * 1024
 SNAPSHOT_AFTER = 200
@@ -61,9 +62,14 @@ class InboxView(Protocol):
 
 
 class HistoryPages:
-    def __init__(self, history: HistoryView, inbox: InboxView) -> None:
+    def __init__(
+        self, history: HistoryView, inbox: InboxView, opener: BodyOpener | None = None
+    ) -> None:
+        """`opener` opens sealed bodies (None: a log that holds none); a body whose key is
+        gone shows as sealed, which clients render as removed."""
         self.history = history
         self.inbox = inbox
+        self.opener = opener
 
     def page(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
@@ -121,7 +127,11 @@ class HistoryPages:
                 )
             )
             more = more or reached < last
-        inbox = [inbox_entry(c) for c in self.inbox.entries(user_id)] if with_inbox else None
+        inbox = (
+            [inbox_entry(c, self.opener) for c in self.inbox.entries(user_id)]
+            if with_inbox
+            else None
+        )
         return SyncAnswer(conversations=out, more=more, inbox=inbox)
 
     def _readable(
@@ -157,6 +167,7 @@ class HistoryPages:
 
     def _item(self, user_id: str, cid: str, event: m.Event) -> ConversationEvent:
         seq = event.meta.seq
+        event = self._opened(event)
         if not isinstance(event, m.MessageSent):
             return ConversationEvent(
                 conversation_id=cid, seq=seq, event=visible_view(event, user_id)
@@ -166,7 +177,7 @@ class HistoryPages:
         overlay = self.history.overlay(cid, seq)
         edited: Edit | None = None
         if overlay.edit is not None:
-            edit = cast(m.MessageEdited, codec.decode(overlay.edit))
+            edit = self._opened(cast(m.MessageEdited, codec.decode(overlay.edit)))
             edited = Edit(seq=edit.meta.seq, body=body_view(edit.body))
         return ConversationEvent(
             conversation_id=cid,
@@ -175,6 +186,9 @@ class HistoryPages:
             edited=edited,
             reactions=overlay.reactions or None,
         )
+
+    def _opened(self, event: EventT) -> EventT:
+        return event if self.opener is None else self.opener.event(event)
 
 
 def _seq(raw: bytes) -> int:

@@ -28,7 +28,6 @@ from telemetry.logs import configure_logging
 log = logging.getLogger("parley.views")
 
 
-
 def open_search(path: Path) -> SearchStore:
     """The search view opens sealed bodies with this host's key store to index them."""
     return SearchStore(path, opener=BodyOpener(SealingSettings().open_sealer()))

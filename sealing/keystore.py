@@ -118,8 +118,7 @@ class SqliteKeyStore:
         # A range on the primary key, not LIKE: ids may hold `_`, a LIKE wildcard.
         with self._transaction(write=False) as db:
             rows = db.execute(
-                "SELECT id FROM keys WHERE id >= ? AND id < ? AND material IS NOT NULL "
-                "ORDER BY id",
+                "SELECT id FROM keys WHERE id >= ? AND id < ? AND material IS NOT NULL ORDER BY id",
                 (prefix, prefix + "\U0010ffff"),
             ).fetchall()
         return [row[0] for row in rows]

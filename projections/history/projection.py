@@ -115,9 +115,7 @@ def _drop(cid: str, seq: int, get: Lookup) -> list[Change]:
     return changes
 
 
-def _lifetime(
-    cid: str, event: m.DisappearingMessagesSet | m.RetentionSet, get: Lookup
-) -> Change:
+def _lifetime(cid: str, event: m.DisappearingMessagesSet | m.RetentionSet, get: Lookup) -> Change:
     raw = get(lifetime_key(cid))
     held = Lifetime() if raw is None else Lifetime.model_validate_json(raw)
     if isinstance(event, m.DisappearingMessagesSet):
