@@ -1,0 +1,196 @@
+"""The proof of an erasure, on the real broker with every process and two edge nodes
+(docs/compliance.md, "The proof"): a person's messages, edit, display name and device name
+carry a unique canary; the person is erased through the operator's command line
+(`python -m edge.erase`); then every byte of every file Parley and its platform wrote is
+scanned for the canary (UTF-8, UTF-16, base64) and for the destroyed key: 0 hits, while the
+other person's messages in the same conversations stay readable.
+
+What is flushed before the last scan, and how: the processes are stopped (RocksDB closes its
+stores, process logs are closed); the search view purged the segments that held the person's
+documents when it applied the erasure (projections/search/purge.py). Nothing is compacted
+by hand: no plaintext reaches RocksDB or the broker (the bodies and names are sealed before
+they become commands), which the scan before the erasure checks too. The archive (S3) does
+not run in this cluster; the S3 server's storage is scanned all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from infra.settings import PlatformSettings
+from tests.e2e.cluster import ParleyCluster, eventually
+from tests.e2e.people import Person, close_all, create, person
+from tests.e2e.scan import key_forms, scan, text_forms
+from tests.e2e.ws import RawDevice, send_frame
+
+DEADLINE_S = 60.0
+PASSWORD = "correct horse battery"
+
+
+def canary() -> str:
+    """One token to the search view's tokenizer (lowercase letters and digits, under 40)."""
+    return f"canary{uuid.uuid4().hex[:24]}"
+
+
+def roots(cluster: ParleyCluster) -> list[Path]:
+    """Every directory Parley and its platform write: the cluster's state (views, key store)
+    and process logs, and the platform's data dir (broker log segments and indexes, the S3
+    server's storage, the platform's logs)."""
+    return [cluster.work, PlatformSettings().data_dir]
+
+
+def kafka_hits(hits: list[tuple[str, str]], data_dir: Path) -> list[tuple[str, str]]:
+    return [(f, form) for f, form in hits if Path(f).is_relative_to(data_dir)]
+
+
+async def register(http: aiohttp.ClientSession, base: str, name: str, secret: str) -> Person:
+    """A person whose display name and device name hold the secret."""
+    async with http.post(
+        f"{base}/v1/accounts",
+        json={"username": name, "password": PASSWORD, "display_name": f"Ann {secret}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+    async with http.post(
+        f"{base}/v1/sessions",
+        json={"username": name, "password": PASSWORD, "device_name": f"phone {secret}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+        token = (await response.json())["token"]
+    who = Person(name, tokens=[token])
+    who.devices.append(await RawDevice.connect(http, base, token))
+    return who
+
+
+async def search(http: aiohttp.ClientSession, base: str, who: Person, query: str) -> list[Any]:
+    async with http.get(
+        f"{base}/v1/search",
+        params={"query": query},
+        headers={"Authorization": f"Bearer {who.tokens[0]}"},
+    ) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        hits: list[Any] = body["hits"]
+        return hits
+
+
+async def history(device: RawDevice, cid: str) -> str:
+    page = await device.request({"type": "fetch_history", "conversation_id": cid, "limit": 100})
+    assert page["type"] == "response", page
+    return json.dumps(page)
+
+
+def person_key(cluster: ParleyCluster, user: str) -> bytes:
+    path = cluster.work / "state" / f"{cluster.prefix}-keys.sqlite"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT material FROM keys WHERE id = ?", (f"p/{user}",)).fetchone()
+    assert row is not None and row[0] is not None, f"no live key for {user}"
+    key: bytes = row[0]
+    return key
+
+
+def erase(cluster: ParleyCluster, user: str) -> dict[str, Any]:
+    """The operator's command line, as a process of its own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.erase", "--user", user, "--officer", "op1", "--case", "C-7"],
+        env={**cluster.env, "PARLEY_EDGE_NODE": "0"},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyCluster) -> None:
+    asyncio.run(erasure_proof(cluster))
+
+
+async def erasure_proof(cluster: ParleyCluster) -> None:
+    secret, kept = canary(), canary()
+    data_dir = PlatformSettings().data_dir
+    async with aiohttp.ClientSession() as http:
+        base = cluster.url(0)
+        ann = await register(http, base, f"ann{uuid.uuid4().hex[:6]}", secret)
+        bob = await person(http, cluster, "bob")
+        direct = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        group = (await create(http, cluster, ann, "group", [bob], name="g"))["conversation_id"]
+        sent = []
+        for i, cid in enumerate((direct, direct, group)):
+            answer = await ann.devices[0].request(send_frame(cid, f"hi {secret} {i}", f"a{i}"))
+            assert answer["type"] == "response", answer
+            sent.append(answer)
+        edit = await ann.devices[0].request(
+            {
+                "type": "edit",
+                "conversation_id": direct,
+                "seq": sent[0]["result"]["seq"],
+                "body": {"kind": "plain", "text": f"edited {secret}"},
+            }
+        )
+        assert edit["type"] == "response", edit
+        for i, cid in enumerate((direct, group)):
+            answer = await bob.devices[0].request(send_frame(cid, f"yo {kept} {i}", f"b{i}"))
+            assert answer["type"] == "response", answer
+
+        # Sealed in the log, opened on the way out: the search view indexed the opened text,
+        # bob reads it in plain, and the broker's files never saw it.
+        async def indexed() -> bool:
+            return len(await search(http, base, bob, secret)) == 3
+
+        await eventually(indexed, "ann's messages in search", DEADLINE_S)
+        assert f"hi {secret} 1" in await history(bob.devices[0], direct)
+        before = await asyncio.to_thread(scan, roots(cluster), text_forms(secret))
+        assert before, "the scan finds the canary where it is by design (the search index)"
+        assert kafka_hits(before, data_dir) == [], "plaintext reached the broker or S3"
+        key = person_key(cluster, ann.name)
+        key_files = {f for f, _ in await asyncio.to_thread(scan, roots(cluster), key_forms(key))}
+        assert key_files == {str(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")}
+
+        report = await asyncio.to_thread(erase, cluster, ann.name)
+        assert report["key_destroyed"] is True
+        assert report["account_seq"] is not None
+        erased_in = {c["conversation_id"]: c["seq"] for c in report["conversations"]}
+        assert set(erased_in) == {direct, group} and all(erased_in.values()), report
+
+        async def gone_from_search() -> bool:
+            return await search(http, base, bob, secret) == []
+
+        await eventually(gone_from_search, "ann's messages gone from search", DEADLINE_S)
+        assert len(await search(http, base, bob, kept)) == 2, "bob's messages stay"
+        for cid in (direct, group):
+            page = await history(bob.devices[0], cid)
+            assert secret not in page and kept in page, page
+        await bob.devices[0].wait_for(
+            lambda: any(
+                p["type"] == "event" and p["event"]["type"] == "SenderContentErased"
+                for p in bob.devices[0].pushes
+            ),
+            timeout=DEADLINE_S,
+        )
+        async with http.post(
+            f"{base}/v1/sessions",
+            json={"username": ann.name, "password": PASSWORD, "device_name": "again"},
+        ) as response:
+            assert response.status == 401, await response.text()
+        async with http.post(
+            f"{base}/v1/accounts",
+            json={"username": ann.name, "password": PASSWORD, "display_name": "Imposter"},
+        ) as response:
+            assert response.status == 409, await response.text()
+        await close_all(ann, bob)
+
+    cluster.stop()  # RocksDB closes its stores and every process log is closed
+    after = scan(roots(cluster), text_forms(secret))
+    assert after == [], f"the canary is still readable in {after}"
+    assert scan(roots(cluster), key_forms(key)) == [], "the destroyed key is in a file"
+    assert scan(roots(cluster), text_forms(kept)), "bob's messages stay (the scan still finds)"
