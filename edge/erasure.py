@@ -1,6 +1,6 @@
 """Erasure of a person (the right to be forgotten), as an officer's request reaches it: the one
 service function behind the compliance REST and the operator's command line
-(`python -m edge.erase`; docs/compliance.md, "Erasure of a person").
+(`python -m edge.operator erase`; docs/compliance.md, "Erasure of a person").
 
 In order, each step idempotent (the erasure id is every command's client id), so a request
 repeated after a crash finishes what the first began and does nothing twice:

@@ -1,7 +1,10 @@
-"""The proof of an erasure, on the real broker with every process and two edge nodes
-(docs/compliance.md, "The proof"): a person's messages, edit, display name and device name
+"""The proofs of a redaction and of an erasure, on the real broker with every process and two
+edge nodes (docs/compliance.md, "The proof").
+
+A redacted message leaves every device (a push), the history pages, search and every file.
+An erasure: a person's messages, edit, display name and device name
 carry a unique canary; the person is erased through the operator's command line
-(`python -m edge.erase`); then every byte of every file Parley and its platform wrote is
+(`python -m edge.operator erase`); then every byte of every file Parley and its platform wrote is
 scanned for the canary (UTF-8, UTF-16, base64) and for the destroyed key: 0 hits, while the
 other person's messages in the same conversations stay readable.
 
@@ -16,6 +19,7 @@ not run in this cluster; the S3 server's storage is scanned all the same.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import subprocess
@@ -97,18 +101,80 @@ def person_key(cluster: ParleyCluster, user: str) -> bytes:
     return key
 
 
-def erase(cluster: ParleyCluster, user: str) -> dict[str, Any]:
+def operator(cluster: ParleyCluster, *args: str) -> dict[str, Any]:
     """The operator's command line, as a process of its own."""
     done = subprocess.run(
-        [sys.executable, "-m", "edge.erase", "--user", user, "--officer", "op1", "--case", "C-7"],
+        [sys.executable, "-m", "edge.operator", *args, "--officer", "op1", "--case", "C-7"],
         env={**cluster.env, "PARLEY_EDGE_NODE": "0"},
         capture_output=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
-    report: dict[str, Any] = json.loads(done.stdout)
-    return report
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_a_redacted_message_leaves_views_search_and_files(cluster: ParleyCluster) -> None:
+    asyncio.run(redaction_proof(cluster))
+
+
+async def redaction_proof(cluster: ParleyCluster) -> None:
+    secret, kept = canary(), canary()
+    async with aiohttp.ClientSession() as http:
+        base = cluster.url(0)
+        ann = await person(http, cluster, "ann")
+        bob = await person(http, cluster, "bob")
+        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        target = await ann.devices[0].request(send_frame(cid, f"oops {secret}", "r1"))
+        seq = target["result"]["seq"]
+        after = await ann.devices[0].request(send_frame(cid, f"fine {kept}", "r2"))
+        assert after["type"] == "response", after
+
+        async def indexed() -> bool:
+            return len(await search(http, base, bob, secret)) == 1
+
+        await eventually(indexed, "the message in search", DEADLINE_S)
+
+        answer = await asyncio.to_thread(
+            operator,
+            cluster,
+            "redact",
+            "--conversation",
+            cid,
+            "--seq",
+            str(seq),
+            "--reason",
+            "court order",
+        )
+        assert answer["seq"] > seq
+
+        # Every device is told to drop it: the event arrives as a push.
+        def told(device: RawDevice) -> bool:
+            return any(
+                p["type"] == "event"
+                and p["event"]["type"] == "MessageRedacted"
+                and p["event"]["target_seq"] == seq
+                for p in device.pushes
+            )
+
+        for device in (ann.devices[0], bob.devices[0]):
+            await device.wait_for(functools.partial(told, device), timeout=DEADLINE_S)
+
+        async def gone_from_search() -> bool:
+            return await search(http, base, bob, secret) == []
+
+        await eventually(gone_from_search, "the message gone from search", DEADLINE_S)
+        assert len(await search(http, base, bob, kept)) == 1
+        for device in (ann.devices[0], bob.devices[0]):
+            page = await history(device, cid)
+            assert secret not in page and kept in page and "MessageRedacted" in page, page
+
+        async def no_file_holds_it() -> bool:
+            return await asyncio.to_thread(scan, roots(cluster), text_forms(secret)) == []
+
+        await eventually(no_file_holds_it, "no file to hold the redacted text", DEADLINE_S)
+        await close_all(ann, bob)
 
 
 def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyCluster) -> None:
@@ -159,7 +225,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         key_files = {f for f, _ in await asyncio.to_thread(scan, roots(cluster), key_forms(key))}
         assert key_files == {str(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")}
 
-        report = await asyncio.to_thread(erase, cluster, ann.name)
+        report = await asyncio.to_thread(operator, cluster, "erase", "--user", ann.name)
         assert report["key_destroyed"] is True
         assert report["account_seq"] is not None
         erased_in = {c["conversation_id"]: c["seq"] for c in report["conversations"]}
