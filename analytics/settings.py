@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from projections.archive.settings import S3Settings
+from kafkalog.cold.settings import ArchiveLocation
 
 
-class AnalyticsSettings(S3Settings):
+class AnalyticsSettings(ArchiveLocation):
     clickhouse_url: str | None = Field(
         default=None,
         description="A ClickHouse server (http://user:password@host:8123/parley); unset: "
         "the embedded engine (chdb) in the analyst's own process",
     )
-    archive_root: str = "archive"
     analytics_database: str = "parley"
     analytics_define_tables: bool = Field(
         default=True,
@@ -28,6 +27,6 @@ class AnalyticsSettings(S3Settings):
     def objects_url(self, family: str, topic: str) -> str:
         """The glob of one family's Parquet objects of one topic, for the s3 function."""
         return (
-            f"{self.s3_url.rstrip('/')}/{self.s3_bucket}/{self.archive_root}/{family}/{topic}"
+            f"{self.s3_url.rstrip('/')}/{self.s3_bucket}/{self.archive_prefix}/{family}/{topic}"
             "/*/*/*.parquet"
         )

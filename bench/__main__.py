@@ -1,8 +1,10 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
 COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
-chaos-cluster, fuzz, or one part alone
-(edge, idle, sequencer, rebuild, backfill, projection-lag, search).
+chaos-cluster, fuzz, or one part alone (edge, hops, idle, sequencer, rebuild,
+backfill, projection-lag, search). `hops` is the latency budget per hop
+(bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
+(docs/performance.md).
 
 `quick` (make bench-quick, under 2 minutes): the end-to-end edge benchmark at 1,000 devices
 and 1,000 messages/s for 10 s (PARLEY_BENCH_RATE changes the rate); ends with one JSON line.
@@ -11,13 +13,15 @@ bench/results/ (PARLEY_BENCH_OUT elsewhere) with REPORT.md. `report` renders REP
 again from the JSON there; `capacity` turns it into the tables of docs/capacity.md.
 `media` (not yet part of the suite) measures uploads, image processing and the media
 processor (bench/media.py). The others run one part alone on a platform of its own, write
-to bench/out/ and end with its result as one JSON line (`search`: PARLEY_BENCH_SEARCH=full
-for a corpus of 1,000,000 messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the
-events per commit).
-`archive` (not in the suite yet) writes 10M simulated events through the archive writer
-to S3 and times the saved queries on chdb (PARLEY_BENCH_ARCHIVE_EVENTS sets the count;
-`archive-quick` is 200,000; PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over
-an archive an earlier run wrote, without writing).
+to bench/out/ and end with its result as one JSON line.
+`archive` (not in the suite: 10M events take most of an hour) writes 10M simulated events
+through the archive writer to S3 and times the saved queries on chdb
+(PARLEY_BENCH_ARCHIVE_EVENTS sets the count; `archive-quick` is 200,000;
+PARLEY_BENCH_ARCHIVE_ROOT=<root> times the queries again over an archive an earlier run
+wrote, without writing). `search`: PARLEY_BENCH_SEARCH=full for a corpus of 1,000,000
+messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit.
+`archive-lag` (in the suite) measures the archive process's lag behind the log at
+1,000 messages/s.
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
@@ -65,6 +69,10 @@ def quick() -> dict[str, Any]:
         "benchmark": "edge",
         "devices": result["devices"],
         "deliveries_per_s": step["deliveries_per_s"],
+        "cpu_us_per_message": step["cpu_us_per_message"],
+        "platform_cpu_us_per_message": step["platform_cpu_us_per_message"],
+        "at_rest_share_of_core": result["at_rest"]["share_of_core"],
+        "at_rest_platform_share_of_core": result["at_rest"]["platform_share_of_core"],
     }
 
 
@@ -139,7 +147,7 @@ def main(argv: list[str]) -> int:
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0
-    if command.startswith("archive"):
+    if command in ("archive", "archive-quick"):
         summary = archive_alone(quick=command == "archive-quick")
         summary.pop("queries")
         print(json.dumps(results.finite(summary), allow_nan=False))

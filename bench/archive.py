@@ -25,9 +25,10 @@ from analytics.settings import AnalyticsSettings
 from bench.chat_load import ChatLoad, ChatSimulation, LoadRecord
 from infra.objectstore import ensure_bucket
 from infra.settings import PlatformSettings
+from kafkalog.cold.record import ArchiveRecord
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 from projections.archive.cuts import CutLimits
-from projections.archive.objects import ObjectStore, connect
-from projections.archive.record import ArchiveRecord
 from projections.archive.writer import ArchiveWriter
 
 BUCKET = "parley-bench-archive"
@@ -50,9 +51,7 @@ FULL = ArchiveLoad("full", events=10_000_000)
 
 def _store(settings: PlatformSettings) -> ObjectStore:
     ensure_bucket(settings, BUCKET)
-    client = connect(
-        settings.s3_url, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-    )
+    client = connect(settings)
     return ObjectStore(client, BUCKET)
 
 

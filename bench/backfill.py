@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench.edge import PASSWORD
-from bench.services import parley_running
+from bench.services import edge_port, parley_running
 from infra.settings import PlatformSettings
 
 TEXT = "a message of typical length, about sixty bytes of text"
@@ -213,7 +213,7 @@ def run(base: PlatformSettings, load: BackfillLoad) -> dict[str, Any]:
     if unknown := set(methods) - set(BACKFILLS):
         raise ValueError(f"PARLEY_BENCH_BACKFILL: {sorted(unknown)} not in {sorted(BACKFILLS)}")
     print("[backfill] starting sequencer, accounts, fan-out, the views and one edge", flush=True)
-    with parley_running(base, stem="fill", edge_nodes=1, edge_port=18280) as (_, urls):
+    with parley_running(base, stem="fill", edge_nodes=1, edge_port=edge_port(2)) as (_, urls):
         by_method = asyncio.run(_measure(urls[0], load, [BACKFILLS[m] for m in methods]))
     summaries = {m: _summary(load, runs) for m, runs in zip(methods, by_method, strict=True)}
     primary = methods[0]

@@ -11,7 +11,6 @@ delivery that has not arrived `drain_seconds` after the step's last send counts 
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import queue
 import random
@@ -22,13 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import orjson
+import uvloop
 
-from bench import ramp
+from bench import hops, processes, ramp
 from bench.ramp import Step
-from bench.services import parley_running
+from bench.services import edge_port, parley_running
 from bench.stats import latency_summary, rss_mib
 from infra.services import service_processes
-from infra.settings import PlatformSettings
+from infra.settings import REPO_ROOT, PlatformSettings
+from schemas.topics import declare_topics
 
 PASSWORD = "benchmark password"
 PRIME_RATE = 100
@@ -48,6 +50,12 @@ class EdgeLoad:
     prime_seconds: float = 10.0
     """Traffic before the first step, not measured: the first messages through a fresh
     cluster pay for connections, leaders and caches being set up."""
+    hops: bool = False
+    """Stamp every measured message at each hop (bench/hops.py): an observer of the events
+    and deliveries topics runs in this process during each step."""
+    rest_seconds: float = 10.0
+    """Before the priming: every device connected, nobody sending; the platform's CPU over
+    this window is its floor at rest."""
 
 
 def single(name: str, rate_per_s: int) -> EdgeLoad:
@@ -56,6 +64,12 @@ def single(name: str, rate_per_s: int) -> EdgeLoad:
 
 
 QUICK = single("quick", 1000)
+HOPS = EdgeLoad(
+    "hops",
+    steps=tuple(ramp.steps((200, 1000), warmup_seconds=3.0, seconds=10.0, drain_seconds=5.0)),
+    hops=True,
+)
+"""The latency budget per hop at a low and the target rate."""
 RAMP = EdgeLoad(
     "ramp",
     steps=tuple(ramp.steps(ramp.RAMP_RATES, warmup_seconds=3.0, seconds=10.0, drain_seconds=4.0)),
@@ -157,6 +171,12 @@ class StepOrder:
     start_at: float
 
 
+MEASURED = ".m."
+"""In the text of every measured message (its id, below), so only those pushes are parsed."""
+ERROR = '"error"'
+"""In every error frame; the loader counts them by code."""
+
+
 def message_id(tag: str, warm: bool, loader: int, i: int) -> str:
     return f"{tag}.{'w' if warm else 'm'}.{loader}.{i}"
 
@@ -168,8 +188,30 @@ def measured_tag(message: str) -> str | None:
 
 
 def _loader(job: LoaderJob, orders: Any, results: Any) -> None:
-    """Runs in its own process: holds its devices, runs each step it is sent, reports."""
-    asyncio.run(_load(job, orders, results))
+    """Runs in its own process: holds its devices, runs each step it is sent, reports. It
+    shares the cores with what it measures, so it is lean: uvloop, orjson, and a push is
+    parsed only when it can be a measured message."""
+    uvloop.run(_load(job, orders, results))
+
+
+def _received(
+    data: str,
+    now_ns: int,
+    device: int,
+    arrivals: list[tuple[str, int, float]],
+    errors: Counter[str],
+) -> None:
+    """One frame a device received: a measured message's arrival, or an error's code."""
+    if MEASURED in data:
+        frame = orjson.loads(data)
+        if frame.get("type") == "event" and frame["event"]["type"] == "MessageSent":
+            sent_id, _, stamp = frame["event"]["body"]["text"].partition("|")
+            if measured_tag(sent_id) is not None:
+                arrivals.append((sent_id, device, (now_ns - int(stamp)) / 1e6))
+    elif ERROR in data:
+        frame = orjson.loads(data)
+        if frame.get("type") == "error":
+            errors[frame["code"]] += 1
 
 
 async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
@@ -193,14 +235,7 @@ async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
 
         async def read(device: int, ws: aiohttp.ClientWebSocketResponse) -> None:
             async for message in ws:
-                now = time.time_ns()
-                frame = json.loads(message.data)
-                if frame["type"] == "event" and frame["event"]["type"] == "MessageSent":
-                    sent_id, _, stamp = frame["event"]["body"]["text"].partition("|")
-                    if measured_tag(sent_id) is not None:
-                        arrivals.append((sent_id, device, (now - int(stamp)) / 1e6))
-                elif frame["type"] == "error":
-                    errors[frame["code"]] += 1
+                _received(message.data, time.time_ns(), device, arrivals, errors)
 
         readers = [
             asyncio.create_task(read(device[0], ws))
@@ -220,7 +255,7 @@ async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
             rate = step.rate_per_s / job.loaders
             total = int(rate * (step.warmup_seconds + step.seconds))
             warmup = int(rate * step.warmup_seconds)
-            sent: list[tuple[str, str]] = []  # (message id, conversation)
+            sent: list[tuple[str, str, float]] = []  # (message id, conversation, sent ms)
             pick = random.Random(f"{order.tag}-{job.index}")
             while time.time() < order.start_at:
                 await asyncio.sleep(0.01)
@@ -232,16 +267,17 @@ async def _load(job: LoaderJob, orders: Any, results: Any) -> None:
                 ws, user = senders[pick.randrange(len(senders))]
                 cid = pick.choice(by_user[user])
                 mid = message_id(order.tag, i < warmup, job.index, i)
+                stamp = time.time_ns()
                 if i >= warmup:
-                    sent.append((mid, cid))
+                    sent.append((mid, cid, stamp / 1e6))
                 frame = {
                     "type": "send",
                     "id": mid,
                     "conversation_id": cid,
                     "client_msg_id": mid,
-                    "body": {"kind": "plain", "text": f"{mid}|{time.time_ns()}"},
+                    "body": {"kind": "plain", "text": f"{mid}|{stamp}"},
                 }
-                await ws.send_str(json.dumps(frame))
+                await ws.send_str(orjson.dumps(frame).decode())
             send_seconds = time.monotonic() - began
             await asyncio.sleep(step.drain_seconds)
             prefix = f"{order.tag}."
@@ -264,7 +300,10 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
     """Every step of `load` in one cluster and one population; the result has a summary
     (with its latencies) per step measured, and the knee."""
     print("[edge] starting sequencer, accounts, fan-out, history and two edge nodes", flush=True)
-    with parley_running(base, stem="bench", edge_nodes=2, edge_port=18080) as (settings, urls):
+    with parley_running(base, stem="bench", edge_nodes=2, edge_port=edge_port(0)) as (
+        settings,
+        urls,
+    ):
         print(f"[edge] registering {load.devices} devices", flush=True)
         population = asyncio.run(populate(urls, load))
         devices: list[Device] = [
@@ -297,7 +336,17 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
             for _ in loaders:
                 ready = next_report(results, loaders, 60 + load.devices / 20)
                 print(f"[edge] loader {ready['loader']}: {ready['connected']} devices", flush=True)
-            measured = _climb(load, population, orders, results, loaders)
+            rest = _at_rest(load.rest_seconds)
+            probe = (
+                hops.HopProbe(
+                    settings.bootstrap,
+                    declare_topics(settings.topic_prefix, partitions=settings.partitions),
+                    {index: node for index, node, _, _ in devices},
+                )
+                if load.hops
+                else None
+            )
+            measured = _climb(load, population, orders, results, loaders, probe=probe)
             for order_queue in orders:
                 order_queue.put(None)
             for process in loaders:
@@ -321,6 +370,7 @@ def run(base: PlatformSettings, load: EdgeLoad) -> dict[str, Any]:
         "knee_rate_per_s": ramp.knee(measured, load.stop_above_ms or ramp.P99_LIMIT_MS),
         "steps_planned": [s.rate_per_s for s in load.steps],
         "edge_rss_mib": [round(r, 1) for r in edge_rss],
+        "at_rest": rest,
         "steps": measured,
     }
 
@@ -345,6 +395,8 @@ def _climb(
     orders: list[Any],
     results: Any,
     loaders: list[Any],
+    *,
+    probe: hops.HopProbe | None = None,
 ) -> list[dict[str, Any]]:
     if load.prime_seconds > 0:
         rate = min(load.steps[0].rate_per_s, PRIME_RATE)
@@ -364,15 +416,22 @@ def _climb(
                 flush=True,
             )
             order = StepOrder(step, f"s{n}a{attempt}", time.time() + 1.0)
+            observer = probe.observe() if probe is not None else None
+            before = processes.snapshot(REPO_ROOT)
             for order_queue in orders:
                 order_queue.put(order)
             parts = [next_report(results, loaders, step.bound_seconds) for _ in orders]
+            cpu = processes.cpu_seconds(before, processes.snapshot(REPO_ROOT))
             summary = summarise(step, population, parts) | {"attempt": attempt}
+            summary |= cpu_per_message(cpu, sum(p["total_sent"] for p in parts))
+            if probe is not None and observer is not None:
+                summary["hops"] = probe.measure(observer, parts)
             measured.append(summary)
             print(
                 f"[edge] {step.rate_per_s}/s: p50 {summary['p50_ms']:.0f} ms, "
                 f"p99 {summary['p99_ms']:.0f} ms, {summary['deliveries_per_s']:.0f} "
-                f"deliveries/s, lost {summary['lost']}, duplicated {summary['duplicated']}",
+                f"deliveries/s, lost {summary['lost']}, duplicated {summary['duplicated']}, "
+                f"platform CPU {summary['platform_cpu_us_per_message']:.0f} us/message",
                 flush=True,
             )
             over = load.stop_above_ms is not None and ramp.should_stop(summary, load.stop_above_ms)
@@ -386,10 +445,36 @@ def _climb(
     return measured
 
 
+def _at_rest(seconds: float) -> dict[str, Any]:
+    """The CPU of every process, as a share of one core, while every device is connected
+    and nobody sends."""
+    print(f"[edge] every device connected, nobody sending: {seconds:.0f} s at rest", flush=True)
+    before = processes.snapshot(REPO_ROOT)
+    time.sleep(seconds)
+    cpu = processes.cpu_seconds(before, processes.snapshot(REPO_ROOT))
+    share = {role: round(s / seconds, 3) for role, s in cpu.items()}
+    platform = round(processes.platform_seconds(cpu) / seconds, 3)
+    print(f"[edge] at rest the platform took {100 * platform:.1f}% of a core", flush=True)
+    return {"seconds": seconds, "share_of_core": share, "platform_share_of_core": platform}
+
+
+def cpu_per_message(cpu: dict[str, float], messages: int) -> dict[str, Any]:
+    """CPU seconds by role over a step (warm-up, measured and drain) and microseconds of
+    CPU per message sent in it."""
+    per = {role: round(1e6 * s / max(messages, 1), 1) for role, s in cpu.items()}
+    return {
+        "cpu_s": cpu,
+        "cpu_us_per_message": per,
+        "platform_cpu_us_per_message": round(
+            1e6 * processes.platform_seconds(cpu) / max(messages, 1), 1
+        ),
+    }
+
+
 def summarise(step: Step, population: Population, parts: list[dict[str, Any]]) -> dict[str, Any]:
     sent = [s for part in parts for s in part["sent"]]
     arrivals = [a for part in parts for a in part["arrivals"]]
-    expected = sum(len(population.conversations[cid]) * 2 for _, cid in sent)
+    expected = sum(len(population.conversations[cid]) * 2 for _, cid, _ in sent)
     counts = Counter((mid, device) for mid, device, _ in arrivals)
     latencies = [ms for _, _, ms in arrivals]
     errors: Counter[str] = Counter()

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from bench.edge import PASSWORD
-from bench.services import parley_running
+from bench.services import edge_port, parley_running
 from bench.stats import rss_mib
 from infra.services import service_processes
 from infra.settings import PlatformSettings
@@ -95,7 +95,10 @@ async def _tokens(url: str, people: int) -> list[str]:
 
 
 def run(base: PlatformSettings, load: IdleLoad) -> dict[str, Any]:
-    with parley_running(base, stem="idle", edge_nodes=1, edge_port=18180) as (settings, urls):
+    with parley_running(base, stem="idle", edge_nodes=1, edge_port=edge_port(1)) as (
+        settings,
+        urls,
+    ):
         url = urls[0]
         edge_pid = next(p.pid() for p in service_processes(settings) if p.name == "edge-0")
         tokens = asyncio.run(_tokens(url, 10))

@@ -41,8 +41,9 @@ from infra.topics import ensure_topics
 from media.book import MediaBook
 from media.log import KafkaMediaLog
 from media.settings import MIB, MediaSettings
-from media.storage import ObjectStore, connect
+from media.storage import ObjectStore
 from media.uploads import PartTarget, UploadRequest, UploadService, UploadTicket
+from objectstore.client import connect
 from schemas import codec
 from schemas import models as m
 from schemas.topics import Topics, declare_topics

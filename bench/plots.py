@@ -207,3 +207,29 @@ def latency_cdfs(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def hops(path: Path, steps: list[dict[str, Any]]) -> None:
+    """The latency budget per hop: for each rate, the hops' p50 (left) and p99 (right)
+    stacked in the order a message takes them. Percentiles of hops do not add up to the
+    percentile of the whole; the stacks show where the time goes, the whole is its own bar."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    labels = [f"{s['rate_per_s']}/s" for s in steps]
+    names = list(steps[0]["hops"]["hops"])
+    colours = plt.get_cmap("tab10")
+    for ax, key in zip(axes, ("p50_ms", "p99_ms"), strict=True):
+        bottom = [0.0] * len(steps)
+        for n, name in enumerate(names):
+            values = [max(s["hops"]["hops"][name].get(key) or 0.0, 0.0) for s in steps]
+            ax.bar(labels, values, bottom=bottom, label=name, color=colours(n), width=0.5)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        whole = [s["hops"]["send_to_receive"].get(key) or 0.0 for s in steps]
+        ax.plot(labels, whole, "k_", markersize=40, mew=2, label="send -> receive, measured")
+        ax.set_ylabel(f"{key.removesuffix('_ms')} of each hop (ms), stacked")
+        ax.set_xlabel("offered load (messages/s)")
+        ax.set_title(f"hop {key.removesuffix('_ms')}s, stacked")
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

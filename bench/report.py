@@ -13,11 +13,13 @@ from typing import Any
 SUITE = "suite"
 SEQUENCER = "sequencer-full"
 RAMP = "edge-ramp"
+HOPS = "edge-hops"
 IDLE = "idle-full"
 REBUILD = "rebuild-full"
 BACKFILL = "backfill-full"
 LAG = "projection-lag-full"
 SEARCH = "search"
+ARCHIVE_LAG = "archive-lag-full"
 
 
 def number(value: Any, digits: int = 0) -> str:
@@ -202,6 +204,17 @@ def summary_section(results: dict[str, dict[str, Any] | None]) -> str:
             )
     if found := results.get(SEARCH):
         rows += _search_rows(found)
+    if archive := results.get(ARCHIVE_LAG):
+        rows.append(
+            (
+                "archive lag",
+                f"log-visible to in an S3 object at {number(archive['rate_per_s'])} messages/s",
+                f"p50 {number(archive['lag_s']['p50_s'], 1)} s, "
+                f"p99 {number(archive['lag_s']['p99_s'], 1)} s, "
+                f"max {number(archive['lag_s']['max_s'], 1)} s",
+                f"<= {number(archive['goal_s'])} s",
+            )
+        )
     return "## Summary\n\n" + table(["benchmark", "figure", "measured", "goal"], rows) + "\n\n"
 
 
@@ -281,6 +294,60 @@ def ramp_section(edge: dict[str, Any] | None, suite: dict[str, Any]) -> str:
         else "**No knee:** the first step was already over the limit.\n\n"
     )
     return text + f"![latency against load]({RAMP}.png)\n\n"
+
+
+def hops_section(run: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Where the time goes: a budget per hop (`{HOPS}.json`)\n\n"
+    if run is None:
+        return text + _missing(HOPS, suite)
+    steps = [s for s in run["steps"] if "hops" in s]
+    text += (
+        "The end-to-end load at each rate, every measured message stamped at each hop by "
+        "the records themselves (bench/hops.py says which stamp is which). p50 / p99 of each "
+        "hop in ms; hops under 1 ms read as 0 or 1 (record timestamps are milliseconds).\n\n"
+    )
+    header = ["hop", *(f"{number(s['rate_per_s'])}/s p50 / p99" for s in steps)]
+    names = list(steps[0]["hops"]["hops"]) if steps else []
+    rows = [
+        (
+            name,
+            *(
+                f"{number(s['hops']['hops'][name]['p50_ms'], 1)} / "
+                f"{number(s['hops']['hops'][name]['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+        for name in names
+    ]
+    rows.append(
+        (
+            "**send -> receive**",
+            *(
+                f"{number(s['hops']['send_to_receive']['p50_ms'], 1)} / "
+                f"{number(s['hops']['send_to_receive']['p99_ms'], 1)}"
+                for s in steps
+            ),
+        )
+    )
+    rows.append(
+        (
+            "platform CPU per message",
+            *(f"{number(s.get('platform_cpu_us_per_message'))} us" for s in steps),
+        )
+    )
+    text += table(header, rows) + "\n\n"
+    roles = sorted({r for s in steps for r in s.get("cpu_us_per_message", {})})
+    text += "CPU per message sent, by process (us; the load generator shares the cores):\n\n"
+    text += table(
+        ["process", *(f"{number(s['rate_per_s'])}/s" for s in steps)],
+        [(r, *(number(s["cpu_us_per_message"].get(r)) for s in steps)) for r in roles],
+    )
+    rest = run.get("at_rest", {})
+    text += (
+        f"\n\nAt rest (every device connected, nobody sending) the platform took "
+        f"{number(100 * rest.get('platform_share_of_core', float('nan')), 1)}% of a core.\n\n"
+    )
+    return text + f"![latency budget per hop]({HOPS}-budget.png)\n\n"
 
 
 def idle_section(idle: dict[str, Any] | None, suite: dict[str, Any]) -> str:
@@ -491,6 +558,26 @@ def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
             f"search view RSS {number(lag.get('search_rss_mib'), 1)} MiB."
         )
     return text + f"\n\n![search query latency]({SEARCH}.png)\n\n"
+def archive_lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
+    text = f"## Archive lag (`{ARCHIVE_LAG}.json`)\n\n"
+    if lag is None:
+        return text + _missing(ARCHIVE_LAG, suite)
+    text += (
+        f"The sequencer and the archive process (default settings: an object closes after "
+        f"60 s open) on fresh topics of {number(lag['partitions'])} partitions; "
+        f"{number(lag['rate_per_s'])} messages/s for {number(lag['seconds'])} s. Lag is from "
+        "the moment a `read_committed` consumer sees an event in the log to the first listing "
+        f"of S3 (every {lag['list_interval_s']} s) that shows an object holding it, for "
+        f"{number(lag['events_measured'])} events in {number(lag['objects'])} objects.\n\n"
+    )
+    row = (
+        *(number(lag["lag_s"][k], 1) for k in ("p50_s", "p95_s", "p99_s", "max_s")),
+        number(lag["never_archived"]),
+        number(lag["archive_cpu_s_per_load_s"], 3),
+        f"{number(lag['archive_rss_mib'], 1)} MiB",
+    )
+    header = ["p50 s", "p95 s", "p99 s", "max s", "never archived", "archive CPU s/s", "RSS"]
+    return text + table(header, [row]) + "\n\n"
 
 
 def commands_section(suite: dict[str, Any]) -> str:
@@ -524,12 +611,14 @@ def render(suite: dict[str, Any], results: dict[str, dict[str, Any] | None]) -> 
             machine_section(suite),
             busy_section(suite),
             ramp_section(results.get(RAMP), suite),
+            hops_section(results.get(HOPS), suite),
             idle_section(results.get(IDLE), suite),
             sequencer_section(results.get(SEQUENCER), suite),
             rebuild_section(results.get(REBUILD), suite),
             backfill_section(results.get(BACKFILL), suite),
             lag_section(results.get(LAG), suite),
             search_section(results.get(SEARCH), suite),
+            archive_lag_section(results.get(ARCHIVE_LAG), suite),
             commands_section(suite),
         ]
     )

@@ -37,6 +37,10 @@ def write(result: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
     result.setdefault("machine", machine())
     written = [out_dir / f"{name}.json"]
     written[0].write_text(json.dumps(finite(result), indent=2, allow_nan=False) + "\n")
+    if any("hops" in s for s in steps):
+        budget = out_dir / f"{name}-budget.png"
+        plots.hops(budget, [s for s in steps if "hops" in s])
+        written.append(budget)
     plot = out_dir / f"{name}.png"
     if by_kind:
         plots.latency_cdfs(plot, title, by_kind)

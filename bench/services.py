@@ -17,7 +17,23 @@ from infra.topics import ensure_topics
 from schemas.topics import Topics, declare_topics
 
 METRICS_PORT = 19210
-"""Processors serve metrics on +1..+3: ports of the bench's own, clear of `make run`'s."""
+"""Processors serve metrics on +1..+5: ports of the bench's own, clear of `make run`'s;
+PARLEY_BENCH_METRICS_PORT moves them (not PARLEY_METRICS_PORT: every process a benchmark
+starts by hand would inherit that one and bind the same port)."""
+EDGE_PORT = 18080
+"""The first edge node of the first benchmark; PARLEY_BENCH_EDGE_PORT moves them all."""
+
+
+def edge_port(slot: int) -> int:
+    """The first edge port of benchmark `slot` (0 end to end, 1 idle, 2 backfill): 100
+    apart by default, 4 apart (two nodes each, room to spare) in a block given by
+    PARLEY_BENCH_EDGE_PORT."""
+    given = os.environ.get("PARLEY_BENCH_EDGE_PORT")
+    return int(given) + 4 * slot if given else EDGE_PORT + 100 * slot
+
+
+def metrics_port() -> int:
+    return int(os.environ.get("PARLEY_BENCH_METRICS_PORT", METRICS_PORT))
 
 
 def cheap_password_hashing() -> None:
@@ -38,7 +54,7 @@ def parley_running(
             "topic_prefix": f"{stem}{uuid.uuid4().hex[:6]}",
             "edge_nodes_local": edge_nodes,
             "edge_port": edge_port,
-            "metrics_port": METRICS_PORT,
+            "metrics_port": metrics_port(),
         }
     )
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)

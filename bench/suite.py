@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from bench import (
+    archive_lag,
     backfill,
     edge,
     idle,
@@ -31,7 +32,7 @@ from bench.machine import how_busy, machine, other_work_running
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT, PlatformSettings
 
-TOTAL_BUDGET_S = 25 * 60.0
+TOTAL_BUDGET_S = 40 * 60.0
 """The suite never runs a part that its budget would carry past this."""
 PLATFORM_ALLOWANCE_S = 90.0
 """Starting and stopping Kafka and S3, and the machine samples before and after."""
@@ -85,6 +86,10 @@ def _edge_ramp(settings: PlatformSettings) -> dict[str, Any]:
     return edge.run(settings, edge.RAMP)
 
 
+def _hops(settings: PlatformSettings) -> dict[str, Any]:
+    return edge.run(settings, edge.HOPS)
+
+
 def _idle(settings: PlatformSettings) -> dict[str, Any]:
     return idle.run(settings, idle.FULL)
 
@@ -99,16 +104,20 @@ def _projection_lag(settings: PlatformSettings) -> dict[str, Any]:
 
 def _search(settings: PlatformSettings) -> dict[str, Any]:
     return search.measure(settings, Path("/tmp") / "parley-bench-search")
+def _archive_lag(settings: PlatformSettings) -> dict[str, Any]:
+    return archive_lag.run(settings, archive_lag.FULL, Path("/tmp") / "parley-bench-archive-lag")
 
 
 PARTS = (
     Part(report.RAMP, "python -m bench edge", 360.0, _edge_ramp),
+    Part(report.HOPS, "python -m bench hops", 240.0, _hops),
     Part(report.IDLE, "python -m bench idle", 120.0, _idle),
     Part(report.SEQUENCER, "python -m bench sequencer", 200.0, _sequencer),
     Part(report.REBUILD, "python -m bench rebuild", 150.0, _rebuild),
     Part(report.BACKFILL, "python -m bench backfill", 180.0, _backfill),
     Part(report.LAG, "python -m bench projection-lag", 90.0, _projection_lag),
     Part(report.SEARCH, "python -m bench search", search.budget_s(), _search),
+    Part(report.ARCHIVE_LAG, "python -m bench archive-lag", 330.0, _archive_lag),
 )
 
 

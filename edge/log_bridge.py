@@ -119,12 +119,20 @@ class LogFollower(Generic[T]):
         except Exception as e:
             self.on_failure(f"applying {self.topic}[{item.partition}]@{item.offset}", e)
 
+    def apply_batch(self, items: list[Decoded[T]]) -> None:
+        """A batch of records, in log order, on the event loop."""
+        for item in items:
+            self.apply(item)
+
     def _run(self) -> None:
         try:
             while not self.stopping.is_set():
                 try:
-                    for item in self.follower.next(BATCH, idle_s=IDLE_S):
-                        self.loop.call_soon_threadsafe(self.apply, item)
+                    items = self.follower.next(BATCH, idle_s=IDLE_S)
+                    if items:
+                        # one hand-off per batch: each call wakes the loop (a write to its
+                        # self-pipe), and under load a batch holds tens of records
+                        self.loop.call_soon_threadsafe(self.apply_batch, items)
                 except KafkaException as e:
                     if e.args[0].fatal():
                         raise

@@ -78,11 +78,31 @@ class LocalKafka:
             f"-Xms{s.kafka_heap}",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
+            # C1 only: a fresh broker's C2 compiler took 37% of a core for its first minutes
+            # (every benchmark and test starts a fresh one); C1's code is ready in seconds
+            # and fast enough for one local node (docs/performance.md).
+            "-XX:TieredStopAtLevel=1",
             f"-Dlog4j.configuration=file:{LOG4J}",
+            *self._jmx(),
             "-cp",
             classpath,
             "kafka.Kafka",
             str(self.config_file),
+        ]
+
+    def _jmx(self) -> list[str]:
+        """JVM flags serving the broker's metrics over JMX on loopback, when asked for."""
+        port = self.settings.kafka_jmx_port
+        if port is None:
+            return []
+        return [
+            "-Dcom.sun.management.jmxremote",
+            f"-Dcom.sun.management.jmxremote.port={port}",
+            f"-Dcom.sun.management.jmxremote.rmi.port={port}",
+            "-Dcom.sun.management.jmxremote.host=127.0.0.1",
+            "-Djava.rmi.server.hostname=127.0.0.1",
+            "-Dcom.sun.management.jmxremote.authenticate=false",
+            "-Dcom.sun.management.jmxremote.ssl=false",
         ]
 
     def _classpath(self) -> str:
@@ -146,6 +166,11 @@ class LocalKafka:
                 "group.initial.rebalance.delay.ms=0",
                 "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
                 "log.retention.check.interval.ms=60000",
+                # One node on a few cores: Kafka's defaults (3 network and 8 I/O threads) are
+                # sized for a dedicated many-core broker; here more threads than cores only
+                # add hand-offs between them (docs/performance.md).
+                "num.network.threads=2",
+                "num.io.threads=2",
                 "",
             ]
         )

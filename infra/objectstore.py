@@ -1,22 +1,14 @@
-"""The local S3-compatible server (s3proxy, filesystem backend) and the boto3 client for any S3."""
+"""The local S3-compatible server (s3proxy, filesystem backend), and the bucket Parley uses."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from infra import jars
 from infra.processes import ManagedProcess, port_answers
 from infra.settings import PlatformSettings
-from media.storage import connect
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
-
-def s3_client(settings: PlatformSettings) -> S3Client:
-    """A boto3 S3 client for the configured endpoint (the local server or any S3)."""
-    return connect(settings)
-
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 
 LOGBACK = """<configuration>
   <appender name="out" class="ch.qos.logback.core.ConsoleAppender">
@@ -82,16 +74,16 @@ class LocalObjectStore:
         if not port_answers(self.settings.s3_port):
             return False
         try:
-            s3_client(self.settings).list_buckets()
+            connect(self.settings).list_buckets()
         except Exception:
             return False
         return True
 
 
-def ensure_bucket(settings: PlatformSettings, bucket: str | None = None) -> None:
+def ensure_bucket(settings: S3Settings, bucket: str | None = None) -> None:
     from botocore.exceptions import ClientError
 
-    client = s3_client(settings)
+    client = connect(settings)
     name = bucket or settings.s3_bucket
     try:
         client.head_bucket(Bucket=name)

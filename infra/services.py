@@ -39,9 +39,10 @@ PROCESSORS = (
     ("history", "projections.history"),
     ("inbox", "projections.inbox"),
     ("search", "projections.search"),
+    ("archive", "projections.archive"),
 )
-"""In start order: writers of the log, the fan-out, then the views. Processor k (from 1)
-serves metrics and probes on metrics_port + k."""
+"""In start order: writers of the log, the fan-out, the views, then the archive. Processor
+k (from 1) serves metrics and probes on metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:

@@ -8,14 +8,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kafkalog.settings import REPO_ROOT
-from media.storage import StorageSettings
+from objectstore.settings import S3Settings
 
 __all__ = ["REPO_ROOT", "PlatformSettings"]
 
 
-class PlatformSettings(StorageSettings):
+class PlatformSettings(S3Settings):
     """Local platform settings; giving an external address means nothing local is started for it.
-    The S3 endpoint, credentials and bucket are the media's (media/storage.py)."""
+    The S3 endpoint, credentials and bucket are everyone's (objectstore/settings.py)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
 
@@ -27,6 +27,9 @@ class PlatformSettings(StorageSettings):
     kafka_heap: str = "768m"
     kafka_brokers: int = Field(
         default=1, ge=1, le=5, description="Local KRaft nodes (broker and controller each)"
+    )
+    kafka_jmx_port: int | None = Field(
+        default=None, description="Serve the broker's JMX metrics here (127.0.0.1), to profile it"
     )
     topic_prefix: str = "parley"
     edge_port: int = Field(default=8080, description="Edge node i listens on edge_port + i")

@@ -5,10 +5,12 @@ What lives here, one module each: `records` (a record's position and headers), `
 (every librdkafka configuration, named), `batches` (`next_batch`), `follower` (reads a
 batch, decodes each record once, applies the policy below), `decoding` (what "unusable"
 means), `dead_letters` (the one writer of the dead-letter topic), `output` (producing and
-waiting for acknowledgements), `replay` (reading a partition range to its end), `rocks`
-(the RocksDB write and scan under every store that keeps a position), `worker` (how a
-process stops or restarts) and `settings` (the variables every process shares).
-It imports `schemas` and `telemetry` only, and knows nothing of conversations or views.
+waiting for acknowledgements), `replay` (reading a partition range to its end),
+`history` (the archive for what the log's retention dropped, then the log), `cold` (the
+archive's read side: the log's cold tier on object storage), `rocks` (the RocksDB write
+and scan under every store that keeps a position), `worker` (how a process stops or
+restarts) and `settings` (the variables every process shares). It imports `schemas`,
+`telemetry` and `objectstore` only, and knows nothing of conversations or views.
 
 The error policy (docs/log.md says why, with examples):
 
@@ -25,6 +27,9 @@ The error policy (docs/log.md says why, with examples):
      it that a replay of the dead letter could repair.
    - A log writer catching its state up from its own log (the sequencer's events, the
      registry's accounts) stops instead: its decisions need every event of that log.
+   - The archive, a copy of the log, keeps it raw all the same (docs/archive.md).
+   Records a reader needs that are in neither the log nor its archive stop the reader
+   (`HistoryLostError`, `history`).
 2. A transient error is retried: librdkafka retries fetches and sends itself (errors it
    reports on a record are logged, counted and passed over); an exception a call raises
    that is not fatal restarts the worker in place after a pause (`worker`), or, in an

@@ -23,8 +23,9 @@ class ConsumerPreset:
 
     name: str
     fetch_wait_max_ms: int | None
-    """How long the broker may hold a fetch to fill it: the floor of a record's latency at
-    low rates, bought against fetch requests per second."""
+    """How long the broker may hold a fetch that finds nothing new: how often an idle
+    consumer asks again. It is answered at once when a record arrives, so it sets no floor
+    under latency (WAIT_FOR_RECORDS_MS)."""
     session_timeout_ms: int | None = None
     """How long a silent group member keeps its partitions (a static member: until it
     comes back with the same instance id, if within this time)."""
@@ -45,25 +46,33 @@ class ConsumerPreset:
         return found
 
 
+WAIT_FOR_RECORDS_MS = 500
+"""How long the broker holds a fetch that found nothing new. A held fetch is answered as
+soon as a record arrives (read_committed too: as soon as a commit makes one visible), so
+this is no floor under latency; it is how often an idle consumer asks again. At 5 ms,
+each of the platform's 14 consumers asked 200 times a second, and the platform took 28%
+of a core doing nothing (issue 12; measured in docs/performance.md)."""
+
 PROCESSOR = ConsumerPreset(
-    "processor", fetch_wait_max_ms=5, session_timeout_ms=10_000, heartbeat_interval_ms=1_000
+    "processor",
+    fetch_wait_max_ms=WAIT_FOR_RECORDS_MS,
+    session_timeout_ms=10_000,
+    heartbeat_interval_ms=1_000,
 )
-"""The sequencer, the account registry and the fan-out: on the message path, so a fetch
-returns within 5 ms; a restarted static member takes its partitions back at once, a dead
-one loses them after 10 s."""
+"""The sequencer, the account registry and the fan-out: on the message path; a restarted
+static member takes its partitions back at once, a dead one loses them after 10 s."""
 VIEW = ConsumerPreset(
     "view",
-    fetch_wait_max_ms=10,
+    fetch_wait_max_ms=WAIT_FOR_RECORDS_MS,
     session_timeout_ms=10_000,
     heartbeat_interval_ms=1_000,
     partition_eof=True,
 )
-"""A view: read by the edge at most a few ms stale anyway, so fetches may wait 10 ms;
-it needs the partitions' ends to say when it has caught up."""
-FOLLOWER = ConsumerPreset("follower", fetch_wait_max_ms=5, partition_eof=True)
+"""A view: it needs the partitions' ends to say when it has caught up."""
+FOLLOWER = ConsumerPreset("follower", fetch_wait_max_ms=WAIT_FOR_RECORDS_MS, partition_eof=True)
 """An edge node's followers: outcomes and deliveries are on the message path; the end of
 each partition tells the node it has caught up (accounts before it serves)."""
-SESSION_FEED = ConsumerPreset("session feed", fetch_wait_max_ms=5)
+SESSION_FEED = ConsumerPreset("session feed", fetch_wait_max_ms=WAIT_FOR_RECORDS_MS)
 """The fan-out's reader of the session directory: polled between batches of events."""
 REPLAY = ConsumerPreset("replay", fetch_wait_max_ms=None, partition_eof=True)
 """A catch-up read of a range that is already written: fetches are full, so librdkafka's

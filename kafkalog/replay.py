@@ -1,5 +1,10 @@
 """Reading a topic from given offsets to its end, outside any group: how a log writer brings
-its state up to its own log when it is given a partition."""
+its state up to its own log when it is given a partition.
+
+Where the log no longer holds a start offset (its retention has passed it), the records up
+to the log's start come from the archive (`kafkalog.history`); with no archive that holds
+them, the replay raises `HistoryLostError` rather than start the state without them.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.history import archived, log_starts, plan
 from kafkalog.presets import REPLAY, private_reader
 from kafkalog.records import position
 
@@ -15,18 +22,33 @@ REPLAY_POLL_S = 0.05
 
 
 def replay(
-    bootstrap: str, topic: str, start_offsets: dict[int, int], apply: Callable[[Message], None]
+    bootstrap: str,
+    topic: str,
+    start_offsets: dict[int, int],
+    apply: Callable[[Message], None],
+    *,
+    archive: ArchiveReader | None = None,
 ) -> dict[int, int]:
     """Feed every committed record from `start_offsets` to the end of each partition to
-    `apply`; returns the next offset per partition. An error on a record raises: the
-    caller's state must not skip anything of its own log."""
+    `apply` (from `archive` first, where the log has dropped them); returns the next offset
+    per partition. An error on a record raises: the caller's state must not skip anything
+    of its own log."""
     if not start_offsets:
         return {}
     reader = Consumer(private_reader(bootstrap, REPLAY, name="replay"))
-    positions = dict(start_offsets)
-    reader.assign([TopicPartition(topic, p, o) for p, o in positions.items()])
-    pending = set(positions)
     try:
+        resumes = plan(
+            topic, start_offsets, log_starts(reader, topic, sorted(start_offsets)), archive
+        )
+        positions = {}
+        for partition, resume in resumes.items():
+            if archive is not None:
+                for batch in archived(archive, topic, resume, REPLAY_BATCH):
+                    for record in batch:
+                        apply(record)
+            positions[partition] = resume.log_from
+        reader.assign([TopicPartition(topic, p, o) for p, o in positions.items()])
+        pending = set(positions)
         while pending:
             for record in reader.consume(num_messages=REPLAY_BATCH, timeout=REPLAY_POLL_S):
                 error = record.error()

@@ -1,9 +1,8 @@
 """The media's object store: pre-signed URLs, multipart uploads and streamed reads over boto3.
 
-Works against any S3 (the local s3proxy, MinIO, AWS). Signatures are SigV4 (s3proxy refuses
-SigV2 pre-signed part uploads) and boto3 adds checksums only where S3 requires them
-(`request_checksum_calculation="when_required"`: s3proxy does not know the newer default
-CRC headers). Library errors become MediaError: a missing object or upload is NOT_FOUND,
+Works against any S3 (the local s3proxy, MinIO, AWS), through the project's one client
+(objectstore/client.py: SigV4, checksums only where S3 requires them). Library errors
+become MediaError: a missing object or upload is NOT_FOUND,
 anything else is STORAGE_UNAVAILABLE, which callers may retry.
 """
 
@@ -15,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from media.errors import MediaError
 from media.keys import CACHE_CONTROL
 from schemas.models import MediaErrorCode
@@ -28,46 +24,6 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 1024 * 1024
 MISSING = frozenset({"404", "NoSuchKey", "NoSuchUpload", "NotFound"})
-
-
-class StorageSettings(BaseSettings):
-    """Which S3 and bucket; the local platform's settings extend these (infra/settings.py)."""
-
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    s3_endpoint: str | None = Field(default=None, description="Use this S3 endpoint, start none")
-    s3_port: int = 19000
-    s3_access_key: str = "parley"
-    s3_secret_key: str = "parley-local-secret"
-    s3_region: str = "us-east-1"
-    s3_bucket: str = "parley"
-
-    @property
-    def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
-
-
-def connect(settings: StorageSettings) -> S3Client:
-    """A boto3 S3 client for the configured endpoint (the local server or any S3)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        signature_version="s3v4",
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 3, "mode": "standard"},
-    )
-    client: S3Client = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_url,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=config,
-    )
-    return client
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """`python -m projections <view> [follow|rebuild]`: runs one view, or rebuilds it.
 
 `rebuild` deletes the view's store first; the view then replays the events topic from
-offset 0 through the same loop as a live start, and goes on following it. Stop the live
+offset 0 through the same loop as a live start, and goes on following it. Where the log's
+retention has dropped the oldest events, they come from the archive first, then the log
+from where the archive ends (projections/follower.py); the rebuild stops with
+`HistoryLostError` if some are in neither. Stop the live
 process of that view first (`make stop`, or kill it): one store has one writer.
 """
 
@@ -13,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from projections import metrics
 from projections.follower import FollowerConfig, ViewFollower
@@ -76,6 +80,7 @@ def run(view: str, *, rebuild: bool) -> int:
         ),
         store,
         kind.new_batch,
+        ArchiveReader.at(settings, topics.events.role),
     )
     return run_until_signalled(follower, then=store.close)
 

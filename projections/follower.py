@@ -6,6 +6,11 @@ starts from those stored offsets (the store, not Kafka's committed offsets, is t
 position), so a batch lost in a crash is read again and one already written is not.
 The consumer group only shares out partitions; nothing is ever committed to Kafka.
 
+Where the log no longer holds a partition's stored position (a rebuild, or a view started
+after the log's retention dropped its oldest events), the view first applies the archive's
+records from that position to the archive's end, through the same batches, then follows the
+log from there (kafkalog/history.py); if neither holds them, it stops (`HistoryLostError`).
+
 Error policy (kafkalog's, stated in its package docstring and docs/log.md): a record that
 does not decode, or is not an event, goes to the dead-letter topic, durably before the
 position that passes it is written, and the view moves on; a transient Kafka error is
@@ -32,9 +37,11 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import avro_decoder
 from kafkalog.follower import Follower, Park
+from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
 from kafkalog.presets import PARKING, VIEW, group_consumer, producer
 from kafkalog.records import next_offsets
@@ -77,8 +84,11 @@ class ViewFollower(Generic[StoreT]):
         config: FollowerConfig,
         store: StoreT,
         new_batch: Callable[[StoreT], TrackedBatch],
+        archive: ArchiveReader | None = None,
     ) -> None:
+        """`archive`: where the events are once the log's retention has dropped them."""
         self.config = config
+        self.archive = archive
         self.store = store
         self.new_batch = new_batch
         self.stopping = threading.Event()
@@ -154,7 +164,19 @@ class ViewFollower(Generic[StoreT]):
         }
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Start each partition where the store says it is, not where Kafka says."""
+        """Start each partition where the store says it is, not where Kafka says: after
+        the archive's records, where the log no longer holds that position."""
+        topic = self.config.events_topic
+        stored = self.store.positions()
+        resumes = plan(
+            topic,
+            {tp.partition: stored.get(tp.partition, 0) for tp in partitions},
+            log_starts(consumer, topic, [tp.partition for tp in partitions]),
+            self.archive,
+        )
+        for resume in resumes.values():
+            if resume.archived_to is not None and self.archive is not None:
+                self._apply_archived(self.archive, resume)
         stored = self.store.positions()
         for tp in partitions:
             tp.offset = stored.get(tp.partition, OFFSET_BEGINNING)
@@ -163,6 +185,24 @@ class ViewFollower(Generic[StoreT]):
         consumer.assign(partitions)
         self.assigned |= {tp.partition for tp in partitions}
         log.info("assigned %s", {tp.partition: tp.offset for tp in partitions})
+
+    def _apply_archived(self, archive: ArchiveReader, resume: Resume) -> None:
+        """The archive's records of one partition, in the view's own batches; then the
+        position where the log takes over (past the transaction markers that end the
+        archive). A stop asked for meanwhile leaves the store where its last batch is."""
+        log.info(
+            "partition %d: the log starts past %d; applying the archive up to %d",
+            resume.partition,
+            resume.position,
+            resume.log_from,
+        )
+        for records in archived(archive, self.config.events_topic, resume, self.config.max_batch):
+            if self.stopping.is_set():
+                return
+            self._process(records)
+        batch = self.new_batch(self.store)
+        batch.advance(resume.partition, resume.log_from)
+        batch.commit()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned -= {tp.partition for tp in partitions}

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 DAY_MS = 24 * 60 * 60 * 1000
+EVENTS_RETENTION_MS = 30 * DAY_MS
+"""The events topic's retention: far longer than the archive's lag (about a minute) and any
+outage of it left unattended; a month of replay from the log for views and new readers."""
 REPLY_PARTITION_HEADER = "parley-reply-partition"
 """Record header on a command: the outcomes partition of the edge node waiting for it."""
 TRACEPARENT_HEADER = "traceparent"
@@ -119,7 +122,9 @@ def declare_topics(
 
     return Topics(
         commands=spec(TopicRole.COMMANDS, "conversation_id", "parley.command", 7 * DAY_MS),
-        events=spec(TopicRole.EVENTS, "conversation_id", "parley.event", -1),
+        # Kept 30 days: older events are read from the archive (docs/archive.md, "Hot and
+        # cold"), which every reader of the log falls back to (kafkalog/history.py).
+        events=spec(TopicRole.EVENTS, "conversation_id", "parley.event", EVENTS_RETENTION_MS),
         outcomes=spec(
             TopicRole.OUTCOMES, "reply partition", "parley.outcome", DAY_MS, parts=edge_nodes
         ),
@@ -127,6 +132,9 @@ def declare_topics(
         account_commands=spec(
             TopicRole.ACCOUNT_COMMANDS, "user_id", "parley.account.command", 7 * DAY_MS
         ),
+        # Kept whole, although archived: every edge node folds the accounts topic from its
+        # start to know accounts and devices (edge/accounts.py), so a finite retention
+        # would forget every account older than it (docs/archive.md, "Retention").
         accounts=spec(TopicRole.ACCOUNTS, "user_id", "parley.account.event", -1),
         sessions=spec(
             TopicRole.SESSIONS,

@@ -15,6 +15,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar, cast
 
 from confluent_kafka import Message
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import Unusable, UnusableRecordError, decode_value
 from kafkalog.records import header_pairs, position
@@ -86,14 +87,17 @@ class LogWriter(ABC, Generic[StateT]):
         state: StateT,
         max_command_bytes: int,
         group_id: str,
+        archive: ArchiveReader | None = None,
     ) -> None:
-        """`group_id`: the loop's consumer group, named on what this writer parks."""
+        """`group_id`: the loop's consumer group, named on what this writer parks;
+        `archive`: where the log's records are once its retention has dropped them."""
         self.bootstrap = bootstrap
         self.topics = topics
         self.input_topic = input_topic
         self.log_topic = log_topic
         self.state = state
         self.max_command_bytes = max_command_bytes
+        self.archive = archive
         self.dead_letters = DeadLetters(topics.dead_letters.name, group_id, metrics.dead_letters)
         self.log_types = tuple(
             t
@@ -123,9 +127,11 @@ class LogWriter(ABC, Generic[StateT]):
         duplicate), or None when it changed nothing."""
 
     def assigned(self, partitions: list[int]) -> None:
-        """Fold every committed event after the stored position into state. An event that
-        does not decode stops the worker (kafkalog's policy): deciding needs every event of
-        the log this writer keeps."""
+        """Fold every committed event after the stored position into state, from the archive
+        where the log no longer holds it (a lost store after the retention passed). An event
+        that does not decode stops the worker (kafkalog's policy), and so do events in neither
+        the log nor the archive (`HistoryLostError`): deciding needs every event of the log
+        this writer keeps."""
         applied = 0
 
         def apply(record: Message) -> None:
@@ -133,7 +139,9 @@ class LogWriter(ABC, Generic[StateT]):
             applied += self.fold(decode_value(record.value() or b"", self.log_types, "an event"))
 
         starts = {p: self.state.applied_offset(p) for p in partitions}
-        self.state.flush(replay(self.bootstrap, self.log_topic.name, starts, apply))
+        self.state.flush(
+            replay(self.bootstrap, self.log_topic.name, starts, apply, archive=self.archive)
+        )
         self.logger.info("assigned %s: state caught up, %d events applied", partitions, applied)
 
     def handle(self, record: Message, out: TransactionOutput) -> None:

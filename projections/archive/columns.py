@@ -204,7 +204,7 @@ class TableLayout:
         row: list[Any] = [None] * len(self.names)
         row[0], row[1] = offset, log_time
         try:
-            name, datum = codec.decode_datum(value)
+            name, datum = codec.decode_datum(value, logical_types=False)
         except (MalformedRecordError, UnknownSchemaError) as e:
             row[3] = str(e)
             return row, ""

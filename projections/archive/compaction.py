@@ -22,9 +22,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from projections.archive.chain import resolve
-from projections.archive.layout import Family, ObjectKey, Span
-from projections.archive.objects import ObjectStore
+from kafkalog.cold.chain import resolve
+from kafkalog.cold.layout import Family, ObjectKey, Span
+from objectstore.store import ObjectStore
 from projections.archive.parquet import COMPRESSION, COMPRESSION_LEVEL, ROW_GROUP_ROWS
 
 log = logging.getLogger("parley.archive")

@@ -14,7 +14,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from projections.archive.layout import DAY_MS
+from kafkalog.cold.layout import DAY_MS
 
 
 class CutLimits(BaseModel):

@@ -12,9 +12,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from projections.archive.chain import Chain
-from projections.archive.layout import Family, manifest_key
-from projections.archive.objects import ObjectStore
+from kafkalog.cold.chain import Chain
+from kafkalog.cold.layout import Family, manifest_key
+from objectstore.store import ObjectStore
 
 
 class ManifestEntry(BaseModel):

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kafkalog.cold.layout import Family
 from projections.archive.columns import RAW, TableLayout
-from projections.archive.layout import Family
 
 BATCH_ROWS = 64 * 1024
 """Python rows become an Arrow batch this often: the rows' memory is the largest part."""

@@ -1,48 +1,42 @@
-"""The archive's settings, from PARLEY_* environment variables (the same names as infra's)."""
+"""The archive process's settings, from PARLEY_* environment variables: the log's and the
+archive's location (kafkalog/settings.py), and the writer's limits."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kafkalog.settings import LogSettings
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 from projections.archive.cuts import CutLimits
-from projections.archive.objects import ObjectStore, connect
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ARCHIVED_TOPICS = ("events", "accounts")
-"""The topic roles the archive keeps: every conversation event and every account event."""
+"""The topic roles the archive keeps: every conversation event and every account event.
+Not the media topic: its readers need its last day only, it is kept a week, and each
+message carries its attachments' facts into the events topic (docs/archive.md)."""
 
 
-class S3Settings(BaseSettings):
-    """Where the object store is: every process that reads or writes it (the archive, the
-    analysts, the platform that starts the local one) takes it from the same variables."""
-
-    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
-
-    s3_endpoint: str | None = Field(default=None, description="Any S3; unset: the local one")
-    s3_port: int = 19000
-    s3_access_key: str = "parley"
-    s3_secret_key: str = "parley-local-secret"
-    s3_region: str = "us-east-1"
-    s3_bucket: str = "parley"
-
-    @property
-    def s3_url(self) -> str:
-        return self.s3_endpoint or f"http://127.0.0.1:{self.s3_port}"
-
-
-class ArchiveSettings(S3Settings):
-    archive_root: str = Field(default="archive", description="Key prefix of every object")
+class ArchiveSettings(LogSettings):
     archive_max_age_s: float = Field(default=60.0, gt=0)
     archive_max_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
     archive_max_records: int = Field(default=1_000_000, ge=1)
     archive_part_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
     archive_compact_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1, description="A closed day's objects merge up to this"
+        default=64 * 1024 * 1024, ge=1, description="A day's objects merge up to this"
     )
-    state_dir: Path = REPO_ROOT / ".parley" / "state"
+    archive_compact_objects: int = Field(
+        default=60, ge=2, description="The current day's objects merge once this many are up"
+    )
+    archive_retry_for_s: float = Field(
+        default=240.0,
+        gt=0,
+        description="How long an S3 call is retried before the process stops: under the "
+        "consumer's max.poll.interval.ms (300 s), since uploads hold the loop",
+    )
+    archive_group: str | None = Field(default=None, description="Unset: <prefix>-archive")
+    archive_instance: str = Field(default="0", description="Static member id in the group")
 
     @property
     def limits(self) -> CutLimits:
@@ -53,9 +47,17 @@ class ArchiveSettings(S3Settings):
         )
 
     @property
+    def group_id(self) -> str:
+        return self.archive_group or f"{self.topic_prefix}-archive"
+
+    @property
     def spool_dir(self) -> Path:
-        return self.state_dir / "archive-spool"
+        return self.state_dir / f"{self.topic_prefix}-archive-spool"
 
     def object_store(self) -> ObjectStore:
-        client = connect(self.s3_url, self.s3_access_key, self.s3_secret_key, self.s3_region)
-        return ObjectStore(client, self.s3_bucket, part_bytes=self.archive_part_bytes)
+        return ObjectStore(
+            connect(self),
+            self.s3_bucket,
+            part_bytes=self.archive_part_bytes,
+            retry_for_s=self.archive_retry_for_s,
+        )

@@ -1,7 +1,7 @@
 """The archive writer of one topic: records in, Parquet objects out, exactly once.
 
-Driven by `add(record)` and `tick()` from whatever consumes the topic (phase 2: the shared
-follower; the tests and the benchmark: plain sequences), so the guarantees below hold for
+Driven by `add(record)` and `tick()` from whatever consumes the topic (the archive process,
+follower.py; the tests and the benchmark: plain sequences), so the guarantees below hold for
 any feeder that, per partition, starts at the position `open` returns and delivers records
 in offset order, possibly repeating some (a record below the position is ignored).
 
@@ -17,18 +17,16 @@ written twice. docs/archive.md gives the whole argument.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from projections.archive import manifest
-from projections.archive.chain import resolve
-from projections.archive.columns import LAYOUTS
-from projections.archive.compaction import compact_day
-from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
-from projections.archive.layout import (
+from kafkalog.cold.chain import resolve
+from kafkalog.cold.layout import (
     Family,
     ObjectKey,
     Span,
@@ -36,11 +34,19 @@ from projections.archive.layout import (
     day_start_ms,
     family_prefix,
 )
-from projections.archive.objects import ObjectStore
+from kafkalog.cold.record import ArchiveRecord
+from objectstore.store import ObjectStore
+from projections.archive import manifest
+from projections.archive.columns import LAYOUTS
+from projections.archive.compaction import compact_day
+from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
 from projections.archive.parquet import ObjectBuilder
-from projections.archive.record import ArchiveRecord
 
 log = logging.getLogger("parley.archive")
+UPLOAD_THREADS = 8
+"""Objects of different partitions that close together (age cuts of partitions that opened
+together, a flush) go up this many at a time: one after another, a busy S3 server's
+seconds per upload added up to tens of seconds of lag for the last partition."""
 
 
 class NotOpenedError(RuntimeError):
@@ -91,10 +97,13 @@ class ArchiveWriter:
         spool_dir: Path,
         clock: Callable[[], float] = time.monotonic,
         compact_bytes: int | None = 64 * 1024 * 1024,
+        compact_objects: int = 60,
     ) -> None:
         """`topic` is the topic's role (`events`, `accounts`): its directory and layout.
         Once the first object of a later date is up, the partition's previous day is
-        compacted into objects of up to `compact_bytes` (None: never)."""
+        compacted into objects of up to `compact_bytes` (None: never); so is the current
+        day once it holds `compact_objects` objects, so that queries of today do not read
+        an object per minute (one merge an hour at the default age cut)."""
         self.store = store
         self.topic = topic
         self.root = root
@@ -103,8 +112,10 @@ class ArchiveWriter:
         self.spool_dir = spool_dir
         self.clock = clock
         self.compact_bytes = compact_bytes
+        self.compact_objects = compact_objects
         self.partitions: dict[int, _Partition] = {}
         self.stats = WriterStats()
+        self._counting = threading.Lock()
 
     def open(self, partitions: Iterable[int]) -> dict[int, int | None]:
         """Takes the partitions over: cleans up what a crash left, and returns where each
@@ -191,15 +202,29 @@ class ArchiveWriter:
         """Closes every object open longer than the age limit: call it often (every poll of
         the feeder, records or not), so an idle partition reaches S3 too."""
         now = self.clock()
-        for partition, part in self.partitions.items():
-            if part.open is not None and aged(part.open.filling, self.limits, now):
-                self._close(partition, part)
+        self._close_all(
+            [
+                (partition, part)
+                for partition, part in self.partitions.items()
+                if part.open is not None and aged(part.open.filling, self.limits, now)
+            ]
+        )
 
     def flush(self) -> None:
         """Closes every open object (before a clean stop)."""
-        for partition, part in self.partitions.items():
-            if part.open is not None:
+        self._close_all([(p, part) for p, part in self.partitions.items() if part.open])
+
+    def _close_all(self, due: list[tuple[int, _Partition]]) -> None:
+        """Closes the objects of several partitions at once: each partition's pair still
+        goes up raw first, and partitions share no key, so the order between them does
+        not matter to exactly once. The first failure raises, once all have finished."""
+        if len(due) <= 1:
+            for partition, part in due:
                 self._close(partition, part)
+            return
+        with ThreadPoolExecutor(min(len(due), UPLOAD_THREADS), "archive-upload") as pool:
+            for _ in pool.map(lambda item: self._close(*item), due):
+                pass
 
     def release(self, partitions: Iterable[int]) -> None:
         """Gives partitions up (a rebalance took them): their open objects are dropped,
@@ -211,6 +236,12 @@ class ArchiveWriter:
 
     def position(self, partition: int) -> int | None:
         return self.partitions[partition].position
+
+    def waiting_s(self) -> float:
+        """How long the oldest open object has been open by the writer's clock (0: none is):
+        its first record reaches S3 at most `max_age_s` plus one upload after it came in."""
+        opened = [p.open.filling.opened_at for p in self.partitions.values() if p.open]
+        return self.clock() - min(opened) if opened else 0.0
 
     def _close(self, partition: int, part: _Partition) -> None:
         current = part.open
@@ -247,16 +278,24 @@ class ArchiveWriter:
             )
         )
         manifest.save(self.store, self.root, part.manifest)
-        self.stats.objects += 1
-        self.stats.table_bytes += table_bytes
-        self.stats.raw_bytes += raw_bytes
+        with self._counting:
+            self.stats.objects += 1
+            self.stats.table_bytes += table_bytes
+            self.stats.raw_bytes += raw_bytes
         if previous is not None and previous.day < table.day:
-            self.stats.days_closed.append((partition, previous.day.isoformat()))
+            with self._counting:
+                self.stats.days_closed.append((partition, previous.day.isoformat()))
             if self.compact_bytes is not None:
                 self.compact(partition, previous.day)
+        elif self.compact_bytes is not None and self.compact_objects <= sum(
+            1 for entry in part.manifest.objects if entry.day == table.day
+        ):
+            self.compact(partition, table.day)
 
     def compact(self, partition: int, day: date) -> None:
-        """Merges the small objects of a day this partition has left behind."""
+        """Merges the small objects of one of this partition's days: a day it has left
+        behind, or the current one between two objects (none is open then, and the next
+        starts at the chain's end, after whatever is merged)."""
         part = self.partitions[partition]
         merged = compact_day(
             self.store,
@@ -291,7 +330,8 @@ class ArchiveWriter:
             )
         if merged:
             manifest.save(self.store, self.root, part.manifest)
-            self.stats.merged += sum(len(m.replaced) for m in merged)
+            with self._counting:
+                self.stats.merged += sum(len(m.replaced) for m in merged)
 
     def _discard(self, partition: int) -> None:
         """Spool files of a partition a dead writer left behind."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.settings import AccountsSettings
@@ -26,6 +27,7 @@ def main() -> int:
         topics=topics,
         state=AccountState(store),
         group_id=settings.group,
+        archive=ArchiveReader.at(settings, topics.accounts.role),
     )
     loop = TransactionalLoop(
         LoopConfig(

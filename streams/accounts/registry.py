@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast, get_args
 
+from kafkalog.cold.reader import ArchiveReader
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
@@ -40,6 +41,7 @@ class AccountRegistry(LogWriter[AccountState]):
         max_command_bytes: int = 16 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         group_id: str,
+        archive: ArchiveReader | None = None,
     ) -> None:
         super().__init__(
             bootstrap=bootstrap,
@@ -49,6 +51,7 @@ class AccountRegistry(LogWriter[AccountState]):
             state=state,
             max_command_bytes=max_command_bytes,
             group_id=group_id,
+            archive=archive,
         )
         self.limits = limits
         self.clock = clock

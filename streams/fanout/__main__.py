@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from streams.fanout.memberships import Memberships
 from streams.fanout.processor import FanOut, FanOutConfig
@@ -27,6 +28,7 @@ def main() -> int:
         ),
         Memberships(store),
         tracing,
+        ArchiveReader.at(settings, settings.topics().events.role),
     )
     return run_until_signalled(fanout, then=store.close, tracing=tracing)
 

@@ -19,9 +19,11 @@ from typing import get_args
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import avro_decoder
 from kafkalog.follower import Decoded, Follower, Park
+from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
 from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
 from kafkalog.records import Headers, header_pairs, next_offsets
@@ -41,7 +43,9 @@ EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]
-IDLE_S = 0.01
+IDLE_S = 0.05
+"""How long an idle loop waits for events before it reads the session directory again: a
+session record waits at most this long at rest (a busy loop reads it between batches)."""
 FLUSH_TIMEOUT_S = 30.0
 COMMITTED_TIMEOUT_S = 60
 
@@ -58,9 +62,15 @@ class FanOutConfig:
 
 class FanOut:
     def __init__(
-        self, config: FanOutConfig, memberships: Memberships, tracing: Tracing | None = None
+        self,
+        config: FanOutConfig,
+        memberships: Memberships,
+        tracing: Tracing | None = None,
+        archive: ArchiveReader | None = None,
     ) -> None:
+        """`archive`: where the events are once the log's retention has dropped them."""
         self.config = config
+        self.archive = archive
         self.tracing = tracing or Tracing.off()
         self.topics = config.topics
         self.memberships = memberships
@@ -124,6 +134,17 @@ class FanOut:
             tp.offset = OFFSET_BEGINNING if position is None else position
             if position is not None:
                 stored[tp.partition] = position
+        topic = self.topics.events.name
+        behind = plan(
+            topic,
+            {tp.partition: max(tp.offset, 0) for tp in partitions},
+            log_starts(consumer, topic, [tp.partition for tp in partitions]),
+            self.archive,
+        )
+        for tp in partitions:
+            resume = behind[tp.partition]
+            if resume.archived_to is not None and self.archive is not None:
+                tp.offset = self._fold_archived(self.archive, resume)
         consumer.assign(partitions)
         log.info(
             "assigned %s: from the stored positions %s (the others from the beginning); "
@@ -133,6 +154,24 @@ class FanOut:
             {tp.partition: self.floor[tp.partition] for tp in partitions},
             extra={"resumed_from": stored},
         )
+
+    def _fold_archived(self, archive: ArchiveReader, resume: Resume) -> int:
+        """Memberships from the archive, where the log has dropped the events (a lost store
+        after the retention passed); returns where the log takes over. Nothing is delivered:
+        events older than the log are history, which devices fetch when they sync."""
+        for records in archived(archive, self.topics.events.name, resume):
+            for item in self.follower.decode(records):
+                self.memberships.apply(item.value)
+            self.output.flush(FLUSH_TIMEOUT_S)
+            self.memberships.flush(next_offsets(records))
+        self.memberships.flush({resume.partition: resume.log_from})
+        log.info(
+            "partition %d: memberships from the archive, %d to %d",
+            resume.partition,
+            resume.position,
+            resume.log_from,
+        )
+        return resume.log_from
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:

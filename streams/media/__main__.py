@@ -12,7 +12,9 @@ import sys
 from kafkalog.worker import run_until_signalled
 from media.log import KafkaMediaLog
 from media.settings import MediaSettings
-from media.storage import ObjectStore, StorageSettings, connect
+from media.storage import ObjectStore
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from schemas.topics import declare_topics
 from streams.media.av import AvMaker
 from streams.media.clamd import ClamdScanner
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
     tracing = start_process(f"parley-media-{command}")
     settings = ProcessorSettings()
     media = MediaSettings()
-    storage = StorageSettings()
+    storage = S3Settings()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
     store = ObjectStore(connect(storage), storage.s3_bucket)
     out = KafkaMediaLog(settings.kafka_bootstrap, topics.media)

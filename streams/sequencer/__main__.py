@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from streams.process import start_process
 from streams.sequencer.settings import SequencerSettings
@@ -27,6 +28,7 @@ def main() -> int:
         state=SequencerState(store),
         max_command_bytes=settings.max_command_bytes,
         group_id=settings.group,
+        archive=ArchiveReader.at(settings, topics.events.role),
     )
     loop = TransactionalLoop(
         LoopConfig(

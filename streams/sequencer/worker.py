@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar, cast
 
+from kafkalog.cold.reader import ArchiveReader
 from schemas import models as m
 from schemas.models import RejectionCode
 from schemas.record import AvroRecord
@@ -45,6 +46,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
         max_command_bytes: int = 256 * 1024,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         group_id: str,
+        archive: ArchiveReader | None = None,
     ) -> None:
         super().__init__(
             bootstrap=bootstrap,
@@ -54,6 +56,7 @@ class ConversationSequencer(LogWriter[SequencerState]):
             state=state,
             max_command_bytes=max_command_bytes,
             group_id=group_id,
+            archive=archive,
         )
         self.limits = limits
         self.clock = clock

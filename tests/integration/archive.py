@@ -12,15 +12,21 @@ from pathlib import Path
 from typing import cast
 
 import pyarrow.parquet as pq
+from confluent_kafka import Producer
 
 from bench.chat_load import ChatLoad, ChatSimulation, LoadRecord
 from infra.objectstore import ensure_bucket
 from infra.settings import PlatformSettings
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.cold.record import ArchiveRecord
+from objectstore.client import connect
+from objectstore.store import ObjectStore
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.objects import ObjectStore, connect
-from projections.archive.record import ArchiveRecord
 from projections.archive.writer import ArchiveWriter
+from schemas.topics import Topics
+from tests.integration.log import BOOTSTRAP, read_committed
+from tests.integration.processes import ParleyProcess
 
 S3_ENDPOINT = os.environ.get("PARLEY_S3_ENDPOINT", "http://127.0.0.1:19100")
 BUCKET = "parley-archive-tests"
@@ -35,9 +41,7 @@ def platform() -> PlatformSettings:
 def s3_store(*, part_bytes: int = PARTS, retry_for_s: float = 120.0) -> ObjectStore:
     settings = platform()
     ensure_bucket(settings, BUCKET)
-    client = connect(
-        settings.s3_url, settings.s3_access_key, settings.s3_secret_key, settings.s3_region
-    )
+    client = connect(settings)
     return ObjectStore(client, BUCKET, part_bytes=part_bytes, retry_for_s=retry_for_s)
 
 
@@ -138,3 +142,66 @@ def assert_exactly_once(store: ObjectStore, root: str, fed: list[ArchiveRecord])
 def incomplete_uploads(store: ObjectStore, root: str) -> int:
     found = store.client.list_multipart_uploads(Bucket=store.bucket, Prefix=f"{root}/")
     return len(found.get("Uploads", []))
+
+
+class ArchiveProcess(ParleyProcess):
+    """`python -m projections.archive` for one test's topics, writing to the tests' bucket
+    under the test's own prefix (archive/<topic prefix>)."""
+
+    def __init__(
+        self, topics: Topics, state_dir: Path, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        self.prefix = topics.events.name.rsplit(".", 1)[0]
+        super().__init__(
+            "projections.archive",
+            self.prefix,
+            state_dir,
+            log_path,
+            {
+                "PARLEY_PARTITIONS": str(topics.events.partitions),
+                "PARLEY_S3_BUCKET": BUCKET,
+                **(env or {}),
+            },
+        )
+
+    @property
+    def root(self) -> str:
+        return f"archive/{self.prefix}"
+
+
+def produce_transactionally(
+    topics: Topics, records: Iterable[LoadRecord], *, per_transaction: int = 500
+) -> None:
+    """The simulated records into the test's events and accounts topics, in transactions as
+    the log writers write them (so commit markers sit between them), timestamped now."""
+    producer = Producer(
+        {"bootstrap.servers": BOOTSTRAP, "transactional.id": f"load-{uuid.uuid4()}"}
+    )
+    producer.init_transactions(30)
+    names = {"events": topics.events.name, "accounts": topics.accounts.name}
+    pending = 0
+    producer.begin_transaction()
+    for record in records:
+        producer.produce(
+            names[record.topic], key=record.key, value=record.value, partition=record.partition
+        )
+        pending += 1
+        if pending >= per_transaction:
+            producer.commit_transaction(30)
+            producer.begin_transaction()
+            pending = 0
+    producer.commit_transaction(30)
+
+
+def log_records(topic: str, expected: int) -> list[ArchiveRecord]:
+    """What the log holds of `topic`, read back with a fresh read_committed consumer."""
+    return [
+        ArchiveRecord(r.partition, r.offset, 0, r.value, r.key)
+        for r in read_committed(topic, expected=expected, deadline_s=120)
+    ]
+
+
+def archived_to(store: ObjectStore, root: str, topic: str, partitions: int) -> dict[int, int]:
+    """Where the archive of each partition ends (0: nothing archived)."""
+    reader = ArchiveReader(store, topic, root=root)
+    return {p: chain.end or 0 for p, chain in reader.chains(list(range(partitions))).items()}

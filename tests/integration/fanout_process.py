@@ -9,8 +9,10 @@ from typing import Any
 
 from rocksdict import AccessType, Options, Rdict
 
+from kafkalog.rocks import scan
 from schemas.topics import Topics
-from streams.keys import key
+from streams.fanout.memberships import MEMBER
+from streams.keys import key, str_after
 from streams.state import POSITION
 from tests.integration.processes import ParleyProcess
 
@@ -48,3 +50,18 @@ class FanOutProcess(ParleyProcess):
             if line.startswith("{"):
                 lines.append(json.loads(line))
         return lines
+
+    def members(self) -> dict[str, set[str]]:
+        """Who is in each conversation, as its store holds it (read-only: only while the
+        process is not running)."""
+        db = Rdict(str(self.store_path), Options(raw_mode=True), access_type=AccessType.read_only())
+        found: dict[str, set[str]] = {}
+        prefix = key(MEMBER)
+        try:
+            for stored, _ in scan(db, prefix):
+                cid = str_after(prefix, stored)
+                member_prefix = key(MEMBER, cid)
+                found.setdefault(cid, set()).add(str_after(member_prefix, stored))
+        finally:
+            db.close()
+        return found

@@ -12,8 +12,10 @@ from media.book import MediaBook
 from media.lifecycle import MediaRecord
 from media.log import KafkaMediaLog
 from media.settings import MIB, MediaSettings
-from media.storage import ObjectStore, StorageSettings, connect
+from media.storage import ObjectStore
 from media.uploads import UploadRequest, UploadService, UploadTicket
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from schemas import models as m
 from schemas.topics import Topics
 from streams.media.av import AvMaker
@@ -96,5 +98,5 @@ class MediaEnv:
 
 
 def media_env() -> MediaEnv:
-    storage = StorageSettings()
+    storage = S3Settings()
     return MediaEnv(fresh_topics(partitions=2), ObjectStore(connect(storage), storage.s3_bucket))

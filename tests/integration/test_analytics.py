@@ -219,7 +219,7 @@ def test_the_command_end_to_end(archived: tuple[str, object], tmp_path: Path) ->
         **os.environ,
         "PARLEY_S3_ENDPOINT": s.s3_url,
         "PARLEY_S3_BUCKET": s.s3_bucket,
-        "PARLEY_ARCHIVE_ROOT": s.archive_root,
+        "PARLEY_ARCHIVE_ROOT": s.archive_prefix,
     }
 
     def command(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.record import ArchiveRecord
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.record import ArchiveRecord
 from tests.integration.archive import (
     as_archive,
     assert_exactly_once,

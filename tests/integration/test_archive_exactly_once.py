@@ -15,10 +15,11 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from infra.objectstore import LocalObjectStore
+from kafkalog.cold.layout import Family, family_prefix
+from kafkalog.cold.reader import ArchiveReader
 from projections.archive.compaction import compact_day
 from projections.archive.cuts import CutLimits
-from projections.archive.layout import Family, family_prefix
-from projections.archive.reader import ArchiveReader
+from projections.archive.writer import ArchiveWriter
 from tests.integration.archive import (
     as_archive,
     assert_exactly_once,
@@ -234,4 +235,28 @@ def test_compaction_cut_short_leaves_every_event_once(tmp_path: Path, dies_after
     after = len(store.list_keys(family_prefix(root, Family.TABLE, "events")))
     merged = 0 if dies_after == "uploaded raw" else len(that_day) - 1
     assert after == before - merged
+    assert list(ArchiveReader(store, "events", root=root).records(0)) == fed
+
+
+def test_the_current_day_is_merged_as_its_objects_pile_up(tmp_path: Path) -> None:
+    """Age cuts make an object a minute per partition: without merging the current day,
+    a query of today would read hundreds of small objects. Every `compact_objects` uploads
+    the day's objects are merged, and every event is still archived once."""
+    store, root = s3_store(), fresh_root()
+    fed = as_archive(simulated(4_000, partitions=1, days=1))
+    writer = ArchiveWriter(
+        store,
+        "events",
+        root=root,
+        spool_dir=tmp_path,
+        limits=CutLimits(max_records=100),
+        compact_bytes=1 << 30,
+        compact_objects=10,
+    )
+    feed_from(writer, fed, range(1))
+    assert writer.stats.objects >= 40
+    assert writer.stats.merged >= 30
+    listed = store.list_keys(family_prefix(root, Family.TABLE, "events"))
+    assert len(listed) < 10, [o.key for o in listed]
+    assert_exactly_once(store, root, fed)
     assert list(ArchiveReader(store, "events", root=root).records(0)) == fed

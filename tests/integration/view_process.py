@@ -12,10 +12,11 @@ from rocksdict import AccessType, Options, Rdict
 
 from projections.history.query import HistoryReader
 from projections.inbox.query import InboxReader
+from projections.reader import ViewReader
 from projections.search.documents import dump
 from projections.search.projection import MessageDoc
 from projections.search.query import SearchReader
-from projections.store import READY_KEY
+from projections.store import READY_KEY, decode_int, position_key
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
@@ -156,3 +157,50 @@ def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | Non
     """The person's unread count in the conversation, as the inbox view answers it."""
     entry = reader.entry(user_id, conversation_id)
     return None if entry is None else entry.unread
+
+
+class NamedViewProcess(ViewProcess[ViewReader]):
+    """`python -m projections <view>` for any view in projections/__main__.py's VIEWS, read
+    through its store and its log alone (no typed reader): what a test over every view
+    needs, so that a view added there is covered too."""
+
+    def __init__(
+        self,
+        view: str,
+        topics: Topics,
+        state_dir: Path,
+        *,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.view = view
+        super().__init__(topics, state_dir, log_path=log_path)
+        self.module = "projections"
+        self.env.update(env or {})
+
+    def start(self, *args: str) -> None:
+        super().start(self.view, *args)
+
+    def wait_ready(self, deadline_s: float = 120.0) -> None:
+        """Until the follower says it caught up to the log as it was at its start."""
+        wait_until(
+            lambda: "ready: caught up" in self.log() or not self.alive(),
+            deadline_s,
+            f"the {self.view} view to catch up",
+        )
+        assert self.alive(), self.log()[-3000:]
+
+    def wait_applied(self, ends: dict[int, int], deadline_s: float = 120.0) -> None:
+        """Until the store's position reaches `ends` (offset after the last record) on
+        every partition."""
+
+        def applied() -> bool:
+            if not self.store_path.exists():
+                return False
+            with ViewReader(self.store_path, max_staleness_s=0) as reader:
+                held = reader.dump()
+            return all(
+                decode_int(held.get(position_key(p), b"0")) >= end for p, end in ends.items()
+            )
+
+        wait_until(applied, deadline_s, f"the {self.view} view to apply {ends}")

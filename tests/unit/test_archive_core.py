@@ -9,10 +9,10 @@ from typing import get_args
 import pytest
 
 from analytics.tables import ACCOUNT_COLUMNS, EVENT_COLUMNS
-from projections.archive.chain import ArchiveGapError, resolve
+from kafkalog.cold.chain import ArchiveGapError, resolve
+from kafkalog.cold.layout import Family, ObjectKey, Span, day_of, day_start_ms
 from projections.archive.columns import ACCOUNTS, EVENTS
 from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
-from projections.archive.layout import Family, ObjectKey, Span, day_of, day_start_ms
 from schemas import codec
 from schemas import models as m
 from schemas.catalog import definitions

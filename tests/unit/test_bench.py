@@ -85,14 +85,14 @@ class TestEdgeSteps:
         population = edge.Population(conversations={"c1": ["u1", "u2"], "c2": ["u1", "u3"]})
         parts = [
             {
-                "sent": [("s0.m.0.0", "c1")],
+                "sent": [("s0.m.0.0", "c1", 1000.0)],
                 "arrivals": [("s0.m.0.0", 0, 10.0), ("s0.m.0.0", 1, 20.0), ("s0.m.0.0", 1, 30.0)],
                 "total_sent": 10,
                 "send_seconds": 2.0,
                 "errors": {"too_busy": 1},
             },
             {
-                "sent": [("s0.m.1.0", "c2")],
+                "sent": [("s0.m.1.0", "c2", 1000.0)],
                 "arrivals": [("s0.m.1.0", 2, 40.0)],
                 "total_sent": 10,
                 "send_seconds": 2.5,
@@ -388,6 +388,9 @@ MEASURED = capacity.Measured(
     backfill_messages=10_000,
     search_messages_per_core=5_000,
     search_bytes_per_message=160,
+    cold_compression=1.5,
+    archive_events_per_core=30_000,
+    archive_lag_p99_s=65,
 )
 
 
@@ -407,7 +410,7 @@ class TestCapacity:
         got = self.figures()
         assert got["broker disk per day"] == pytest.approx(1.2e9 * 250 * 3 / 1e9)
         assert got["hot log on the brokers"] == pytest.approx(1.2e9 * 250 * 3 * 30 / 1e12)
-        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.43 * 365 / 1e12)
+        assert got["cold Parquet kept"] == pytest.approx(1.2e9 * 250 / 1.5 * 365 / 1e12)
 
     def test_nodes_follow_from_per_core_figures(self) -> None:
         got = self.figures()
@@ -415,6 +418,7 @@ class TestCapacity:
         assert got["delivery cores (edge and fan-out)"] == pytest.approx(62_500 / 1200)
         assert got["edge nodes"] == math.ceil(100 / 16)
         assert got["sequencer cores"] == pytest.approx(41_666.7 / 3000, rel=1e-4)
+        assert got["archive writer cores"] == pytest.approx(41_666.7 / 18_000, rel=1e-4)
         assert got["brokers"] == math.ceil(27.0 / 8)
 
     def test_search_follows_from_its_per_core_and_per_message_figures(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {
     "schemas",
+    "objectstore",
     "media",
     "sealing",
     "telemetry",
@@ -24,29 +25,36 @@ FIRST_PARTY = {
 }
 ALLOWED = {
     "schemas": set(),
+    # Object storage (S3 settings, the one boto3 client, a retrying bucket): every layer that
+    # touches S3 (media, the archive and its readers, analytics, infra) takes it from this
+    # leaf, so it imports nothing of Parley. Not kafkalog: "projections may not import
+    # media", and the log's plumbing is about Kafka.
+    "objectstore": set(),
     # Every process's plumbing (log format, redaction, trace-context codec, consumer lag):
     # one implementation at both ends of a record, knowing nothing of the domain. It reads
     # the header names from the contract and nothing else.
     "telemetry": {"schemas"},
     # The log's plumbing (record helpers, client presets, the follower and its error policy,
     # dead letters, settings): shared by every process that reads or writes Kafka, so it
-    # knows nothing of the domain beyond the contract.
-    "kafkalog": {"schemas", "telemetry"},
+    # knows nothing of the domain beyond the contract. Its cold tier (kafkalog/cold/: the
+    # archive's layout and reader) reads object storage: every reader of the log replays
+    # history through it once the log's retention has dropped the oldest records.
+    "kafkalog": {"schemas", "telemetry", "objectstore"},
     # Uploads and the media lifecycle, shared by the edge (declare, resume, complete) and the
     # media processor (streams/media): neither may import the other, so what both need is a
     # leaf of its own, like telemetry (docs/media.md, "Where the code lives").
-    "media": {"schemas", "telemetry", "kafkalog", "sealing"},
+    "media": {"schemas", "telemetry", "kafkalog", "objectstore", "sealing"},
     # Sealing personal data at rest and the keys erasure destroys: the edge seals and opens,
     # the search view opens, the erasure and expiry processors destroy keys, and none of them
     # may import another, so it is a leaf of its own (docs/compliance.md).
     "sealing": {"schemas", "kafkalog"},
-    "streams": {"schemas", "telemetry", "kafkalog", "media", "sealing"},
-    "projections": {"schemas", "telemetry", "kafkalog", "sealing"},
+    "streams": {"schemas", "telemetry", "kafkalog", "media", "objectstore", "sealing"},
+    "projections": {"schemas", "telemetry", "kafkalog", "objectstore", "sealing"},
     "edge": {"schemas", "projections", "telemetry", "kafkalog", "media", "sealing"},
     "client": {"edge"},  # the published protocol only (edge/protocol/)
     # The analysts' side reads the archive's Parquet through ClickHouse; from Parley's code
-    # it takes only where the archive is (projections.archive.settings).
-    "analytics": {"projections"},
+    # it takes only where the archive is (kafkalog.cold.settings, over objectstore's).
+    "analytics": {"kafkalog", "objectstore"},
 }
 
 

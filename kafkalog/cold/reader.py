@@ -5,25 +5,53 @@ where the archive ends (`end`)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, cast
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from kafkalog.cold.chain import Chain, resolve
+from kafkalog.cold.layout import Family, ObjectKey, family_prefix
+from kafkalog.cold.record import ArchiveRecord
+from kafkalog.cold.settings import ArchiveLocation
 
-from projections.archive.chain import Chain, resolve
-from projections.archive.layout import Family, ObjectKey, family_prefix
-from projections.archive.objects import ObjectStore
-from projections.archive.record import ArchiveRecord
+if TYPE_CHECKING:
+    from objectstore.store import ObjectStore
 
 BATCH_ROWS = 8192
 
 
 class ArchiveReader:
-    def __init__(self, store: ObjectStore, topic: str, *, root: str = "archive") -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: ObjectStore | Callable[[], ObjectStore],
+        topic: str,
+        *,
+        root: str = "archive",
+    ) -> None:
+        """`topic` is the topic's role (`events`, `accounts`): its directory in the archive.
+        `store` may be a function that makes it on first use (`at`)."""
+        self._store = store
         self.topic = topic
         self.root = root
+
+    @classmethod
+    def at(cls, location: ArchiveLocation, topic: str) -> ArchiveReader:
+        """The archive of `topic` (a role) where `location` says this deployment keeps it.
+        Nothing of S3 (boto3) or Parquet (pyarrow) is loaded until it is first read: every
+        process that follows the log holds one, and most never need it."""
+
+        def connected() -> ObjectStore:
+            from objectstore.client import connect
+            from objectstore.store import ObjectStore
+
+            return ObjectStore(connect(location), location.s3_bucket)
+
+        return cls(connected, topic, root=location.archive_prefix)
+
+    @property
+    def store(self) -> ObjectStore:
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
 
     def chains(self, partitions: list[int]) -> dict[int, Chain]:
         """Each partition's chain, from one listing. Reading never deletes: orphans are the
@@ -45,6 +73,9 @@ class ArchiveReader:
     ) -> Iterator[ArchiveRecord]:
         """The archived records of `partition` with offset >= `start`, in offset order.
         Objects are fetched one at a time, so memory holds one object's raw bytes."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         chain = chain or self.chains([partition])[partition]
         for obj in chain.objects:
             if obj.span.end <= start:

@@ -1,4 +1,5 @@
-"""The archive's S3 access through boto3: list, upload (multipart when large), read, delete.
+"""A bucket for background workers (the archive writer, its readers): list, upload
+(multipart when large), read, delete, each call retried through S3's bad moments.
 
 Error policy: S3's throttling and server errors, and a server that does not answer, are
 transient: retried with capped exponential backoff for up to `retry_for_s` (boto3's own
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
-log = logging.getLogger("parley.archive")
+log = logging.getLogger("parley.objectstore")
 
 T = TypeVar("T")
 PART_BYTES = 8 * 1024 * 1024
@@ -57,38 +58,6 @@ UNREACHABLE = (
 
 class ObjectStoreError(RuntimeError):
     """S3 refused an operation, or stayed unreachable past the retry budget."""
-
-
-def connect(
-    endpoint: str | None,
-    access_key: str,
-    secret_key: str,
-    region: str,
-    *,
-    max_attempts: int = 3,
-) -> S3Client:
-    """A boto3 S3 client for any S3. Checksums only when an operation requires them:
-    s3proxy (the local server) rejects the CRC headers newer boto3 sends by default."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": max_attempts, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    client: S3Client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        region_name=region,
-        config=config,
-    )
-    return client
 
 
 def transient(error: Exception) -> bool:

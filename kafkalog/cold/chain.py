@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from projections.archive.layout import Family, ObjectKey, Span
+from kafkalog.cold.layout import Family, ObjectKey, Span
 
 
 class ArchiveGapError(RuntimeError):
