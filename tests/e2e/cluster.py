@@ -42,12 +42,15 @@ class ParleyCluster:
         edge_nodes: int = 2,
         partitions: int = 4,
         extra_env: dict[str, str] | None = None,
+        extra_processes: tuple[str, ...] = (),
     ) -> None:
+        """`extra_processes`: modules run beside `PROCESSES` (say, the archive)."""
         self.work = work
+        self.processes = PROCESSES + extra_processes
         self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
         self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
         self.ports = [free_port() for _ in range(edge_nodes)]
-        self.metrics_ports = {module: free_port() for module in PROCESSES}
+        self.metrics_ports = {module: free_port() for module in self.processes}
         self.env = {
             **os.environ,
             "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -64,7 +67,7 @@ class ParleyCluster:
     def start(self) -> None:
         ensure_topics(BOOTSTRAP, self.topics)
         self.work.mkdir(parents=True, exist_ok=True)
-        for module in PROCESSES:
+        for module in self.processes:
             self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
         for node, port in enumerate(self.ports):
             self.start_edge(node, port)

@@ -12,8 +12,9 @@ What is flushed before the last scan, and how: the processes are stopped (RocksD
 stores, process logs are closed); the search view purged the segments that held the person's
 documents when it applied the erasure (projections/search/purge.py). Nothing is compacted
 by hand: no plaintext reaches RocksDB or the broker (the bodies and names are sealed before
-they become commands), which the scan before the erasure checks too. The archive (S3) does
-not run in this cluster; the S3 server's storage is scanned all the same.
+they become commands), which the scan before the erasure checks too. The archive runs, and
+the person's events are in its Parquet objects before the erasure: it keeps them sealed,
+and they are not rewritten (their key is destroyed).
 """
 
 from __future__ import annotations
@@ -29,14 +30,22 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from confluent_kafka import Consumer, TopicPartition
 
 from infra.settings import PlatformSettings
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.cold.settings import ArchiveLocation
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.scan import key_forms, scan, text_forms
 from tests.e2e.ws import RawDevice, send_frame
+from tests.integration.log import BOOTSTRAP
 
 DEADLINE_S = 60.0
+CLUSTER_PROCESSES = ("projections.archive",)
+CLUSTER_ENV = {"PARLEY_ARCHIVE_MAX_AGE_S": "1"}
+"""The archive runs too, cutting objects within a second, so that the erased person's events
+are in Parquet objects in the S3 server's storage before the erasure."""
 PASSWORD = "correct horse battery"
 
 
@@ -90,6 +99,26 @@ async def history(device: RawDevice, cid: str) -> str:
     page = await device.request({"type": "fetch_history", "conversation_id": cid, "limit": 100})
     assert page["type"] == "response", page
     return json.dumps(page)
+
+
+def archived_through(cluster: ParleyCluster, highs: dict[int, int]) -> bool:
+    """The archive holds the events topic up to `highs` (the high watermarks once the person's
+    events were in; the last offset may be a transaction's commit marker, never archived)."""
+    reader = ArchiveReader.at(ArchiveLocation(topic_prefix=cluster.prefix), "events")
+    chains = reader.chains(sorted(highs))
+    return all(high == 0 or (chains[p].end or 0) >= high - 1 for p, high in highs.items())
+
+
+def high_watermarks(cluster: ParleyCluster) -> dict[int, int]:
+    events = cluster.topics.events
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"{cluster.prefix}-probe"})
+    try:
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(events.name, p), timeout=10)[1]
+            for p in range(events.partitions)
+        }
+    finally:
+        consumer.close()
 
 
 def person_key(cluster: ParleyCluster, user: str) -> bytes:
@@ -215,6 +244,12 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
 
         await eventually(indexed, "ann's messages in search", DEADLINE_S)
         assert f"hi {secret} 1" in await history(bob.devices[0], direct)
+        highs = await asyncio.to_thread(high_watermarks, cluster)
+
+        async def archived() -> bool:
+            return await asyncio.to_thread(archived_through, cluster, highs)
+
+        await eventually(archived, "ann's events in the archive's Parquet objects", DEADLINE_S)
         before = await asyncio.to_thread(scan, roots(cluster), text_forms(secret))
         search_dir = cluster.work / "state" / f"{cluster.prefix}-search"
         assert {f for f, _ in before if Path(f).is_relative_to(search_dir)}, (
