@@ -11,7 +11,10 @@ of 160 characters:
 - `encode`: the `SendMessage` command encoded for the log, sealed body against plain;
 - `open`: `BodyOpener.event` on the `MessageSent` (what a push or a page pays per message);
 - `first_seal_wall_us`: a person's first seal in a process (the key store's `create` in SQLite,
-  `synchronous = FULL`: an fsync), paid once per person per `PARLEY_KEY_CACHE_S`.
+  `synchronous = FULL`: an fsync), paid once per person (at registration: the display
+  name is sealed first);
+- `refresh_wall_us`: a process's cache expired (`PARLEY_KEY_CACHE_S`): the key read again
+  from the store, no write.
 
 It also prints the bytes a command grows by. The whole send path (`make bench-quick`) with
 sealing off is `PARLEY_SEALING=off`; this script isolates the steps sealing adds.
@@ -61,6 +64,15 @@ def first_seals(sealing: SealedMessages, plain: m.PlainBody, cid: str) -> float:
     return (time.perf_counter() - start) / FIRST_SEALS * 1e6
 
 
+def refreshes(store: SqliteKeyStore) -> float:
+    """Wall microseconds per `create` of a key that exists (a process's cache expired): a
+    read, no write."""
+    start = time.perf_counter()
+    for i in range(FIRST_SEALS):
+        store.create(f"p/user{i}")
+    return (time.perf_counter() - start) / FIRST_SEALS * 1e6
+
+
 def command(body: m.PlainBody | m.SealedBody) -> m.SendMessage:
     meta = m.CommandMeta(
         command_id="c-0000000000000000",
@@ -104,6 +116,7 @@ def main() -> None:
             "encode_plain_ns": per_message(lambda i: codec.encode(command(plain))),
             "open_ns": per_message(lambda i: opener.event(sent)),
             "first_seal_wall_us": first_seals(sealed_path, plain, cid),
+            "refresh_wall_us": refreshes(store),
             "command_bytes_sealed": len(codec.encode(command(sealed))),
             "command_bytes_plain": len(codec.encode(command(plain))),
             "text_chars": len(plain.text),

@@ -61,7 +61,10 @@ class AccountService:
             raise ClientError(ErrorCode.INVALID, "a user name is 3 to 32 of a-z, 0-9, _ . -")
         if len(password) < 8:
             raise ClientError(ErrorCode.INVALID, "a password has at least 8 characters")
-        plain, sealed = self._display_name(user_id, display_name.strip() or user_id)
+        # In a thread: the person's key is made here, a write with an fsync (milliseconds).
+        plain, sealed = await asyncio.to_thread(
+            self._display_name, user_id, display_name.strip() or user_id
+        )
         command = m.RegisterAccount(
             meta=self.submitter.account_meta(user_id, REGISTRATION_DEVICE, idempotency_key),
             display_name=plain,

@@ -9,13 +9,15 @@ its `PlainBody`, or stays sealed when its key is gone.
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol, TypeVar
 
 from schemas import models as m
-from sealing.envelope import Context, Purpose, Sealer, UnreadableError
+from sealing.envelope import Context, MissingKeyError, Purpose, Sealer, UnreadableError
 
 Body = m.PlainBody | m.SealedBody | m.EncryptedBody
 EventT = TypeVar("EventT", bound=m.Event)
+log = logging.getLogger("parley.sealing")
 
 
 def message_context(conversation_id: str, sender: str) -> Context:
@@ -56,6 +58,7 @@ class PlainMessages:
 class BodyOpener:
     def __init__(self, sealer: Sealer) -> None:
         self.sealer = sealer
+        self.missing_said = False
 
     def text(self, body: Body, conversation_id: str, sender: str) -> str | None:
         """The body's text; None for end-to-end ciphertext and for a body that no longer
@@ -65,9 +68,20 @@ class BodyOpener:
         if isinstance(body, m.SealedBody):
             try:
                 return self.sealer.open(body, message_context(conversation_id, sender))
+            except MissingKeyError as e:
+                self._missing(e)
+                return None
             except UnreadableError:
                 return None
         return None
+
+    def _missing(self, error: MissingKeyError) -> None:
+        """A key the store never made: this process reads another key store than the one
+        that sealed (PARLEY_KEY_STORE, PARLEY_STATE_DIR), and would show or index nothing
+        of those bodies. Said once per process, loudly; an erased key is not this."""
+        if not self.missing_said:
+            self.missing_said = True
+            log.error("a sealed body names a key this key store never made: %s", error)
 
     def body(self, body: Body, conversation_id: str, sender: str) -> Body:
         """A sealed body opened to its `PlainBody`; anything else as it is."""

@@ -58,6 +58,11 @@ class UnreadableError(LookupError):
     or its bytes not what was sealed in this context. Callers show it as removed."""
 
 
+class MissingKeyError(UnreadableError):
+    """The key store never made the key: not an erasure but a process pointed at the wrong
+    key store (or another deployment's bytes). Unreadable all the same; openers say so."""
+
+
 @dataclass(frozen=True)
 class Expiry:
     """How a message's expiry picks its bucket key."""
@@ -109,6 +114,8 @@ class Sealer:
             cipher = self.ring.cipher(key_id, create=False)
             associated = context.associated_data(body.key_id)
             plain = cipher.decrypt(body.nonce, body.ciphertext, associated)
-        except (KeyDestroyedError, UnknownKeyError, BadKeyIdError, InvalidTag) as e:
+        except UnknownKeyError as e:
+            raise MissingKeyError(f"{body.key_id}: not in this key store") from e
+        except (KeyDestroyedError, BadKeyIdError, InvalidTag) as e:
             raise UnreadableError(f"{body.key_id}: {type(e).__name__}") from e
         return plain.decode()

@@ -185,3 +185,18 @@ async def test_an_erasure_needs_a_case(store: SqliteKeyStore) -> None:
     with pytest.raises(ClientError) as refused:
         await erasures.erase("op1", "alice", " ")
     assert refused.value.code == ErrorCode.INVALID
+
+
+def test_a_body_from_another_key_store_is_unreadable_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not an erasure: a process reading the wrong key store would index nothing, silently."""
+    sealed = SealedMessages(Sealer(KeyRing(SqliteKeyStore(tmp_path / "a.sqlite")))).seal(
+        m.PlainBody(text="hi"), CID, "alice", None
+    )
+    elsewhere = BodyOpener(Sealer(KeyRing(SqliteKeyStore(tmp_path / "b.sqlite"))))
+    with caplog.at_level("ERROR", logger="parley.sealing"):
+        assert elsewhere.text(sealed, CID, "alice") is None
+        assert elsewhere.text(sealed, CID, "alice") is None
+    said = [r for r in caplog.records if "never made" in r.getMessage()]
+    assert len(said) == 1
