@@ -219,9 +219,8 @@ def _services(
 ) -> tuple[AccountService, CommandService, ReadService]:
     """What REST and the WebSocket serve: accounts, commands and reads. Plain text is
     sealed on the way in and opened on the way out (docs/compliance.md)."""
-    sealer = opener.sealer
     on = settings.sealing == "on"
-    sealing: MessageSealing = SealedMessages(sealer) if on else PlainMessages()
+    sealing: MessageSealing = SealedMessages(opener.sealer) if on else PlainMessages()
     timeout_s = settings.request_timeout_s
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
     history = LazyHistory(view_path(settings, "history"))
@@ -231,7 +230,7 @@ def _services(
             submitter=submitter,
             directory=directory,
             timeout_s=timeout_s,
-            names=Names(sealer, sealing=on),
+            names=directory.names,
         ),
         CommandService(submitter=submitter, directory=directory, sealing=sealing),
         ReadService(
