@@ -35,11 +35,16 @@ from confluent_kafka import Consumer, TopicPartition
 from infra.settings import PlatformSettings
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.cold.settings import ArchiveLocation
+from schemas import models as m
+from sealing.bodies import BodyOpener
+from sealing.envelope import Sealer
+from sealing.keystore import SqliteKeyStore
+from sealing.ring import KeyRing
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.scan import key_forms, scan, text_forms
 from tests.e2e.ws import RawDevice, send_frame
-from tests.integration.log import BOOTSTRAP
+from tests.integration.log import BOOTSTRAP, decoded, read_committed
 
 DEADLINE_S = 60.0
 CLUSTER_PROCESSES = ("projections.archive",)
@@ -294,7 +299,42 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         await close_all(ann, bob)
 
     cluster.stop()  # RocksDB closes its stores and every process log is closed
+    nothing_left(cluster, ann.name, (secret, kept), key, {direct, group})
+
+
+def nothing_left(
+    cluster: ParleyCluster, erased: str, canaries: tuple[str, str], key: bytes, cids: set[str]
+) -> None:
+    """Every file scanned once the processes are stopped, then the log read back.
+    `canaries`: the erased person's and the other person's."""
+    secret, kept = canaries
     after = scan(roots(cluster), text_forms(secret))
     assert after == [], f"the canary is still readable in {after}"
     assert scan(roots(cluster), key_forms(key)) == [], "the destroyed key is in a file"
     assert scan(roots(cluster), text_forms(kept)), "bob's messages stay (the scan still finds)"
+    # The log itself: the erased person's sealed bodies no longer open with the host's key
+    # store; bob's do.
+    opened = log_bodies(cluster, cids)
+    assert {text for who, text in opened if who == erased} == {None}
+    assert len([who for who, _ in opened if who == erased]) == 4  # 3 sends and an edit
+    assert sorted(text or "" for who, text in opened if who != erased) == [
+        f"yo {kept} 0",
+        f"yo {kept} 1",
+    ]
+
+
+def log_bodies(cluster: ParleyCluster, cids: set[str]) -> list[tuple[str, str | None]]:
+    """(sender, text as it opens now) of every send and edit in `cids`, read from the events
+    topic; every body must be sealed."""
+    events = decoded(read_committed(cluster.topics.events.name, expected=1))
+    store = SqliteKeyStore(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")
+    opener = BodyOpener(Sealer(KeyRing(store)))
+    found = []
+    for event in events:
+        message = isinstance(event, m.MessageSent | m.MessageEdited)
+        if message and event.meta.conversation_id in cids:
+            assert isinstance(event.body, m.SealedBody), event
+            sender = event.meta.actor.user_id
+            found.append((sender, opener.text(event.body, event.meta.conversation_id, sender)))
+    store.close()
+    return found
