@@ -16,7 +16,13 @@ from projections.reader import ViewReader
 from projections.search.documents import dump
 from projections.search.projection import MessageDoc
 from projections.search.query import SearchReader
-from projections.store import READY_KEY, decode_int, position_key
+from projections.store import (
+    POSITION,
+    READY_KEY,
+    decode_int,
+    partition_of_position_key,
+    position_key,
+)
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
@@ -110,13 +116,7 @@ class RocksViewProcess(ViewProcess[ReaderT]):
     """A view kept in RocksDB (history, inbox)."""
 
     def dump(self) -> dict[bytes, bytes]:
-        """Everything the store holds but its readiness marker, which records when it
-        started (read-only: only while the process is not running)."""
-        db = Rdict(str(self.store_path), Options(raw_mode=True), access_type=AccessType.read_only())
-        try:
-            return {cast(bytes, k): cast(bytes, v) for k, v in db.items() if k != READY_KEY}
-        finally:
-            db.close()
+        return rocks_dump(self.store_path)
 
 
 class HistoryProcess(RocksViewProcess[HistoryReader]):
@@ -145,12 +145,26 @@ class SearchProcess(ViewProcess[SearchReader]):
         return SearchReader(self.store_path, max_staleness_s=0)
 
     def dump(self) -> tuple[list[MessageDoc], dict[str, int]]:
-        """Every message document and every record but readiness (`documents.dump`)."""
-        reader = SearchReader(self.store_path, max_staleness_s=0)
-        try:
-            return dump(reader.searcher())
-        finally:
-            reader.close()
+        return search_dump(self.store_path)
+
+
+def rocks_dump(path: Path) -> dict[bytes, bytes]:
+    """Everything a RocksDB view holds but its readiness marker, which records when it
+    started (read-only: only while the process is not running)."""
+    db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
+    try:
+        return {cast(bytes, k): cast(bytes, v) for k, v in db.items() if k != READY_KEY}
+    finally:
+        db.close()
+
+
+def search_dump(path: Path) -> tuple[list[MessageDoc], dict[str, int]]:
+    """Every message document and every record but readiness (`documents.dump`)."""
+    reader = SearchReader(path, max_staleness_s=0)
+    try:
+        return dump(reader.searcher())
+    finally:
+        reader.close()
 
 
 def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | None:
@@ -159,7 +173,7 @@ def unread(reader: InboxReader, user_id: str, conversation_id: str) -> int | Non
     return None if entry is None else entry.unread
 
 
-class NamedViewProcess(ViewProcess[ViewReader]):
+class NamedViewProcess(ViewProcess[Reader]):
     """`python -m projections <view>` for any view in projections/__main__.py's VIEWS, read
     through its store and its log alone (no typed reader): what a test over every view
     needs, so that a view added there is covered too."""
@@ -195,12 +209,36 @@ class NamedViewProcess(ViewProcess[ViewReader]):
         every partition."""
 
         def applied() -> bool:
-            if not self.store_path.exists():
+            if not self.written():
                 return False
-            with ViewReader(self.store_path, max_staleness_s=0) as reader:
-                held = reader.dump()
-            return all(
-                decode_int(held.get(position_key(p), b"0")) >= end for p, end in ends.items()
-            )
+            held = self.positions()
+            return all(held.get(p, 0) >= end for p, end in ends.items())
 
         wait_until(applied, deadline_s, f"the {self.view} view to apply {ends}")
+
+    def written(self) -> bool:
+        if self.view == "search":
+            return (self.store_path / "meta.json").exists()
+        return super().written()
+
+    def positions(self) -> dict[int, int]:
+        """Partition -> the offset after the last record the store applied."""
+        if self.view == "search":
+            reader = SearchReader(self.store_path, max_staleness_s=0)
+            try:
+                return reader.positions()
+            finally:
+                reader.close()
+        with ViewReader(self.store_path, max_staleness_s=0) as rocks:
+            held = rocks.dump()
+        return {
+            partition_of_position_key(key): decode_int(value)
+            for key, value in held.items()
+            if key.startswith(POSITION) and len(key) == len(position_key(0))
+        }
+
+    def dump(self) -> object:
+        """The search view is a tantivy index; every other view in VIEWS is RocksDB."""
+        if self.view == "search":
+            return search_dump(self.store_path)
+        return rocks_dump(self.store_path)
