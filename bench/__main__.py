@@ -1,8 +1,8 @@
 """`python -m bench COMMAND`: fixed, named loads, each bounded in time, printing progress.
 
 COMMAND: quick, suite, report, capacity, media, archive, archive-quick, chaos,
-chaos-cluster, fuzz, or one part alone (edge, hops, idle, sequencer, rebuild,
-backfill, projection-lag, search). `hops` is the latency budget per hop
+chaos-cluster, fuzz (fuzz-records, fuzz-edge), or one part alone (edge, hops, idle,
+sequencer, rebuild, backfill, projection-lag, search). `hops` is the latency budget per hop
 (bench/hops.py); `python -m bench.compare` runs two checkouts' `quick` side by side
 (docs/performance.md).
 
@@ -24,8 +24,11 @@ messages instead of 50,000, PARLEY_BENCH_SEARCH_BATCH for the events per commit.
 1,000 messages/s.
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
-elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` (bench/fuzz.py) feeds the codec
-and the log writers' intake at least 10,000 cases per target.
+elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` feeds at least 10,000 cases per
+target to the codec and every processor's intake (bench/fuzz.py), then to a running edge's
+WebSocket and REST planes and schemathesis over /openapi.json (bench/edge_fuzz.py), and
+writes fuzz.json and edge-fuzz.json (PARLEY_FUZZ_CASES sets the cases, PARLEY_FUZZ_TARGETS
+picks record targets by name, comma-separated; `fuzz-records` and `fuzz-edge` run one half).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import archive, capacity, chaos, edge, fuzz, media, plots, results, suite
+from bench import archive, capacity, chaos, edge, edge_fuzz, fuzz, media, plots, results, suite
 from bench.platform import bench_platform
 from infra.settings import REPO_ROOT
 
@@ -116,7 +119,16 @@ def archive_alone(quick: bool) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
-    alone_parts = ["media", "archive", "archive-quick", *chaos.PLANS, "fuzz", *single]
+    alone_parts = [
+        "media",
+        "archive",
+        "archive-quick",
+        *chaos.PLANS,
+        "fuzz",
+        "fuzz-records",
+        "fuzz-edge",
+        *single,
+    ]
     commands = ["quick", "suite", "full", "report", "capacity", *alone_parts]
     if len(argv) != 2 or argv[1] not in commands:
         print(f"usage: python -m bench {{{'|'.join(commands)}}}", file=sys.stderr)
@@ -141,9 +153,19 @@ def main(argv: list[str]) -> int:
         result = chaos.run(replace(plan, rate_per_s=rate), out_dir)
         print(json.dumps(results.finite({"faults": result["faults"], "total": result["total"]})))
         return 0
-    if command == "fuzz":
-        print(json.dumps(fuzz.run(OUT)))
-        return 0
+    if command.startswith("fuzz"):
+        cases = int(os.environ.get("PARLEY_FUZZ_CASES", fuzz.BENCH_CASES))
+        failed = 0
+        if command in ("fuzz", "fuzz-records"):
+            records = fuzz.run(OUT, cases, os.environ.get("PARLEY_FUZZ_TARGETS", ""))
+            failed += sum(1 for t in records["targets"] if t["failure"])
+        if command in ("fuzz", "fuzz-edge"):
+            edge_side = edge_fuzz.run(OUT, cases)
+            failed += sum(
+                1 for t in edge_side["targets"] if t.get("failure_count") or t.get("exit_code")
+            )
+        print(json.dumps({"failed_targets": failed}))
+        return min(failed, 1)
     if command == "report":
         print(f"[bench] wrote {suite.rerender(out)}")
         return 0

@@ -184,8 +184,7 @@ def run(settings: PlatformSettings, load: ArchiveLagLoad, work: Path) -> dict[st
         "objects": len(lister.seen),
         "list_interval_s": LIST_INTERVAL_S,
         "lag_s": {
-            k.replace("_ms", "_s"): round(v / 1000, 2)
-            for k, v in latency_summary(lags_ms).items()
+            k.replace("_ms", "_s"): round(v / 1000, 2) for k, v in latency_summary(lags_ms).items()
         },
         **process,
         "goal_s": GOAL_S,

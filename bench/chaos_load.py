@@ -3,11 +3,11 @@
 order), sends at a steady rate while processes are killed, and records what every client
 saw: each send's attempts and their errors, each message each device got, each reconnect.
 
-A send is retried with the same client_msg_id until acknowledged or `SEND_DEADLINE_S`
-passes, as an app would; every failed attempt's error is recorded (the SDK's own retries
-are turned off so that none is hidden). Driven by orders from bench/chaos.py: load, stop,
-sweep (one last message per conversation, so every device finds any gap it still has),
-await (until every device holds the sweep), report.
+A send is retried with the same client_msg_id, after the SDK's growing pauses, until
+acknowledged or `SEND_DEADLINE_S` passes, as an app would; every failed attempt's error is
+recorded (the SDK's own retries are turned off so that none is hidden). Driven by orders
+from bench/chaos.py: load, stop, sweep (one last message per conversation, so every device
+finds any gap it still has), await (until every device holds the sweep), report.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from client import (
     SendFailedError,
     ServerUnavailableError,
 )
+from client.backoff import send_pauses
 
 SEND_DEADLINE_S = 90.0
 REQUEST_TIMEOUT_S = 5.0
-RETRY_PAUSE_S = 0.25
 MAX_IN_FLIGHT = 4000
 """Sends not yet acknowledged, per loader: beyond this the loader skips a send (and counts
 it) rather than queue without bound while the platform is down."""
@@ -156,6 +156,7 @@ class Loader:
         text = f"{mid}|{time.time_ns()}"
         errors: list[str] = []
         outcome, seq, done = "failed", None, None
+        pauses = send_pauses()  # the SDK's, as if it made the attempts itself
         while time.time() - started < SEND_DEADLINE_S:
             try:
                 seq = await client.send(cid, text, client_msg_id=mid)
@@ -171,7 +172,7 @@ class Loader:
                 outcome, done = "acked", time.time()
                 self.last_acked_start = max(self.last_acked_start, started)
                 break
-            await asyncio.sleep(RETRY_PAUSE_S)
+            await asyncio.sleep(pauses.next_delay())
         record = Send(mid, cid, device, started, done, seq, tuple(errors), outcome)
         self.sends.append(record)
         return record
@@ -197,16 +198,14 @@ class Loader:
             task.add_done_callback(self.in_flight.discard)
 
     async def sweep(self) -> dict[str, int]:
-        """One acknowledged message in every conversation this loader's devices are in."""
-        seqs: dict[str, int] = {}
+        """One acknowledged message in every conversation this loader's devices are in, all
+        sent at once: one by one, a few slow sends after a fault outlasted the suite's wait."""
+        sends = []
         for cid, members in self.job.conversations.items():
             device = next((d for d in self.clients if self.users[d] in members), None)
-            if device is None:
-                continue
-            sent = await self.send(device, cid, f"sweep.{self.job.index}.{cid}")
-            if sent.seq is not None:
-                seqs[cid] = sent.seq
-        return seqs
+            if device is not None:
+                sends.append(self.send(device, cid, f"sweep.{self.job.index}.{cid}"))
+        return {s.conversation: s.seq for s in await asyncio.gather(*sends) if s.seq is not None}
 
     async def hold(self, seqs: dict[str, int], deadline_s: float) -> list[int]:
         """Until every device holds each of its conversations up to `seqs`; the devices

@@ -13,21 +13,29 @@ and every record it writes decodes.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import results
-from projections.history import projection as history_view
-from projections.inbox import projection as inbox_view
-from projections.store import Change, Put
+from kafkalog.decoding import UnusableRecordError
+from projections.archive.columns import LAYOUTS
+from projections.archive.parquet import ObjectBuilder
+from projections.follower import add_event
+from projections.follower import decode_event as view_decode_event
+from projections.history.store import HistoryBatch
+from projections.inbox.store import InboxBatch
+from projections.search.store import SearchBatch, SearchStore
+from projections.store import ViewStore
 from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError, UnknownSchemaError
@@ -38,6 +46,8 @@ from schemas.topics import REPLY_PARTITION_HEADER, declare_topics
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.state import AccountState
 from streams.fanout.memberships import Memberships
+from streams.fanout.processor import decode_event as fanout_decode_event
+from streams.fanout.routing import RecentEvents, SessionDirectory
 from streams.sequencer.state import SequencerState
 from streams.sequencer.worker import ConversationSequencer
 from streams.store import MemoryStore
@@ -293,38 +303,110 @@ def decoded_or_none(data: bytes) -> AvroRecord | None:
         return None
 
 
-EVENT_TYPES: tuple[type, ...] = get_args(m.Event)
+class MemoryViewStore:
+    """What a view's batch reads and writes of its store, in memory (a fake, for this
+    pure-logic check: the batches and their `apply` are the real ones)."""
+
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.data.get(key)
+
+    def scan(self, prefix: bytes, start: bytes | None = None) -> list[tuple[bytes, bytes]]:
+        first = start or prefix
+        return sorted((k, v) for k, v in self.data.items() if k.startswith(prefix) and k >= first)
+
+    def write(self, changes: dict[bytes, bytes | None], positions: dict[int, int]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.data.pop(key, None)
+            else:
+                self.data[key] = value
+
+
+def view_events(case: list[bytes]) -> Iterator[tuple[m.Event, bytes]]:
+    """The events of `case` as a view's follower reads them: what `decode_event` refuses
+    (it does not decode, or is no event) is parked, so left out here."""
+    for data in case:
+        record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
+        try:
+            event = cast(m.Event, view_decode_event(record))  # type: ignore[arg-type]
+        except UnusableRecordError:
+            continue
+        yield event, data
 
 
 def views_apply_anything(case: list[bytes]) -> None:
-    """The views' path for events-topic records (projections/follower.py): what does not
-    decode or is no event is parked; an event is applied by each view without raising."""
-    inbox: dict[bytes, bytes] = {}
-    history: dict[bytes, bytes] = {}
-    for data in case:
-        event = decoded_or_none(data)
-        if not isinstance(event, EVENT_TYPES):
-            continue
-        _fold(history_view.apply(cast(m.Event, event), data, 0, history.get), history)
-        _fold(inbox_view.apply(cast(m.Event, event), inbox.get), inbox)
+    """The views' path for events-topic records (projections/follower.py `_process`): what
+    `decode_event` refuses is parked, every event goes through `add_event` into each view's
+    real batch, which applies it or names why it is unusable (parked too), never raises."""
+    stores = {HistoryBatch: MemoryViewStore(), InboxBatch: MemoryViewStore()}
+    for event, data in view_events(case):
+        for new_batch, store in stores.items():
+            batch = new_batch(cast(ViewStore, store))
+            if add_event(batch, event, data) is None:
+                batch.commit()
 
 
-def _fold(changes: list[Change], store: dict[bytes, bytes]) -> None:
-    for change in changes:
-        if isinstance(change, Put):
-            store[change.key] = change.value
-        else:
-            store.pop(change.key, None)
+def search_applies_anything(case: list[bytes]) -> None:
+    """The search view's path (the same follower as the other views) into a real tantivy
+    index, fresh for each case: an event is applied or named unusable (parked), never
+    raises; the batch commits."""
+    index_dir = Path(tempfile.mkdtemp(prefix="parley-fuzz-search-"))
+    try:
+        store = SearchStore(index_dir, heap_bytes=SEARCH_HEAP_BYTES)
+        batch = SearchBatch(store)
+        for event, data in view_events(case):
+            add_event(batch, event, data)
+        batch.commit()
+        store.close()
+    finally:
+        shutil.rmtree(index_dir, ignore_errors=True)
+
+
+SEARCH_HEAP_BYTES = 15_000_000
+"""tantivy's smallest writer heap: a case's index holds a few documents."""
+
+
+def archive_writes_anything(topic: str) -> Callable[[list[bytes]], None]:
+    """The archive writer's path for records of `topic` ("events" or "accounts"): each
+    becomes a row of the topic's table (one marked malformed when it does not decode or
+    flatten) and of the raw family, and both Parquet files are written, without raising."""
+
+    def check(case: list[bytes]) -> None:
+        spool = Path(tempfile.mkdtemp(prefix="parley-fuzz-archive-"))
+        try:
+            builder = ObjectBuilder(spool, "fuzz", LAYOUTS[topic])
+            for offset, data in enumerate(case):
+                builder.add(offset, 1_700_000_000_000 + offset, None, data)
+            builder.finish()
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+
+    return check
 
 
 def fanout_routes_anything(case: list[bytes]) -> None:
     """The fan-out's path for events-topic records (streams/fanout/processor.py `_route`):
-    what does not decode is skipped; anything else folds into memberships without raising."""
+    what `decode_event` refuses is parked; every event folds into memberships, is
+    remembered and routed, without raising."""
     memberships = Memberships(MemoryStore())
+    recent = RecentEvents()
+    directory = SessionDirectory()
+    for user in USERS:
+        directory.update(user, 0, 2**40)
     for data in case:
-        record = decoded_or_none(data)
-        if record is not None:
-            memberships.apply(record)
+        record = FuzzRecord(data, None, [], 0, TOPICS.events.name)
+        try:
+            event = fanout_decode_event(record)  # type: ignore[arg-type]
+        except UnusableRecordError:
+            continue
+        audience = memberships.apply(event)
+        meta = cast(m.Event, event).meta
+        recent.add(meta.conversation_id, meta.seq, data, 0)
+        directory.route(audience, 0)
+    memberships.flush({0: len(case)})
 
 
 def command_runs(prefix: str) -> st.SearchStrategy[list[tuple[bytes, Headers]]]:
@@ -381,7 +463,22 @@ def targets() -> list[Target]:
             accounts,
         ),
         Target("views: any run of events-topic records", events, views_apply_anything),
+        Target(
+            "search view: any run of events-topic records",
+            events,
+            search_applies_anything,
+        ),
         Target("fan-out: any run of events-topic records", events, fanout_routes_anything),
+        Target(
+            "archive: any run of events-topic records", events, archive_writes_anything("events")
+        ),
+        Target(
+            "archive: any run of accounts-topic records",
+            st.lists(
+                any_record_bytes(_fingerprints("parley.account.event.")), min_size=1, max_size=8
+            ),
+            archive_writes_anything("accounts"),
+        ),
     ]
 
 
@@ -417,14 +514,19 @@ def run_target(target: Target, cases: int, *, raise_failure: bool = True) -> dic
     }
 
 
-def run(out_dir: Path, cases: int = BENCH_CASES) -> dict[str, Any]:
-    """Every target with `cases` examples; writes fuzz.json."""
+def run(out_dir: Path, cases: int = BENCH_CASES, only: str = "") -> dict[str, Any]:
+    """Every target (whose name holds one of the comma-separated `only`, when given) with
+    `cases` examples; writes fuzz.json."""
     outcomes = []
+    wanted = [w for w in only.split(",") if w]
     for target in targets():
+        if wanted and not any(w in target.name for w in wanted):
+            continue
         print(f"[fuzz] {target.name}: {cases} cases", flush=True)
         outcomes.append(run_target(target, cases, raise_failure=False))
-        if outcomes[-1]["failure"]:
-            print(f"[fuzz] FAILED: {outcomes[-1]['failure']}", flush=True)
+        done = outcomes[-1]
+        held = "FAILED: " + done["failure"] if done["failure"] else "holds"
+        print(f"[fuzz] {done['cases']} cases in {done['seconds']} s: {held}", flush=True)
     summary = {"benchmark": "fuzz", "cases_per_target": cases, "targets": outcomes}
     results.write(summary, out_dir, "fuzz")
     return summary

@@ -558,6 +558,8 @@ def search_section(found: dict[str, Any] | None, suite: dict[str, Any]) -> str:
             f"search view RSS {number(lag.get('search_rss_mib'), 1)} MiB."
         )
     return text + f"\n\n![search query latency]({SEARCH}.png)\n\n"
+
+
 def archive_lag_section(lag: dict[str, Any] | None, suite: dict[str, Any]) -> str:
     text = f"## Archive lag (`{ARCHIVE_LAG}.json`)\n\n"
     if lag is None:

@@ -45,7 +45,11 @@ def cheap_password_hashing() -> None:
 
 @contextmanager
 def parley_running(
-    base: PlatformSettings, *, stem: str, edge_nodes: int, edge_port: int
+    base: PlatformSettings,
+    *,
+    stem: str,
+    edge_nodes: int,
+    edge_port: int,
 ) -> Iterator[tuple[PlatformSettings, list[str]]]:
     """Sequencer, accounts, fan-out, history and `edge_nodes` edges on fresh topics; yields
     the settings and the edges' base URLs once every edge answers."""

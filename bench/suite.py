@@ -104,6 +104,8 @@ def _projection_lag(settings: PlatformSettings) -> dict[str, Any]:
 
 def _search(settings: PlatformSettings) -> dict[str, Any]:
     return search.measure(settings, Path("/tmp") / "parley-bench-search")
+
+
 def _archive_lag(settings: PlatformSettings) -> dict[str, Any]:
     return archive_lag.run(settings, archive_lag.FULL, Path("/tmp") / "parley-bench-archive-lag")
 

@@ -40,3 +40,9 @@ class Backoff:
     def jittered(self, delay: float) -> float:
         """A delay the server asked for (a `goodbye`), stretched by up to `jitter` of itself."""
         return delay * (1 + self.jitter * self.rng.random())
+
+
+def send_pauses() -> Backoff:
+    """Between a send's attempts: 0.5 s growing to 8 s. A send that timed out is most often
+    waiting behind a slow log, and every copy sent sooner only adds to what is ahead of it."""
+    return Backoff(initial=0.5, maximum=8.0)

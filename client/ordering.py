@@ -172,13 +172,24 @@ class ConversationOrder:
         return seq
 
     def synced(
-        self, conversation_id: str, events: Iterable[ConversationEvent], *, complete: bool
+        self,
+        conversation_id: str,
+        events: Iterable[ConversationEvent],
+        *,
+        complete: bool,
+        fill_before: bool = False,
     ) -> None:
         """Take one conversation of a sync answer: its events after what is held, in order
-        (seqs absent between them, or before a snapshot's first, will never come)."""
+        (seqs absent between them will never come). A snapshot is only the latest page:
+        with `fill_before`, the seqs between what is held and its first event are a gap to
+        fetch; without, they are stepped over (a screen that shows the latest page and
+        pages older history on demand)."""
         self.track(conversation_id, 0)
         after = self.held_through(conversation_id)
-        self.page_fetched(Gap(conversation_id, after, None), events, exhausted=complete)
+        page = [e for e in events if e.seq > after]
+        if fill_before and page:
+            after = min(e.seq for e in page) - 1
+        self.page_fetched(Gap(conversation_id, after, None), page, exhausted=complete)
         if not complete:
             self._catching_up[conversation_id] = None
 

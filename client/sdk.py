@@ -4,6 +4,7 @@ conversation's events exactly once and in seq order, across drops, goodbyes and 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import itertools
 import logging
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from client.backoff import Backoff
+from client.backoff import Backoff, send_pauses
 from client.connection import ClientRequest, Connection, ConnectionState, ServerPush
 from client.errors import (
     ApiError,
@@ -63,7 +64,7 @@ from edge.protocol.pushes import EventPush, InboxPush, PresencePush, Resync, Typ
 log = logging.getLogger(__name__)
 
 # Error codes after which the edge did not take the message, so trying again is safe and useful.
-RETRYABLE_CODES = frozenset({"timeout", "unavailable", "internal"})
+RETRYABLE_CODES = frozenset({"timeout", "unavailable", "internal", "too_busy"})
 
 Signal = TypingPush | PresencePush | InboxPush
 
@@ -87,8 +88,12 @@ class ParleyClient:
     `cursors` (conversation id to the highest seq already handled) resumes where a previous
     run stopped; read them back from `cursors` before exiting. `backfill_new` decides
     whether a conversation without a cursor is delivered from seq 1 or from the first event
-    seen. Only one task may iterate `events()` / `messages()` at a time. `connect_timeout`
-    bounds opening the WebSocket and authenticating (by default `request_timeout`).
+    seen. `fill_snapshots` (the default) fetches the history a sync snapshot leaves out (a
+    conversation missed by over 200 events), so that `events()` yields every event; turn it
+    off to resume such a conversation from its latest page, as a chat screen does. Only one
+    task may iterate `events()` / `messages()` at a time. `connect_timeout` bounds opening
+    the WebSocket and authenticating (by default `request_timeout`). `send_backoff` spaces
+    a send's attempts (0.5 s growing to 8 s, jittered, by default).
     """
 
     def __init__(
@@ -110,6 +115,8 @@ class ParleyClient:
         history_page: int = 200,
         sync_limit: int = 500,
         gap_retry_delays: Sequence[float] = (0.2, 1.0, 3.0),
+        fill_snapshots: bool = True,
+        send_backoff: Backoff | None = None,
         on_signal: Callable[[Signal], None] | None = None,
     ) -> None:
         if send_attempts < 1:
@@ -140,6 +147,11 @@ class ParleyClient:
         self._history_page = history_page
         self._sync_limit = sync_limit
         self._gap_retry_delays = tuple(gap_retry_delays)
+        self._fill_snapshots = fill_snapshots
+        self._send_backoff = send_backoff or send_pauses()
+        self._fetch_backoff = Backoff(
+            initial=self._backoff.initial, maximum=self._backoff.maximum, rng=self._backoff.rng
+        )
         self._stuck: tuple[Gap, int] | None = None
         self._on_signal = on_signal
         self._inbox: asyncio.Queue[ConversationEvent | _Wake] = asyncio.Queue()
@@ -250,18 +262,24 @@ class ParleyClient:
     ) -> int:
         """Send a plain-text message and return its seq.
 
-        An unanswered attempt (timeout, dropped socket) is retried with the same
-        `client_msg_id`, which the sequencer de-duplicates: however many attempts it takes,
-        the message is stored once and every answer names the same seq.
+        An unanswered attempt (timeout, dropped socket, an error that says try again) is
+        retried with the same `client_msg_id` after a growing pause (`send_backoff`), so a
+        slow server is not flooded with copies; the sequencer de-duplicates them: however
+        many attempts it takes, the message is stored once and every answer names the same
+        seq. A send given up on (`SendFailedError`) may be retried later with its
+        `client_msg_id`, with the same guarantee.
         """
         await self.connect()
         client_msg_id = client_msg_id or str(uuid.uuid4())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._send_deadline
-        retry_backoff = Backoff(initial=0.1, maximum=2.0)
+        pauses = dataclasses.replace(self._send_backoff)
         last: ParleyError | None = None
         attempt = 0
         while attempt < self._send_attempts and (remaining := deadline - loop.time()) > 0:
+            if attempt:
+                await asyncio.sleep(min(pauses.next_delay(), remaining))
+                remaining = deadline - loop.time()
             attempt += 1
             frame = SendMessage(
                 type="send",
@@ -283,7 +301,6 @@ class ParleyClient:
                 if e.code not in RETRYABLE_CODES:
                     raise
                 last = e
-                await asyncio.sleep(min(retry_backoff.next_delay(), remaining))
                 continue
             return parse_answer(SendResult, result, what="send").seq
         raise SendFailedError(
@@ -524,7 +541,12 @@ class ParleyClient:
                 if cid not in self._order.conversations and not self._backfill_new:
                     self._order.track(cid, conversation.last_seq)
                     continue
-                self._order.synced(cid, conversation.events, complete=conversation.complete)
+                self._order.synced(
+                    cid,
+                    conversation.events,
+                    complete=conversation.complete,
+                    fill_before=conversation.snapshot and self._fill_snapshots,
+                )
                 fetched += len(conversation.events)
             if not answer.more:
                 return
@@ -545,7 +567,14 @@ class ParleyClient:
             return
         except ApiError as e:
             log.warning("cannot fetch %s after seq %d: %s", gap.conversation_id, gap.after, e)
+            if e.code in RETRYABLE_CODES:
+                # The server could not answer, which says nothing about the gap: ask again
+                # after a pause, never count it as an empty page (that would skip the gap).
+                await asyncio.sleep(self._fetch_backoff.next_delay())
+                return
             page = HistoryPage(events=[])
+        else:
+            self._fetch_backoff.reset()
         newest = max((e.seq for e in page.events), default=gap.after)
         if page.last_seq is not None:
             exhausted = not page.events or newest >= page.last_seq

@@ -51,6 +51,13 @@ def new_device_token() -> tuple[str, str, str]:
     return device_id, f"{device_id}.{secret}", token_hash(secret)
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None for any other scheme.
+    The scheme's name is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` too."""
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
 def token_device(token: str) -> str:
     """The device a token names (whether or not its secret is right)."""
     return token.partition(".")[0]

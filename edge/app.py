@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from confluent_kafka import Producer
 
-from edge import web_client
+from edge import probes, web_client
 from edge.account_service import AccountService
 from edge.accounts import AccountDirectory
 from edge.command_service import CommandService
@@ -22,10 +22,12 @@ from edge.log_bridge import CommandGateway, LogFollower, decode_account_event
 from edge.metrics import EdgeMetrics
 from edge.openapi import document
 from edge.presence import PresenceBoard, TypingBoard
+from edge.presence_scope import PresenceScope
 from edge.protocol.answers import Health
 from edge.protocol.pushes import Goodbye
 from edge.read_service import ReadService
 from edge.rest import RestApi, errors_middleware, json_response, tracing_middleware
+from edge.send_attempts import SendAttempts
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
 from edge.view_writes import ViewWrites
@@ -170,6 +172,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     accounts_service, commands, reads = _services(settings, topics, gateway, directory, opener)
     inbox_writes = ViewWrites(view_path(settings, "inbox"))
     hub.on_delivered = InboxNotifier(reads.fresh_inbox_entry, hub.devices_of, inbox_writes).changed
+    hub.on_removed = PresenceScope(presence, reads.sharing_a_conversation, hub.devices_of).removed
     websocket = WebSocketEndpoint(
         accounts=accounts_service,
         commands=commands,
@@ -194,6 +197,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             web.get("/v1/ws", websocket.handle),
             web.get("/openapi.json", lambda _: _openapi()),
             web.get("/healthz", lambda _: _health(hub)),
+            *probes.routes(
+                ready=lambda: deliveries.ready.is_set() and gateway.follower.ready.is_set()
+            ),
             web.get("/metrics", lambda _: _metrics(metrics)),
             *web_client.routes(),
         ]
@@ -232,7 +238,12 @@ def _services(
             timeout_s=timeout_s,
             names=directory.names,
         ),
-        CommandService(submitter=submitter, directory=directory, sealing=sealing),
+        CommandService(
+            submitter=submitter,
+            directory=directory,
+            attempts=SendAttempts(horizon_s=settings.send_horizon_s),
+            sealing=sealing,
+        ),
         ReadService(
             opener=opener,
             history=history,

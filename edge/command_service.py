@@ -11,6 +11,7 @@ from edge.accounts import AccountDirectory, normalise_user_name
 from edge.errors import ClientError, ErrorCode
 from edge.protocol import frames as f
 from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
+from edge.send_attempts import SendAttempts
 from edge.submission import Submitter
 from schemas import models as m
 from sealing.bodies import Body, MessageSealing, PlainMessages
@@ -46,12 +47,14 @@ class CommandService:
         *,
         submitter: Submitter,
         directory: AccountDirectory,
+        attempts: SendAttempts | None = None,
         sealing: MessageSealing | None = None,
     ) -> None:
         """`sealing` seals plain bodies before they become commands, so plaintext never
         enters the log (docs/compliance.md); None only in tests of the plain path."""
         self.submitter = submitter
         self.directory = directory
+        self.attempts = attempts or SendAttempts(horizon_s=submitter.timeout_s)
         self.sealing = sealing or PlainMessages()
 
     def _sealed(self, body: f.Body, cid: str, user_id: str) -> Body:
@@ -137,10 +140,15 @@ class CommandService:
             body=self._sealed(body, cid, user_id),
             reply_to_seq=reply_to,
         )
-        accepted = await self.submitter.command(command)
-        if accepted.seq is None:
-            raise TypeError(f"a send was accepted without a seq: {accepted!r}")
-        return SendResult(seq=accepted.seq, duplicate=accepted.duplicate)
+
+        async def attempt(horizon_s: float) -> SendResult:
+            accepted = await self.submitter.command(command, horizon_s)
+            if accepted.seq is None:
+                raise TypeError(f"a send was accepted without a seq: {accepted!r}")
+            return SendResult(seq=accepted.seq, duplicate=accepted.duplicate)
+
+        key = (device_id, cid, client_msg_id)
+        return await self.attempts.send(key, attempt, self.submitter.timeout_s)
 
     async def ack(self, user_id: str, device_id: str, frame: f.Ack) -> Sequenced:
         meta = self.submitter.meta(frame.conversation_id, user_id, device_id, None)

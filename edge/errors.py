@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     BAD_FRAME = "bad_frame"
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
@@ -46,6 +47,7 @@ _STATUS: dict[ErrorCode, HTTPStatus] = {
     ErrorCode.BAD_FRAME: HTTPStatus.BAD_REQUEST,
     ErrorCode.UNAUTHORIZED: HTTPStatus.UNAUTHORIZED,
     ErrorCode.NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorCode.METHOD_NOT_ALLOWED: HTTPStatus.METHOD_NOT_ALLOWED,
     ErrorCode.FORBIDDEN: HTTPStatus.FORBIDDEN,
     ErrorCode.CONFLICT: HTTPStatus.CONFLICT,
     ErrorCode.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,

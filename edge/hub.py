@@ -82,6 +82,8 @@ class ConnectionHub:
         self.on_delivered: Callable[[str, str, int], None] | None = None
         """Told (user, conversation, seq) after an event reached the user's devices here."""
         self.on_typing: Callable[[m.TypingSignal], None] | None = None
+        self.on_removed: Callable[[str, str], None] | None = None
+        """Told (conversation, user) when a `MemberRemoved` reaches this node."""
 
     def add(self, connection: DeviceConnection) -> None:
         devices = self.by_user[connection.user_id]
@@ -164,6 +166,8 @@ class ConnectionHub:
                     self._trace_push(parent, delivery, connection, connection.dropped > dropped)
             if self.on_delivered is not None:
                 self.on_delivered(user, delivery.conversation_id, delivery.seq)
+        if isinstance(event, m.MemberRemoved) and self.on_removed is not None:
+            self.on_removed(delivery.conversation_id, event.user_id)
         if pushed and not (headers and any(name == REPLAYED_HEADER for name, _ in headers)):
             self.metrics.delivery.observe(max(time.time() - occurred_at, 0.0))
 

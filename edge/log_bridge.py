@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, get_args
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from kafkalog.decoding import Decoder, avro_decoder
 from kafkalog.follower import Decoded, Follower, Skip
@@ -210,10 +210,22 @@ class CommandGateway:
                 value=codec.encode(command),
                 partition=partition_for(key, topic.partitions),
                 headers=inject(self.reply_to) if self.tracing.enabled else self.reply_to,
+                on_delivery=lambda error, _: self._undelivered(command_id, error),
             )
             return await asyncio.wait_for(future, timeout_s)
         finally:
             self.waiting.pop(command_id, None)
+
+    def _undelivered(self, command_id: str, error: KafkaError | None) -> None:
+        """In the poller's thread: a command the log never took has no outcome to wait for,
+        so its request ends now, as a timeout (the client retries with the same ids)."""
+        if error is not None:
+            self.loop.call_soon_threadsafe(self._fail, command_id, TimeoutError(str(error)))
+
+    def _fail(self, command_id: str, error: BaseException) -> None:
+        future = self.waiting.get(command_id)
+        if future is not None and not future.done():
+            future.set_exception(error)
 
     def _on_outcome(self, record: Decoded[AvroRecord]) -> None:
         outcome = record.value

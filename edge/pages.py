@@ -80,7 +80,15 @@ class HistoryPages:
         raws = self._readable(tenures, cid, before=before, after=after, limit=limit)
         newest_first = before is not None and after is None
         events = self._render(user_id, cid, raws, newest_first=newest_first)
-        return HistoryPage(events=events, last_seq=self.history.last_seq(cid))
+        return HistoryPage(events=events, last_seq=self._last_readable(tenures, cid))
+
+    def _last_readable(self, tenures: Tenures, cid: str) -> int:
+        """The `last_seq` a reader is told: the conversation's for a member; for someone
+        removed, the seq of their last removal, so that nobody learns how far a
+        conversation went on after they left."""
+        last = self.history.last_seq(cid)
+        left_at = tenures.tenures[-1].left_at
+        return last if left_at is None else min(left_at, last)
 
     def sync(
         self, user_id: str, cursors: dict[str, int], limit: int, *, with_inbox: bool = False

@@ -108,13 +108,23 @@ class PresenceBoard:
             self.watchers[user_id].add(connection)
             self.pushed.setdefault(user_id, self.status(user_id))
 
-    def forget(self, connection: DeviceConnection) -> None:
-        for user_id in list(self.watchers):
-            watching = self.watchers[user_id]
+    def watched_by(self, connection: DeviceConnection) -> list[str]:
+        """Whom this device gets presence pushes of."""
+        return [user_id for user_id, watching in self.watchers.items() if connection in watching]
+
+    def unwatch(self, connection: DeviceConnection, user_ids: Iterable[str]) -> None:
+        """No more pushes of these people to this device."""
+        for user_id in user_ids:
+            watching = self.watchers.get(user_id)
+            if watching is None:
+                continue
             watching.discard(connection)
             if not watching:
                 del self.watchers[user_id]
                 self.pushed.pop(user_id, None)
+
+    def forget(self, connection: DeviceConnection) -> None:
+        self.unwatch(connection, self.watched_by(connection))
 
     def _changed(self, user_id: str, before: Status) -> None:
         after = self.status(user_id)

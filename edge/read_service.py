@@ -99,11 +99,14 @@ class ReadService:
             raise search_error(e) from e
         return search_page(found)
 
-    async def sharing_a_conversation(self, user_id: str, others: list[str]) -> list[str]:
-        """Those of `others` who share a conversation with the user: presence is theirs only."""
+    async def sharing_a_conversation(
+        self, user_id: str, others: list[str], excluding: str | None = None
+    ) -> list[str]:
+        """Those of `others` who share a conversation (other than `excluding`) with the
+        user: presence is theirs only."""
 
         def visible() -> list[str]:
-            mine = set(self.history.conversations_of(user_id))
+            mine = set(self.history.conversations_of(user_id)) - {excluding}
             return [u for u in others if mine & set(self.history.conversations_of(u))]
 
         return await self._read(visible)

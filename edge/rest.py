@@ -8,7 +8,6 @@ and the OpenAPI document at /openapi.json are both made from it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,9 +17,12 @@ from typing import Any, Generic, Literal, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from edge import http_errors
 from edge.account_service import AccountService
+from edge.accounts import bearer_token
 from edge.command_service import CommandService
 from edge.errors import INTERNAL, UNAUTHORIZED, ClientError, ErrorCode, validation_problems
+from edge.json_input import parse_json
 from edge.protocol import control as c
 from edge.protocol.answers import (
     Account,
@@ -70,8 +72,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ClientError as e:
         return json_response(e.status, e.answer())
-    except web.HTTPException:
-        raise
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return http_errors.from_exception(e)
+    except ConnectionError:
+        raise  # the client went away (mid-handshake, say): aiohttp drops the connection
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return json_response(INTERNAL.status, INTERNAL.answer())
@@ -104,10 +110,7 @@ async def _parse(request: web.Request, model: type[BodyT], source: Source) -> Bo
     if source == "query":
         raw = _query_parameters(request)
     else:
-        try:
-            raw = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ClientError(ErrorCode.BAD_JSON, "the body is one JSON object") from e
+        raw = parse_json(await request.read(), "the body")
     try:
         return model.model_validate(raw)
     except ValidationError as e:
@@ -148,12 +151,8 @@ class RestApi:
         return handle
 
     async def _identity(self, request: web.Request) -> tuple[str, str]:
-        header = request.headers.get("Authorization", "")
-        identity = (
-            await self.accounts.authenticate(header[7:].strip())
-            if header.startswith("Bearer ")
-            else None
-        )
+        token = bearer_token(request.headers.get("Authorization", ""))
+        identity = None if token is None else await self.accounts.authenticate(token)
         if identity is None:
             raise UNAUTHORIZED
         return identity.user_id, identity.device_id

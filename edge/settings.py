@@ -18,6 +18,11 @@ class EdgeSettings(SealingSettings):
     heartbeat_s: float = Field(default=20.0, gt=0)
     auth_timeout_s: float = Field(default=10.0, gt=0)
     request_timeout_s: float = Field(default=10.0, gt=0)
+    send_horizon_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a send's command waits for its outcome; retries join it meanwhile",
+    )
     search_budget_s: float = Field(
         default=1.0, gt=0, description="A search's time budget, queueing included; past it: timeout"
     )

@@ -61,11 +61,16 @@ class Submitter:
             issued_at=self.clock(),
         )
 
-    async def command(self, command: m.Command) -> m.CommandAccepted:
-        """A conversation's command, keyed by the conversation, to the sequencer."""
+    async def command(
+        self, command: m.Command, timeout_s: float | None = None
+    ) -> m.CommandAccepted:
+        """A conversation's command, keyed by the conversation, to the sequencer; its
+        outcome awaited for `timeout_s` (by default the request timeout)."""
         meta = command.meta
         key = meta.conversation_id
-        return await self._submit(self.topics.commands, key, command, m.CommandAccepted)
+        return await self._submit(
+            self.topics.commands, key, command, m.CommandAccepted, timeout_s
+        )
 
     async def account_command(self, command: m.AccountCommand) -> m.AccountCommandAccepted:
         """An account's command, keyed by the user, to the accounts processor."""
@@ -80,10 +85,11 @@ class Submitter:
         key: str,
         command: m.Command | m.AccountCommand,
         accepted: type[AcceptedT],
+        timeout_s: float | None = None,
     ) -> AcceptedT:
         try:
             outcome = await self.gateway.submit(
-                topic, key, command, command.meta.command_id, self.timeout_s
+                topic, key, command, command.meta.command_id, timeout_s or self.timeout_s
             )
         except TimeoutError as e:
             raise TIMEOUT from e

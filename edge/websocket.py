@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import assert_never
@@ -12,6 +11,7 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from edge.account_service import AccountService
+from edge.accounts import bearer_token
 from edge.command_service import CommandService
 from edge.connection import ConnectionState, DeviceConnection
 from edge.errors import (
@@ -23,6 +23,7 @@ from edge.errors import (
     validation_problems,
 )
 from edge.hub import ConnectionHub
+from edge.json_input import parse_json
 from edge.metrics import EdgeMetrics
 from edge.presence import PresenceBoard
 from edge.protocol import frames as f
@@ -45,11 +46,11 @@ def _error(request_id: str | None, error: ClientError) -> str:
     return error.frame(request_id).model_dump_json()
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[7:].strip()
-    return None
+def _request_id(raw: object) -> str | None:
+    """The id an error about this frame answers to: its `id` when that is a valid request
+    id, else None (the error then has `"id": null`, as for a frame that is not JSON)."""
+    found = raw.get("id") if isinstance(raw, dict) else None
+    return found if isinstance(found, str) and 1 <= len(found) <= f.MAX_REQUEST_ID else None
 
 
 class WebSocketEndpoint:
@@ -90,7 +91,7 @@ class WebSocketEndpoint:
         await ws.prepare(request)
         connection = DeviceConnection(ws, queue_size=self.queue_size, metrics=self.metrics)
         try:
-            token = _bearer(request)
+            token = bearer_token(request.headers.get("Authorization", ""))
             if token is not None:
                 await self._authenticate(connection, token, None)
             else:
@@ -111,10 +112,11 @@ class WebSocketEndpoint:
             connection.reply(_error(None, UNAUTHORIZED))
             return
         if message.type != WSMsgType.TEXT:
+            connection.reply(_error(None, UNAUTHORIZED))
             return
         try:
-            frame = f.CLIENT_FRAME.validate_json(message.data)
-        except ValidationError:
+            frame = f.CLIENT_FRAME.validate_python(parse_json(message.data, "a frame"))
+        except (ClientError, ValidationError):
             connection.reply(_error(None, UNAUTHORIZED))
             return
         if not isinstance(frame, f.Authenticate):
@@ -152,13 +154,11 @@ class WebSocketEndpoint:
 
     def _dispatch(self, connection: DeviceConnection, text: str) -> None:
         try:
-            raw = json.loads(text)
-        except ValueError:
-            error = ClientError(ErrorCode.BAD_JSON, "a frame is one JSON object")
-            self._fail(connection, None, error)
+            raw = parse_json(text, "a frame")
+        except ClientError as e:
+            self._fail(connection, None, e)
             return
-        request_id = raw.get("id") if isinstance(raw, dict) else None
-        request_id = request_id if isinstance(request_id, str) else None
+        request_id = _request_id(raw)
         try:
             frame = f.CLIENT_FRAME.validate_python(raw)
         except ValidationError as e:
@@ -202,6 +202,7 @@ class WebSocketEndpoint:
         began = time.perf_counter()
         try:
             result = await self._result(connection, frame)
+            answer = Reply(id=frame.id, result=result).model_dump_json()
         except ClientError as e:
             if self.tracing.enabled:
                 annotate({"parley.error": e.code})
@@ -217,7 +218,7 @@ class WebSocketEndpoint:
         seq = result.seq if isinstance(result, SendResult | Sequenced) else None
         if self.tracing.enabled and seq is not None:
             annotate({"parley.seq": seq})
-        connection.reply(Reply(id=frame.id, result=result).model_dump_json())
+        connection.reply(answer)
 
     async def _result(self, c: DeviceConnection, frame: f.Request) -> ServerModel:
         """The answer to one frame: its model in `edge.protocol.answers.ANSWERS`."""

@@ -164,6 +164,11 @@ class LocalKafka:
                 f"transaction.state.log.min.isr={2 if replicas >= 3 else 1}",
                 "transaction.state.log.num.partitions=8",
                 "group.initial.rebalance.delay.ms=0",
+                # A broker that stops heartbeating is fenced (its partitions' leadership
+                # moves) after 5 s, not Kafka's 9 s: losing one broker of three is to stall
+                # sends for at most 10 s (docs/operations.md). Heartbeats every second.
+                "broker.session.timeout.ms=5000",
+                "broker.heartbeat.interval.ms=1000",
                 "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
                 "log.retention.check.interval.ms=60000",
                 # One node on a few cores: Kafka's defaults (3 network and 8 I/O threads) are

@@ -13,10 +13,6 @@ from dataclasses import dataclass, field
 from infra.processes import ManagedProcess
 from infra.settings import PlatformSettings
 
-EDGE_READY_PATH = "/healthz"
-"""The edge's readiness path until edge/app.py mounts edge/probes.py (docs/operations.md);
-then /readyz, like every processor's."""
-
 
 @dataclass(frozen=True)
 class Service:
@@ -61,8 +57,7 @@ def services(settings: PlatformSettings) -> tuple[Service, ...]:
             f"edge-{node}",
             "edge",
             settings.edge_port + node,
-            EDGE_READY_PATH,
-            {"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(settings.edge_port + node)},
+            env={"PARLEY_EDGE_NODE": str(node), "PARLEY_EDGE_PORT": str(settings.edge_port + node)},
         )
         for node in range(settings.edge_nodes_local)
     )

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from infra.errors import PlatformError
-from infra.services import EDGE_READY_PATH
 
 UNIT_DIR = Path(__file__).resolve().parent / "systemd"
 EDGE = re.compile(r"edge-(\d+)")
@@ -40,5 +39,5 @@ def probe_url(process: str, probe: str, env: Mapping[str, str]) -> str:
     port = env.get(variable)
     if not port:
         raise PlatformError(f"{variable} is not set for {process} (its /etc/parley/{process}.env)")
-    path = "/livez" if probe == "live" else (EDGE_READY_PATH if is_edge else "/readyz")
+    path = "/livez" if probe == "live" else "/readyz"
     return f"http://127.0.0.1:{port}{path}"

@@ -14,8 +14,9 @@ restarts) and `settings` (the variables every process shares). It imports `schem
 
 The error policy (docs/log.md says why, with examples):
 
-1. An unusable record (it does not decode, its schema is unknown, or it is not of a type
-   the consumer reads) is not retried: the same bytes fail the same way.
+1. An unusable record (it does not decode, its schema is unknown, it is not of a type
+   the consumer reads, or it breaks an invariant of its log that no writer breaks, such as
+   an event naming seq -1) is not retried: the same bytes fail the same way.
    - A consumer with a durable position of its own (the sequencer, the account registry,
      the fan-out, every view) parks it on the dead-letter topic with its source topic,
      partition and offset, the reason and the consumer's group, durably before the

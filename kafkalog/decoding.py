@@ -26,6 +26,9 @@ class Unusable(StrEnum):
     UNKNOWN_SCHEMA = "unknown schema"
     UNEXPECTED = "unexpected"
     """Well-formed, but not of a type this reader takes (an event on the commands topic)."""
+    UNAPPLICABLE = "unapplicable"
+    """Of a type this reader takes, but breaking an invariant of its log that no writer of
+    the log breaks (an event naming seq -1): its reader cannot apply it, now or ever."""
 
 
 class UnusableRecordError(Exception):

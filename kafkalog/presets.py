@@ -16,6 +16,13 @@ from typing import Any
 
 Config = dict[str, Any]
 
+RECONNECT: Config = {"reconnect.backoff.max.ms": 1_000}
+"""Every client: how long it may wait between attempts to reach a broker that is down.
+librdkafka doubles the wait up to 10 s by default, so a client could look again up to
+10 s after the broker answered (issue 15: every processor rejoined 8 to 10 s after a
+restarted broker was up); 1 s bounds that, for a few connection attempts a second per
+client while a broker is down."""
+
 
 @dataclass(frozen=True)
 class ConsumerPreset:
@@ -131,6 +138,7 @@ def group_consumer(
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
+        **RECONNECT,
         **preset.settings(),
         **({"debug": debug} if debug else {}),
     }
@@ -146,6 +154,7 @@ def private_reader(
         "group.id": f"{name}-{uuid.uuid4()}",
         "enable.auto.commit": False,
         "isolation.level": "read_committed" if committed_only else "read_uncommitted",
+        **RECONNECT,
         **preset.settings(),
     }
 
@@ -158,6 +167,7 @@ def producer(
     return {
         "bootstrap.servers": bootstrap,
         **({"transactional.id": transactional_id} if transactional_id else {}),
+        **RECONNECT,
         **preset.settings(),
         **({"debug": debug} if debug else {}),
     }

@@ -12,8 +12,9 @@ records from that position to the archive's end, through the same batches, then 
 log from there (kafkalog/history.py); if neither holds them, it stops (`HistoryLostError`).
 
 Error policy (kafkalog's, stated in its package docstring and docs/log.md): a record that
-does not decode, or is not an event, goes to the dead-letter topic, durably before the
-position that passes it is written, and the view moves on; a transient Kafka error is
+does not decode, is not an event, or is an event no view could apply (it names seq -1: see
+`add_event`), goes to the dead-letter topic, durably before the position that passes it is
+written, and the view moves on; a transient Kafka error is
 logged while librdkafka retries, or restarts the process in place (kafkalog/worker.py);
 a fatal Kafka error, a store error or a bug in a batch's `add` stops the process before
 the batch is written.
@@ -39,13 +40,14 @@ from confluent_kafka import (
 
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
-from kafkalog.decoding import avro_decoder
+from kafkalog.decoding import Decoder, Unusable, UnusableRecordError, avro_decoder
 from kafkalog.follower import Follower, Park
 from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
 from kafkalog.presets import PARKING, VIEW, group_consumer, producer
 from kafkalog.records import next_offsets
 from projections import metrics
+from projections.keys import UnkeyableError
 from projections.readiness import CatchUp
 from projections.store import Readiness, TrackedBatch, TrackedStore
 from schemas import models as m
@@ -56,6 +58,8 @@ log = logging.getLogger("parley.views")
 StoreT = TypeVar("StoreT", bound=TrackedStore)
 
 EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
+decode_event: Decoder[AvroRecord] = avro_decoder(EVENT_TYPES, "an event")
+"""What a view reads off the events topic; anything else is parked."""
 METADATA_TIMEOUT_S = 10
 IDLE_S = 0.1
 
@@ -70,6 +74,18 @@ class FollowerConfig:
     dead_letters_topic: str
     max_batch: int = 1000
     view: str = "history"
+
+
+def add_event(batch: TrackedBatch, event: m.Event, encoded: bytes) -> UnusableRecordError | None:
+    """Apply one event to the batch; or, when it names what no key of the view can hold
+    (a seq below 0, an id of 64 KiB: nothing the sequencer writes), why it is unusable,
+    for the dead letters. `add` computes an event's changes before taking any of them, so
+    a refused event leaves the batch as it was."""
+    try:
+        batch.add(event, encoded)
+    except UnkeyableError as e:
+        return UnusableRecordError(Unusable.UNAPPLICABLE, f"{event.avro_name}: {e}")
+    return None
 
 
 class MisdeclaredTopicError(RuntimeError):
@@ -104,7 +120,7 @@ class ViewFollower(Generic[StoreT]):
         dead_letters = DeadLetters(config.dead_letters_topic, config.group_id, metrics.dead_letters)
         self.follower = Follower(
             self.consumer,
-            avro_decoder(EVENT_TYPES, "an event"),
+            decode_event,
             Park(dead_letters, self.parked),
             kafka_errors=metrics.kafka_errors,
             on_end=self._reached_end,
@@ -216,7 +232,9 @@ class ViewFollower(Generic[StoreT]):
         began = time.perf_counter()
         batch = self.new_batch(self.store)
         for item in self.follower.decode(records):
-            batch.add(cast(m.Event, item.value), item.record.value() or b"")
+            refused = add_event(batch, cast(m.Event, item.value), item.record.value() or b"")
+            if refused is not None:
+                self.follower.policy.unusable(item.record, refused)
         for partition, offset in next_offsets(records).items():
             batch.advance(partition, offset)
         self.parked.flush()

@@ -127,17 +127,19 @@ class LogWriter(ABC, Generic[StateT]):
         duplicate), or None when it changed nothing."""
 
     def assigned(self, partitions: list[int]) -> None:
-        """Fold every committed event after the stored position into state, from the archive
-        where the log no longer holds it (a lost store after the retention passed). An event
-        that does not decode stops the worker (kafkalog's policy), and so do events in neither
-        the log nor the archive (`HistoryLostError`): deciding needs every event of the log
-        this writer keeps."""
+        """Fold every committed event after the stored position into state, after dropping
+        what state kept in memory (another lane may have owned these partitions and written
+        the store since), from the archive where the log no longer holds it (a lost store
+        after the retention passed). An event that does not decode stops the worker
+        (kafkalog's policy), and so do events in neither the log nor the archive
+        (`HistoryLostError`): deciding needs every event of the log this writer keeps."""
         applied = 0
 
         def apply(record: Message) -> None:
             nonlocal applied
             applied += self.fold(decode_value(record.value() or b"", self.log_types, "an event"))
 
+        self.state.forget()
         starts = {p: self.state.applied_offset(p) for p in partitions}
         self.state.flush(
             replay(self.bootstrap, self.log_topic.name, starts, apply, archive=self.archive)

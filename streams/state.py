@@ -48,6 +48,10 @@ class LoggedState:
     def discard(self) -> None:
         self.pending.clear()
 
+    def forget(self) -> None:
+        """Drop what is kept in memory of the store: partitions just assigned may have been
+        written by another owner since (another lane of this process shares the store)."""
+
     def _changes(self) -> dict[bytes, bytes | None]:
         """What `flush` writes besides the positions; a subclass adds what it keeps aside."""
         return dict(self.pending)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +22,7 @@ from kafkalog.follower import RecordReader
 from kafkalog.output import produce_waiting
 from kafkalog.presets import PROCESSOR, TRANSACTIONAL, group_consumer, producer
 from kafkalog.records import Headers, header_pairs, next_offsets, position
+from kafkalog.worker import restart_in_place
 from streams import metrics
 from streams.watchdog import StuckCallWatchdog
 from telemetry.lag import LagSampler
@@ -125,35 +128,59 @@ class LoopConfig:
 
 
 class TransactionalLoop:
+    """Runs `handler` over batches of the input, one transaction each, until `stop()`.
+
+    When every broker is out of reach, the process restarts in place at once (`restart`,
+    as the watchdog does, and as safe as a crash): after a broker comes back, librdkafka's
+    transactional clients of before may block for good (streams/watchdog.py names the
+    bug), while fresh ones wait in `init_transactions` and go on the moment it answers
+    (issue 15: sends came back 73 s after a broker restart, the broker in 17 s). It restarts
+    from the lane that notices, not by ending the loop, because the process's other lanes
+    may be blocked in a commit meanwhile.
+
+    The watchdog watches each Kafka call of a transaction, not the handling: a call blocked
+    past its own timeout is the bug it guards against, while deciding a large batch on a
+    busy machine can take seconds and is no hang.
+    """
+
     def __init__(
         self,
         config: LoopConfig,
         handler: RecordHandler,
         watchdog: StuckCallWatchdog | None = None,
         tracing: Tracing | None = None,
+        restart: Callable[[], None] = restart_in_place,
     ) -> None:
         self.config = config
         self.handler = handler
         self.watchdog = watchdog
+        self.restart = restart
         self.tracing = tracing or Tracing.off()
         self.stopping = threading.Event()
+        self.brokers_lost = threading.Event()
         self.stats = BatchStats(config.input_topic)
         self.producer = Producer(
-            producer(
-                config.bootstrap,
-                TRANSACTIONAL,
-                transactional_id=config.transactional_id,
-                debug=config.kafka_debug,
-            )
+            {
+                **producer(
+                    config.bootstrap,
+                    TRANSACTIONAL,
+                    transactional_id=config.transactional_id,
+                    debug=config.kafka_debug,
+                ),
+                "error_cb": self._on_client_error,
+            }
         )
         self.consumer = Consumer(
-            group_consumer(
-                config.bootstrap,
-                PROCESSOR,
-                group_id=config.group_id,
-                instance_id=config.transactional_id,
-                debug=config.kafka_debug,
-            )
+            {
+                **group_consumer(
+                    config.bootstrap,
+                    PROCESSOR,
+                    group_id=config.group_id,
+                    instance_id=config.transactional_id,
+                    debug=config.kafka_debug,
+                ),
+                "error_cb": self._on_client_error,
+            }
         )
         # Records are decoded by the handler, inside the transaction, where an unusable one
         # is parked and answered (streams/log_writer.py): the loop only reads them.
@@ -167,20 +194,37 @@ class TransactionalLoop:
     def run(self) -> None:
         """Process until `stop()`; a fatal Kafka error ends the loop by raising."""
         self.producer.init_transactions(60)
+        # Errors from before the broker answered (this process may have started while it
+        # was down) are served now and forgotten: only a loss from here on restarts.
+        self.consumer.poll(0)
+        self.producer.poll(0)
+        self.brokers_lost.clear()
         self.consumer.subscribe([self.config.input_topic], on_assign=self._on_assign)
         try:
             while not self.stopping.is_set():
                 live = self.reader.poll(self.config.max_batch, idle_s=IDLE_S)
-                if live and self.watchdog is not None:
-                    with self.watchdog.watch("a transaction"):
-                        self._process(live)
-                elif live:
+                if live:
                     self._process(live)
+                self._restart_if_brokers_lost()
         finally:
             self.consumer.close()
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def _on_client_error(self, error: KafkaError) -> None:
+        """librdkafka's error callback (either client's, in the loop's thread)."""
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            log.warning("every broker is out of reach: %s", error.str())
+            self.brokers_lost.set()
+
+    def _restart_if_brokers_lost(self) -> None:
+        if self.brokers_lost.is_set() and not self.stopping.is_set():
+            log.error("every broker was out of reach; restarting the process in place")
+            self.restart()
+
+    def _watched(self, what: str) -> AbstractContextManager[None]:
+        return nullcontext() if self.watchdog is None else self.watchdog.watch(what)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Fetching committed offsets first waits (read_committed: stable offsets) until any
@@ -206,9 +250,10 @@ class TransactionalLoop:
                 TopicPartition(self.config.input_topic, p, o)
                 for p, o in next_offsets(records).items()
             ]
-            self.producer.send_offsets_to_transaction(
-                offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S
-            )
+            with self._watched("send_offsets_to_transaction"):
+                self.producer.send_offsets_to_transaction(
+                    offsets, self.consumer.consumer_group_metadata(), API_TIMEOUT_S
+                )
             self._commit()
         except KafkaException as e:
             self._abort(first_offsets, e)
@@ -235,13 +280,15 @@ class TransactionalLoop:
         began = time.perf_counter()
         while True:
             try:
-                self.producer.commit_transaction(API_TIMEOUT_S)
+                with self._watched("commit_transaction"):
+                    self.producer.commit_transaction(API_TIMEOUT_S)
                 break
             except KafkaException as e:
                 if not e.args[0].retriable():
                     raise
                 log.warning("commit retry: %s", e)
                 metrics.kafka_errors.labels(e.args[0].name()).inc()
+                self._restart_if_brokers_lost()
         metrics.commits.labels(self.config.input_topic).observe(time.perf_counter() - began)
 
     def _abort(self, first_offsets: dict[int, int], error: KafkaException) -> None:
@@ -249,7 +296,8 @@ class TransactionalLoop:
             raise error
         log.warning("transaction aborted, batch will be retried: %s", error)
         metrics.aborts.labels(self.config.input_topic).inc()
-        self.producer.abort_transaction(API_TIMEOUT_S)
+        with self._watched("abort_transaction"):
+            self.producer.abort_transaction(API_TIMEOUT_S)
         self.handler.aborted()
         assigned = {tp.partition for tp in self.consumer.assignment()}
         for partition, offset in first_offsets.items():

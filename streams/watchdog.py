@@ -1,4 +1,4 @@
-"""Restarts the process in place when a Kafka call blocks far past its own timeout.
+"""Restarts the process in place when a Kafka call blocks past its own timeout.
 
 librdkafka can block `send_offsets_to_transaction` indefinitely after its group
 coordinator broker is decommissioned, e.g. across a broker restart (librdkafka issue

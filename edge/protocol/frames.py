@@ -14,9 +14,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 PROTOCOL_VERSION = 1
-RequestId = Annotated[str, Field(min_length=1, max_length=64)]
+MAX_SEQ = 2**63 - 1
+"""The largest seq a frame may name: the log's seqs are Avro longs (a larger number could
+only fail where the command is encoded, as `internal`)."""
+MAX_REQUEST_ID = 64
+RequestId = Annotated[str, Field(min_length=1, max_length=MAX_REQUEST_ID)]
 ConversationId = Annotated[str, Field(min_length=1, max_length=128)]
 ClientMsgId = Annotated[str, Field(min_length=1, max_length=128)]
+UserId = Annotated[str, Field(min_length=1, max_length=64)]
+Seq = Annotated[int, Field(ge=1, le=MAX_SEQ)]
+"""A seq of the conversation: 1 is its first event."""
+Cursor = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+"""The last seq a client holds: 0 when it holds nothing."""
 
 
 class Frame(BaseModel):
@@ -57,7 +66,7 @@ class SendMessage(Frame):
     conversation_id: ConversationId
     client_msg_id: ClientMsgId
     body: Body
-    reply_to: int | None = Field(default=None, ge=1)
+    reply_to: Seq | None = None
 
 
 class Ack(Frame):
@@ -67,7 +76,7 @@ class Ack(Frame):
     id: RequestId
     conversation_id: ConversationId
     kind: Literal["delivered", "read"]
-    up_to: int = Field(ge=1)
+    up_to: Seq
 
 
 class FetchHistory(Frame):
@@ -76,8 +85,8 @@ class FetchHistory(Frame):
     type: Literal["fetch_history"]
     id: RequestId
     conversation_id: ConversationId
-    before: int | None = Field(default=None, ge=1)
-    after: int | None = Field(default=None, ge=0)
+    before: Seq | None = None
+    after: Cursor | None = None
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -87,7 +96,7 @@ class EditMessage(Frame):
     type: Literal["edit"]
     id: RequestId
     conversation_id: ConversationId
-    seq: int = Field(ge=1)
+    seq: Seq
     body: Body
 
 
@@ -98,7 +107,7 @@ class DeleteMessage(Frame):
     type: Literal["delete"]
     id: RequestId
     conversation_id: ConversationId
-    seq: int = Field(ge=1)
+    seq: Seq
     scope: Literal["for_me", "for_everyone"]
 
 
@@ -106,7 +115,7 @@ class React(Frame):
     type: Literal["react"]
     id: RequestId
     conversation_id: ConversationId
-    seq: int = Field(ge=1)
+    seq: Seq
     emoji: Annotated[str, Field(min_length=1, max_length=32)]
     active: bool = True
 
@@ -117,7 +126,7 @@ class Sync(Frame):
 
     type: Literal["sync"]
     id: RequestId
-    cursors: Annotated[dict[ConversationId, Annotated[int, Field(ge=0)]], Field(max_length=20_000)]
+    cursors: Annotated[dict[ConversationId, Cursor], Field(max_length=20_000)]
     limit: int = Field(default=500, ge=1, le=2000)
     inbox: bool = False
     """Add every inbox entry to the answer (a first round draws the list from it)."""
@@ -143,7 +152,7 @@ class Typing(Frame):
 class SubscribePresence(Frame):
     type: Literal["subscribe_presence"]
     id: RequestId
-    user_ids: Annotated[list[str], Field(max_length=500)]
+    user_ids: Annotated[list[UserId], Field(max_length=500)]
 
 
 class SetPresence(Frame):

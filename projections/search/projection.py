@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from projections.keys import UnkeyableError, keyable_seq
 from schemas import models as m
 
 
@@ -79,15 +80,23 @@ def readable_text(body: Body, conversation_id: str = "", sender: str = "") -> st
 
 def microseconds(event: m.Event) -> int:
     at = event.meta.occurred_at
-    return int(at.timestamp()) * 1_000_000 + at.microsecond
+    stamp = int(at.timestamp()) * 1_000_000 + at.microsecond
+    if stamp < 0:
+        raise UnkeyableError(f"time {at.isoformat()} is before 1970")
+    return stamp
 
 
 def apply(
     event: m.Event, last_seq: int, current: Lookup, text_of: TextOf = readable_text
 ) -> list[Change]:
-    """The index changes of `event`, in order; [] when it was already applied."""
+    """The index changes of `event`, in order; [] when it was already applied. An event
+    naming a seq below 0 or a time before 1970 raises UnkeyableError: the index keeps them
+    in unsigned fields, tantivy refuses them, and the sequencer never writes them (the
+    follower parks such an event, as the other views do). `text_of` opens sealed bodies."""
     meta = event.meta
-    cid, seq = meta.conversation_id, meta.seq
+    cid, seq = meta.conversation_id, keyable_seq(meta.seq)
+    if isinstance(event, m.MessageEdited | m.MessageRedacted | m.MessageDeleted):
+        keyable_seq(event.target_seq)
     if seq <= last_seq:
         return []
     changes: list[Change] = []

@@ -15,7 +15,12 @@ class AccountsSettings(LogSettings):
         default="0", description="Stable per instance: its transactional id fences its zombie"
     )
     accounts_group: str = Field(default="", description="Default: <topic_prefix>-accounts")
-    stuck_after_s: float = Field(default=30.0, gt=0, description="See streams/watchdog.py")
+    stuck_after_s: float = Field(
+        default=12.0,
+        gt=0,
+        description="A Kafka call of a transaction blocked this long (its own timeout is "
+        "10 s) restarts the process: streams/watchdog.py",
+    )
     max_batch: int = Field(default=500, ge=1)
 
     @property

@@ -32,7 +32,9 @@ class Limits:
     max_name_chars: int = 256
     max_attachments: int = 32
     max_mentions: int = 256
-    max_emoji_bytes: int = 64
+    max_emoji_chars: int = 32
+    """Characters (code points), as the protocol's `react` frame says: a family or a flag
+    is several of them."""
     max_id_chars: int = 128
 
 
@@ -170,8 +172,9 @@ def _react(c: Check) -> dict[str, Any]:
     command: m.ReactToMessage = c.command
     not_erased(c)
     live_message(c.state, c.cid, command.target_seq)
-    if not 0 < len(command.emoji.encode()) <= c.limits.max_emoji_bytes:
-        raise RejectedError(RejectionCode.INVALID, "an emoji is 1 to 64 bytes")
+    if not 0 < len(command.emoji) <= c.limits.max_emoji_chars:
+        limit = c.limits.max_emoji_chars
+        raise RejectedError(RejectionCode.INVALID, f"an emoji is 1 to {limit} characters")
     present = c.state.has_reaction(c.cid, command.target_seq, c.actor.user_id, command.emoji)
     if present != command.removed:
         raise NoChangeError

@@ -148,6 +148,9 @@ class SequencerState(LoggedState):
         super().discard()
         self._pending_conversations.clear()
 
+    def forget(self) -> None:
+        self._conversations.clear()
+
     def _changes(self) -> dict[bytes, bytes | None]:
         changes = super()._changes()
         for cid, conversation in self._pending_conversations.items():

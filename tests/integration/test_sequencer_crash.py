@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -45,6 +45,56 @@ def produced_so_far(topic: str, partitions: int) -> int:
         consumer.close()
 
 
+class StreamAcrossAKill(threading.Thread):
+    """Sends `n` messages round the conversations: three quarters at once, the rest only
+    once `killed` is set, so that the kill lands while commands are still coming however
+    slow the machine is (a fixed pace raced a sequencer slow to start under load)."""
+
+    def __init__(self, out: CommandProducer, cids: list[str], n: int) -> None:
+        super().__init__(name="stream")
+        self.out, self.cids, self.n = out, cids, n
+        self.killed = threading.Event()
+
+    def run(self) -> None:
+        for i in range(self.n):
+            if i == self.n * 3 // 4:
+                self.out.flush()
+                self.killed.wait(300)
+            cid = self.cids[i % len(self.cids)]
+            self.out.send(
+                m.SendMessage(
+                    meta=command_meta(cid, f"u{i % 2}", client_msg_id=f"m{i}"),
+                    body=m.PlainBody(text=f"message {i}"),
+                )
+            )
+        self.out.flush()
+
+
+def kill_mid_stream(
+    sequencer: SequencerProcess, stream: StreamAcrossAKill, events_topic: str, partitions: int
+) -> int:
+    """kill -9 once a quarter of the events are written; the events written by then."""
+    wait_until(
+        lambda: produced_so_far(events_topic, partitions) > stream.n // 4,
+        120,
+        "a quarter of the events",
+    )
+    sequencer.kill()
+    written = produced_so_far(events_topic, partitions)
+    stream.killed.set()
+    return written
+
+
+def assert_each_once(events: list[Any], written_at_kill: int, sends: int, creations: int) -> None:
+    """The kill came mid-stream, and the log holds every command's event once, dense."""
+    assert written_at_kill < sends * 3 // 4 + creations, "the kill came with commands unread"
+    assert len(events) == sends + creations
+    by_conversation = assert_dense(events)
+    assert sum(len(s) for s in by_conversation.values()) == sends + creations
+    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events if isinstance(e, m.MessageSent))
+    assert sent == list(range(sends))
+
+
 @pytest.mark.parametrize("state_after_crash", ["kept", "wiped"])
 def test_kill_9_mid_stream_then_restart(
     kafka_bootstrap: str, tmp_path: Path, state_after_crash: str
@@ -59,40 +109,13 @@ def test_kill_9_mid_stream_then_restart(
     for cid in cids:
         out.send(create_conversation(cid, "u0", "u1"))
     out.flush()
-
-    killed = threading.Event()
-
-    def stream() -> None:
-        """The second half is sent only once the sequencer is dead, so the kill always lands
-        mid-stream however slow the machine (a paced stream once finished before the kill
-        under load, and the test could not say where the kill had landed)."""
-        for i in range(N):
-            if i == N // 2:
-                out.producer.flush(10)
-                killed.wait(120)
-            cid = cids[i % CONVERSATIONS]
-            out.send(
-                m.SendMessage(
-                    meta=command_meta(cid, f"u{i % 2}", client_msg_id=f"m{i}"),
-                    body=m.PlainBody(text=f"message {i}"),
-                )
-            )
-            if i % 100 == 0:  # paced, so the first quarter is sequenced while more arrive
-                out.producer.flush(10)
-                time.sleep(0.1)
-        out.flush()
-
-    producer_thread = threading.Thread(target=stream)
-    producer_thread.start()
+    stream = StreamAcrossAKill(out, cids, N)
+    stream.start()
     try:
-        wait_until(
-            lambda: produced_so_far(topics.events.name, 4) > N // 4, 60, "a quarter of the events"
-        )
-        sequencer.kill()
-        killed.set()
+        written_at_kill = kill_mid_stream(sequencer, stream, topics.events.name, 4)
         if state_after_crash == "wiped":
             shutil.rmtree(state_dir)
-        producer_thread.join()
+        stream.join()
         restarted = SequencerProcess(topics, state_dir, log_path=tmp_path / "second.log")
         restarted.start()
         try:
@@ -103,12 +126,8 @@ def test_kill_9_mid_stream_then_restart(
             restarted.stop()
     finally:
         sequencer.kill()
-        killed.set()
-        producer_thread.join()
+        stream.killed.set()
+        stream.join()
 
-    assert len(events) == N + CONVERSATIONS
-    by_conversation = assert_dense(events)
-    assert sum(len(s) for s in by_conversation.values()) == N + CONVERSATIONS
-    sent = sorted(int(e.meta.client_msg_id[1:]) for e in events if isinstance(e, m.MessageSent))
-    assert sent == list(range(N))
+    assert_each_once(events, written_at_kill, N, CONVERSATIONS)
     assert "Traceback" not in restarted.log()

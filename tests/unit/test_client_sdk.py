@@ -53,6 +53,7 @@ def make_client(
     connect_timeout: float | None = None,
     send_attempts: int = 5,
     sync_limit: int = 500,
+    fill_snapshots: bool = True,
 ) -> ParleyClient:
     """A client with delays cut to milliseconds so each test stays far below a second."""
     return ParleyClient(
@@ -64,7 +65,9 @@ def make_client(
         connect_timeout=connect_timeout,
         send_attempts=send_attempts,
         sync_limit=sync_limit,
+        fill_snapshots=fill_snapshots,
         backoff=Backoff(initial=0.005, maximum=0.02, rng=random.Random(7)),
+        send_backoff=Backoff(initial=0.005, maximum=0.02, rng=random.Random(8)),
         heartbeat=None,
         gap_retry_delays=(),
     )
@@ -181,17 +184,34 @@ async def test_against_an_edge_without_sync_resume_pages_history(
     await stream.aclose()
 
 
-async def test_a_conversation_far_behind_resumes_from_its_snapshot(
+async def test_a_conversation_far_behind_is_filled_in_before_its_snapshot(
     edge: FakeEdge, client: ParleyClient
 ) -> None:
+    """Regression (issue 15): the SDK stepped over what a sync snapshot leaves out, so a
+    device offline for long never yielded those messages, though history held them."""
     edge.snapshot_after, edge.snapshot_page = 5, 3
     for i in range(12):
         edge.append("c1", f"m{i}")
     stream = client.events()
-    assert seqs(await take(stream, 3)) == [("c1", 10), ("c1", 11), ("c1", 12)]
+    assert seqs(await take(stream, 12)) == [("c1", s) for s in range(1, 13)]
     assert client.cursors == {"c1": 12}
-    assert not edge.fetches()  # older history is paged on demand, not replayed
+    assert [f.get("after") for f in edge.fetches()][:1] == [0]
     await stream.aclose()
+
+
+async def test_without_filling_a_snapshot_resumes_from_its_latest_page(edge: FakeEdge) -> None:
+    edge.snapshot_after, edge.snapshot_page = 5, 3
+    for i in range(12):
+        edge.append("c1", f"m{i}")
+    parley = make_client(edge, fill_snapshots=False)
+    try:
+        stream = parley.events()
+        assert seqs(await take(stream, 3)) == [("c1", 10), ("c1", 11), ("c1", 12)]
+        assert parley.cursors == {"c1": 12}
+        assert not edge.fetches()  # older history is paged on demand, not replayed
+        await stream.aclose()
+    finally:
+        await parley.close()
 
 
 async def test_sync_pages_until_nothing_more_is_owed(edge: FakeEdge) -> None:

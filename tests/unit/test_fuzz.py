@@ -1,23 +1,35 @@
 """Hostile records (bench/fuzz.py, hypothesis) at a short budget: the codec raises only its
-documented errors, and the log writers survive any run of command records, dead-letter
-what does not decode and write only what decodes. `python -m bench fuzz` runs the same
-targets at 10,000 cases each.
-
-The views' and the fan-out's paths for events-topic records fail today on records
-hypothesis found; they are pinned below as strict expected failures, for the phase of
-issue 15 that rewrites those loops to park what they cannot apply."""
+documented errors; the log writers survive any run of command records, dead-letter what
+does not decode and write only what decodes; the views (history, inbox, search) and the
+fan-out park what they cannot use or apply and never raise; the archive writes any record
+(a malformed row for what does not decode). `python -m bench fuzz` runs
+the same targets at 10,000 cases each."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import cast
 
 import pytest
 
 from bench import fuzz
+from kafkalog.decoding import Unusable, UnusableRecordError
+from projections.follower import add_event
+from projections.history.store import HistoryBatch
+from projections.search.store import SearchBatch, SearchStore
+from projections.store import ViewStore
 from schemas import codec
+from schemas import models as m
 from schemas.errors import MalformedRecordError
 from schemas.registry import writer_schemas
+from streams.fanout.processor import decode_event as fanout_decode_event
 
 TARGETS = {t.name: t for t in fuzz.targets()}
 SHORT_BUDGET = 150
+SLOW_BUDGET = 30
+"""For the targets whose every case writes files: a tantivy index (the search view), two
+Parquet files (the archive); 0.1 to 0.3 s a case."""
 
 
 @pytest.mark.parametrize(
@@ -28,11 +40,17 @@ SHORT_BUDGET = 150
         "codec: every writer schema, corrupted",
         "sequencer: any run of command records",
         "accounts: any run of command records",
+        "views: any run of events-topic records",
+        "fan-out: any run of events-topic records",
+        "search view: any run of events-topic records",
+        "archive: any run of events-topic records",
+        "archive: any run of accounts-topic records",
     ],
 )
-def test_hostile_records_never_crash_the_codec_or_a_log_writer(name: str) -> None:
-    outcome = fuzz.run_target(TARGETS[name], SHORT_BUDGET)
-    assert outcome["cases"] == SHORT_BUDGET
+def test_hostile_records_never_crash_the_codec_or_a_processor(name: str) -> None:
+    budget = SLOW_BUDGET if name.startswith(("search", "archive")) else SHORT_BUDGET
+    outcome = fuzz.run_target(TARGETS[name], budget)
+    assert outcome["cases"] == budget
 
 
 def test_a_timestamp_beyond_datetime_is_a_malformed_record() -> None:
@@ -58,15 +76,79 @@ NEGATIVE_SEQ_EVENT = (
 """An event decoded with seq -1: found by hypothesis against the views."""
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError, reason="issue 15 phase 2: the fan-out folds non-events"
-)
-def test_the_fanout_skips_a_record_on_the_events_topic_that_is_no_event() -> None:
+def test_the_fanout_parks_a_record_on_the_events_topic_that_is_no_event() -> None:
+    """Regression (found by hypothesis): a command on the events topic reached the fan-out's
+    fold of memberships, which raised AttributeError on its `.meta`."""
+    with pytest.raises(UnusableRecordError):
+        fanout_decode_event(fuzz.FuzzRecord(COMMAND_ON_EVENTS_TOPIC, None, [], 0, "events"))  # type: ignore[arg-type]
     fuzz.fanout_routes_anything([COMMAND_ON_EVENTS_TOPIC])
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError, reason="issue 15 phase 2: the views apply any seq"
-)
 def test_the_views_park_an_event_they_cannot_apply() -> None:
+    """Regression (found by hypothesis): a `MessageRedacted` naming seq -1 made the history
+    view's key raise ValueError, which stopped the view on every restart. It is now
+    unapplicable, parked by the view's follower like a record that does not decode."""
+    event = cast(m.Event, codec.decode(NEGATIVE_SEQ_EVENT))
+    batch = HistoryBatch(cast(ViewStore, fuzz.MemoryViewStore()))
+    refused = add_event(batch, event, NEGATIVE_SEQ_EVENT)
+    assert refused is not None and refused.kind is Unusable.UNAPPLICABLE
+    assert "seq -1" in refused.reason
+    assert batch.changes == {} and batch.applied == 0
     fuzz.views_apply_anything([NEGATIVE_SEQ_EVENT])
+
+
+def event_meta(seq: int, occurred_at: datetime) -> m.EventMeta:
+    return m.EventMeta(
+        event_id="e",
+        conversation_id="c1",
+        seq=seq,
+        actor=m.Actor(user_id="ann", device_id="d"),
+        client_msg_id="m",
+        command_id="k",
+        occurred_at=occurred_at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        (
+            m.MessageRedacted(
+                meta=event_meta(2, datetime(2026, 1, 1, tzinfo=UTC)),
+                target_seq=-94206494,
+                reason="",
+            ),
+            "seq -94206494",
+        ),
+        (
+            m.MessageSent(
+                meta=event_meta(1, datetime(1969, 12, 31, tzinfo=UTC)),
+                body=m.PlainBody(text="hello"),
+            ),
+            "before 1970",
+        ),
+        (
+            m.MessageSent(
+                meta=event_meta(-1, datetime(2026, 1, 1, tzinfo=UTC)), body=m.PlainBody(text="x")
+            ),
+            "seq -1",
+        ),
+    ],
+)
+def test_the_search_view_parks_an_event_its_index_cannot_hold(
+    event: m.Event, reason: str, tmp_path: Path
+) -> None:
+    """Regression (found by hypothesis): a redaction of seq -94206494 reached tantivy's
+    unsigned seq field, which raised ValueError out of the batch and stopped the search
+    view on every restart; a time before 1970 would have done the same to the unsigned
+    time field. Each is now unapplicable, parked by the follower, and the index is as
+    before: the batch still commits."""
+    store = SearchStore(tmp_path / "index", heap_bytes=fuzz.SEARCH_HEAP_BYTES)
+    batch = SearchBatch(store)
+    refused = add_event(batch, event, codec.encode(event))
+    assert refused is not None and refused.kind is Unusable.UNAPPLICABLE
+    assert reason in refused.reason
+    assert batch.messages == {} and batch.last_seqs == {} and batch.applied == 0
+    batch.commit()
+    assert store.last_seq("c1") == 0
+    store.close()

@@ -208,6 +208,7 @@ def test_the_presets_are_the_measured_values() -> None:
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
+        "reconnect.backoff.max.ms": 1_000,
         "fetch.wait.max.ms": 500,
         "session.timeout.ms": 10_000,
         "heartbeat.interval.ms": 1_000,
@@ -220,6 +221,7 @@ def test_the_presets_are_the_measured_values() -> None:
         "bootstrap.servers": "b",
         "enable.auto.commit": False,
         "isolation.level": "read_uncommitted",
+        "reconnect.backoff.max.ms": 1_000,
         "fetch.wait.max.ms": 500,
         "enable.partition.eof": True,
     }
@@ -228,6 +230,7 @@ def test_the_presets_are_the_measured_values() -> None:
     assert presets.producer("b", presets.TRANSACTIONAL, transactional_id="t", debug="eos") == {
         "bootstrap.servers": "b",
         "transactional.id": "t",
+        "reconnect.backoff.max.ms": 1_000,
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 0,
@@ -238,6 +241,7 @@ def test_the_presets_are_the_measured_values() -> None:
     }
     assert presets.producer("b", presets.IMMEDIATE) == {
         "bootstrap.servers": "b",
+        "reconnect.backoff.max.ms": 1_000,
         "enable.idempotence": True,
         "linger.ms": 0,
     }

@@ -182,6 +182,19 @@ def test_reactions_toggle_and_repeat_is_unchanged() -> None:
     assert isinstance(c.run(undo).event, m.ReactionRemoved)  # type: ignore[union-attr]
 
 
+def test_an_emoji_is_up_to_32_characters_however_many_bytes() -> None:
+    """Regression (issue 15): 17 x U+1F642 (68 bytes) was refused as over 64 bytes while
+    docs/protocol.md and the `react` frame say 1 to 32 characters."""
+    c = Conversation()
+    c.group()
+    seq = c.expect_seq(m.SendMessage(meta=c.meta("bob"), body=m.PlainBody(text="hi")))
+    c.expect_seq(m.ReactToMessage(meta=c.meta("carol"), target_seq=seq, emoji="🙂" * 32))
+    c.expect_rejected(
+        m.ReactToMessage(meta=c.meta("carol"), target_seq=seq, emoji="🙂" * 33),
+        RejectionCode.INVALID,
+    )
+
+
 def test_watermarks_only_advance_and_stay_within_the_log() -> None:
     c = Conversation()
     c.group()
