@@ -24,20 +24,32 @@ from edge.errors import BAD_CREDENTIALS, TIMEOUT, ClientError, ErrorCode
 from edge.protocol.answers import Account, Device, DeviceList, Identity, Profile, Session
 from edge.submission import Submitter
 from schemas import models as m
+from sealing.keystore import KeyDestroyedError
+from sealing.names import Names
 
 REGISTRATION_DEVICE = "registration"
 NEW_DEVICE_GRACE_S = 3.0
 """How long a device this edge has not heard of may take to arrive from the accounts log
 (it may have logged in on another edge a moment ago) before its token is refused."""
 T = TypeVar("T")
+MAX_NAME_CHARS = 64
+"""The accounts processor's limit for display and device names (streams/accounts)."""
 
 
 class AccountService:
     def __init__(
-        self, *, submitter: Submitter, directory: AccountDirectory, timeout_s: float
+        self,
+        *,
+        submitter: Submitter,
+        directory: AccountDirectory,
+        timeout_s: float,
+        names: Names | None = None,
     ) -> None:
+        """`names` seals display and device names before they enter the log (None: they
+        travel plain, in tests of the plain path)."""
         self.submitter = submitter
         self.directory = directory
+        self.names = names
         self.timeout_s = timeout_s
         self.hash_slots = asyncio.Semaphore(2)
 
@@ -49,9 +61,14 @@ class AccountService:
             raise ClientError(ErrorCode.INVALID, "a user name is 3 to 32 of a-z, 0-9, _ . -")
         if len(password) < 8:
             raise ClientError(ErrorCode.INVALID, "a password has at least 8 characters")
+        # In a thread: the person's key is made here, a write with an fsync (milliseconds).
+        plain, sealed = await asyncio.to_thread(
+            self._display_name, user_id, display_name.strip() or user_id
+        )
         command = m.RegisterAccount(
             meta=self.submitter.account_meta(user_id, REGISTRATION_DEVICE, idempotency_key),
-            display_name=display_name.strip() or user_id,
+            display_name=plain,
+            sealed_display_name=sealed,
             password_hash=await self._hashing(hash_password, password),
         )
         await self._applied(await self.submitter.account_command(command))
@@ -65,9 +82,17 @@ class AccountService:
         if not await self._hashing(self.directory.check_password, user_id, password):
             raise BAD_CREDENTIALS
         device_id, token, token_hash = new_device_token()
+        name = device_name[:MAX_NAME_CHARS] or "device"
+        plain, sealed = name, None
+        if self.names is not None:
+            try:
+                plain, sealed = self.names.device_name(user_id, device_id, name)
+            except KeyDestroyedError as e:
+                raise BAD_CREDENTIALS from e
         command = m.AddDevice(
             meta=self.submitter.account_meta(user_id, device_id, None),
-            device_name=device_name[:64] or "device",
+            device_name=plain,
+            sealed_device_name=sealed,
             token_hash=token_hash,
         )
         await self._applied(await self.submitter.account_command(command))
@@ -101,9 +126,11 @@ class AccountService:
         return Profile(user_id=user_id, display_name=account.display_name)
 
     async def change_profile(self, user_id: str, device_id: str, display_name: str) -> Profile:
+        plain, sealed = self._display_name(user_id, display_name.strip())
         command = m.ChangeProfile(
             meta=self.submitter.account_meta(user_id, device_id, None),
-            display_name=display_name.strip(),
+            display_name=plain,
+            sealed_display_name=sealed,
         )
         await self._applied(await self.submitter.account_command(command))
         return self.profile(user_id)
@@ -117,6 +144,21 @@ class AccountService:
                 for d in devices
             ]
         )
+
+    def _display_name(self, user_id: str, name: str) -> tuple[str, m.SealedBody | None]:
+        """The name as the log keeps it. Its length is checked here: once sealed, the
+        accounts processor sees only its size."""
+        if self.names is None:
+            return name, None
+        if not 0 < len(name) <= MAX_NAME_CHARS:
+            raise ClientError(
+                ErrorCode.INVALID, f"display_name must be 1 to {MAX_NAME_CHARS} characters"
+            )
+        try:
+            return self.names.display_name(user_id, name)
+        except KeyDestroyedError as e:
+            # The person was erased: their user name stays taken for good.
+            raise ClientError(ErrorCode.CONFLICT, "this user name is taken") from e
 
     async def _applied(self, accepted: m.AccountCommandAccepted) -> None:
         """Wait until this edge's directory holds what the command wrote. An unchanged

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from edge.progress import Progress
 from schemas import models as m
 from schemas.record import AvroRecord
+from sealing.names import Names
 
 USER_NAME = re.compile(r"^[a-z0-9_.-]{3,32}$")
 DEVICE_ID = re.compile(r"^d-[0-9a-f]{32}$")
@@ -84,42 +85,69 @@ class Account:
 
 @dataclass
 class AccountDirectory:
+    names: Names | None = None
+    """Opens sealed display and device names (None: the log holds them plain)."""
     accounts: dict[str, Account] = field(default_factory=dict)
     device_owner: dict[str, str] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)
+    """People erased: their user names stay taken, and nothing of them is kept here."""
     versions: Progress[str] = field(default_factory=Progress)
     """User id -> the seq of the last account event applied."""
     arrivals: Progress[str] = field(default_factory=Progress)
     """Device id -> 1 once its `DeviceAdded` is applied."""
 
-    def apply(self, event: AvroRecord) -> str | None:
-        """Fold an account event in; returns the id of a device it revoked, if any."""
+    def apply(self, event: AvroRecord) -> list[str]:
+        """Fold an account event in; returns the ids of the devices it revoked, if any."""
         meta: m.AccountEventMeta = event.meta  # type: ignore[attr-defined]
         revoked = self._fold(event, meta)
         self.versions.advance(meta.user_id, meta.seq)
         return revoked
 
-    def _fold(self, event: AvroRecord, meta: m.AccountEventMeta) -> str | None:
+    def _fold(self, event: AvroRecord, meta: m.AccountEventMeta) -> list[str]:
         user = meta.user_id
         if isinstance(event, m.AccountRegistered):
-            self.accounts.setdefault(user, Account(user, event.display_name, event.password_hash))
-            return None
+            name = self._display_name(user, event.display_name, event.sealed_display_name)
+            if user not in self.erased:
+                self.accounts.setdefault(user, Account(user, name, event.password_hash))
+            return []
         account = self.accounts.get(user)
         if account is None:
-            return None
+            return []
         if isinstance(event, m.DeviceAdded):
-            account.devices[meta.device_id] = Device(
-                meta.device_id, event.device_name, event.token_hash
-            )
+            name = event.device_name
+            if self.names is not None:
+                name = self.names.open_device_name(
+                    user, meta.device_id, name, event.sealed_device_name
+                )
+            account.devices[meta.device_id] = Device(meta.device_id, name, event.token_hash)
             self.device_owner[meta.device_id] = user
             self.arrivals.advance(meta.device_id, 1)
         elif isinstance(event, m.DeviceRevoked):
             device = account.devices.get(event.target_device_id)
             if device is not None:
                 device.revoked = True
-                return device.device_id
+                return [device.device_id]
         elif isinstance(event, m.ProfileChanged):
-            account.display_name = event.display_name
-        return None
+            account.display_name = self._display_name(
+                user, event.display_name, event.sealed_display_name
+            )
+        elif isinstance(event, m.AccountErased):
+            return self._erase(account)
+        return []
+
+    def _erase(self, account: Account) -> list[str]:
+        """A tombstone: the account, its profile and its devices leave the directory (their
+        tokens stop working at once), and the user name stays taken."""
+        del self.accounts[account.user_id]
+        self.erased.add(account.user_id)
+        for device_id in account.devices:
+            self.device_owner.pop(device_id, None)
+        return list(account.devices)
+
+    def _display_name(self, user: str, plain: str, sealed: m.SealedBody | None) -> str:
+        if self.names is None:
+            return plain
+        return self.names.open_display_name(user, plain, sealed)
 
     def check_password(self, user_id: str, password: str) -> bool:
         account = self.accounts.get(user_id)

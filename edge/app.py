@@ -59,6 +59,8 @@ from projections.search.query import MessageSearch
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics, session_key
+from sealing.bodies import BodyOpener, MessageSealing, PlainMessages, SealedMessages
+from sealing.names import Names
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing
 
@@ -110,7 +112,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tracing = app[TRACING]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
-    directory = AccountDirectory()
+    directory, opener = _sealed_directory(settings)
     roles = ComplianceRoles()
     metrics = EdgeMetrics(settings.edge_node)
 
@@ -120,9 +122,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     def on_account(record: Decoded[AvroRecord]) -> None:
         roles.apply(record.value)
-        revoked = directory.apply(record.value)
-        if revoked is not None:
+        for revoked in directory.apply(record.value):
             hub.disconnect_device(revoked)
+        if isinstance(record.value, m.AccountErased):
+            opener.forget(record.value.meta.user_id)
 
     accounts = LogFollower(
         settings.kafka_bootstrap,
@@ -152,6 +155,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         producer=producer,
         metrics=metrics,
         tracing=tracing,
+        opener=opener,
     )
     metrics.measure_queues(
         lambda: sum(c.queued() for c in hub.connections()), lambda: len(gateway.waiting)
@@ -190,7 +194,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         committed_only=False,
         lag=lag(),
     )
-    accounts_service, commands, reads = _services(settings, topics, gateway, directory)
+    accounts_service, commands, reads = _services(settings, topics, gateway, directory, opener)
     media, media_follower, stop_media = await _media(settings, topics, reads, metrics, lag())
     commands.check_attachments = media.check_attachable
     inbox_writes = ViewWrites(view_path(settings, "inbox"))
@@ -249,22 +253,44 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     inbox_writes.close()
 
 
+def _sealed_directory(settings: EdgeSettings) -> tuple[AccountDirectory, BodyOpener]:
+    """The account directory, opening sealed names, and the opener of sealed bodies: both
+    over this host's key store."""
+    sealer = settings.open_sealer()
+    names = Names(sealer, sealing=settings.sealing == "on")
+    return AccountDirectory(names=names), BodyOpener(sealer)
+
+
 def _services(
-    settings: EdgeSettings, topics: Topics, gateway: CommandGateway, directory: AccountDirectory
+    settings: EdgeSettings,
+    topics: Topics,
+    gateway: CommandGateway,
+    directory: AccountDirectory,
+    opener: BodyOpener,
 ) -> tuple[AccountService, CommandService, ReadService]:
-    """What REST and the WebSocket serve: accounts, commands and reads."""
+    """What REST and the WebSocket serve: accounts, commands and reads. Plain text is
+    sealed on the way in and opened on the way out (docs/compliance.md)."""
+    on = settings.sealing == "on"
+    sealing: MessageSealing = SealedMessages(opener.sealer) if on else PlainMessages()
     timeout_s = settings.request_timeout_s
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
     history = LazyHistory(view_path(settings, "history"))
     search = MessageSearch(LazySearch(view_path(settings, "search")), history)
     return (
-        AccountService(submitter=submitter, directory=directory, timeout_s=timeout_s),
+        AccountService(
+            submitter=submitter,
+            directory=directory,
+            timeout_s=timeout_s,
+            names=directory.names,
+        ),
         CommandService(
             submitter=submitter,
             directory=directory,
             attempts=SendAttempts(horizon_s=settings.send_horizon_s),
+            sealing=sealing,
         ),
         ReadService(
+            opener=opener,
             history=history,
             inbox=LazyInbox(view_path(settings, "inbox")),
             searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),

@@ -15,6 +15,8 @@ from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
 from edge.send_attempts import SendAttempts
 from edge.submission import Submitter
 from schemas import models as m
+from sealing.bodies import Body, MessageSealing, PlainMessages
+from sealing.keystore import KeyDestroyedError
 
 
 def direct_conversation_id(a: str, b: str) -> str:
@@ -54,13 +56,33 @@ class CommandService:
         directory: AccountDirectory,
         check_attachments: AttachmentCheck | None = None,
         attempts: SendAttempts | None = None,
+        sealing: MessageSealing | None = None,
     ) -> None:
         """`check_attachments`: the edge's early word on a message's media, before the
-        sequencer's (without it, the sequencer alone decides)."""
+        sequencer's (without it, the sequencer alone decides).
+        `sealing` seals plain bodies before they become commands, so plaintext never
+        enters the log (docs/compliance.md); None only in tests of the plain path."""
         self.submitter = submitter
         self.directory = directory
         self.check_attachments = check_attachments
         self.attempts = attempts or SendAttempts(horizon_s=submitter.timeout_s)
+        self.sealing = sealing or PlainMessages()
+
+    def _sealed(
+        self, body: f.Body | None, cid: str, user_id: str, *, may_be_blank: bool
+    ) -> Body:
+        """The body as the log keeps it. A blank text is refused here unless it `may_be_blank`
+        (a send with media; an edit, whose message only the sequencer knows): then it holds
+        nothing to seal and goes as it is, so the sequencer can still tell it is blank."""
+        plain = to_body(body)
+        if isinstance(plain, m.PlainBody) and not plain.text.strip():
+            if not may_be_blank:
+                raise ClientError(ErrorCode.INVALID, "a message needs text")
+            return plain
+        try:
+            return self.sealing.seal(plain, cid, user_id, None)
+        except KeyDestroyedError as e:
+            raise ClientError(ErrorCode.FORBIDDEN, "this person was erased") from e
 
     async def create_conversation(
         self,
@@ -135,7 +157,7 @@ class CommandService:
             await self.check_attachments(user_id, media_ids)
         command = m.SendMessage(
             meta=self.submitter.meta(cid, user_id, device_id, client_msg_id),
-            body=to_body(body),
+            body=self._sealed(body, cid, user_id, may_be_blank=bool(media_ids)),
             reply_to_seq=reply_to,
             media_ids=tuple(media_ids),
         )
@@ -167,7 +189,11 @@ class CommandService:
         match change:
             case f.EditMessage():
                 command = m.EditMessage(
-                    meta=meta, target_seq=change.seq, body=to_body(change.body)
+                    meta=meta,
+                    target_seq=change.seq,
+                    body=self._sealed(
+                        change.body, change.conversation_id, user_id, may_be_blank=True
+                    ),
                 )
             case f.DeleteMessage():
                 scope = (

@@ -30,6 +30,7 @@ from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
 from schemas.topics import REPLAYED_HEADER, TopicSpec, session_key
+from sealing.bodies import BodyOpener
 from telemetry.tracing import HeaderPairs, Tracing, extract
 
 log = logging.getLogger("parley.edge")
@@ -66,8 +67,11 @@ class ConnectionHub:
         producer: Producer,
         metrics: EdgeMetrics,
         tracing: Tracing | None = None,
+        opener: BodyOpener | None = None,
     ) -> None:
         self.metrics = metrics
+        self.opener = opener
+        """Opens sealed bodies for the pushes (None: a log that holds none)."""
         self.tracing = tracing or Tracing.off()
         self.node = node
         self.sessions = sessions
@@ -188,8 +192,9 @@ class ConnectionHub:
         )
         span.end()
 
-    @staticmethod
-    def _frame(delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:
+    def _frame(self, delivery: m.EventDelivery, event: m.Event, viewer: str) -> str:
+        if self.opener is not None:
+            event = self.opener.event(event)
         return EventPush(
             conversation_id=delivery.conversation_id,
             seq=delivery.seq,

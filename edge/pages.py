@@ -12,6 +12,7 @@ thread (RocksDB reads block).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, cast
 
 from edge.errors import NO_SUCH_CONVERSATION
@@ -29,6 +30,7 @@ from projections.history.query import MAX_PAGE, Overlay
 from projections.inbox.query import InboxConversation
 from schemas import codec
 from schemas import models as m
+from sealing.bodies import BodyOpener, EventT
 
 PAGE_BUDGET_BYTES = 1024 * 1024
 SNAPSHOT_AFTER = 200
@@ -61,9 +63,14 @@ class InboxView(Protocol):
 
 
 class HistoryPages:
-    def __init__(self, history: HistoryView, inbox: InboxView) -> None:
+    def __init__(
+        self, history: HistoryView, inbox: InboxView, opener: BodyOpener | None = None
+    ) -> None:
+        """`opener` opens sealed bodies (None: a log that holds none); a body whose key is
+        gone shows as sealed, which clients render as removed."""
         self.history = history
         self.inbox = inbox
+        self.opener = opener
 
     def page(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
@@ -129,7 +136,11 @@ class HistoryPages:
                 )
             )
             more = more or reached < last
-        inbox = [inbox_entry(c) for c in self.inbox.entries(user_id)] if with_inbox else None
+        inbox = (
+            [inbox_entry(c, self.opener) for c in self.inbox.entries(user_id)]
+            if with_inbox
+            else None
+        )
         return SyncAnswer(conversations=out, more=more, inbox=inbox)
 
     def _readable(
@@ -165,23 +176,31 @@ class HistoryPages:
 
     def _item(self, user_id: str, cid: str, event: m.Event) -> ConversationEvent:
         seq = event.meta.seq
+        event = self._opened(event)
         if not isinstance(event, m.MessageSent):
             return ConversationEvent(
                 conversation_id=cid, seq=seq, event=visible_view(event, user_id)
             )
         if self.history.hidden_for(user_id, cid, seq):
             return ConversationEvent(conversation_id=cid, seq=seq, event=hidden(cid, seq))
-        return message_item(event, self.history.overlay(cid, seq))
+        return message_item(event, self.history.overlay(cid, seq), self._opened)
+
+    def _opened(self, event: EventT) -> EventT:
+        return event if self.opener is None else self.opener.event(event)
 
 
-def message_item(event: m.MessageSent, overlay: Overlay) -> ConversationEvent:
-    """A message as it is now: with its latest edit and its reactions (compliance's
-    replay shows messages through this too, so an export at an instant and the page a
-    device was shown then cannot differ)."""
+def message_item(
+    event: m.MessageSent,
+    overlay: Overlay,
+    opened: Callable[[m.MessageEdited], m.MessageEdited] = lambda edit: edit,
+) -> ConversationEvent:
+    """A message as it is now: with its latest edit (`opened`: its body as readers see it)
+    and its reactions (compliance's replay shows messages through this too, so an export
+    at an instant and the page a device was shown then cannot differ)."""
     meta = event.meta
     edited: Edit | None = None
     if overlay.edit is not None:
-        edit = cast(m.MessageEdited, codec.decode(overlay.edit))
+        edit = opened(cast(m.MessageEdited, codec.decode(overlay.edit)))
         edited = Edit(seq=edit.meta.seq, body=body_view(edit.body))
     return ConversationEvent(
         conversation_id=meta.conversation_id,
@@ -190,6 +209,9 @@ def message_item(event: m.MessageSent, overlay: Overlay) -> ConversationEvent:
         edited=edited,
         reactions=overlay.reactions or None,
     )
+
+    def _opened(self, event: EventT) -> EventT:
+        return event if self.opener is None else self.opener.event(event)
 
 
 def _seq(raw: bytes) -> int:

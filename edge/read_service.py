@@ -29,6 +29,7 @@ from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
 from schemas import codec
 from schemas import models as m
+from sealing.bodies import BodyOpener
 
 T = TypeVar("T")
 
@@ -53,12 +54,19 @@ class InboxReads(InboxView, Protocol):
 
 class ReadService:
     def __init__(
-        self, *, history: History, inbox: InboxReads, searches: SearchExecutor
+        self,
+        *,
+        history: History,
+        inbox: InboxReads,
+        searches: SearchExecutor,
+        opener: BodyOpener | None = None,
     ) -> None:
+        """`opener` opens sealed bodies and previews for the answers (None: a log with none)."""
         self.history = history
         self.inbox_view = inbox
         self.searches = searches
-        self.pages = HistoryPages(history, inbox)
+        self.opener = opener
+        self.pages = HistoryPages(history, inbox, opener)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
 
     async def fetch_history(
@@ -77,7 +85,9 @@ class ReadService:
 
     async def inbox(self, user_id: str) -> Inbox:
         return await self._read(
-            lambda: Inbox(entries=[inbox_entry(c) for c in self.inbox_view.entries(user_id)])
+            lambda: Inbox(
+                entries=[inbox_entry(c, self.opener) for c in self.inbox_view.entries(user_id)]
+            )
         )
 
     async def fresh_inbox_entry(self, user_id: str, cid: str) -> InboxEntry | None:
@@ -86,7 +96,7 @@ class ReadService:
         def read() -> InboxEntry | None:
             self.inbox_view.refresh()
             found = self.inbox_view.entry(user_id, cid)
-            return None if found is None else inbox_entry(found)
+            return None if found is None else inbox_entry(found, self.opener)
 
         return await self._read(read)
 

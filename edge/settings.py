@@ -1,14 +1,15 @@
 """The edge's settings, from PARLEY_* environment variables (the broker, topics and state
-directory are every process's: kafkalog/settings.py)."""
+directory are every process's: kafkalog/settings.py; the key store and sealing:
+sealing/settings.py)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from kafkalog.settings import LogSettings
+from sealing.settings import SealingSettings
 
 
-class EdgeSettings(LogSettings):
+class EdgeSettings(SealingSettings):
     edge_node: int = Field(default=0, ge=0, description="Index: its outcomes/deliveries partition")
     edge_host: str = "127.0.0.1"
     edge_port: int = Field(default=8080, ge=0)

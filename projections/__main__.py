@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from kafkalog.cold.reader import ArchiveReader
@@ -24,14 +25,22 @@ from projections.inbox.store import InboxBatch, InboxStore
 from projections.search.store import SEARCH_MAX_BATCH, SearchBatch, SearchStore
 from projections.settings import ViewSettings
 from projections.store import TrackedStore, ViewKind, ViewStore
+from sealing.bodies import BodyOpener
+from sealing.settings import SealingSettings
 from telemetry.logs import configure_logging
 
 log = logging.getLogger("parley.views")
 
+
+def open_search(path: Path) -> SearchStore:
+    """The search view opens sealed bodies with this host's key store to index them."""
+    return SearchStore(path, opener=BodyOpener(SealingSettings().open_sealer()))
+
+
 VIEWS: dict[str, ViewKind[Any]] = {
     "history": ViewKind(HistoryStore, HistoryBatch, ViewStore.destroy),
     "inbox": ViewKind(InboxStore, InboxBatch, ViewStore.destroy),
-    "search": ViewKind(SearchStore, SearchBatch, SearchStore.destroy, SEARCH_MAX_BATCH),
+    "search": ViewKind(open_search, SearchBatch, SearchStore.destroy, SEARCH_MAX_BATCH),
 }
 
 

@@ -177,6 +177,18 @@ class ViewBatch(ABC):
             return self.changes[key]
         return self.store.get(key)
 
+    def scan(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """The keys under `prefix` as the batch leaves them: the store's, with the batch's
+        own puts and deletes over them, in key order."""
+        found = dict(self.store.scan(prefix))
+        for key, value in self.changes.items():
+            if key.startswith(prefix):
+                if value is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = value
+        return sorted(found.items())
+
     def extend(self, changes: Iterable[Change]) -> None:
         for change in changes:
             if isinstance(change, Put):

@@ -18,6 +18,7 @@ WIRE_NAMESPACES = {
     "parley.session": "Session",
     "parley.media": "MediaEvent",
     "parley.audit": "ComplianceAudit",
+    "parley.erasure": "ErasureRecord",
 }
 PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 

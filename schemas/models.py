@@ -247,17 +247,32 @@ class AddDevice(AvroRecord):
     """Register a device and the hash of its bearer token."""
 
     avro_name: ClassVar[str] = "parley.account.command.AddDevice"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_device_name"])
     meta: AccountCommandMeta
     device_name: str
     token_hash: str
+    sealed_device_name: SealedBody | None = None
 
 
 class ChangeProfile(AvroRecord):
     """Change the display name."""
 
     avro_name: ClassVar[str] = "parley.account.command.ChangeProfile"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_display_name"])
     meta: AccountCommandMeta
     display_name: str
+    sealed_display_name: SealedBody | None = None
+
+
+class EraseAccount(AvroRecord):
+    """Compliance: erase the person (right to be forgotten); the account becomes a tombstone."""
+
+    avro_name: ClassVar[str] = "parley.account.command.EraseAccount"
+    meta: AccountCommandMeta
+    erasure_id: str
+    officer: str
+    case_ref: str
+    conversations: tuple[str, ...] = Field(default_factory=tuple)
 
 
 class GrantCompliance(AvroRecord):
@@ -273,9 +288,11 @@ class RegisterAccount(AvroRecord):
     """Claim a user name; the password arrives hashed (argon2id), never plain."""
 
     avro_name: ClassVar[str] = "parley.account.command.RegisterAccount"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_display_name"])
     meta: AccountCommandMeta
     display_name: str
     password_hash: str
+    sealed_display_name: SealedBody | None = None
 
 
 class RevokeCompliance(AvroRecord):
@@ -295,13 +312,26 @@ class RevokeDevice(AvroRecord):
     target_device_id: str
 
 
+class AccountErased(AvroRecord):
+    """The person was erased: no profile, no device, no login; the user name stays taken."""
+
+    avro_name: ClassVar[str] = "parley.account.event.AccountErased"
+    meta: AccountEventMeta
+    erasure_id: str
+    officer: str
+    case_ref: str
+    conversations: tuple[str, ...] = Field(default_factory=tuple)
+
+
 class AccountRegistered(AvroRecord):
     """A user name now belongs to this account."""
 
     avro_name: ClassVar[str] = "parley.account.event.AccountRegistered"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_display_name"])
     meta: AccountEventMeta
     display_name: str
     password_hash: str
+    sealed_display_name: SealedBody | None = None
 
 
 class ComplianceGranted(AvroRecord):
@@ -326,9 +356,11 @@ class DeviceAdded(AvroRecord):
     """A device can act for the account with its token."""
 
     avro_name: ClassVar[str] = "parley.account.event.DeviceAdded"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_device_name"])
     meta: AccountEventMeta
     device_name: str
     token_hash: str
+    sealed_device_name: SealedBody | None = None
 
 
 class DeviceRevoked(AvroRecord):
@@ -343,8 +375,10 @@ class ProfileChanged(AvroRecord):
     """The display name changed."""
 
     avro_name: ClassVar[str] = "parley.account.event.ProfileChanged"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_display_name"])
     meta: AccountEventMeta
     display_name: str
+    sealed_display_name: SealedBody | None = None
 
 
 class ComplianceActionEnded(AvroRecord):
@@ -434,6 +468,23 @@ class EditMessage(AvroRecord):
     body: PlainBody | SealedBody | EncryptedBody
 
 
+class EraseSenderContent(AvroRecord):
+    """Compliance: the person's messages in this conversation lose their content (an erasure)."""
+
+    avro_name: ClassVar[str] = "parley.command.EraseSenderContent"
+    meta: CommandMeta
+    user_id: str
+    erasure_id: str
+
+
+class ExpireMessages(AvroRecord):
+    """The expiry processor: these messages' time has come."""
+
+    avro_name: ClassVar[str] = "parley.command.ExpireMessages"
+    meta: CommandMeta
+    seqs: tuple[int, ...]
+
+
 class MarkRead(AvroRecord):
     """The person has read everything up to a seq (on this device)."""
 
@@ -482,6 +533,22 @@ class SendMessage(AvroRecord):
     expires_after_ms: int | None = None
 
 
+class SetDisappearingMessages(AvroRecord):
+    """A member sets how long new messages live: 24 h, 7 d, 90 d, or off."""
+
+    avro_name: ClassVar[str] = "parley.command.SetDisappearingMessages"
+    meta: CommandMeta
+    after_ms: int | None = None
+
+
+class SetRetention(AvroRecord):
+    """Compliance or an operator sets how long new messages of the conversation are kept."""
+
+    avro_name: ClassVar[str] = "parley.command.SetRetention"
+    meta: CommandMeta
+    keep_days: int | None = None
+
+
 class EventDelivery(AvroRecord):
     """One event for the recipients online on one edge node."""
 
@@ -503,6 +570,23 @@ class TypingSignal(AvroRecord):
     recipients: tuple[str, ...]
 
 
+class ErasureProgressed(AvroRecord):
+    """What the erasure processor has done for one erasure so far (compacted by erasure id)."""
+
+    avro_name: ClassVar[str] = "parley.erasure.ErasureProgressed"
+    erasure_id: str
+    user_id: str
+    officer: str
+    case_ref: str
+    requested_at: datetime
+    key_destroyed_at: datetime | None = None
+    conversations: tuple[str, ...] = Field(default_factory=tuple)
+    conversations_requested: int = 0
+    media_found: tuple[str, ...] = Field(default_factory=tuple)
+    media_deleted: tuple[str, ...] = Field(default_factory=tuple)
+    completed_at: datetime | None = None
+
+
 class ConversationCreated(AvroRecord):
     """A conversation exists, with these members."""
 
@@ -520,6 +604,14 @@ class DeliveredWatermarkAdvanced(AvroRecord):
     avro_name: ClassVar[str] = "parley.event.DeliveredWatermarkAdvanced"
     meta: EventMeta
     up_to_seq: int
+
+
+class DisappearingMessagesSet(AvroRecord):
+    """New messages of the conversation live this long from their sending."""
+
+    avro_name: ClassVar[str] = "parley.event.DisappearingMessagesSet"
+    meta: EventMeta
+    after_ms: int | None = None
 
 
 class MemberAdded(AvroRecord):
@@ -590,6 +682,14 @@ class MessageSent(AvroRecord):
     expires_after_ms: int | None = None
 
 
+class MessagesExpired(AvroRecord):
+    """These messages reached the end of their lifetime: their content is gone everywhere."""
+
+    avro_name: ClassVar[str] = "parley.event.MessagesExpired"
+    meta: EventMeta
+    seqs: tuple[int, ...]
+
+
 class ReactionAdded(AvroRecord):
     """A member reacted to a message."""
 
@@ -614,6 +714,23 @@ class ReadWatermarkAdvanced(AvroRecord):
     avro_name: ClassVar[str] = "parley.event.ReadWatermarkAdvanced"
     meta: EventMeta
     up_to_seq: int
+
+
+class RetentionSet(AvroRecord):
+    """New messages of the conversation are kept this long from their sending."""
+
+    avro_name: ClassVar[str] = "parley.event.RetentionSet"
+    meta: EventMeta
+    keep_days: int | None = None
+
+
+class SenderContentErased(AvroRecord):
+    """The person was erased: their messages up to here have no content any more; others' stay."""
+
+    avro_name: ClassVar[str] = "parley.event.SenderContentErased"
+    meta: EventMeta
+    user_id: str
+    erasure_id: str
 
 
 class MediaDeclared(AvroRecord):
@@ -728,17 +845,22 @@ Command = (
     | CreateConversation
     | DeleteMessage
     | EditMessage
+    | EraseSenderContent
+    | ExpireMessages
     | MarkRead
     | ReactToMessage
     | RedactMessage
     | RemoveMember
     | SendMessage
+    | SetDisappearingMessages
+    | SetRetention
 )
 
 
 Event = (
     ConversationCreated
     | DeliveredWatermarkAdvanced
+    | DisappearingMessagesSet
     | MemberAdded
     | MemberRemoved
     | MemberRoleChanged
@@ -746,9 +868,12 @@ Event = (
     | MessageEdited
     | MessageRedacted
     | MessageSent
+    | MessagesExpired
     | ReactionAdded
     | ReactionRemoved
     | ReadWatermarkAdvanced
+    | RetentionSet
+    | SenderContentErased
 )
 
 
@@ -758,6 +883,7 @@ Outcome = AccountCommandAccepted | CommandAccepted | CommandRejected
 AccountCommand = (
     AddDevice
     | ChangeProfile
+    | EraseAccount
     | GrantCompliance
     | RegisterAccount
     | RevokeCompliance
@@ -766,7 +892,8 @@ AccountCommand = (
 
 
 AccountEvent = (
-    AccountRegistered
+    AccountErased
+    | AccountRegistered
     | ComplianceGranted
     | ComplianceRevoked
     | DeviceAdded
@@ -786,6 +913,9 @@ MediaEvent = MediaDeclared | MediaDeleted | MediaProcessed | MediaRejected | Med
 
 ComplianceAudit = ComplianceActionEnded | ComplianceActionStarted
 
+
+ErasureRecord = ErasureProgressed
+
 RECORD_TYPES: dict[str, type[AvroRecord]] = {
     AccountCommandMeta.avro_name: AccountCommandMeta,
     AccountEventMeta.avro_name: AccountEventMeta,
@@ -801,10 +931,12 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     SealedBody.avro_name: SealedBody,
     AddDevice.avro_name: AddDevice,
     ChangeProfile.avro_name: ChangeProfile,
+    EraseAccount.avro_name: EraseAccount,
     GrantCompliance.avro_name: GrantCompliance,
     RegisterAccount.avro_name: RegisterAccount,
     RevokeCompliance.avro_name: RevokeCompliance,
     RevokeDevice.avro_name: RevokeDevice,
+    AccountErased.avro_name: AccountErased,
     AccountRegistered.avro_name: AccountRegistered,
     ComplianceGranted.avro_name: ComplianceGranted,
     ComplianceRevoked.avro_name: ComplianceRevoked,
@@ -819,15 +951,21 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     CreateConversation.avro_name: CreateConversation,
     DeleteMessage.avro_name: DeleteMessage,
     EditMessage.avro_name: EditMessage,
+    EraseSenderContent.avro_name: EraseSenderContent,
+    ExpireMessages.avro_name: ExpireMessages,
     MarkRead.avro_name: MarkRead,
     ReactToMessage.avro_name: ReactToMessage,
     RedactMessage.avro_name: RedactMessage,
     RemoveMember.avro_name: RemoveMember,
     SendMessage.avro_name: SendMessage,
+    SetDisappearingMessages.avro_name: SetDisappearingMessages,
+    SetRetention.avro_name: SetRetention,
     EventDelivery.avro_name: EventDelivery,
     TypingSignal.avro_name: TypingSignal,
+    ErasureProgressed.avro_name: ErasureProgressed,
     ConversationCreated.avro_name: ConversationCreated,
     DeliveredWatermarkAdvanced.avro_name: DeliveredWatermarkAdvanced,
+    DisappearingMessagesSet.avro_name: DisappearingMessagesSet,
     MemberAdded.avro_name: MemberAdded,
     MemberRemoved.avro_name: MemberRemoved,
     MemberRoleChanged.avro_name: MemberRoleChanged,
@@ -835,9 +973,12 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     MessageEdited.avro_name: MessageEdited,
     MessageRedacted.avro_name: MessageRedacted,
     MessageSent.avro_name: MessageSent,
+    MessagesExpired.avro_name: MessagesExpired,
     ReactionAdded.avro_name: ReactionAdded,
     ReactionRemoved.avro_name: ReactionRemoved,
     ReadWatermarkAdvanced.avro_name: ReadWatermarkAdvanced,
+    RetentionSet.avro_name: RetentionSet,
+    SenderContentErased.avro_name: SenderContentErased,
     MediaDeclared.avro_name: MediaDeclared,
     MediaDeleted.avro_name: MediaDeleted,
     MediaProcessed.avro_name: MediaProcessed,

@@ -32,6 +32,7 @@ class TopicRole(StrEnum):
     DELIVERIES = "deliveries"
     MEDIA = "media"
     AUDIT = "audit"
+    ERASURES = "erasures"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Topics:
     deliveries: TopicSpec
     media: TopicSpec
     audit: TopicSpec
+    erasures: TopicSpec
 
     def all(self) -> tuple[TopicSpec, ...]:
         return (
@@ -84,6 +86,7 @@ class Topics:
             self.deliveries,
             self.media,
             self.audit,
+            self.erasures,
         )
 
 
@@ -154,6 +157,16 @@ def declare_topics(
         # never compacted, and one partition, so the audit is one total order a page
         # cursor (an offset) can walk; its volume is people's actions, not messages'.
         audit=spec(TopicRole.AUDIT, "action_id", "parley.audit", -1, parts=1),
+        # Each erasure's progress, the latest record per erasure id kept for ever: what the
+        # officer's report reads (docs/compliance.md, "Erasure of a person").
+        erasures=spec(
+            TopicRole.ERASURES,
+            "erasure_id",
+            "parley.erasure",
+            -1,
+            parts=1,
+            cleanup_policy="compact",
+        ),
     )
 
 

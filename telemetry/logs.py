@@ -33,8 +33,11 @@ SENSITIVE_KEYS = (
     "ciphertext",
     "device_ciphertexts",
     "sender_key",
+    "query",
 )
-"""Field names whose values are never written: credentials and message contents."""
+"""Field names whose values are never written: credentials and message contents (a search
+query is content: `GET /v1/search?query=...` in an access log would keep it in a file that
+no erasure reaches; tests/e2e/test_compliance_erasure.py found it there)."""
 
 _KEYS = "|".join(sorted(SENSITIVE_KEYS, key=len, reverse=True))
 # `"key": "value"` / `'key': b'value'` (JSON, dict and repr forms): the quoted value.

@@ -174,6 +174,36 @@ class DeliveredWatermarkAdvanced(Watermark):
     type: Literal["DeliveredWatermarkAdvanced"] = "DeliveredWatermarkAdvanced"
 
 
+class SenderContentErased(Event):
+    """`user_id` was erased (right to be forgotten): every message they sent before this
+    event has no content any more; show each as removed. Their later events never come."""
+
+    type: Literal["SenderContentErased"] = "SenderContentErased"
+    user_id: str
+    erasure_id: str
+
+
+class MessagesExpired(Event):
+    """These messages reached the end of their lifetime: drop them."""
+
+    type: Literal["MessagesExpired"] = "MessagesExpired"
+    seqs: list[int]
+
+
+class DisappearingMessagesSet(Event):
+    """From here on, new messages live `after_ms` from their sending (null: for ever)."""
+
+    type: Literal["DisappearingMessagesSet"] = "DisappearingMessagesSet"
+    after_ms: int | None = None
+
+
+class RetentionSet(Event):
+    """From here on, new messages are kept `keep_days` (null: no limit of the conversation's)."""
+
+    type: Literal["RetentionSet"] = "RetentionSet"
+    keep_days: int | None = None
+
+
 class Hidden(ServerModel):
     """In place of an event the reader may not see (a deletion "for me" by someone else,
     a message they deleted for themselves): it keeps the seq, so no gap shows."""
@@ -206,6 +236,10 @@ LOG_EVENTS: tuple[type[Event], ...] = (
     ReactionRemoved,
     ReadWatermarkAdvanced,
     DeliveredWatermarkAdvanced,
+    SenderContentErased,
+    MessagesExpired,
+    DisappearingMessagesSet,
+    RetentionSet,
 )
 """Every event of the log, by the name of its Avro record."""
 KNOWN_TYPES = frozenset(
@@ -232,6 +266,10 @@ EventView = Annotated[
     | Annotated[ReactionRemoved, Tag("ReactionRemoved")]
     | Annotated[ReadWatermarkAdvanced, Tag("ReadWatermarkAdvanced")]
     | Annotated[DeliveredWatermarkAdvanced, Tag("DeliveredWatermarkAdvanced")]
+    | Annotated[SenderContentErased, Tag("SenderContentErased")]
+    | Annotated[MessagesExpired, Tag("MessagesExpired")]
+    | Annotated[DisappearingMessagesSet, Tag("DisappearingMessagesSet")]
+    | Annotated[RetentionSet, Tag("RetentionSet")]
     | Annotated[Hidden, Tag("Hidden")]
     | Annotated[UnknownEvent, Tag(UNKNOWN)],
     Discriminator(_event_type),

@@ -167,6 +167,11 @@ def _edited(datum: Datum) -> dict[str, Any]:
     return {**_targeted(datum), **_body(datum["body"])}
 
 
+def _disappearing(datum: Datum) -> dict[str, Any]:
+    """The conversation's new messages live `after_ms`: the column messages use for it."""
+    return {**_event_meta(datum), "expires_after_ms": datum["after_ms"]}
+
+
 def _account_meta(datum: Datum) -> dict[str, Any]:
     meta = datum["meta"]
     return {
@@ -236,6 +241,12 @@ EVENTS = TableLayout(
         "ReactionRemoved": _targeted,
         "DeliveredWatermarkAdvanced": _watermark,
         "ReadWatermarkAdvanced": _watermark,
+        # Compliance and lifetimes: when and where, never whom a case was about beyond the
+        # ids every event has (the erased person's id stays in the raw family only).
+        "SenderContentErased": _event_meta,
+        "MessagesExpired": _event_meta,
+        "DisappearingMessagesSet": _disappearing,
+        "RetentionSet": _event_meta,
     },
 )
 ACCOUNTS = TableLayout(
@@ -250,6 +261,7 @@ ACCOUNTS = TableLayout(
         # the operator stay in the raw family (docs/compliance.md).
         "ComplianceGranted": _account_meta,
         "ComplianceRevoked": _account_meta,
+        "AccountErased": _account_meta,
     },
 )
 LAYOUTS = {"events": EVENTS, "accounts": ACCOUNTS}

@@ -34,6 +34,8 @@ EDIT = b"x"
 REACTION = b"a"
 HIDDEN = b"h"
 ATTACHED = b"f"
+SENT_BY = b"w"
+LIFETIME = b"d"
 
 
 def event_prefix(conversation_id: str) -> bytes:
@@ -103,6 +105,40 @@ def attached_prefix(media_id: str) -> bytes:
 
 def attached_key(media_id: str, conversation_id: str, seq: int) -> bytes:
     return attached_prefix(media_id) + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def sent_by_prefix(conversation_id: str, user_id: str) -> bytes:
+    """Under it, one key per message the user sent in the conversation that still has its
+    content: what an erasure of that person deletes (docs/compliance.md)."""
+    return SENT_BY + id_bytes(conversation_id) + id_bytes(user_id)
+
+
+def sent_by_key(conversation_id: str, user_id: str, seq: int) -> bytes:
+    return sent_by_prefix(conversation_id, user_id) + seq_bytes(seq)
+
+
+def lifetime_key(conversation_id: str) -> bytes:
+    """The conversation's lifetime settings (`Lifetime`), once one was set."""
+    return LIFETIME + id_bytes(conversation_id)
+
+
+class Lifetime(BaseModel):
+    """How long new messages of a conversation live: the disappearing-messages setting and
+    the retention, each None when unset (docs/compliance.md, "Retention")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    disappearing_ms: int | None = None
+    retention_days: int | None = None
+
+    def limit_ms(self, default_days: int | None = None) -> int | None:
+        """The longest a message sent now may live; None: for ever."""
+        limits = [self.disappearing_ms]
+        for days in (self.retention_days, default_days):
+            if days is not None:
+                limits.append(days * 86_400_000)
+        found = [limit for limit in limits if limit is not None]
+        return min(found) if found else None
 
 
 def tenures_prefix(user_id: str) -> bytes:

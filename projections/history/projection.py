@@ -8,9 +8,10 @@ or a rebuild therefore converge on the same store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from projections.history.layout import (
+    Lifetime,
     Tenures,
     attached_key,
     decode_tenures,
@@ -19,30 +20,40 @@ from projections.history.layout import (
     event_key,
     hidden_key,
     last_seq_key,
+    lifetime_key,
     member_key,
     membership_key,
     reaction_key,
+    sent_by_key,
+    sent_by_prefix,
+    seq_of_event_key,
     tenure_key,
 )
 from projections.store import Change, Delete, Put
+from schemas import codec
 from schemas import models as m
 
 __all__ = ["Change", "Delete", "Put", "apply"]
 
 Lookup = Callable[[bytes], bytes | None]
+Scan = Callable[[bytes], Iterable[tuple[bytes, bytes]]]
 
 
-def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Change]:
+def apply(
+    event: m.Event, encoded: bytes, last_seq: int, get: Lookup, *, scan: Scan | None = None
+) -> list[Change]:
     """The store changes of `event` (whose single-object encoding is `encoded`), in order;
-    `get` reads the store as it is before them (a person's tenures).
+    `get` reads the store as it is before them (a person's tenures), `scan` its keys under a
+    prefix (an erasure's messages: the batch gives both).
 
-    A message deleted for everyone or redacted loses its stored bytes (and its edits): the
-    hot tier must not hand out content the log has tombstoned, and the later event is the
-    tombstone a client renders. Each media a message attaches is indexed to it (media id ->
-    conversation, seq): what the edge's download authorization reads; the index entry of a
-    deleted message stays, and leads to no stored message. A message's latest edit, its
-    reactions and who deleted it for themselves are kept beside it, so a page shows each
-    message as it is now.
+    A message deleted for everyone, redacted or expired loses its stored bytes (and its
+    edits): the hot tier must not hand out content the log has tombstoned, and the later
+    event is the tombstone a client renders. An erasure does the same to every message of
+    the erased person in the conversation. Each media a message attaches is indexed to it
+    (media id -> conversation, seq): what the edge's download authorization reads; the index
+    entry of a deleted message stays, and leads to no stored message. A message's latest
+    edit, its reactions and who deleted it for themselves are kept beside it, so a page shows
+    each message as it is now.
     """
     meta = event.meta
     cid, seq = meta.conversation_id, meta.seq
@@ -72,14 +83,23 @@ def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Ch
     elif isinstance(event, m.MessageRedacted) or (
         isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
     ):
-        changes += [
-            Delete(event_key(cid, event.target_seq)),
-            Delete(edit_key(cid, event.target_seq)),
-        ]
+        changes += _drop(cid, event.target_seq, get)
+    elif isinstance(event, m.MessagesExpired):
+        for target in event.seqs:
+            changes += _drop(cid, target, get)
+    elif isinstance(event, m.SenderContentErased):
+        if scan is None:
+            raise TypeError("an erasure needs the store's scan")
+        for key, _ in list(scan(sent_by_prefix(cid, event.user_id))):
+            changes += _drop(cid, seq_of_event_key(key), get)
+    elif isinstance(event, m.DisappearingMessagesSet | m.RetentionSet):
+        changes.append(_lifetime(cid, event, get))
     elif isinstance(event, m.MessageDeleted):
         changes.append(Put(hidden_key(meta.actor.user_id, cid, event.target_seq), b""))
     elif isinstance(event, m.MessageEdited):
         changes.append(Put(edit_key(cid, event.target_seq), encoded))
+    elif isinstance(event, m.MessageSent):
+        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
     elif isinstance(event, m.ReactionAdded):
         changes.append(
             Put(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji), b"")
@@ -87,6 +107,28 @@ def apply(event: m.Event, encoded: bytes, last_seq: int, get: Lookup) -> list[Ch
     elif isinstance(event, m.ReactionRemoved):
         changes.append(Delete(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji)))
     return changes
+
+
+def _drop(cid: str, seq: int, get: Lookup) -> list[Change]:
+    """The message at `seq` loses its bytes, its latest edit and its place in its sender's
+    index; its seq stays (the view's last seq, the tombstone event after it)."""
+    changes: list[Change] = [Delete(event_key(cid, seq)), Delete(edit_key(cid, seq))]
+    raw = get(event_key(cid, seq))
+    if raw is not None:
+        sent = codec.decode(raw)
+        if isinstance(sent, m.MessageSent):
+            changes.append(Delete(sent_by_key(cid, sent.meta.actor.user_id, seq)))
+    return changes
+
+
+def _lifetime(cid: str, event: m.DisappearingMessagesSet | m.RetentionSet, get: Lookup) -> Change:
+    raw = get(lifetime_key(cid))
+    held = Lifetime() if raw is None else Lifetime.model_validate_json(raw)
+    if isinstance(event, m.DisappearingMessagesSet):
+        now = held.model_copy(update={"disappearing_ms": event.after_ms})
+    else:
+        now = held.model_copy(update={"retention_days": event.keep_days})
+    return Put(lifetime_key(cid), now.model_dump_json().encode())
 
 
 def _join(cid: str, seq: int, user_id: str, role: m.Role, get: Lookup) -> list[Change]:

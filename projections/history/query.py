@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from projections.history.layout import (
     MAX_SEQ,
     SEQ_DIGITS,
+    Lifetime,
     Tenures,
     attached_prefix,
     decode_tenures,
@@ -21,11 +22,13 @@ from projections.history.layout import (
     id_after,
     id_bytes,
     last_seq_in,
+    lifetime_key,
     member_key,
     members_prefix,
     membership_key,
     memberships_prefix,
     reactions_prefix,
+    sent_by_prefix,
     tenure_key,
     tenures_prefix,
 )
@@ -140,6 +143,18 @@ class HistoryReader(ViewReader):
         return [
             (id_after(prefix, key), int(key[-SEQ_DIGITS:])) for key, _ in self._scan(prefix)
         ]
+
+    def lifetime(self, conversation_id: str) -> Lifetime:
+        """How long new messages of the conversation may live (unset: `Lifetime()`)."""
+        self._catch_up()
+        value = self._get(lifetime_key(conversation_id))
+        return Lifetime() if value is None else Lifetime.model_validate_json(value)
+
+    def content_of(self, user_id: str, conversation_id: str) -> int:
+        """How many messages the user sent in the conversation still hold their content here
+        (an erasure's report counts them: 0 once it reached this view)."""
+        self._catch_up()
+        return sum(1 for _ in self._scan(sent_by_prefix(conversation_id, user_id)))
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
         """The user deleted the message at `seq` for themselves."""

@@ -18,6 +18,6 @@ class HistoryBatch(ViewBatch):
     def add(self, event: m.Event, encoded: bytes) -> None:
         cid, seq = event.meta.conversation_id, event.meta.seq
         last = last_seq_in(self.get, cid)
-        changes = apply(event, encoded, last, self.get)
+        changes = apply(event, encoded, last, self.get, scan=self.scan)
         if tally(self, cid, last, seq, changed=bool(changes)):
             self.extend(changes)

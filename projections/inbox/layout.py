@@ -23,9 +23,22 @@ PREVIEW_CHARS = 120
 UNIT_SEPARATOR = "\x1f"
 
 
+class SealedPreview(BaseModel):
+    """A sealed body as the preview keeps it (bytes as base64): the edge opens it when it
+    answers, so the view holds no plaintext (docs/compliance.md, "Sealing")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_id: str
+    algorithm: str
+    nonce: str
+    ciphertext: str
+
+
 class Preview(BaseModel):
     """The last message as an inbox shows it. `text` is None when the server cannot or
-    must not show it: end-to-end ciphertext, a sealed body, or a deleted message."""
+    must not show it: end-to-end ciphertext, a sealed body (kept in `sealed`, opened by the
+    edge), or a deleted message."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -34,6 +47,7 @@ class Preview(BaseModel):
     kind: str
     text: str | None = None
     edited: bool = False
+    sealed: SealedPreview | None = None
 
 
 class Summary(BaseModel):

@@ -4,18 +4,21 @@ summary's `last_seq` changes nothing, so replays converge on the same store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Iterable
 
 from projections.inbox.layout import (
     PREVIEW_CHARS,
     IndexedMessage,
     Membership,
     Preview,
+    SealedPreview,
     Summary,
     delivered_key,
     member_key,
     membership_key,
     message_key,
+    messages_prefix,
     read_key,
     summary_key,
 )
@@ -24,9 +27,12 @@ from schemas import models as m
 from schemas.record import AvroRecord
 
 Lookup = Callable[[bytes], bytes | None]
+Scan = Callable[[bytes], Iterable[tuple[bytes, bytes]]]
 
 
-def apply(event: m.Event, get: Lookup) -> list[Change]:
+def apply(event: m.Event, get: Lookup, *, scan: Scan | None = None) -> list[Change]:
+    """The store changes of `event`; `get` and `scan` read the store as the batch leaves it
+    (`scan` for an erasure, which finds the erased person's messages by prefix)."""
     meta = event.meta
     cid, seq = meta.conversation_id, meta.seq
     raw = get(summary_key(cid))
@@ -47,20 +53,8 @@ def apply(event: m.Event, get: Lookup) -> list[Change]:
     elif isinstance(event, m.MemberRoleChanged):
         changes += _join(get, cid, seq, event.user_id, event.role.value)
     elif isinstance(event, m.MemberRemoved):
-        role = get(member_key(cid, event.user_id))
         then = summary.model_copy(update={"last_seq": seq, "last_activity_ms": activity_ms})
-        raw = get(membership_key(event.user_id, cid))
-        joined_at = 1 if raw is None else Membership.model_validate_json(raw).joined_at
-        left = Membership(
-            role=(role or b"member").decode(),
-            joined_at=joined_at,
-            left_at=seq,
-            summary_then=then,
-        )
-        changes += [
-            Delete(member_key(cid, event.user_id)),
-            Put(membership_key(event.user_id, cid), left.model_dump_json().encode()),
-        ]
+        changes += _leave(get, cid, seq, event.user_id, then)
         active = True
     elif isinstance(event, m.MessageSent):
         indexed = IndexedMessage(sender_id=meta.actor.user_id, mentions=tuple(event.mentions))
@@ -74,14 +68,12 @@ def apply(event: m.Event, get: Lookup) -> list[Change]:
         if last is not None and last.seq == event.target_seq:
             edited = _preview(last.seq, last.sender_id, event.body, edited=True)
             summary = summary.model_copy(update={"preview": edited})
-    elif isinstance(event, m.MessageRedacted) or (
-        isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
-    ):
-        changes.append(Delete(message_key(cid, event.target_seq)))
-        last = summary.preview
-        if last is not None and last.seq == event.target_seq:
-            gone = Preview(seq=last.seq, sender_id=last.sender_id, kind="deleted")
-            summary = summary.model_copy(update={"preview": gone})
+    elif isinstance(event, m.MessageRedacted | m.MessageDeleted | m.MessagesExpired):
+        gone, summary = _removal(event, cid, summary)
+        changes += gone
+    elif isinstance(event, m.SenderContentErased):
+        gone, summary = _erasure(event.user_id, cid, summary, scan)
+        changes += gone
     elif isinstance(event, m.ReadWatermarkAdvanced):
         changes += _advance(get, read_key(cid, meta.actor.user_id), event.up_to_seq)
     elif isinstance(event, m.DeliveredWatermarkAdvanced):
@@ -115,9 +107,66 @@ def _advance(get: Lookup, key: bytes, seq: int) -> list[Change]:
     return [Put(key, encode_int(seq))]
 
 
+def _removal(
+    event: m.MessageRedacted | m.MessageDeleted | m.MessagesExpired, cid: str, summary: Summary
+) -> tuple[list[Change], Summary]:
+    """Messages whose content went leave the unread index, and a preview of one says so; a
+    deletion "for me" changes nothing here."""
+    if isinstance(event, m.MessageDeleted) and event.scope != m.DeleteScope.FOR_EVERYONE:
+        return [], summary
+    targets = set(event.seqs) if isinstance(event, m.MessagesExpired) else {event.target_seq}
+    changes: list[Change] = [Delete(message_key(cid, seq)) for seq in sorted(targets)]
+    return changes, _without_preview(summary, lambda p: p.seq in targets)
+
+
+def _leave(get: Lookup, cid: str, seq: int, user_id: str, then: Summary) -> list[Change]:
+    """A member removed at `seq`: they keep the conversation as it was then."""
+    role = get(member_key(cid, user_id))
+    raw = get(membership_key(user_id, cid))
+    joined_at = 1 if raw is None else Membership.model_validate_json(raw).joined_at
+    left = Membership(
+        role=(role or b"member").decode(), joined_at=joined_at, left_at=seq, summary_then=then
+    )
+    return [
+        Delete(member_key(cid, user_id)),
+        Put(membership_key(user_id, cid), left.model_dump_json().encode()),
+    ]
+
+
+def _erasure(
+    erased: str, cid: str, summary: Summary, scan: Scan | None
+) -> tuple[list[Change], Summary]:
+    """The erased person's messages leave the unread index, and their preview goes."""
+    if scan is None:
+        raise TypeError("an erasure needs the store's scan")
+    changes: list[Change] = [
+        Delete(key)
+        for key, value in list(scan(messages_prefix(cid)))
+        if IndexedMessage.decode(value).sender_id == erased
+    ]
+    return changes, _without_preview(summary, lambda p: p.sender_id == erased)
+
+
+def _without_preview(summary: Summary, gone: Callable[[Preview], bool]) -> Summary:
+    """The preview of a message whose content went (deleted, redacted, expired, erased)
+    says so, and keeps nothing of it."""
+    last = summary.preview
+    if last is None or not gone(last):
+        return summary
+    emptied = Preview(seq=last.seq, sender_id=last.sender_id, kind="deleted")
+    return summary.model_copy(update={"preview": emptied})
+
+
 def _preview(seq: int, sender_id: str, body: AvroRecord, edited: bool = False) -> Preview:
     if isinstance(body, m.PlainBody):
         text = body.text if len(body.text) <= PREVIEW_CHARS else body.text[:PREVIEW_CHARS] + "…"
         return Preview(seq=seq, sender_id=sender_id, kind="plain", text=text, edited=edited)
-    kind = "e2ee" if isinstance(body, m.EncryptedBody) else "sealed"
-    return Preview(seq=seq, sender_id=sender_id, kind=kind, edited=edited)
+    if isinstance(body, m.SealedBody):
+        sealed = SealedPreview(
+            key_id=body.key_id,
+            algorithm=body.algorithm,
+            nonce=base64.b64encode(body.nonce).decode(),
+            ciphertext=base64.b64encode(body.ciphertext).decode(),
+        )
+        return Preview(seq=seq, sender_id=sender_id, kind="sealed", edited=edited, sealed=sealed)
+    return Preview(seq=seq, sender_id=sender_id, kind="e2ee", edited=edited)

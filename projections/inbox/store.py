@@ -13,7 +13,7 @@ class InboxStore(ViewStore):
 
 class InboxBatch(ViewBatch):
     def add(self, event: m.Event, encoded: bytes) -> None:
-        changes = apply(event, self.get)
+        changes = apply(event, self.get, scan=self.scan)
         if not changes:
             self.skipped += 1
             return

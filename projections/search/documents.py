@@ -59,6 +59,15 @@ def message_query(conversation_id: str, seq: int) -> Query:
     )
 
 
+def sender_query(conversation_id: str, sender: str) -> Query:
+    return Query.boolean_query(
+        [
+            (Occur.Must, Query.term_query(f.SCHEMA, f.CONVERSATION, conversation_id)),
+            (Occur.Must, Query.term_query(f.SCHEMA, f.SENDER, sender)),
+        ]
+    )
+
+
 def record(key: str, value: int = 0, payload: bytes = b"") -> Document:
     """One of the view's own records (see layout.py)."""
     out = Document()

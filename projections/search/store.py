@@ -14,6 +14,7 @@ the same loop as the others: `python -m projections search [rebuild]`.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +29,24 @@ from projections.search.documents import (
     message_query,
     positions_in,
     record,
+    sender_query,
     to_document,
 )
-from projections.search.projection import Advance, MessageDoc, Remove, Upsert, apply
+from projections.search.projection import (
+    Advance,
+    MessageDoc,
+    Remove,
+    RemoveSender,
+    TextOf,
+    Upsert,
+    apply,
+    readable_text,
+)
+from projections.search.purge import companions
 from projections.store import Readiness
 from projections.tally import tally
 from schemas import models as m
+from sealing.bodies import BodyOpener
 
 SEARCH_MAX_BATCH = 5_000
 """Records per batch at most: each commit costs a fixed few milliseconds whatever it holds
@@ -54,14 +67,27 @@ class Pending:
 class SearchStore:
     """The only writer of the index (tantivy's lock file enforces it)."""
 
-    def __init__(self, path: Path, *, heap_bytes: int = f.WRITER_HEAP_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        heap_bytes: int = f.WRITER_HEAP_BYTES,
+        opener: BodyOpener | None = None,
+    ) -> None:
+        """`opener`: how sealed bodies open (the process passes the key store's, so that they
+        are indexed; without one only plain text is, as in the pure core's tests)."""
         self.path = path
+        self.heap_bytes = heap_bytes
+        self.opener = opener
+        self.text_of: TextOf = readable_text if opener is None else opener.text
         self.index = f.open_index(path)
         # One indexing thread: the view's throughput is measured per core, and a view
         # process is one of several on a host.
         self._writer = self.index.writer(heap_bytes, 1)
         self._last_seqs: dict[str, int] = {}
         self._stale = False
+        self.purged = 0
+        """Documents written again by purges since the start (a metric of their cost)."""
 
     @staticmethod
     def destroy(path: Path) -> None:
@@ -96,10 +122,24 @@ class SearchStore:
         messages: dict[tuple[str, int], Pending],
         last_seqs: dict[str, int],
         positions: dict[int, int],
+        erased: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """The batch's documents, last seqs and positions, in one commit (or none of them)."""
+        """The batch's documents, last seqs and positions, in one commit (or none of them).
+        `erased`: (conversation, person) whose every document goes. A batch that removes
+        anything also purges the segments that held it in the same commit (purge.py)."""
+        erased = list(erased)
+        removed = [key for key, p in messages.items() if p.existed and p.doc is None]
+        rewrite = []
+        if removed or erased:
+            self._settle_merges()
+            rewrite = companions(self.searcher(), removed, erased, set(messages))
         writer = self._writer
         try:
+            for companion in rewrite:
+                companion.delete(writer)
+                writer.add_document(companion.rewritten())
+            for cid, user in erased:
+                writer.delete_documents_by_query(sender_query(cid, user))
             for (cid, seq), pending in messages.items():
                 if pending.existed:
                     writer.delete_documents_by_query(message_query(cid, seq))
@@ -118,8 +158,18 @@ class SearchStore:
         except BaseException:
             writer.rollback()
             raise
+        if removed or erased:
+            writer.garbage_collect_files()
+            self.purged += len(rewrite)
         self._stale = True
         self._remember(last_seqs)
+
+    def _settle_merges(self) -> None:
+        """Let running merges finish (purge.py says why) and go on with a fresh writer."""
+        self._writer.wait_merging_threads()
+        self._writer = self.index.writer(self.heap_bytes, 1)
+        self.index.reload()
+        self._stale = False
 
     def _remember(self, last_seqs: dict[str, int]) -> None:
         if len(self._last_seqs) + len(last_seqs) > MAX_CACHED_CONVERSATIONS:
@@ -164,6 +214,7 @@ class SearchBatch:
         self.applied = 0
         self.skipped = 0
         self.gaps = 0
+        self.erased: set[tuple[str, str]] = set()
         self._held: dict[tuple[str, int], bool] = {}
 
     def add(self, event: m.Event, encoded: bytes) -> None:
@@ -171,7 +222,7 @@ class SearchBatch:
         unused: the index keeps text, not events."""
         cid, seq = event.meta.conversation_id, event.meta.seq
         last = self.last_seq(cid)
-        changes = apply(event, last, self.message)
+        changes = apply(event, last, self.message, self.store.text_of)
         if not tally(self, cid, last, seq, changed=bool(changes)):
             return
         for change in changes:
@@ -181,8 +232,21 @@ class SearchBatch:
             elif isinstance(change, Remove):
                 key = (change.conversation_id, change.seq)
                 self.messages[key] = Pending(None, self._held.get(key, False))
+            elif isinstance(change, RemoveSender):
+                self._erase(change.conversation_id, change.user_id)
+                if self.store.opener is not None:
+                    self.store.opener.forget(change.user_id)
             elif isinstance(change, Advance):
                 self.last_seqs[change.conversation_id] = change.seq
+
+    def _erase(self, conversation_id: str, user_id: str) -> None:
+        """The person's documents go: those in the index by query at the commit, and those
+        this batch holds at once."""
+        self.erased.add((conversation_id, user_id))
+        for key, pending in list(self.messages.items()):
+            doc = pending.doc
+            if doc is not None and doc.conversation_id == conversation_id and doc.sender == user_id:
+                self.messages[key] = Pending(None, pending.existed)
 
     def last_seq(self, conversation_id: str) -> int:
         found = self.last_seqs.get(conversation_id)
@@ -201,5 +265,5 @@ class SearchBatch:
         self.positions[partition] = max(self.positions.get(partition, 0), next_offset)
 
     def commit(self) -> None:
-        if self.messages or self.last_seqs or self.positions:
-            self.store.write(self.messages, self.last_seqs, self.positions)
+        if self.messages or self.last_seqs or self.positions or self.erased:
+            self.store.write(self.messages, self.last_seqs, self.positions, self.erased)

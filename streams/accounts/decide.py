@@ -38,6 +38,9 @@ the audit log, which must hold no personal data: docs/compliance.md)."""
 TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
 """SHA-256 as lowercase hex: the only form of a device token that reaches the log."""
 PASSWORD_HASH_PREFIX = "$argon2"
+COMPLIANCE_PREFIX = "compliance:"
+MAX_SEALED_NAME_BYTES = 64 * 4 + 16
+"""A sealed name: at most 64 characters of UTF-8 and the cipher's tag."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,12 @@ DEFAULT_LIMITS = Limits()
 
 Decision = decisions.Decision[m.AccountEvent]
 AccountChange = (
-    m.AddDevice | m.ChangeProfile | m.RevokeDevice | m.GrantCompliance | m.RevokeCompliance
+    m.AddDevice
+    | m.ChangeProfile
+    | m.RevokeDevice
+    | m.GrantCompliance
+    | m.RevokeCompliance
+    | m.EraseAccount
 )
 """Every account command but the registration: each changes an account that exists."""
 
@@ -73,6 +81,8 @@ def decide(
             return Accepted(_register(command, account, limits, _event_meta(meta, 1, now)))
         if account is None:
             raise RejectedError(RejectionCode.INVALID, "no such account")
+        if account.erased:
+            raise RejectedError(RejectionCode.FORBIDDEN, "this account was erased")
         event_meta = _event_meta(meta, account.last_seq + 1, now)
         return Accepted(_change(state, command, account, limits, event_meta))
     except RejectedError as r:
@@ -98,7 +108,7 @@ def evolve(state: AccountState, event: m.AccountEvent) -> bool:
     elif account is None:
         raise ValueError(f"{type(event).__name__} at seq 1 of {user}: no registration before it")
     state.remember_command(user, meta.device_id, meta.client_msg_id, meta.seq)
-    name, active = account.display_name, account.active_devices
+    name, active, erased = account.display_name, account.active_devices, account.erased
     match event:
         case m.DeviceAdded():
             state.put_device(user, meta.device_id, DeviceStatus.ACTIVE)
@@ -113,7 +123,11 @@ def evolve(state: AccountState, event: m.AccountEvent) -> bool:
         case m.ComplianceRevoked():
             kept = [c for c in state.compliance_cases(user) if event.case_ref not in (None, c)]
             state.put_compliance_cases(user, kept)
-    state.put_account(user, Account(last_seq=meta.seq, display_name=name, active_devices=active))
+        case m.AccountErased():
+            name, active, erased = "", 0, True
+    state.put_account(
+        user, Account(last_seq=meta.seq, display_name=name, active_devices=active, erased=erased)
+    )
     return True
 
 
@@ -130,7 +144,7 @@ def _register(
         )
     if existing is not None:
         raise RejectedError(RejectionCode.CONFLICT, "user name taken")
-    _check_display_name(command.display_name, limits)
+    _check_name(command.display_name, command.sealed_display_name, limits)
     password_hash = command.password_hash
     if (
         not password_hash.startswith(PASSWORD_HASH_PREFIX)
@@ -138,7 +152,10 @@ def _register(
     ):
         raise RejectedError(RejectionCode.INVALID, "password_hash must be an argon2 PHC string")
     return m.AccountRegistered(
-        meta=meta, display_name=command.display_name, password_hash=password_hash
+        meta=meta,
+        display_name=command.display_name,
+        password_hash=password_hash,
+        sealed_display_name=command.sealed_display_name,
     )
 
 
@@ -161,10 +178,25 @@ def _change(
                 raise NoChangeError
             return m.DeviceRevoked(meta=meta, target_device_id=command.target_device_id)
         case m.ChangeProfile():
-            _check_display_name(command.display_name, limits)
-            if command.display_name == account.display_name:
+            _check_name(command.display_name, command.sealed_display_name, limits)
+            # A sealed name is sealed afresh each time: it always counts as a change.
+            if command.sealed_display_name is None and command.display_name == account.display_name:
                 raise NoChangeError
-            return m.ProfileChanged(meta=meta, display_name=command.display_name)
+            return m.ProfileChanged(
+                meta=meta,
+                display_name=command.display_name,
+                sealed_display_name=command.sealed_display_name,
+            )
+        case m.EraseAccount():
+            if not command.officer.startswith(COMPLIANCE_PREFIX):
+                raise RejectedError(RejectionCode.FORBIDDEN, "only compliance erases a person")
+            return m.AccountErased(
+                meta=meta,
+                erasure_id=command.erasure_id,
+                officer=command.officer,
+                case_ref=command.case_ref,
+                conversations=command.conversations,
+            )
         case m.GrantCompliance():
             _check_case(command.case_ref, command.operator, limits)
             if command.case_ref in state.compliance_cases(user):
@@ -199,7 +231,10 @@ def _add_device(
         raise RejectedError(
             RejectionCode.INVALID, "token_hash must be a SHA-256 as 64 lowercase hex characters"
         )
-    if not 0 < len(command.device_name) <= limits.max_device_name_chars:
+    sealed = command.sealed_device_name
+    if sealed is not None:
+        _check_sealed(sealed, "device_name")
+    elif not 0 < len(command.device_name) <= limits.max_device_name_chars:
         raise RejectedError(
             RejectionCode.INVALID,
             f"device_name must be 1 to {limits.max_device_name_chars} characters",
@@ -208,14 +243,33 @@ def _add_device(
         raise RejectedError(
             RejectionCode.TOO_LARGE, f"at most {limits.max_active_devices} active devices"
         )
-    return m.DeviceAdded(meta=meta, device_name=command.device_name, token_hash=command.token_hash)
+    return m.DeviceAdded(
+        meta=meta,
+        device_name=command.device_name,
+        token_hash=command.token_hash,
+        sealed_device_name=sealed,
+    )
 
 
-def _check_display_name(name: str, limits: Limits) -> None:
+def _check_name(name: str, sealed: m.SealedBody | None, limits: Limits) -> None:
+    """A display name in plain, or sealed by the edge (which checked it before sealing: the
+    registry cannot read it), never both."""
+    if sealed is not None:
+        if name:
+            raise RejectedError(RejectionCode.INVALID, "a sealed display name has no plain twin")
+        _check_sealed(sealed, "display_name")
+        return
     if not 0 < len(name) <= limits.max_display_name_chars or not name.strip():
         raise RejectedError(
             RejectionCode.INVALID,
             f"display_name must be 1 to {limits.max_display_name_chars} characters, not all blank",
+        )
+
+
+def _check_sealed(sealed: m.SealedBody, field: str) -> None:
+    if not 0 < len(sealed.ciphertext) <= MAX_SEALED_NAME_BYTES:
+        raise RejectedError(
+            RejectionCode.INVALID, f"a sealed {field} is 1 to {MAX_SEALED_NAME_BYTES} bytes"
         )
 
 

@@ -27,7 +27,10 @@ class DeviceStatus(StrEnum):
 class Account:
     last_seq: int
     display_name: str
+    """Empty when the name is sealed (only the log holds it, under the person's key)."""
     active_devices: int
+    erased: bool = False
+    """A tombstone: the person was erased; the user name stays taken."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ streams/decisions.py's, shared with the account registry.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -102,12 +103,28 @@ def evolve(state: SequencerState, event: m.Event) -> bool:
     elif isinstance(event, m.MemberRoleChanged):
         state.put_role(cid, event.user_id, event.role)
     elif isinstance(event, m.MessageSent):
-        facts = MessageFacts(sender=meta.actor.user_id, attached=bool(event.attachments))
+        expires_at = None
+        if event.expires_after_ms is not None:
+            expires_at = int(meta.occurred_at.timestamp() * 1000) + event.expires_after_ms
+        facts = MessageFacts(
+            sender=meta.actor.user_id,
+            attached=bool(event.attachments),
+            expires_at_ms=expires_at,
+        )
         state.put_message(cid, meta.seq, facts)
     elif isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE:
         _update_message(state, cid, event.target_seq, deleted=True)
     elif isinstance(event, m.MessageRedacted):
         _update_message(state, cid, event.target_seq, redacted=True)
+    elif isinstance(event, m.MessagesExpired):
+        for seq in event.seqs:
+            _update_message(state, cid, seq, deleted=True)
+    elif isinstance(event, m.SenderContentErased):
+        state.put_erased(cid, event.user_id)
+    elif isinstance(event, m.DisappearingMessagesSet):
+        conversation = replace(conversation, disappearing_ms=event.after_ms)
+    elif isinstance(event, m.RetentionSet):
+        conversation = replace(conversation, retention_days=event.keep_days)
     elif isinstance(event, m.ReactionAdded | m.ReactionRemoved):
         present = isinstance(event, m.ReactionAdded)
         state.put_reaction(cid, event.target_seq, meta.actor.user_id, event.emoji, present)
@@ -115,14 +132,17 @@ def evolve(state: SequencerState, event: m.Event) -> bool:
         state.put_watermark("delivered", cid, meta.actor.device_id, event.up_to_seq)
     elif isinstance(event, m.ReadWatermarkAdvanced):
         state.put_watermark("read", cid, meta.actor.user_id, event.up_to_seq)
-    state.put_conversation(cid, Conversation(conversation.kind, meta.seq, count, conversation.name))
+    state.put_conversation(cid, replace(conversation, last_seq=meta.seq, member_count=count))
     return True
 
 
-def _update_message(state: SequencerState, cid: str, seq: int, **changes: bool) -> None:
+def _update_message(
+    state: SequencerState, cid: str, seq: int, *, deleted: bool = False, redacted: bool = False
+) -> None:
     facts = state.message(cid, seq)
     if facts is not None:
-        state.put_message(cid, seq, MessageFacts(**{**facts.__dict__, **changes}))
+        gone = replace(facts, deleted=facts.deleted or deleted, redacted=facts.redacted or redacted)
+        state.put_message(cid, seq, gone)
 
 
 def _check_ids(meta: m.CommandMeta, limits: Limits) -> None:
@@ -201,6 +221,10 @@ _EVENT_FOR: dict[type[AvroRecord], type[AvroRecord]] = {
     m.MarkRead: m.ReadWatermarkAdvanced,
     m.RedactMessage: m.MessageRedacted,
     m.RemoveMember: m.MemberRemoved,
+    m.EraseSenderContent: m.SenderContentErased,
+    m.SetDisappearingMessages: m.DisappearingMessagesSet,
+    m.SetRetention: m.RetentionSet,
+    m.ExpireMessages: m.MessagesExpired,
 }
 
 

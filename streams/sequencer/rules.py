@@ -21,6 +21,11 @@ from streams.sequencer.state import Conversation, MessageFacts, SequencerState
 
 COMPLIANCE_PREFIX = "compliance:"
 WRITERS = (Role.OWNER, Role.ADMIN)
+DISAPPEARING_CHOICES = frozenset({24 * 3_600_000, 7 * 86_400_000, 90 * 86_400_000})
+"""What a member may set: 24 hours, 7 days or 90 days (or None: off)."""
+MAX_RETENTION_DAYS = 36_500
+SEAL_TAG_BYTES = 16
+"""A sealed body is its text plus the cipher's tag: the size limit is the text's."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,11 @@ class Check:
     limits: Limits
     now: datetime
     media: MediaLookup = NO_MEDIA
+
+    @property
+    def now_ms(self) -> int:
+        """The time the event will carry (milliseconds since the epoch)."""
+        return int(self.now.timestamp() * 1000)
 
     @property
     def cid(self) -> str:
@@ -143,7 +153,19 @@ def _change_role(c: Check) -> dict[str, Any]:
 
 def _send(c: Check) -> dict[str, Any]:
     command: m.SendMessage = c.command
+    not_erased(c)
     check_body(command.body, c.limits, attaching=bool(command.media_ids))
+    allowed = c.conversation.lifetime_ms
+    wanted = command.expires_after_ms
+    if wanted is not None and wanted <= 0:
+        raise RejectedError(RejectionCode.INVALID, "expires_after_ms must be positive")
+    if allowed is not None and (wanted is None or wanted > allowed):
+        # The edge sealed this message for a lifetime the conversation no longer allows (a
+        # setting changed meanwhile): its keys would outlive it. Sending again seals anew.
+        raise RejectedError(
+            RejectionCode.CONFLICT,
+            f"messages here now live at most {allowed} ms; send again",
+        )
     if len(command.mentions) > c.limits.max_mentions:
         raise RejectedError(RejectionCode.TOO_LARGE, f"at most {c.limits.max_mentions} mentions")
     if command.reply_to_seq is not None:
@@ -183,6 +205,7 @@ def _attachments(c: Check) -> tuple[m.Attachment, ...]:
 
 
 def _edit(c: Check) -> dict[str, Any]:
+    not_erased(c)
     facts = live_message(c.state, c.cid, c.command.target_seq)
     require(facts.sender == c.actor.user_id, "only the sender edits a message")
     check_body(c.command.body, c.limits, attaching=facts.attached)
@@ -201,6 +224,7 @@ def _delete(c: Check) -> dict[str, Any]:
 
 def _react(c: Check) -> dict[str, Any]:
     command: m.ReactToMessage = c.command
+    not_erased(c)
     live_message(c.state, c.cid, command.target_seq)
     if not 0 < len(command.emoji) <= c.limits.max_emoji_chars:
         limit = c.limits.max_emoji_chars
@@ -236,6 +260,51 @@ def _redact(c: Check) -> dict[str, Any]:
     return {"target_seq": c.command.target_seq, "reason": c.command.reason}
 
 
+def _erase_sender(c: Check) -> dict[str, Any]:
+    """An erasure reaches this conversation: the person's content goes from every view."""
+    require(is_compliance(c.actor), "only compliance erases a person")
+    command: m.EraseSenderContent = c.command
+    if c.state.erased(c.cid, command.user_id):
+        raise NoChangeError
+    return {"user_id": command.user_id, "erasure_id": command.erasure_id}
+
+
+def _set_disappearing(c: Check) -> dict[str, Any]:
+    after: int | None = c.command.after_ms
+    require(c.actor_role is not None, "only members set disappearing messages")
+    if after is not None and after not in DISAPPEARING_CHOICES:
+        raise RejectedError(RejectionCode.INVALID, "disappearing messages: 24 h, 7 d, 90 d or off")
+    if after == c.conversation.disappearing_ms:
+        raise NoChangeError
+    return {"after_ms": after}
+
+
+def _set_retention(c: Check) -> dict[str, Any]:
+    require(is_compliance(c.actor), "only an operator or an officer sets retention")
+    days: int | None = c.command.keep_days
+    if days is not None and not 0 < days <= MAX_RETENTION_DAYS:
+        raise RejectedError(RejectionCode.INVALID, f"keep_days is 1 to {MAX_RETENTION_DAYS}")
+    if days == c.conversation.retention_days:
+        raise NoChangeError
+    return {"keep_days": days}
+
+
+def _expire(c: Check) -> dict[str, Any]:
+    """Only messages whose time has come by this clock, not yet gone: a late or repeated
+    command expires nothing twice, an early one nothing before its time."""
+    require(is_compliance(c.actor), "only the expiry processor expires messages")
+    due = []
+    for seq in sorted(set(c.command.seqs)):
+        facts = c.state.message(c.cid, seq)
+        if facts is None or facts.deleted or facts.redacted or facts.expires_at_ms is None:
+            continue
+        if facts.expires_at_ms <= c.now_ms:
+            due.append(seq)
+    if not due:
+        raise NoChangeError
+    return {"seqs": due}
+
+
 _RULES: dict[type[AvroRecord], Callable[[Check], dict[str, Any]]] = {
     m.AddMember: _add_member,
     m.RemoveMember: _remove_member,
@@ -247,7 +316,16 @@ _RULES: dict[type[AvroRecord], Callable[[Check], dict[str, Any]]] = {
     m.AcknowledgeDelivery: _watermark("delivered", lambda actor: actor.device_id),
     m.MarkRead: _watermark("read", lambda actor: actor.user_id),
     m.RedactMessage: _redact,
+    m.EraseSenderContent: _erase_sender,
+    m.SetDisappearingMessages: _set_disappearing,
+    m.SetRetention: _set_retention,
+    m.ExpireMessages: _expire,
 }
+
+
+def not_erased(c: Check) -> None:
+    if c.state.erased(c.cid, c.actor.user_id):
+        raise RejectedError(RejectionCode.FORBIDDEN, "this person was erased")
 
 
 def message(state: SequencerState, cid: str, seq: int) -> MessageFacts:
@@ -268,7 +346,7 @@ def body_size(body: m.PlainBody | m.SealedBody | m.EncryptedBody) -> int:
     if isinstance(body, m.PlainBody):
         return len(body.text.encode())
     if isinstance(body, m.SealedBody):
-        return len(body.ciphertext)
+        return max(len(body.ciphertext) - SEAL_TAG_BYTES, 0)
     return len(body.ciphertext) + sum(len(c) for c in body.device_ciphertexts.values())
 
 

@@ -22,6 +22,19 @@ class Conversation:
     last_seq: int
     member_count: int
     name: str | None = None
+    disappearing_ms: int | None = None
+    """New messages live this long (DisappearingMessagesSet)."""
+    retention_days: int | None = None
+    """New messages are kept this long (RetentionSet)."""
+
+    @property
+    def lifetime_ms(self) -> int | None:
+        """The longest lifetime a new message may have here; None: unlimited."""
+        limits = [self.disappearing_ms]
+        if self.retention_days is not None:
+            limits.append(self.retention_days * 86_400_000)
+        found = [limit for limit in limits if limit is not None]
+        return min(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,7 @@ class MessageFacts:
     redacted: bool = False
     attached: bool = False
     """It carries media: an edit may then leave it without text."""
+    expires_at_ms: int | None = None
 
 
 @dataclass
@@ -53,7 +67,12 @@ class SequencerState(LoggedState):
             return None
         data = json.loads(raw)
         found = Conversation(
-            ConversationKind(data["kind"]), data["last_seq"], data["member_count"], data.get("name")
+            ConversationKind(data["kind"]),
+            data["last_seq"],
+            data["member_count"],
+            data.get("name"),
+            data.get("disappearing_ms"),
+            data.get("retention_days"),
         )
         self._remember(conversation_id, found)
         return found
@@ -80,13 +99,22 @@ class SequencerState(LoggedState):
         return MessageFacts(**json.loads(raw))
 
     def put_message(self, conversation_id: str, seq: int, facts: MessageFacts) -> None:
-        data = {
+        data: dict[str, object] = {
             "sender": facts.sender,
             "deleted": facts.deleted,
             "redacted": facts.redacted,
             "attached": facts.attached,
         }
+        if facts.expires_at_ms is not None:
+            data["expires_at_ms"] = facts.expires_at_ms
         self._put(key("m", conversation_id, seq), json.dumps(data).encode())
+
+    def erased(self, conversation_id: str, user_id: str) -> bool:
+        """The person was erased (SenderContentErased here): they act here no more."""
+        return self._get(key("e", conversation_id, user_id)) is not None
+
+    def put_erased(self, conversation_id: str, user_id: str) -> None:
+        self._put(key("e", conversation_id, user_id), b"1")
 
     def seq_of_command(
         self, conversation_id: str, device_id: str, client_msg_id: str
@@ -135,6 +163,10 @@ class SequencerState(LoggedState):
                 "member_count": conversation.member_count,
                 "name": conversation.name,
             }
+            if conversation.disappearing_ms is not None:
+                data["disappearing_ms"] = conversation.disappearing_ms
+            if conversation.retention_days is not None:
+                data["retention_days"] = conversation.retention_days
             changes[key("c", cid)] = json.dumps(data).encode()
             self._remember(cid, conversation)
         return changes

@@ -44,12 +44,17 @@ class ParleyCluster:
         edge_nodes: int = 2,
         partitions: int = 4,
         extra_env: dict[str, str] | None = None,
+        extra_processes: tuple[str, ...] = (),
     ) -> None:
+        """`extra_processes`: modules run beside `PROCESSES` (say, the archive)."""
         self.work = work
+        self.processes = PROCESSES + extra_processes
         self.prefix = f"e2e{uuid.uuid4().hex[:8]}"
         self.topics: Topics = declare_topics(self.prefix, partitions=partitions)
         self.ports = [free_port() for _ in range(edge_nodes)]
-        self.metrics_ports = {name: free_port() for name in (*PROCESSES, *MEDIA_PROCESSES)}
+        self.metrics_ports = {
+            name: free_port() for name in (*self.processes, *MEDIA_PROCESSES)
+        }
         self.env = {
             **os.environ,
             "PARLEY_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -66,7 +71,7 @@ class ParleyCluster:
     def start(self) -> None:
         ensure_topics(BOOTSTRAP, self.topics)
         self.work.mkdir(parents=True, exist_ok=True)
-        for module in PROCESSES:
+        for module in self.processes:
             self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
         for name in MEDIA_PROCESSES:
             self.start_media(name)

@@ -18,10 +18,12 @@ from tests.e2e.ws import RawDevice, send_frame
 def cluster(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[ParleyCluster]:
-    """A module may set `CLUSTER_ENV` for settings of its own (say, a short typing TTL)."""
+    """A module may set `CLUSTER_ENV` for settings of its own (say, a short typing TTL), and
+    `CLUSTER_PROCESSES` for processes beside the usual ones (say, the archive)."""
     work: Path = tmp_path_factory.mktemp("parley")
     env = {"PARLEY_OUTBOUND_QUEUE": "50", **getattr(request.module, "CLUSTER_ENV", {})}
-    parley = ParleyCluster(work, extra_env=env)
+    extra = getattr(request.module, "CLUSTER_PROCESSES", ())
+    parley = ParleyCluster(work, extra_env=env, extra_processes=extra)
     try:
         parley.start()
         try:

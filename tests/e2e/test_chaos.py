@@ -94,8 +94,10 @@ async def test_a_killed_fanout_is_restarted_and_no_message_is_lost_or_duplicated
     settings = supervised
     urls = [f"http://127.0.0.1:{settings.edge_port + n}" for n in range(2)]
     await until(
-        lambda: (s := status.read(settings.data_dir / "run")) is not None
-        and status.healthy(s, supervisor_alive=True),
+        lambda: (
+            (s := status.read(settings.data_dir / "run")) is not None
+            and status.healthy(s, supervisor_alive=True)
+        ),
         "every process ready",
         deadline_s=120,
     )
@@ -119,8 +121,10 @@ async def test_a_killed_fanout_is_restarted_and_no_message_is_lost_or_duplicated
         killed_at = time.time()
         managed(settings, "fanout").kill()
         await until(
-            lambda: child(settings, "fanout").restarts == 1
-            and child(settings, "fanout").state == "running",
+            lambda: (
+                child(settings, "fanout").restarts == 1
+                and child(settings, "fanout").state == "running"
+            ),
             "the supervisor restarted the fan-out",
         )
         assert child(settings, "fanout").last_exit == "killed by SIGKILL"

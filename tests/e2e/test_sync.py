@@ -321,6 +321,11 @@ async def rebuild_and_compare(cluster: ParleyCluster, view: str, state_dir: Path
                 **cluster.env,
                 "PARLEY_STATE_DIR": str(state_dir),
                 "PARLEY_VIEW_GROUP": f"{cluster.prefix}-{view}-rebuild",
+                # The host's key store, not one of the rebuild's own: the search view opens
+                # sealed bodies with the keys the edges sealed them under.
+                "PARLEY_KEY_STORE": str(
+                    Path(cluster.env["PARLEY_STATE_DIR"]) / f"{cluster.prefix}-keys.sqlite"
+                ),
             },
             stdout=log,
             stderr=subprocess.STDOUT,

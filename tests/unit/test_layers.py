@@ -12,6 +12,7 @@ FIRST_PARTY = {
     "schemas",
     "objectstore",
     "media",
+    "sealing",
     "telemetry",
     "kafkalog",
     "streams",
@@ -42,14 +43,17 @@ ALLOWED = {
     # Uploads and the media lifecycle, shared by the edge (declare, resume, complete) and the
     # media processor (streams/media): neither may import the other, so what both need is a
     # leaf of its own, like telemetry (docs/media.md, "Where the code lives").
-    "media": {"schemas", "telemetry", "kafkalog", "objectstore"},
-    "streams": {"schemas", "telemetry", "kafkalog", "media", "objectstore"},
-    "projections": {"schemas", "telemetry", "kafkalog", "objectstore"},
+    "media": {"schemas", "telemetry", "kafkalog", "objectstore", "sealing"},
+    # Sealing personal data at rest and the keys erasure destroys: the edge seals and opens,
+    # the search view opens, the erasure and expiry processors destroy keys, and none of them
+    # may import another, so it is a leaf of its own (docs/compliance.md).
+    "sealing": {"schemas", "kafkalog"},
+    "streams": {"schemas", "telemetry", "kafkalog", "media", "objectstore", "sealing"},
+    "projections": {"schemas", "telemetry", "kafkalog", "objectstore", "sealing"},
     # The edge's upload service signs URLs with the one S3 client, and its page may talk to
-    # the object store the settings name.
-    # The edge's compliance exports (edge/compliance/) put their files in the object store
-    # and read the archive there: the leaf S3 adapter, as media and the archive use it.
-    "edge": {"schemas", "projections", "telemetry", "kafkalog", "media", "objectstore"},
+    # the object store the settings name; its compliance exports put their files there and
+    # read the archive (the leaf S3 adapter, as media and the archive use it).
+    "edge": {"schemas", "projections", "telemetry", "kafkalog", "media", "sealing", "objectstore"},
     "client": {"edge"},  # the published protocol only (edge/protocol/)
     # The analysts' side reads the archive's Parquet through ClickHouse; from Parley's code
     # it takes only where the archive is (kafkalog.cold.settings, over objectstore's).

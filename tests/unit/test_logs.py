@@ -200,3 +200,8 @@ def test_configure_logging_replaces_the_root_handlers() -> None:
 def test_redact_keeps_what_is_not_secret() -> None:
     text = "edge node 3 ready; device d-0123 reading too slowly; 12 transactions"
     assert redact(text) == text
+
+
+def test_a_search_query_in_an_access_log_line_is_redacted() -> None:
+    line = '127.0.0.1 "GET /v1/search?query=canary42secret&limit=5 HTTP/1.1" 200'
+    assert redact(line) == '127.0.0.1 "GET /v1/search?query=[redacted]&limit=5 HTTP/1.1" 200'

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from projections.__main__ import VIEWS
+from projections.__main__ import VIEWS, open_search
 from projections.search.documents import dump
 from projections.search.projection import Advance, MessageDoc, Remove, Upsert, apply
 from projections.search.query import SearchReader, SearchUnavailableError
@@ -122,7 +122,7 @@ def test_the_search_view_runs_in_the_shared_loop_with_larger_batches() -> None:
     registers them); a rebuild deletes the index, not a RocksDB."""
     kind = VIEWS["search"]
     assert (kind.open, kind.new_batch, kind.destroy) == (
-        SearchStore,
+        open_search,
         SearchBatch,
         SearchStore.destroy,
     )

@@ -8,6 +8,8 @@
 export function messageText(body) {
   if (!body) return "";
   if (body.kind === "plain") return body.text;
+  // Sealed at rest and its key gone (the sender erased, the message expired): removed.
+  if (body.kind === "sealed") return "[removed]";
   return "[encrypted message]";
 }
 
@@ -102,6 +104,14 @@ export class Conversation {
       }
       case "MessageRedacted":
         this.deletions.set(event.target_seq, "redacted");
+        break;
+      case "SenderContentErased":
+        // The sender was erased: their earlier messages show as removed, like a redaction.
+        for (const [target, message] of this.messages) {
+          if (message.sender === event.user_id && target < seq) {
+            this.deletions.set(target, "redacted");
+          }
+        }
         break;
       case "ReactionAdded":
       case "ReactionRemoved": {

@@ -1,0 +1,125 @@
+"""Erasure of a person (the right to be forgotten), as an officer's request reaches it: the one
+service function behind the compliance REST and the operator's command line
+(`python -m edge.operator erase`; docs/compliance.md, "Erasure of a person").
+
+In order, each step idempotent (the erasure id is every command's client id), so a request
+repeated after a crash finishes what the first began and does nothing twice:
+
+1. `EraseAccount` to the accounts processor: the account becomes a tombstone (no login, every
+   device revoked, the user name taken for good), and every edge drops the person's key.
+2. The person key is destroyed in the key store: from then on every sealed copy of their
+   messages and names, in every topic and archive object, is noise.
+3. `EraseSenderContent` to each conversation the person was ever in: the sequencer writes
+   `SenderContentErased` there, and every view drops the person's content (history bytes,
+   inbox previews, search documents with a purge of their segments).
+
+The answer is the report: what each step found and did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from edge.accounts import normalise_user_name
+from edge.errors import ClientError, ErrorCode
+from edge.submission import Submitter
+from schemas import models as m
+from sealing.keyids import person_key_id
+from sealing.keystore import KeyStore
+
+COMPLIANCE_PREFIX = "compliance:"
+"""The actor of every officer's command (the processors' rule: streams/sequencer/rules.py)."""
+COMPLIANCE_DEVICE = "compliance"
+CONCURRENT_CONVERSATIONS = 32
+"""Conversations erased at once: each is one command's round trip through the sequencer, so
+a person in 1,000 conversations is not 1,000 round trips end to end."""
+Conversations = Callable[[str], Awaitable[list[str]]]
+"""Every conversation the person was ever in (the history view's tenures)."""
+
+
+class ErasedConversation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversation_id: str
+    seq: int | None
+    """The seq of `SenderContentErased` there; None: it was already erased (a repeat)."""
+
+
+class ErasureReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    erasure_id: str
+    user_id: str
+    officer: str
+    case_ref: str
+    account_seq: int | None
+    """The seq of `AccountErased`; None: the account was already a tombstone."""
+    key_destroyed: bool
+    """The person key held bytes until this request (False on a repeat)."""
+    conversations: list[ErasedConversation]
+
+
+class Erasures:
+    def __init__(
+        self,
+        *,
+        submitter: Submitter,
+        keys: KeyStore,
+        conversations: Conversations,
+        forget: Callable[[str], None],
+    ) -> None:
+        """`forget` drops the person's key from this process's cache at once."""
+        self.submitter = submitter
+        self.keys = keys
+        self.conversations = conversations
+        self.forget = forget
+
+    async def erase(
+        self, officer: str, user_id: str, case_ref: str, erasure_id: str | None = None
+    ) -> ErasureReport:
+        """Erase the person; the caller has checked that `officer` may (the compliance role)."""
+        user = normalise_user_name(user_id)
+        if not officer or not case_ref.strip():
+            raise ClientError(ErrorCode.INVALID, "an erasure names its officer and its case")
+        erasure = erasure_id or f"erasure-{uuid.uuid4().hex}"
+        actor = COMPLIANCE_PREFIX + officer
+        cids = sorted(await self.conversations(user))
+        command = m.EraseAccount(
+            meta=self.submitter.account_meta(user, COMPLIANCE_DEVICE, erasure),
+            erasure_id=erasure,
+            officer=actor,
+            case_ref=case_ref,
+            conversations=tuple(cids),
+        )
+        account = await self.submitter.account_command(command)
+        destroyed = await asyncio.to_thread(self.keys.destroy, person_key_id(user))
+        self.forget(user)
+        slots = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
+
+        async def erase_in(cid: str) -> ErasedConversation:
+            async with slots:
+                return await self._erase_in(actor, user, cid, erasure)
+
+        erased = list(await asyncio.gather(*(erase_in(cid) for cid in cids)))
+        return ErasureReport(
+            erasure_id=erasure,
+            user_id=user,
+            officer=actor,
+            case_ref=case_ref,
+            account_seq=account.seq,
+            key_destroyed=destroyed,
+            conversations=erased,
+        )
+
+    async def _erase_in(self, actor: str, user: str, cid: str, erasure: str) -> ErasedConversation:
+        command = m.EraseSenderContent(
+            meta=self.submitter.meta(cid, actor, COMPLIANCE_DEVICE, erasure),
+            user_id=user,
+            erasure_id=erasure,
+        )
+        accepted = await self.submitter.command(command)
+        return ErasedConversation(conversation_id=cid, seq=accepted.seq)

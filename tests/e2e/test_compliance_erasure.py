@@ -1,0 +1,340 @@
+"""The proofs of a redaction and of an erasure, on the real broker with every process and two
+edge nodes (docs/compliance.md, "The proof").
+
+A redacted message leaves every device (a push), the history pages, search and every file.
+An erasure: a person's messages, edit, display name and device name
+carry a unique canary; the person is erased through the operator's command line
+(`python -m edge.operator erase`); then every byte of every file Parley and its platform wrote is
+scanned for the canary (UTF-8, UTF-16, base64) and for the destroyed key: 0 hits, while the
+other person's messages in the same conversations stay readable.
+
+What is flushed before the last scan, and how: the processes are stopped (RocksDB closes its
+stores, process logs are closed); the search view purged the segments that held the person's
+documents when it applied the erasure (projections/search/purge.py). Nothing is compacted
+by hand: no plaintext reaches RocksDB or the broker (the bodies and names are sealed before
+they become commands), which the scan before the erasure checks too. The archive runs, and
+the person's events are in its Parquet objects before the erasure: it keeps them sealed,
+and they are not rewritten (their key is destroyed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from confluent_kafka import Consumer, TopicPartition
+
+from infra.settings import PlatformSettings
+from kafkalog.cold.reader import ArchiveReader
+from kafkalog.cold.settings import ArchiveLocation
+from schemas import models as m
+from sealing.bodies import BodyOpener
+from sealing.envelope import Sealer
+from sealing.keystore import SqliteKeyStore
+from sealing.ring import KeyRing
+from tests.e2e.cluster import ParleyCluster, eventually
+from tests.e2e.people import Person, close_all, create, person
+from tests.e2e.scan import key_forms, scan, text_forms
+from tests.e2e.ws import RawDevice, send_frame
+from tests.integration.log import BOOTSTRAP, decoded, read_committed
+
+DEADLINE_S = 60.0
+CLUSTER_PROCESSES = ("projections.archive",)
+CLUSTER_ENV = {"PARLEY_ARCHIVE_MAX_AGE_S": "1"}
+"""The archive runs too, cutting objects within a second, so that the erased person's events
+are in Parquet objects in the S3 server's storage before the erasure."""
+PASSWORD = "correct horse battery"
+
+
+def canary() -> str:
+    """One token to the search view's tokenizer (lowercase letters and digits, under 40)."""
+    return f"canary{uuid.uuid4().hex[:24]}"
+
+
+def roots(cluster: ParleyCluster) -> list[Path]:
+    """Every directory Parley and its platform write: the cluster's state (views, key store)
+    and process logs, and the platform's data dir (broker log segments and indexes, the S3
+    server's storage, the platform's logs)."""
+    return [cluster.work, PlatformSettings().data_dir]
+
+
+def kafka_hits(hits: list[tuple[str, str]], data_dir: Path) -> list[tuple[str, str]]:
+    return [(f, form) for f, form in hits if Path(f).is_relative_to(data_dir)]
+
+
+async def register(http: aiohttp.ClientSession, base: str, name: str, secret: str) -> Person:
+    """A person whose display name and device name hold the secret."""
+    async with http.post(
+        f"{base}/v1/accounts",
+        json={"username": name, "password": PASSWORD, "display_name": f"Ann {secret}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+    async with http.post(
+        f"{base}/v1/sessions",
+        json={"username": name, "password": PASSWORD, "device_name": f"phone {secret}"},
+    ) as response:
+        assert response.status == 201, await response.text()
+        token = (await response.json())["token"]
+    who = Person(name, tokens=[token])
+    who.devices.append(await RawDevice.connect(http, base, token))
+    return who
+
+
+async def search(http: aiohttp.ClientSession, base: str, who: Person, query: str) -> list[Any]:
+    async with http.get(
+        f"{base}/v1/search",
+        params={"query": query},
+        headers={"Authorization": f"Bearer {who.tokens[0]}"},
+    ) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        hits: list[Any] = body["hits"]
+        return hits
+
+
+async def history(device: RawDevice, cid: str) -> str:
+    page = await device.request({"type": "fetch_history", "conversation_id": cid, "limit": 100})
+    assert page["type"] == "response", page
+    return json.dumps(page)
+
+
+def archived_through(cluster: ParleyCluster, highs: dict[int, int]) -> bool:
+    """The archive holds the events topic up to `highs` (the high watermarks once the person's
+    events were in; the last offset may be a transaction's commit marker, never archived)."""
+    reader = ArchiveReader.at(ArchiveLocation(topic_prefix=cluster.prefix), "events")
+    chains = reader.chains(sorted(highs))
+    return all(high == 0 or (chains[p].end or 0) >= high - 1 for p, high in highs.items())
+
+
+def high_watermarks(cluster: ParleyCluster) -> dict[int, int]:
+    events = cluster.topics.events
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"{cluster.prefix}-probe"})
+    try:
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(events.name, p), timeout=10)[1]
+            for p in range(events.partitions)
+        }
+    finally:
+        consumer.close()
+
+
+def person_key(cluster: ParleyCluster, user: str) -> bytes:
+    path = cluster.work / "state" / f"{cluster.prefix}-keys.sqlite"
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        row = db.execute("SELECT material FROM keys WHERE id = ?", (f"p/{user}",)).fetchone()
+    assert row is not None and row[0] is not None, f"no live key for {user}"
+    key: bytes = row[0]
+    return key
+
+
+def operator(cluster: ParleyCluster, *args: str) -> dict[str, Any]:
+    """The operator's command line, as a process of its own."""
+    done = subprocess.run(
+        [sys.executable, "-m", "edge.operator", *args, "--officer", "op1", "--case", "C-7"],
+        env={**cluster.env, "PARLEY_EDGE_NODE": "0"},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_a_redacted_message_leaves_views_search_and_files(cluster: ParleyCluster) -> None:
+    asyncio.run(redaction_proof(cluster))
+
+
+async def redaction_proof(cluster: ParleyCluster) -> None:
+    secret, kept = canary(), canary()
+    async with aiohttp.ClientSession() as http:
+        base = cluster.url(0)
+        ann = await person(http, cluster, "ann")
+        bob = await person(http, cluster, "bob")
+        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        target = await ann.devices[0].request(send_frame(cid, f"oops {secret}", "r1"))
+        seq = target["result"]["seq"]
+        after = await ann.devices[0].request(send_frame(cid, f"fine {kept}", "r2"))
+        assert after["type"] == "response", after
+
+        async def indexed() -> bool:
+            return len(await search(http, base, bob, secret)) == 1
+
+        await eventually(indexed, "the message in search", DEADLINE_S)
+
+        answer = await asyncio.to_thread(
+            operator,
+            cluster,
+            "redact",
+            "--conversation",
+            cid,
+            "--seq",
+            str(seq),
+            "--reason",
+            "court order",
+        )
+        assert answer["seq"] > seq
+
+        # Every device is told to drop it: the event arrives as a push.
+        def told(device: RawDevice) -> bool:
+            return any(
+                p["type"] == "event"
+                and p["event"]["type"] == "MessageRedacted"
+                and p["event"]["target_seq"] == seq
+                for p in device.pushes
+            )
+
+        for device in (ann.devices[0], bob.devices[0]):
+            await device.wait_for(functools.partial(told, device), timeout=DEADLINE_S)
+
+        async def gone_from_search() -> bool:
+            return await search(http, base, bob, secret) == []
+
+        await eventually(gone_from_search, "the message gone from search", DEADLINE_S)
+        assert len(await search(http, base, bob, kept)) == 1
+        for device in (ann.devices[0], bob.devices[0]):
+            page = await history(device, cid)
+            assert secret not in page and kept in page and "MessageRedacted" in page, page
+
+        async def no_file_holds_it() -> bool:
+            return await asyncio.to_thread(scan, roots(cluster), text_forms(secret)) == []
+
+        await eventually(no_file_holds_it, "no file to hold the redacted text", DEADLINE_S)
+        await close_all(ann, bob)
+
+
+def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyCluster) -> None:
+    asyncio.run(erasure_proof(cluster))
+
+
+async def erasure_proof(cluster: ParleyCluster) -> None:
+    secret, kept = canary(), canary()
+    data_dir = PlatformSettings().data_dir
+    async with aiohttp.ClientSession() as http:
+        base = cluster.url(0)
+        ann = await register(http, base, f"ann{uuid.uuid4().hex[:6]}", secret)
+        bob = await person(http, cluster, "bob")
+        direct = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        group = (await create(http, cluster, ann, "group", [bob], name="g"))["conversation_id"]
+        sent = []
+        for i, cid in enumerate((direct, direct, group)):
+            answer = await ann.devices[0].request(send_frame(cid, f"hi {secret} {i}", f"a{i}"))
+            assert answer["type"] == "response", answer
+            sent.append(answer)
+        edit = await ann.devices[0].request(
+            {
+                "type": "edit",
+                "conversation_id": direct,
+                "seq": sent[0]["result"]["seq"],
+                "body": {"kind": "plain", "text": f"edited {secret}"},
+            }
+        )
+        assert edit["type"] == "response", edit
+        for i, cid in enumerate((direct, group)):
+            answer = await bob.devices[0].request(send_frame(cid, f"yo {kept} {i}", f"b{i}"))
+            assert answer["type"] == "response", answer
+
+        # Sealed in the log, opened on the way out: the search view indexed the opened text,
+        # bob reads it in plain, and the broker's files never saw it.
+        async def indexed() -> bool:
+            return len(await search(http, base, bob, secret)) == 3
+
+        await eventually(indexed, "ann's messages in search", DEADLINE_S)
+        assert f"hi {secret} 1" in await history(bob.devices[0], direct)
+        highs = await asyncio.to_thread(high_watermarks, cluster)
+
+        async def archived() -> bool:
+            return await asyncio.to_thread(archived_through, cluster, highs)
+
+        await eventually(archived, "ann's events in the archive's Parquet objects", DEADLINE_S)
+        before = await asyncio.to_thread(scan, roots(cluster), text_forms(secret))
+        search_dir = cluster.work / "state" / f"{cluster.prefix}-search"
+        assert {f for f, _ in before if Path(f).is_relative_to(search_dir)}, (
+            f"the scan finds the canary where it is by design, the search index: {before}"
+        )
+        assert kafka_hits(before, data_dir) == [], "plaintext reached the broker or S3"
+        key = person_key(cluster, ann.name)
+        key_files = {f for f, _ in await asyncio.to_thread(scan, roots(cluster), key_forms(key))}
+        assert key_files == {str(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")}
+
+        report = await asyncio.to_thread(operator, cluster, "erase", "--user", ann.name)
+        assert report["key_destroyed"] is True
+        assert report["account_seq"] is not None
+        erased_in = {c["conversation_id"]: c["seq"] for c in report["conversations"]}
+        assert set(erased_in) == {direct, group} and all(erased_in.values()), report
+
+        async def gone_from_search() -> bool:
+            return await search(http, base, bob, secret) == []
+
+        await eventually(gone_from_search, "ann's messages gone from search", DEADLINE_S)
+        assert len(await search(http, base, bob, kept)) == 2, "bob's messages stay"
+        for cid in (direct, group):
+            page = await history(bob.devices[0], cid)
+            assert secret not in page and kept in page, page
+        await bob.devices[0].wait_for(
+            lambda: any(
+                p["type"] == "event" and p["event"]["type"] == "SenderContentErased"
+                for p in bob.devices[0].pushes
+            ),
+            timeout=DEADLINE_S,
+        )
+        async with http.post(
+            f"{base}/v1/sessions",
+            json={"username": ann.name, "password": PASSWORD, "device_name": "again"},
+        ) as response:
+            assert response.status == 401, await response.text()
+        async with http.post(
+            f"{base}/v1/accounts",
+            json={"username": ann.name, "password": PASSWORD, "display_name": "Imposter"},
+        ) as response:
+            assert response.status == 409, await response.text()
+        await close_all(ann, bob)
+
+    cluster.stop()  # RocksDB closes its stores and every process log is closed
+    nothing_left(cluster, ann.name, (secret, kept), key, {direct, group})
+
+
+def nothing_left(
+    cluster: ParleyCluster, erased: str, canaries: tuple[str, str], key: bytes, cids: set[str]
+) -> None:
+    """Every file scanned once the processes are stopped, then the log read back.
+    `canaries`: the erased person's and the other person's."""
+    secret, kept = canaries
+    after = scan(roots(cluster), text_forms(secret))
+    assert after == [], f"the canary is still readable in {after}"
+    assert scan(roots(cluster), key_forms(key)) == [], "the destroyed key is in a file"
+    assert scan(roots(cluster), text_forms(kept)), "bob's messages stay (the scan still finds)"
+    # The log itself: the erased person's sealed bodies no longer open with the host's key
+    # store; bob's do.
+    opened = log_bodies(cluster, cids)
+    assert {text for who, text in opened if who == erased} == {None}
+    assert len([who for who, _ in opened if who == erased]) == 4  # 3 sends and an edit
+    assert sorted(text or "" for who, text in opened if who != erased) == [
+        f"yo {kept} 0",
+        f"yo {kept} 1",
+    ]
+
+
+def log_bodies(cluster: ParleyCluster, cids: set[str]) -> list[tuple[str, str | None]]:
+    """(sender, text as it opens now) of every send and edit in `cids`, read from the events
+    topic; every body must be sealed."""
+    events = decoded(read_committed(cluster.topics.events.name, expected=1))
+    store = SqliteKeyStore(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")
+    opener = BodyOpener(Sealer(KeyRing(store)))
+    found = []
+    for event in events:
+        message = isinstance(event, m.MessageSent | m.MessageEdited)
+        if message and event.meta.conversation_id in cids:
+            assert isinstance(event.body, m.SealedBody), event
+            sender = event.meta.actor.user_id
+            found.append((sender, opener.text(event.body, event.meta.conversation_id, sender)))
+    store.close()
+    return found
