@@ -6,7 +6,8 @@ a body becomes text for an officer.
 - `SealedBody` (sealed at rest under a person's data key): opened by the `SealedText` the
   opener is given. Its one method has the shape of the crypto part's opener
   (`sealing.bodies.BodyOpener.text`, branch wip-comply2), so that part plugs in as it is:
-  `BodyOpener(sealed=sealing_opener)` in `edge.compliance.job.opener`. A body whose key
+  `BodyOpener(sealed=sealing_opener)` in `edge.compliance.job.opener`, over the host's
+  key store. A body whose key
   was destroyed opens to None: shown as "[erased]". Without a key store (`NoKeyStore`, the
   default) a sealed body shows as "[sealed: no key store]".
 """
@@ -14,7 +15,7 @@ a body becomes text for an officer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from edge.protocol.compliance import OpenedText
 from schemas import models as m
@@ -24,6 +25,7 @@ ERASED_MARK = "[erased]"
 NO_KEY_STORE_MARK = "[sealed: no key store]"
 
 Body = m.PlainBody | m.EncryptedBody | m.SealedBody
+EventT = TypeVar("EventT", bound=m.Event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,10 @@ class SealedText(Protocol):
         owner was erased, or its retention expired)."""
         ...
 
+    def event(self, event: EventT) -> EventT:
+        """The event with its body opened, as a device's page shows it."""
+        ...
+
 
 class NoKeyStoreError(LookupError):
     """No key store was given: a sealed body cannot be opened here."""
@@ -52,10 +58,17 @@ class NoKeyStore:
     def text(self, body: Body, conversation_id: str, sender: str) -> str | None:
         raise NoKeyStoreError(conversation_id)
 
+    def event(self, event: EventT) -> EventT:
+        return event
+
 
 class BodyOpener:
     def __init__(self, sealed: SealedText | None = None) -> None:
         self.sealed: SealedText = sealed or NoKeyStore()
+
+    def event(self, event: EventT) -> EventT:
+        """The event as a device's page shows it: its body opened where it was sealed."""
+        return self.sealed.event(event)
 
     def open(self, body: Body, place: BodyPlace) -> OpenedText:
         if isinstance(body, m.PlainBody):

@@ -38,6 +38,8 @@ from kafkalog.cold.reader import ArchiveReader
 from kafkalog.history import HistoryLostError
 from objectstore.store import ObjectStoreError
 from projections.history_source import HistorySource
+from sealing.bodies import BodyOpener as SealedBodies
+from sealing.settings import SealingSettings
 from telemetry.logs import configure_logging
 
 log = logging.getLogger("parley.compliance")
@@ -55,10 +57,10 @@ def now_ms() -> int:
 
 
 def opener(settings: ComplianceSettings) -> BodyOpener:
-    """The opener every export's bodies go through. The crypto part returns one with its
-    key store here (`BodyOpener(sealed=sealing.bodies.BodyOpener(sealer))`: its `text` is
-    the `SealedText` protocol); until then sealed bodies stay sealed."""
-    return BodyOpener()
+    """The opener every export's bodies go through: over this host's key store, the one the
+    edge that started the job seals with (its environment names it)."""
+    sealer = SealingSettings().open_sealer()
+    return BodyOpener(sealed=SealedBodies(sealer))
 
 
 def action_of(spec: ExportSpec) -> AuditedAction:

@@ -226,12 +226,13 @@ def export_event(
     edit_text = None
     if isinstance(event, m.MessageSent) and with_overlay:
         overlay = reader.overlay(cid, seq)
-        view = message_item(event, overlay)
+        view = message_item(opener.event(event), overlay, opener.event)
         if overlay.edit is not None:
             edit = cast(m.MessageEdited, codec.decode(overlay.edit))
             edit_text = opener.open(edit.body, _place(edit))
     else:
-        view = ConversationEvent(conversation_id=cid, seq=seq, event=event_view(event))
+        shown = opener.event(event)
+        view = ConversationEvent(conversation_id=cid, seq=seq, event=event_view(shown))
     text = (
         opener.open(event.body, _place(event))
         if isinstance(event, m.MessageSent | m.MessageEdited)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from edge.compliance.bodies import Body, BodyOpener
+from edge.compliance.bodies import Body, BodyOpener, EventT
 from edge.compliance.export import ExportResult, ExportSpec, run_export
 from edge.compliance.files import HTML, JSONL, MANIFEST, sha256_of
 from edge.compliance.replay import ExportCancelledError
@@ -175,6 +175,9 @@ class SealedByKey:
         if body.key_id == "erased-key":
             return None
         return body.ciphertext.decode()[::-1]
+
+    def event(self, event: EventT) -> EventT:
+        return event
 
 
 def test_every_body_goes_through_the_one_opener(tmp_path: Path) -> None:
