@@ -99,4 +99,3 @@ class ErasedPeople:
     def looked_for(self, owners: set[str]) -> None:
         """`owners`' media are all deleted: they need no further look in the media topic."""
         self.new -= owners
-

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -30,16 +31,25 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from confluent_kafka import Consumer, TopicPartition
+from yarl import URL
 
+from client.errors import ApiError
+from client.sdk import ParleyClient
+from edge.protocol.events import MessageSent
 from infra.settings import PlatformSettings
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.cold.settings import ArchiveLocation
+from media.keys import media_prefix, upload_key
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from schemas import models as m
 from sealing.bodies import BodyOpener
 from sealing.envelope import Sealer
 from sealing.keystore import SqliteKeyStore
 from sealing.ring import KeyRing
+from tests import media_files as f
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.scan import key_forms, scan, text_forms
@@ -209,6 +219,120 @@ async def redaction_proof(cluster: ParleyCluster) -> None:
 
         await eventually(no_file_holds_it, "no file to hold the redacted text", DEADLINE_S)
         await close_all(ann, bob)
+
+
+def test_an_erased_persons_files_are_deleted_and_never_served_again(
+    cluster: ParleyCluster,
+) -> None:
+    asyncio.run(erased_files(cluster))
+
+
+async def erased_files(cluster: ParleyCluster) -> None:
+    """Ann's attached photo, her upload left half-way (a staging object only) and her upload
+    completed but never attached: after her erasure, no object of any of them is in the
+    bucket, the media topic says `MediaDeleted(ERASED)` of each, Bo is refused a link to her
+    photo (`not_found`) and a link he had before reads nothing; Bo's own photo in the same
+    conversation is still served."""
+    base = cluster.url(0)
+    ann = ParleyClient(base, request_timeout=30.0)
+    bo = ParleyClient(cluster.url(1), request_timeout=30.0)
+    names = [f"{who}{uuid.uuid4().hex[:6]}" for who in ("ann", "bo")]
+    for client, name in zip((ann, bo), names, strict=True):
+        await client.register(name, PASSWORD)
+        await client.login(name, PASSWORD)
+    cid = (await ann.create_direct(names[1])).conversation_id
+    hers = await ann.send_file(cid, f.image_bytes("PNG", 300, 200), file_name="hers.png")
+    his = await bo.send_file(cid, f.image_bytes("PNG", 200, 100), file_name="his.png")
+    (photo,) = await attached(bo, cid, hers)
+    (own,) = await attached(bo, cid, his)
+    unattached = (await ann.upload_file(b"kept aside\n", content_type="text/plain")).media_id
+    staged = await half_uploaded(base, ann, b"never completed\n")
+    ann_media = {photo, unattached, staged}
+    before = await bo.download_links(photo)
+    assert (await fetched(before.variants[0].url)) == 200
+    for media_id in ann_media:
+        assert await asyncio.to_thread(objects_of, media_id), f"{media_id} has objects first"
+
+    report = await asyncio.to_thread(operator, cluster, "erase", "--user", names[0])
+    assert report["account_seq"] is not None
+
+    async def erased() -> bool:
+        return await asyncio.to_thread(erased_media, cluster) >= ann_media
+
+    await eventually(erased, "MediaDeleted(ERASED) of each of ann's media", DEADLINE_S)
+
+    async def erased_in_history() -> bool:
+        page = await bo.fetch_history(cid, after=0, limit=100)
+        return any(e.event.type == "SenderContentErased" for e in page.events)
+
+    await eventually(erased_in_history, "the erasure in bo's history", DEADLINE_S)
+    for media_id in ann_media:
+        assert await asyncio.to_thread(objects_of, media_id) == [], media_id
+    with pytest.raises(ApiError) as refused:
+        await bo.download_links(photo)
+    assert refused.value.code == "not_found"
+    assert (await fetched(before.variants[0].url)) == 404, "a link handed out before reads nothing"
+    assert own not in await asyncio.to_thread(erased_media, cluster)
+    kept = await bo.download_links(own)
+    assert {await fetched(v.url) for v in kept.variants} == {200}, "bo's photo is still served"
+    await ann.close()
+    await bo.close()
+
+
+async def attached(reader: ParleyClient, cid: str, seq: int) -> list[str]:
+    """The media ids the message at `seq` attaches, as `reader` reads it."""
+    page = await reader.fetch_history(cid, after=seq - 1, limit=1)
+    sent = page.events[0].event
+    assert isinstance(sent, MessageSent), sent
+    return [a.media_id for a in sent.attachments]
+
+
+async def half_uploaded(base: str, who: ParleyClient, data: bytes) -> str:
+    """An upload declared and PUT, never completed: its bytes are only in staging."""
+    headers = {"Authorization": f"Bearer {who.token}"}
+    declaration = {
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "content_type": "text/plain",
+        "file_name": "draft.txt",
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/v1/media", json=declaration, headers=headers) as answer:
+            ticket = await answer.json()
+            assert answer.status == 201, ticket
+        (part,) = ticket["parts"]
+        url = URL(part["url"], encoded=True)
+        async with http.put(url, data=data, headers=ticket["headers"]) as answer:
+            assert answer.status == 200, await answer.text()
+    media_id: str = ticket["media_id"]
+    return media_id
+
+
+async def fetched(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(URL(url, encoded=True)) as answer:
+        await answer.read()
+        return answer.status
+
+
+def objects_of(media_id: str) -> list[str]:
+    """Every object of the media in the bucket: its staging key and what was published."""
+    settings = S3Settings()
+    client = connect(settings)
+    found = []
+    for prefix in (upload_key(media_id), media_prefix(media_id)):
+        listed = client.list_objects_v2(Bucket=settings.s3_bucket, Prefix=prefix)
+        found += [o["Key"] for o in listed.get("Contents", [])]
+    return found
+
+
+def erased_media(cluster: ParleyCluster) -> set[str]:
+    """The media the media topic says were deleted for an erasure."""
+    events = decoded(read_committed(cluster.topics.media.name, expected=1))
+    return {
+        e.meta.media_id
+        for e in events
+        if isinstance(e, m.MediaDeleted) and e.reason == m.MediaDeletionReason.ERASED
+    }
 
 
 def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyCluster) -> None:
