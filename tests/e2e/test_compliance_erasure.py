@@ -3,10 +3,13 @@ edge nodes (docs/compliance.md, "The proof").
 
 A redacted message leaves every device (a push), the history pages, search and every file.
 An erasure: a person's messages, edit, display name and device name
-carry a unique canary; the person is erased through the operator's command line
-(`python -m edge.operator erase`); then every byte of every file Parley and its platform wrote is
-scanned for the canary (UTF-8, UTF-16, base64) and for the destroyed key: 0 hits, while the
-other person's messages in the same conversations stay readable.
+carry a unique canary, and a file they sent another in its bytes; the person is erased through
+the operator's command line (`python -m edge.operator erase`); then every byte of every file
+Parley and its platform wrote is scanned for the canaries (UTF-8, UTF-16, base64) and for the
+destroyed key: 0 hits, while the other person's messages in the same conversations stay
+readable. Their files: every object of each of their media leaves the bucket, the media topic
+says `MediaDeleted(ERASED)`, and nobody gets a link to them, while another person's file in
+the same conversation is still served.
 
 What is flushed before the last scan, and how: the processes are stopped (RocksDB closes its
 stores, process logs are closed); the search view purged the segments that held the person's
@@ -340,7 +343,7 @@ def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyClu
 
 
 async def erasure_proof(cluster: ParleyCluster) -> None:
-    secret, kept = canary(), canary()
+    secret, kept, filed_secret = canary(), canary(), canary()
     data_dir = PlatformSettings().data_dir
     async with aiohttp.ClientSession() as http:
         base = cluster.url(0)
@@ -365,6 +368,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         for i, cid in enumerate((direct, group)):
             answer = await bob.devices[0].request(send_frame(cid, f"yo {kept} {i}", f"b{i}"))
             assert answer["type"] == "response", answer
+        file_id = await file_of(base, (ann, bob), direct, filed_secret)
 
         # Sealed in the log, opened on the way out: the search view indexed the opened text,
         # bob reads it in plain, and the broker's files never saw it.
@@ -385,6 +389,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
             f"the scan finds the canary where it is by design, the search index: {before}"
         )
         assert kafka_hits(before, data_dir) == [], "plaintext reached the broker or S3"
+        await asyncio.to_thread(only_in_objects_of, cluster, file_id, filed_secret)
         key = person_key(cluster, ann.name)
         key_files = {f for f, _ in await asyncio.to_thread(scan, roots(cluster), key_forms(key))}
         assert key_files == {str(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")}
@@ -399,6 +404,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
             return await search(http, base, bob, secret) == []
 
         await eventually(gone_from_search, "ann's messages gone from search", DEADLINE_S)
+        await out_of_every_file(cluster, filed_secret, "ann's file deleted from S3's storage")
         assert len(await search(http, base, bob, kept)) == 2, "bob's messages stay"
         for cid in (direct, group):
             page = await history(bob.devices[0], cid)
@@ -423,24 +429,58 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         await close_all(ann, bob)
 
     cluster.stop()  # RocksDB closes its stores and every process log is closed
-    nothing_left(cluster, ann.name, (secret, kept), key, {direct, group})
+    nothing_left(cluster, ann.name, (secret, kept, filed_secret), key, {direct, group})
+
+
+async def file_of(base: str, sender_reader: tuple[Person, Person], cid: str, secret: str) -> str:
+    """A file the sender sends to `cid` (with a caption, so that the message has a sealed
+    body), whose bytes hold `secret`: its media id, as the reader sees it attached. The
+    secret is not in its name: file names are plain in the media and events topics
+    (docs/compliance.md, "The honest limits")."""
+    sender, reader = sender_reader
+    async with (
+        ParleyClient(base, sender.tokens[0], request_timeout=30.0) as sending,
+        ParleyClient(base, reader.tokens[0], request_timeout=30.0) as reading,
+    ):
+        seq = await sending.send_file(cid, f"notes {secret}\n".encode(), caption="the notes")
+        (media_id,) = await attached(reading, cid, seq)
+    return media_id
+
+
+async def out_of_every_file(cluster: ParleyCluster, secret: str, what: str) -> None:
+    async def gone() -> bool:
+        return await asyncio.to_thread(scan, roots(cluster), text_forms(secret)) == []
+
+    await eventually(gone, what, DEADLINE_S)
+
+
+def only_in_objects_of(cluster: ParleyCluster, media_id: str, secret: str) -> None:
+    """The file's bytes are in its S3 objects (the scan sees them), and nowhere else."""
+    found = scan(roots(cluster), text_forms(secret))
+    assert found and all(media_id in path for path, _ in found), found
 
 
 def nothing_left(
-    cluster: ParleyCluster, erased: str, canaries: tuple[str, str], key: bytes, cids: set[str]
+    cluster: ParleyCluster,
+    erased: str,
+    canaries: tuple[str, str, str],
+    key: bytes,
+    cids: set[str],
 ) -> None:
     """Every file scanned once the processes are stopped, then the log read back.
-    `canaries`: the erased person's and the other person's."""
-    secret, kept = canaries
+    `canaries`: the erased person's, the other person's, and the one in the erased person's
+    file's bytes."""
+    secret, kept, filed = canaries
     after = scan(roots(cluster), text_forms(secret))
     assert after == [], f"the canary is still readable in {after}"
+    assert scan(roots(cluster), text_forms(filed)) == [], "the erased person's file is in a file"
     assert scan(roots(cluster), key_forms(key)) == [], "the destroyed key is in a file"
     assert scan(roots(cluster), text_forms(kept)), "bob's messages stay (the scan still finds)"
     # The log itself: the erased person's sealed bodies no longer open with the host's key
     # store; bob's do.
     opened = log_bodies(cluster, cids)
     assert {text for who, text in opened if who == erased} == {None}
-    assert len([who for who, _ in opened if who == erased]) == 4  # 3 sends and an edit
+    assert len([who for who, _ in opened if who == erased]) == 5  # 4 sends and an edit
     assert sorted(text or "" for who, text in opened if who != erased) == [
         f"yo {kept} 0",
         f"yo {kept} 1",
