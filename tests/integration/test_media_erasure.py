@@ -21,6 +21,7 @@ from streams.media.sweeper import Sweeper
 from tests import media_files as f
 from tests.integration.log import BOOTSTRAP
 from tests.integration.media_env import ANA, BO, SMALL_PARTS, MediaEnv, media_env
+from tests.media_events import account_erased
 
 
 class DiesAfter:
@@ -57,18 +58,7 @@ def published(env: MediaEnv, tmp_path: Path, owner: m.Actor) -> str:
 
 def erase(env: MediaEnv, user: str) -> None:
     """`AccountErased` on the accounts topic, as the accounts processor writes it."""
-    meta = m.AccountEventMeta(
-        event_id="e-1",
-        user_id=user,
-        seq=9,
-        device_id="compliance",
-        command_id="erasure-1",
-        client_msg_id="erasure-1",
-        occurred_at=datetime.now(UTC),
-    )
-    event = m.AccountErased(
-        meta=meta, erasure_id="erasure-1", officer="compliance:op1", case_ref="C-7"
-    )
+    event = account_erased(user, datetime.now(UTC))
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
     producer.produce(env.topics.accounts.name, key=user.encode(), value=codec.encode(event))
     assert producer.flush(10) == 0

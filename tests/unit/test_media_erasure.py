@@ -6,19 +6,7 @@ from __future__ import annotations
 from media.lifecycle import MediaStatus
 from schemas import models as m
 from streams.media.erasure import erased_user, to_erase
-from tests.media_events import T0, book_of, declared, meta, uploaded
-
-
-def account_meta(user: str) -> m.AccountEventMeta:
-    return m.AccountEventMeta(
-        event_id="e1",
-        user_id=user,
-        seq=3,
-        device_id="compliance",
-        command_id="erasure-1",
-        client_msg_id="erasure-1",
-        occurred_at=T0,
-    )
+from tests.media_events import account_erased, book_of, declared, meta, uploaded
 
 
 def test_every_live_media_of_an_erased_person_is_to_erase_and_no_one_elses() -> None:
@@ -42,9 +30,7 @@ def test_a_media_erased_before_is_not_erased_again() -> None:
 
 
 def test_only_an_erasure_names_an_erased_person() -> None:
-    erased = m.AccountErased(
-        meta=account_meta("ana"), erasure_id="erasure-1", officer="compliance:op", case_ref="C"
-    )
+    erased = account_erased("ana")
     assert erased_user(erased) == "ana"
-    revoked = m.DeviceRevoked(meta=account_meta("ana"), target_device_id="phone")
+    revoked = m.DeviceRevoked(meta=erased.meta, target_device_id="phone")
     assert erased_user(revoked) is None
