@@ -102,8 +102,8 @@ class Sweeper:
         self.staging_cleared: set[str] = set()
         self.stopping = threading.Event()
         self.swept = threading.Event()
-        """Set after the first sweep: the sweeper has read both topics over its window (its
-        readiness)."""
+        """Set after the first sweep: the sweeper has read both topics over its window and the
+        accounts topic whole, and deleted what was due (its readiness)."""
         self.skip = Skip(lambda topic: stream_metrics.skipped.labels(topic).inc())
         self.erasures = ErasedPeople(bootstrap, topics, self.skip)
 
