@@ -4,11 +4,11 @@ the check before a message attaches media, and the download links.
 
 The edge hands out URLs and never touches the bytes. A download is authorized through the
 history view alone: a link is signed only for someone who may read a message, not deleted
-for everyone nor redacted, that carries the media (edge/read_service.py); anyone else gets
-`not_found`, whether the media exists or not. The view may trail the push that told a
-member of the message by a few milliseconds, so a refusal first waits for the view's next
-writes (edge/view_writes.py) up to `wait_s`; a stranger waits as long, and learns nothing
-from the time either.
+for everyone nor redacted, that carries the media (edge/read_service.py), and only while the
+media book does not know the media as deleted; anyone else gets `not_found`, whether the
+media exists or not. The view may trail the push that told a member of the message by a few
+milliseconds, so a refusal first waits for the view's next writes (edge/view_writes.py) up to
+`wait_s`; a stranger waits as long, and learns nothing from the time either.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class MediaService:
                 raise NO_SUCH_MEDIA from e
 
     async def download(self, user_id: str, media_id: str) -> MediaDownload:
-        if not keys.is_media_id(media_id):
+        if not keys.is_media_id(media_id) or self._deleted(media_id):
             raise NO_SUCH_MEDIA
         found = await self.reads.readable_attachment(user_id, media_id)
         if found is None:
@@ -155,6 +155,14 @@ class MediaService:
             expires_at_ms=_millis(expires),
             variants=await asyncio.to_thread(sign),
         )
+
+    def _deleted(self, media_id: str) -> bool:
+        """The book saw the media deleted (its owner erased, or never attached): its objects
+        are gone, so no link is signed, even while the history view has yet to apply the
+        erasure. Past the book's day, the view alone refuses: an erasure drops the person's
+        messages, and with them every way to their attachments."""
+        record = self.watch.book.get(media_id)
+        return record is not None and record.status is MediaStatus.DELETED
 
     async def _readable_once_written(self, user_id: str, media_id: str) -> m.Attachment | None:
         """Read again after each write of the history view, until the deadline."""

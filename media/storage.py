@@ -20,7 +20,6 @@ from schemas.models import MediaErrorCode
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 CHUNK_BYTES = 1024 * 1024
 MISSING = frozenset({"404", "NoSuchKey", "NoSuchUpload", "NotFound"})
@@ -138,18 +137,18 @@ class ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_prefix(self, prefix: str) -> int:
-        """Deletes every object under `prefix`; returns how many there were."""
+        """Deletes every object under `prefix` (a media's few renditions); returns how many
+        there were. One DELETE per object, not a batched DeleteObjects: S3 requires that
+        request to carry a checksum, which boto3 sends as CRC32, and s3proxy refuses that
+        header (`NotImplemented`); a media has at most five objects."""
         deleted = 0
         with _translated(prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
-                keys: list[ObjectIdentifierTypeDef] = [
-                    {"Key": o["Key"]} for o in page.get("Contents", [])
-                ]
-                if keys:
-                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
-                    deleted += len(keys)
+                for listed in page.get("Contents", []):
+                    self.delete(listed["Key"])
+                    deleted += 1
         return deleted
 
 

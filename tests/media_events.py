@@ -95,3 +95,19 @@ def book_of(*events: m.MediaEvent) -> MediaBook:
 def ready(media_id: str, owner: str = "ana", at: datetime = T0) -> list[m.MediaEvent]:
     """A photo's events from declaration to READY."""
     return [declared(media_id, owner=owner, at=at), uploaded(media_id), processed(media_id)]
+
+
+def account_erased(user: str, at: datetime = T0) -> m.AccountErased:
+    """The accounts processor's `AccountErased` of `user`: what the media sweeper reacts to."""
+    meta = m.AccountEventMeta(
+        event_id=str(uuid.uuid4()),
+        user_id=user,
+        seq=9,
+        device_id="compliance",
+        command_id="erasure-1",
+        client_msg_id="erasure-1",
+        occurred_at=at,
+    )
+    return m.AccountErased(
+        meta=meta, erasure_id="erasure-1", officer="compliance:op1", case_ref="C-7"
+    )

@@ -1,7 +1,8 @@
 """`python -m streams.media {process|sweep}`: the media processor's composition roots.
 
 `process` runs the jobs of one lane (PARLEY_MEDIA_LANE: all, still or av); `sweep` deletes
-uploads no message attached within a day. Both are safe to restart at any point.
+uploads no message attached within a day and the media of erased people. Both are safe to
+restart at any point.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def main(argv: list[str]) -> int:
             log_out=out,
             settings=media,
             every_s=settings.media_sweep_every_s,
+            erasure_every_s=settings.media_erasure_every_s,
         )
         tracing = start_process(service, ready=sweeper.swept.is_set)
         return run_until_signalled(sweeper, then=out.close, tracing=tracing)

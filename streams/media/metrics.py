@@ -18,3 +18,4 @@ retries = Counter(
 swept = Counter(
     "parley_media_swept", "Media deleted by the sweeper, by the state they were in", ["status"]
 )
+erased = Counter("parley_media_erased", "Media deleted because their owner was erased")

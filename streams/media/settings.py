@@ -35,6 +35,9 @@ class ProcessorSettings(LogSettings):
     )
     media_lane: Lane = Field(default=Lane.ALL, description="Which kinds of upload to process")
     media_sweep_every_s: float = Field(default=600.0, gt=0, description="Sweeper period")
+    media_erasure_every_s: float = Field(
+        default=5.0, gt=0, description="How often the sweeper looks for new erasures"
+    )
 
     def group(self, role: str) -> str:
         """Per topic set and lane: each lane reads every job and keeps its own position."""

@@ -11,12 +11,16 @@ of processed media once its pre-signed PUTs have expired (`stale_staging`).
 Its state (the media of the window and which of them are attached) is rebuilt on start from
 the window's start (kafkalog/window.py), so a sweeper may be restarted at any time. It keeps
 no position, so a record it cannot decode is skipped and counted (kafkalog's policy).
+
+It also deletes the files of erased people (streams/media/erasure.py): between sweeps it
+reads the accounts topic on every `erasure_every_s`, so an erasure's files go within seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import get_args
@@ -35,6 +39,7 @@ from schemas.record import AvroRecord
 from schemas.topics import Topics
 from streams import metrics as stream_metrics
 from streams.media import metrics
+from streams.media.erasure import ErasedPeople, to_erase
 
 log = logging.getLogger("parley.media.sweeper")
 decode_event: Decoder[AvroRecord] = avro_decoder(get_args(m.Event), "an event")
@@ -81,9 +86,11 @@ class Sweeper:
         settings: MediaSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         every_s: float = 600.0,
+        erasure_every_s: float = 5.0,
     ) -> None:
         self.bootstrap = bootstrap
         self.every_s = every_s
+        self.erasure_every_s = erasure_every_s
         self.topics = topics
         self.store = store
         self.out = log_out
@@ -95,9 +102,10 @@ class Sweeper:
         self.staging_cleared: set[str] = set()
         self.stopping = threading.Event()
         self.swept = threading.Event()
-        """Set after the first sweep: the sweeper has read both topics over its window (its
-        readiness)."""
+        """Set after the first sweep: the sweeper has read both topics over its window and the
+        accounts topic whole, and deleted what was due (its readiness)."""
         self.skip = Skip(lambda topic: stream_metrics.skipped.labels(topic).inc())
+        self.erasures = ErasedPeople(bootstrap, topics, self.skip)
 
     @property
     def window(self) -> timedelta:
@@ -134,12 +142,14 @@ class Sweeper:
         )
 
     def sweep(self) -> list[str]:
-        """Catch up, delete what is due; returns the media ids deleted."""
+        """Catch up, delete what is due (erased people's media, then unattached uploads);
+        returns the media ids deleted."""
         self.catch_up()
         now = self.clock()
+        erased = self.erase()
         deleted = []
         for record in due(self.book, self.attached, now, self.settings):
-            self._delete(record)
+            self._delete(record, m.MediaDeletionReason.UNATTACHED)
             metrics.swept.labels(record.status.value).inc()
             deleted.append(record.media_id)
         for record in stale_staging(self.book, now, self.settings):
@@ -151,28 +161,52 @@ class Sweeper:
         self.staging_cleared &= set(self.book.records)
         if deleted:
             log.info("swept %d unattached uploads", len(deleted))
-        return deleted
+        return erased + deleted
 
-    def _delete(self, record: MediaRecord) -> None:
+    def erase(self) -> list[str]:
+        """Delete the media of people erased since the last look (the whole media topic is
+        searched for theirs) and any media of an erased person in the book (declared in a
+        race with the erasure); returns the media ids deleted."""
+        new = self.erasures.catch_up()
+        found = {r.media_id: r for r in self.erasures.media_of(new)} if new else {}
+        found |= {r.media_id: r for r in to_erase(self.book.records.values(), self.erasures.erased)}
+        for record in found.values():
+            self._delete(record, m.MediaDeletionReason.ERASED)
+            metrics.erased.inc()
+        self.erasures.looked_for(new)
+        if found:
+            log.info("deleted %d media of %d erased people", len(found), len(new))
+        return list(found)
+
+    def _delete(self, record: MediaRecord, reason: m.MediaDeletionReason) -> None:
+        """Every object of the media, then its event: a crash in between leaves the media
+        to be deleted again (each delete finds nothing), never an event without the deletion."""
         declared = record.declared
         if declared.upload_id is not None:
             self.store.abort_multipart(declared.object_key, declared.upload_id)
         self.store.delete(declared.object_key)
         self.store.delete_prefix(keys.media_prefix(record.media_id))
         meta = event_meta(record.media_id, record.owner_id, self.clock())
-        event = m.MediaDeleted(meta=meta, reason=m.MediaDeletionReason.UNATTACHED)
+        event = m.MediaDeleted(meta=meta, reason=reason)
         self.book.apply(event, self.out.append(event))
 
     def run(self) -> None:
         log.info(
-            "sweeper: every %.0f s, deleting what no message attached %s after its declaration",
+            "sweeper: every %.0f s, deleting what no message attached %s after its declaration;"
+            " erased people's media looked for every %.0f s",
             self.every_s,
             timedelta(seconds=self.settings.unattached_ttl_s + self.settings.sweep_grace_s),
+            self.erasure_every_s,
         )
+        sweep_at = 0.0
         while not self.stopping.is_set():
-            self.sweep()
-            self.swept.set()
-            self.stopping.wait(self.every_s)
+            if time.monotonic() >= sweep_at:
+                self.sweep()
+                self.swept.set()
+                sweep_at = time.monotonic() + self.every_s
+            else:
+                self.erase()
+            self.stopping.wait(min(self.erasure_every_s, max(0.0, sweep_at - time.monotonic())))
 
     def stop(self) -> None:
         self.stopping.set()

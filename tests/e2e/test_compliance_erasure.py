@@ -3,10 +3,13 @@ edge nodes (docs/compliance.md, "The proof").
 
 A redacted message leaves every device (a push), the history pages, search and every file.
 An erasure: a person's messages, edit, display name and device name
-carry a unique canary; the person is erased through the operator's command line
-(`python -m edge.operator erase`); then every byte of every file Parley and its platform wrote is
-scanned for the canary (UTF-8, UTF-16, base64) and for the destroyed key: 0 hits, while the
-other person's messages in the same conversations stay readable.
+carry a unique canary, and a file they sent another in its bytes; the person is erased through
+the operator's command line (`python -m edge.operator erase`); then every byte of every file
+Parley and its platform wrote is scanned for the canaries (UTF-8, UTF-16, base64) and for the
+destroyed key: 0 hits, while the other person's messages in the same conversations stay
+readable. Their files: every object of each of their media leaves the bucket, the media topic
+says `MediaDeleted(ERASED)`, and nobody gets a link to them, while another person's file in
+the same conversation is still served.
 
 What is flushed before the last scan, and how: the processes are stopped (RocksDB closes its
 stores, process logs are closed); the search view purged the segments that held the person's
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -30,16 +34,25 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from confluent_kafka import Consumer, TopicPartition
+from yarl import URL
 
+from client.errors import ApiError
+from client.sdk import ParleyClient
+from edge.protocol.events import MessageSent
 from infra.settings import PlatformSettings
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.cold.settings import ArchiveLocation
+from media.keys import media_prefix, upload_key
+from objectstore.client import connect
+from objectstore.settings import S3Settings
 from schemas import models as m
 from sealing.bodies import BodyOpener
 from sealing.envelope import Sealer
 from sealing.keystore import SqliteKeyStore
 from sealing.ring import KeyRing
+from tests import media_files as f
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.scan import key_forms, scan, text_forms
@@ -211,12 +224,126 @@ async def redaction_proof(cluster: ParleyCluster) -> None:
         await close_all(ann, bob)
 
 
+def test_an_erased_persons_files_are_deleted_and_never_served_again(
+    cluster: ParleyCluster,
+) -> None:
+    asyncio.run(erased_files(cluster))
+
+
+async def erased_files(cluster: ParleyCluster) -> None:
+    """Ann's attached photo, her upload left half-way (a staging object only) and her upload
+    completed but never attached: after her erasure, no object of any of them is in the
+    bucket, the media topic says `MediaDeleted(ERASED)` of each, Bo is refused a link to her
+    photo (`not_found`) and a link he had before reads nothing; Bo's own photo in the same
+    conversation is still served."""
+    base = cluster.url(0)
+    ann = ParleyClient(base, request_timeout=30.0)
+    bo = ParleyClient(cluster.url(1), request_timeout=30.0)
+    names = [f"{who}{uuid.uuid4().hex[:6]}" for who in ("ann", "bo")]
+    for client, name in zip((ann, bo), names, strict=True):
+        await client.register(name, PASSWORD)
+        await client.login(name, PASSWORD)
+    cid = (await ann.create_direct(names[1])).conversation_id
+    hers = await ann.send_file(cid, f.image_bytes("PNG", 300, 200), file_name="hers.png")
+    his = await bo.send_file(cid, f.image_bytes("PNG", 200, 100), file_name="his.png")
+    (photo,) = await attached(bo, cid, hers)
+    (own,) = await attached(bo, cid, his)
+    unattached = (await ann.upload_file(b"kept aside\n", content_type="text/plain")).media_id
+    staged = await half_uploaded(base, ann, b"never completed\n")
+    ann_media = {photo, unattached, staged}
+    before = await bo.download_links(photo)
+    assert (await fetched(before.variants[0].url)) == 200
+    for media_id in ann_media:
+        assert await asyncio.to_thread(objects_of, media_id), f"{media_id} has objects first"
+
+    report = await asyncio.to_thread(operator, cluster, "erase", "--user", names[0])
+    assert report["account_seq"] is not None
+
+    async def erased() -> bool:
+        return await asyncio.to_thread(erased_media, cluster) >= ann_media
+
+    await eventually(erased, "MediaDeleted(ERASED) of each of ann's media", DEADLINE_S)
+
+    async def erased_in_history() -> bool:
+        page = await bo.fetch_history(cid, after=0, limit=100)
+        return any(e.event.type == "SenderContentErased" for e in page.events)
+
+    await eventually(erased_in_history, "the erasure in bo's history", DEADLINE_S)
+    for media_id in ann_media:
+        assert await asyncio.to_thread(objects_of, media_id) == [], media_id
+    with pytest.raises(ApiError) as refused:
+        await bo.download_links(photo)
+    assert refused.value.code == "not_found"
+    assert (await fetched(before.variants[0].url)) == 404, "a link handed out before reads nothing"
+    assert own not in await asyncio.to_thread(erased_media, cluster)
+    kept = await bo.download_links(own)
+    assert {await fetched(v.url) for v in kept.variants} == {200}, "bo's photo is still served"
+    await ann.close()
+    await bo.close()
+
+
+async def attached(reader: ParleyClient, cid: str, seq: int) -> list[str]:
+    """The media ids the message at `seq` attaches, as `reader` reads it."""
+    page = await reader.fetch_history(cid, after=seq - 1, limit=1)
+    sent = page.events[0].event
+    assert isinstance(sent, MessageSent), sent
+    return [a.media_id for a in sent.attachments]
+
+
+async def half_uploaded(base: str, who: ParleyClient, data: bytes) -> str:
+    """An upload declared and PUT, never completed: its bytes are only in staging."""
+    headers = {"Authorization": f"Bearer {who.token}"}
+    declaration = {
+        "size_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "content_type": "text/plain",
+        "file_name": "draft.txt",
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/v1/media", json=declaration, headers=headers) as answer:
+            ticket = await answer.json()
+            assert answer.status == 201, ticket
+        (part,) = ticket["parts"]
+        url = URL(part["url"], encoded=True)
+        async with http.put(url, data=data, headers=ticket["headers"]) as answer:
+            assert answer.status == 200, await answer.text()
+    media_id: str = ticket["media_id"]
+    return media_id
+
+
+async def fetched(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(URL(url, encoded=True)) as answer:
+        await answer.read()
+        return answer.status
+
+
+def objects_of(media_id: str) -> list[str]:
+    """Every object of the media in the bucket: its staging key and what was published."""
+    settings = S3Settings()
+    client = connect(settings)
+    found = []
+    for prefix in (upload_key(media_id), media_prefix(media_id)):
+        listed = client.list_objects_v2(Bucket=settings.s3_bucket, Prefix=prefix)
+        found += [o["Key"] for o in listed.get("Contents", [])]
+    return found
+
+
+def erased_media(cluster: ParleyCluster) -> set[str]:
+    """The media the media topic says were deleted for an erasure."""
+    events = decoded(read_committed(cluster.topics.media.name, expected=1))
+    return {
+        e.meta.media_id
+        for e in events
+        if isinstance(e, m.MediaDeleted) and e.reason == m.MediaDeletionReason.ERASED
+    }
+
+
 def test_an_erased_person_leaves_no_readable_copy_in_any_file(cluster: ParleyCluster) -> None:
     asyncio.run(erasure_proof(cluster))
 
 
 async def erasure_proof(cluster: ParleyCluster) -> None:
-    secret, kept = canary(), canary()
+    secret, kept, filed_secret = canary(), canary(), canary()
     data_dir = PlatformSettings().data_dir
     async with aiohttp.ClientSession() as http:
         base = cluster.url(0)
@@ -241,6 +368,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         for i, cid in enumerate((direct, group)):
             answer = await bob.devices[0].request(send_frame(cid, f"yo {kept} {i}", f"b{i}"))
             assert answer["type"] == "response", answer
+        file_id = await file_of(base, (ann, bob), direct, filed_secret)
 
         # Sealed in the log, opened on the way out: the search view indexed the opened text,
         # bob reads it in plain, and the broker's files never saw it.
@@ -261,6 +389,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
             f"the scan finds the canary where it is by design, the search index: {before}"
         )
         assert kafka_hits(before, data_dir) == [], "plaintext reached the broker or S3"
+        await asyncio.to_thread(only_in_objects_of, cluster, file_id, filed_secret)
         key = person_key(cluster, ann.name)
         key_files = {f for f, _ in await asyncio.to_thread(scan, roots(cluster), key_forms(key))}
         assert key_files == {str(cluster.work / "state" / f"{cluster.prefix}-keys.sqlite")}
@@ -275,6 +404,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
             return await search(http, base, bob, secret) == []
 
         await eventually(gone_from_search, "ann's messages gone from search", DEADLINE_S)
+        await out_of_every_file(cluster, filed_secret, "ann's file deleted from S3's storage")
         assert len(await search(http, base, bob, kept)) == 2, "bob's messages stay"
         for cid in (direct, group):
             page = await history(bob.devices[0], cid)
@@ -299,24 +429,58 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         await close_all(ann, bob)
 
     cluster.stop()  # RocksDB closes its stores and every process log is closed
-    nothing_left(cluster, ann.name, (secret, kept), key, {direct, group})
+    nothing_left(cluster, ann.name, (secret, kept, filed_secret), key, {direct, group})
+
+
+async def file_of(base: str, sender_reader: tuple[Person, Person], cid: str, secret: str) -> str:
+    """A file the sender sends to `cid` (with a caption, so that the message has a sealed
+    body), whose bytes hold `secret`: its media id, as the reader sees it attached. The
+    secret is not in its name: file names are plain in the media and events topics
+    (docs/compliance.md, "The honest limits")."""
+    sender, reader = sender_reader
+    async with (
+        ParleyClient(base, sender.tokens[0], request_timeout=30.0) as sending,
+        ParleyClient(base, reader.tokens[0], request_timeout=30.0) as reading,
+    ):
+        seq = await sending.send_file(cid, f"notes {secret}\n".encode(), caption="the notes")
+        (media_id,) = await attached(reading, cid, seq)
+    return media_id
+
+
+async def out_of_every_file(cluster: ParleyCluster, secret: str, what: str) -> None:
+    async def gone() -> bool:
+        return await asyncio.to_thread(scan, roots(cluster), text_forms(secret)) == []
+
+    await eventually(gone, what, DEADLINE_S)
+
+
+def only_in_objects_of(cluster: ParleyCluster, media_id: str, secret: str) -> None:
+    """The file's bytes are in its S3 objects (the scan sees them), and nowhere else."""
+    found = scan(roots(cluster), text_forms(secret))
+    assert found and all(media_id in path for path, _ in found), found
 
 
 def nothing_left(
-    cluster: ParleyCluster, erased: str, canaries: tuple[str, str], key: bytes, cids: set[str]
+    cluster: ParleyCluster,
+    erased: str,
+    canaries: tuple[str, str, str],
+    key: bytes,
+    cids: set[str],
 ) -> None:
     """Every file scanned once the processes are stopped, then the log read back.
-    `canaries`: the erased person's and the other person's."""
-    secret, kept = canaries
+    `canaries`: the erased person's, the other person's, and the one in the erased person's
+    file's bytes."""
+    secret, kept, filed = canaries
     after = scan(roots(cluster), text_forms(secret))
     assert after == [], f"the canary is still readable in {after}"
+    assert scan(roots(cluster), text_forms(filed)) == [], "the erased person's file is in a file"
     assert scan(roots(cluster), key_forms(key)) == [], "the destroyed key is in a file"
     assert scan(roots(cluster), text_forms(kept)), "bob's messages stay (the scan still finds)"
     # The log itself: the erased person's sealed bodies no longer open with the host's key
     # store; bob's do.
     opened = log_bodies(cluster, cids)
     assert {text for who, text in opened if who == erased} == {None}
-    assert len([who for who, _ in opened if who == erased]) == 4  # 3 sends and an edit
+    assert len([who for who, _ in opened if who == erased]) == 5  # 4 sends and an edit
     assert sorted(text or "" for who, text in opened if who != erased) == [
         f"yo {kept} 0",
         f"yo {kept} 1",

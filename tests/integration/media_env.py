@@ -55,10 +55,16 @@ class MediaEnv:
         )
 
     def upload(
-        self, data: bytes, content_type: str, *, complete: bool = True, encrypted: bool = False
+        self,
+        data: bytes,
+        content_type: str,
+        *,
+        complete: bool = True,
+        encrypted: bool = False,
+        owner: m.Actor = ANA,
     ) -> tuple[UploadTicket, MediaRecord]:
-        """Declared and sent by ANA as a client would (and completed, unless not): the ticket
-        and the media's record afterwards."""
+        """Declared and sent by `owner` as a client would (and completed, unless not): the
+        ticket and the media's record afterwards."""
         service = self.service()
         request = UploadRequest(
             size_bytes=len(data),
@@ -67,10 +73,10 @@ class MediaEnv:
             file_name="upload",
             encrypted=encrypted,
         )
-        ticket = service.declare(ANA, request)
+        ticket = service.declare(owner, request)
         assert set(send(ticket, data)) == {200}
         if complete:
-            service.complete(ANA.user_id, ticket.media_id)
+            service.complete(owner.user_id, ticket.media_id)
         record = service.book.get(ticket.media_id)
         assert record is not None
         return ticket, record

@@ -36,9 +36,11 @@ def need_ffmpeg() -> None:
         pytest.fail("ffmpeg is not installed: run infra/setup.sh as root (apt-get install ffmpeg)")
 
 
-def uploaded(env: MediaEnv, data: bytes, content_type: str, **extra: bool) -> m.MediaUploaded:
+def uploaded(
+    env: MediaEnv, data: bytes, content_type: str, *, encrypted: bool = False
+) -> m.MediaUploaded:
     """Declared, sent and completed as a client would; the job the processor then gets."""
-    _, record = env.upload(data, content_type, **extra)
+    _, record = env.upload(data, content_type, encrypted=encrypted)
     assert record.uploaded is not None
     return record.uploaded
 
