@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from kafkalog.decoding import Decoder, avro_decoder
 from kafkalog.follower import Decoded, Follower, Skip
 from kafkalog.presets import FOLLOWER, IMMEDIATE, private_reader, producer
+from kafkalog.records import is_fatal
 from schemas import codec
 from schemas import models as m
 from schemas.partitioning import partition_for
@@ -138,7 +139,7 @@ class LogFollower(Generic[T]):
                         # self-pipe), and under load a batch holds tens of records
                         self.loop.call_soon_threadsafe(self.apply_batch, items)
                 except KafkaException as e:
-                    if e.args[0].fatal():
+                    if is_fatal(e.args[0]):
                         raise
                     log.warning("follower of %s: %s; retrying", self.topic, e)
                     self.stopping.wait(RETRY_PAUSE_S)

@@ -20,7 +20,7 @@ from kafkalog.batches import next_batch
 from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import Decoder, UnusableRecordError
 from kafkalog.output import Sink
-from kafkalog.records import position
+from kafkalog.records import is_fatal, position
 from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.log")
@@ -106,7 +106,7 @@ class RecordReader:
             if self.on_end is not None and partition is not None:
                 self.on_end(partition)
             return False
-        if error.fatal():
+        if is_fatal(error):
             raise KafkaException(error)
         log.warning("consumer of %s: %s", record.topic(), error)
         if self.kafka_errors is not None:

@@ -30,3 +30,11 @@ def next_offsets(records: Iterable[Message]) -> dict[int, int]:
         partition, offset = position(record)
         found[partition] = offset + 1
     return found
+
+
+def is_fatal(error: KafkaError) -> bool:
+    """A client that cannot go on. librdkafka reports some fatal consumer errors (a static
+    member fenced by another with its group.instance.id, after a broker restart) on a record
+    as `_FATAL` while `fatal()` says False; the consumer then never fetches again, so the
+    process must stop and be restarted, not log it and wait."""
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL

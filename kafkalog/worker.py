@@ -19,6 +19,7 @@ from typing import Protocol
 
 from confluent_kafka import KafkaException
 
+from kafkalog.records import is_fatal
 from telemetry.tracing import Tracing
 
 log = logging.getLogger("parley.process")
@@ -54,7 +55,7 @@ def run_until_signalled(
     try:
         worker.run()
     except KafkaException as e:
-        if e.args[0].fatal() or stopping:
+        if is_fatal(e.args[0]) or stopping:
             raise
         log.error("transient Kafka error, restarting in %.0f s: %s", RESTART_PAUSE_S, e)
         _finish(then, tracing)

@@ -21,7 +21,7 @@ from kafkalog.decoding import (
 )
 from kafkalog.follower import Follower, Park, Skip
 from kafkalog.output import AckedOutput
-from kafkalog.records import next_offsets
+from kafkalog.records import is_fatal, next_offsets
 from schemas import codec
 from schemas import models as m
 from schemas.topics import session_key
@@ -146,6 +146,20 @@ def test_transport_errors_are_sorted_out_ends_reported_and_a_fatal_one_raises() 
     assert [d.value.meta.seq for d in reader.next(10, idle_s=0)] == [1]
     assert ends == [3]
     assert errors.labels("_TRANSPORT")._value.get() == 1
+    with pytest.raises(KafkaException):
+        reader.next(10, idle_s=0)
+
+
+def test_a_fenced_static_member_raises_though_its_error_says_not_fatal() -> None:
+    """Seen in `python -m bench chaos`: after a broker restart the fan-out's consumer got
+    `_FATAL` ("static consumer fenced by other consumer with same group.instance.id") on a
+    record, with `fatal()` False; logged and skipped, it left the fan-out alive and
+    pushing nothing. It must stop the process, so that the supervisor restarts it."""
+    fenced = KafkaError(KafkaError._FATAL, "static consumer fenced", fatal=False)
+    assert is_fatal(fenced)
+    assert not is_fatal(KafkaError(KafkaError._TRANSPORT, "broker down"))
+    consumer = FakeConsumer([error(KafkaError._FATAL, fatal=False)])
+    reader = follower(consumer, FakeProducer())
     with pytest.raises(KafkaException):
         reader.next(10, idle_s=0)
 
