@@ -22,7 +22,7 @@ from typing import Self
 from rocksdict import AccessType, Options, Rdict
 
 from kafkalog.rocks import scan
-from projections.store import READY_KEY
+from projections.store import POSITION, READY_KEY, positions_in
 
 
 class ViewUnavailableError(Exception):
@@ -72,6 +72,11 @@ class ViewReader:
         the same log must agree on (operators diff it; the rebuild test compares it)."""
         self._catch_up()
         return {k: v for k, v in self._scan(b"") if k != READY_KEY}
+
+    def positions(self) -> dict[int, int]:
+        """The next offset to read per partition, as the primary last wrote them."""
+        self._catch_up()
+        return positions_in(self._scan(POSITION))
 
     def close(self) -> None:
         """Idempotent, so that an owner may close in both its happy path and its cleanup."""

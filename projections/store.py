@@ -111,6 +111,11 @@ def decode_int(value: bytes) -> int:
     return int(value)
 
 
+def positions_in(records: Iterable[tuple[bytes, bytes]]) -> dict[int, int]:
+    """Partition -> next offset, from the position records (the keys under `POSITION`)."""
+    return {partition_of_position_key(k): decode_int(v) for k, v in records}
+
+
 class ViewStore:
     """The primary (only writing) instance of a view's RocksDB."""
 
@@ -133,7 +138,7 @@ class ViewStore:
 
     def positions(self) -> dict[int, int]:
         """The next offset to read per partition, as of the last written batch."""
-        return {partition_of_position_key(k): decode_int(v) for k, v in self.scan(POSITION)}
+        return positions_in(self.scan(POSITION))
 
     def write(self, changes: dict[bytes, bytes | None], positions: dict[int, int]) -> None:
         """Puts (deletes, as None) and the tracking record, atomically."""

@@ -16,13 +16,7 @@ from projections.reader import ViewReader
 from projections.search.documents import dump
 from projections.search.projection import MessageDoc
 from projections.search.query import SearchReader
-from projections.store import (
-    POSITION,
-    READY_KEY,
-    decode_int,
-    partition_of_position_key,
-    position_key,
-)
+from projections.store import READY_KEY
 from schemas.topics import Topics
 from tests.integration.processes import ParleyProcess, wait_until
 
@@ -230,12 +224,7 @@ class NamedViewProcess(ViewProcess[Reader]):
             finally:
                 reader.close()
         with ViewReader(self.store_path, max_staleness_s=0) as rocks:
-            held = rocks.dump()
-        return {
-            partition_of_position_key(key): decode_int(value)
-            for key, value in held.items()
-            if key.startswith(POSITION) and len(key) == len(position_key(0))
-        }
+            return rocks.positions()
 
     def dump(self) -> object:
         """The search view is a tantivy index; every other view in VIEWS is RocksDB."""
