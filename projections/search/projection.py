@@ -97,6 +97,9 @@ def apply(
     cid, seq = meta.conversation_id, keyable_seq(meta.seq)
     if isinstance(event, m.MessageEdited | m.MessageRedacted | m.MessageDeleted):
         keyable_seq(event.target_seq)
+    elif isinstance(event, m.MessagesExpired):
+        for target in event.seqs:
+            keyable_seq(target)
     if seq <= last_seq:
         return []
     changes: list[Change] = []

@@ -28,8 +28,7 @@ from tests.integration.log import (
     fresh_topics,
     read_committed,
 )
-from tests.integration.processes import wait_until
-from tests.integration.test_sequencer_crash import produced_so_far
+from tests.integration.test_sequencer_crash import kill_once_written
 
 PARTITIONS = 4
 
@@ -241,13 +240,9 @@ def test_kill_9_mid_stream_then_restart(
     producer_thread = threading.Thread(target=stream)
     producer_thread.start()
     try:
-        wait_until(
-            lambda: produced_so_far(topics.accounts.name, PARTITIONS) > expected_events // 4,
-            60,
-            "a quarter of the events",
+        killed_at = kill_once_written(
+            registry, topics.accounts.name, PARTITIONS, expected_events // 4
         )
-        registry.kill()
-        killed_at = produced_so_far(topics.accounts.name, PARTITIONS)
         if state_after_crash == "wiped":
             shutil.rmtree(state_dir)
         producer_thread.join()

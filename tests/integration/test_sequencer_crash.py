@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from schemas import models as m
 from tests.integration.log import (
@@ -20,7 +21,7 @@ from tests.integration.log import (
     fresh_topics,
     read_committed,
 )
-from tests.integration.processes import wait_until
+from tests.integration.processes import ParleyProcess
 from tests.integration.sequencer_process import SequencerProcess
 from tests.integration.test_sequencer_ordering import assert_dense
 
@@ -29,8 +30,9 @@ N = 4000
 
 
 def produced_so_far(topic: str, partitions: int) -> int:
-    """Records in `topic` so far; 0 while a new topic's leaders are still being elected
-    (regression: NOT_LEADER_FOR_PARTITION right after creation failed the crash test)."""
+    """Records committed to `topic` so far: the last stable offsets, so commit markers count
+    and an open transaction's records do not; 0 while a new topic's leaders are still being
+    elected (regression: NOT_LEADER_FOR_PARTITION right after creation failed the crash test)."""
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "watermarks"})
     try:
         return sum(
@@ -70,17 +72,40 @@ class StreamAcrossAKill(threading.Thread):
         self.out.flush()
 
 
+def kill_once_written(process: ParleyProcess, topic: str, partitions: int, records: int) -> int:
+    """kill -9 `process` as soon as `topic` holds more than `records` records, counting them
+    as they are written (read uncommitted, one consumer) so that the kill lands within a
+    fetch of that point; the records committed by then (`produced_so_far`). Regression:
+    polling the end offsets with a new consumer every 50 ms let a fast CI machine's
+    sequencer read every command sent so far before the kill came."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": BOOTSTRAP,
+            "group.id": f"kill-{topic}",
+            "isolation.level": "read_uncommitted",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+        }
+    )
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    deadline = time.monotonic() + 120
+    seen = 0
+    try:
+        while seen <= records:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {records} records in {topic}")
+            seen += sum(1 for r in consumer.consume(1000, timeout=0.1) if r.error() is None)
+        process.kill()
+    finally:
+        consumer.close()
+    return produced_so_far(topic, partitions)
+
+
 def kill_mid_stream(
     sequencer: SequencerProcess, stream: StreamAcrossAKill, events_topic: str, partitions: int
 ) -> int:
     """kill -9 once a quarter of the events are written; the events written by then."""
-    wait_until(
-        lambda: produced_so_far(events_topic, partitions) > stream.n // 4,
-        120,
-        "a quarter of the events",
-    )
-    sequencer.kill()
-    written = produced_so_far(events_topic, partitions)
+    written = kill_once_written(sequencer, events_topic, partitions, stream.n // 4)
     stream.killed.set()
     return written
 

@@ -133,6 +133,10 @@ def event_meta(seq: int, occurred_at: datetime) -> m.EventMeta:
             ),
             "seq -1",
         ),
+        (
+            m.MessagesExpired(meta=event_meta(3, datetime(2026, 1, 1, tzinfo=UTC)), seqs=[2, -1]),
+            "seq -1",
+        ),
     ],
 )
 def test_the_search_view_parks_an_event_its_index_cannot_hold(
@@ -140,9 +144,10 @@ def test_the_search_view_parks_an_event_its_index_cannot_hold(
 ) -> None:
     """Regression (found by hypothesis): a redaction of seq -94206494 reached tantivy's
     unsigned seq field, which raised ValueError out of the batch and stopped the search
-    view on every restart; a time before 1970 would have done the same to the unsigned
-    time field. Each is now unapplicable, parked by the follower, and the index is as
-    before: the batch still commits."""
+    view on every restart (CI later found the same through an expiry listing seq -1); a
+    time before 1970 would have done the same to the unsigned time field. Each is now
+    unapplicable, parked by the follower, and the index is as before: the batch still
+    commits."""
     store = SearchStore(tmp_path / "index", heap_bytes=fuzz.SEARCH_HEAP_BYTES)
     batch = SearchBatch(store)
     refused = add_event(batch, event, codec.encode(event))
