@@ -71,6 +71,7 @@ def apply(
     elif isinstance(event, m.MemberRoleChanged):
         changes += _role(cid, event.user_id, event.role)
     elif isinstance(event, m.MessageSent):
+        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
         changes += [Put(attached_key(a.media_id, cid, seq), b"") for a in event.attachments]
     elif isinstance(event, m.MemberRemoved):
         tenures = _tenures(get, event.user_id, cid)
@@ -98,8 +99,6 @@ def apply(
         changes.append(Put(hidden_key(meta.actor.user_id, cid, event.target_seq), b""))
     elif isinstance(event, m.MessageEdited):
         changes.append(Put(edit_key(cid, event.target_seq), encoded))
-    elif isinstance(event, m.MessageSent):
-        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
     elif isinstance(event, m.ReactionAdded):
         changes.append(
             Put(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji), b"")
