@@ -32,7 +32,7 @@ import orjson
 from pydantic import BaseModel
 
 from bench.device import Device, call, sign_up
-from bench.erasure import documents_of, edge_settings, matches
+from bench.erasure import IN_FLIGHT, documents_of, edge_settings, matches
 from bench.services import edge_port, parley_running
 from bench.stats import latency_summary
 from edge.app import view_path
@@ -158,7 +158,7 @@ async def _search(reader: SearchReader, target: Target) -> float:
 
 
 async def _send_all(device: Device, targets: list[tuple[str, str]]) -> list[Target]:
-    slots = asyncio.Semaphore(50)
+    slots = asyncio.Semaphore(IN_FLIGHT)
 
     async def send(cid: str, token: str) -> Target:
         async with slots:
