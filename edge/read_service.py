@@ -25,6 +25,7 @@ from edge.protocol.answers import (
 )
 from edge.protocol.frames import SearchParameters
 from edge.search_hits import search_page, search_request
+from projections.history.layout import Lifetime
 from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
 from schemas import codec
@@ -42,6 +43,8 @@ class History(HistoryView, Protocol):
     def event(self, conversation_id: str, seq: int) -> bytes | None: ...
 
     def attached_in(self, media_id: str) -> list[tuple[str, int]]: ...
+
+    def lifetime(self, conversation_id: str) -> Lifetime: ...
 
     def refresh(self) -> None: ...
 
@@ -144,6 +147,17 @@ class ReadService:
             return None
 
         return await self._read(find)
+
+    async def lifetime(self, cid: str, *, fresh: bool = False) -> tuple[Lifetime, int]:
+        """The conversation's lifetime settings, and the seq of the view's last event there
+        (what they reflect). `fresh`: catch the view up first (it has just written)."""
+
+        def read() -> tuple[Lifetime, int]:
+            if fresh:
+                self.history.refresh()
+            return self.history.lifetime(cid), self.history.last_seq(cid)
+
+        return await self._read(read)
 
     def conversations(self, user_id: str) -> ConversationList:
         return ConversationList(
