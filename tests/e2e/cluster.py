@@ -25,6 +25,7 @@ PROCESSES = (
     "projections.history",
     "projections.inbox",
     "projections.search",
+    "streams.expiry",
 )
 MEDIA_PROCESSES = {"media-process": "process", "media-sweep": "sweep"}
 """`python -m streams.media <command>`, by process name."""
