@@ -43,8 +43,8 @@ PROCESSORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("expiry", "streams.expiry", ()),
 )
 """In start order: writers of the log, the fan-out, the views, the archive, the media
-processor and sweeper, then the expiry processor (name, module, its arguments). Processor k (from 1) serves metrics and
-probes on metrics_port + k."""
+processor and sweeper, then the expiry processor (name, module, its arguments). Processor k
+(from 1) serves metrics and probes on metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:
