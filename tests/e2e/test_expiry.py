@@ -32,13 +32,15 @@ from sealing.ring import KeyRing
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
-from tests.integration.log import decoded, read_committed
+from tests.integration.log import CommandProducer, command_meta, decoded, read_committed
 
 LIFETIME_MS = 4000
 CLUSTER_ENV = {
     "PARLEY_DISAPPEARING_CHOICES_MS": f"[{LIFETIME_MS}, 86400000, 604800000, 7776000000]",
     "PARLEY_EXPIRY_BUCKET_S": "5",
+    "PARLEY_RETENTION_DAYS": "30",
 }
+DAY_MS = 86_400_000
 DEADLINE_S = 60.0
 EXPIRY = "streams.expiry"
 
@@ -162,6 +164,8 @@ async def disappearing(cluster: ParleyCluster) -> None:
 
         logged = await asyncio.to_thread(sent_in_log, cluster, cid, seq)
         assert logged.expires_after_ms == LIFETIME_MS
+        first = await asyncio.to_thread(sent_in_log, cluster, cid, kept_seq)
+        assert first.expires_after_ms == 30 * DAY_MS  # the deployment's default
         assert isinstance(logged.body, m.SealedBody)
         content_key = ContentKeyId.parse(logged.body.key_id)
         assert content_key.bucket_end_s is not None, logged.body.key_id
@@ -254,4 +258,43 @@ async def killed(cluster: ParleyCluster) -> None:
             if isinstance(e, m.MessagesExpired) and e.meta.conversation_id == cid
         ]
         assert [e.seqs for e in expired] == [(seq,)], expired
+        await close_all(ann, bob)
+
+
+def test_retention_and_the_default_bound_what_the_edge_seals(cluster: ParleyCluster) -> None:
+    asyncio.run(retention(cluster))
+
+
+async def retention(cluster: ParleyCluster) -> None:
+    """The deployment's default (30 days here), then a conversation's retention set by an
+    officer (2 days: a `SetRetention` already in the log, as the compliance REST sends it),
+    then disappearing messages on top: each message lives the shortest that applies."""
+    async with aiohttp.ClientSession() as http:
+        base = cluster.url(0)
+        ann = await person(http, cluster, "ann")
+        bob = await person(http, cluster, "bob")
+        cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
+        device = ann.devices[0]
+
+        async def lifetime_of(text: str) -> int | None:
+            sent = await device.request(send_frame(cid, text, uuid.uuid4().hex))
+            logged = await asyncio.to_thread(sent_in_log, cluster, cid, sent["result"]["seq"])
+            return logged.expires_after_ms
+
+        assert await lifetime_of("by default") == 30 * DAY_MS
+        officer = CommandProducer(cluster.topics)
+        officer.send(m.SetRetention(meta=command_meta(cid, "compliance:olga"), keep_days=2))
+        officer.producer.flush(10)
+
+        async def in_pages() -> bool:
+            return "RetentionSet" in await page(device, cid)
+
+        await eventually(in_pages, "the retention in the history view", DEADLINE_S)
+        assert await lifetime_of("kept two days") == 2 * DAY_MS
+        status, _ = await put_disappearing(http, base, ann, cid, {"after_ms": 7 * DAY_MS})
+        assert status == 200
+        assert await lifetime_of("still two days") == 2 * DAY_MS
+        status, _ = await put_disappearing(http, base, ann, cid, {"after_ms": LIFETIME_MS})
+        assert status == 200
+        assert await lifetime_of("four seconds") == LIFETIME_MS
         await close_all(ann, bob)
