@@ -272,6 +272,7 @@ def _lifetimes(settings: EdgeSettings, reads: ReadService) -> MessageLifetimes:
         choices_ms=own.disappearing_choices_ms,
         default_days=own.retention_days,
         writes=ViewWrites(view_path(settings, "history")),
+        expiry_of=reads.expiry_of,
     )
 
 

@@ -218,11 +218,18 @@ class CommandService:
         command: m.Command
         match change:
             case f.EditMessage():
+                lifetime = None
+                if self.lifetimes is not None:
+                    lifetime = await self.lifetimes.for_edit(change.conversation_id, change.seq)
                 command = m.EditMessage(
                     meta=meta,
                     target_seq=change.seq,
                     body=self._sealed(
-                        change.body, change.conversation_id, user_id, may_be_blank=True
+                        change.body,
+                        change.conversation_id,
+                        user_id,
+                        may_be_blank=True,
+                        expires_after_ms=lifetime,
                     ),
                 )
             case f.DeleteMessage():

@@ -8,6 +8,7 @@ them, so a view that lags makes a `conflict`, never a message that lives too lon
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 from edge.errors import NOT_READY, ClientError, ErrorCode
@@ -18,6 +19,8 @@ from sealing.lifetimes import DISAPPEARING_CHOICES_MS, choices_said
 LifetimeRead = Callable[..., Awaitable[tuple[Lifetime, int]]]
 """`(cid, fresh=...)`: the conversation's settings and the view's last seq there
 (ReadService.lifetime)."""
+ExpiryRead = Callable[[str, int], Awaitable[int | None]]
+"""`(cid, seq)`: when that message expires, Unix ms (ReadService.expiry_of)."""
 
 
 class MessageLifetimes:
@@ -29,10 +32,15 @@ class MessageLifetimes:
         default_days: int | None = None,
         writes: ViewWrites | None = None,
         wait_s: float = 2.0,
+        expiry_of: ExpiryRead | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         """`writes`: word from the history view that it wrote, so that a setting's answer
-        waits until this edge's next send sees it (read your own writes)."""
+        waits until this edge's next send sees it (read your own writes). `expiry_of`: when
+        a message expires, so that an edit of it is sealed to die with it."""
         self.read = read
+        self.expiry_of = expiry_of
+        self.wall = wall
         self.choices_ms = choices_ms
         self.default_days = default_days
         self.writes = writes
@@ -53,6 +61,20 @@ class MessageLifetimes:
                 raise
             lifetime = Lifetime()
         return lifetime.limit_ms(self.default_days)
+
+    async def for_edit(self, cid: str, seq: int) -> int | None:
+        """The lifetime to seal an edit of the message at `seq` under: what is left of the
+        message's, so that the new text dies with it (in the same bucket). None: the
+        message never expires. A message whose time has come takes no edit."""
+        if self.expiry_of is None:
+            return None
+        due_ms = await self.expiry_of(cid, seq)
+        if due_ms is None:
+            return None
+        left_ms = due_ms - int(self.wall() * 1000)
+        if left_ms <= 0:
+            raise ClientError(ErrorCode.NO_SUCH_MESSAGE, f"message {seq} has expired")
+        return left_ms
 
     def close(self) -> None:
         if self.writes is not None:

@@ -159,6 +159,19 @@ class ReadService:
 
         return await self._read(read)
 
+    async def expiry_of(self, cid: str, seq: int) -> int | None:
+        """When the message at `seq` expires (Unix ms); None if it never does, or the view
+        holds no message there (the sequencer answers an edit of that)."""
+
+        def read() -> int | None:
+            raw = self.history.event(cid, seq)
+            sent = None if raw is None else codec.decode(raw)
+            if not isinstance(sent, m.MessageSent) or sent.expires_after_ms is None:
+                return None
+            return int(sent.meta.occurred_at.timestamp() * 1000) + sent.expires_after_ms
+
+        return await self._read(read)
+
     def conversations(self, user_id: str) -> ConversationList:
         return ConversationList(
             conversations=[

@@ -82,17 +82,29 @@ def pushed(device: RawDevice, kind: str) -> list[dict[str, Any]]:
     return [e for e in events if e["type"] == kind]
 
 
+async def edit(device: RawDevice, cid: str, seq: int, text: str) -> dict[str, Any]:
+    frame = {"type": "edit", "conversation_id": cid, "seq": seq}
+    changed = await device.request({**frame, "body": {"kind": "plain", "text": text}})
+    assert changed["type"] == "response", changed
+    return changed
+
+
 def told_set(device: RawDevice) -> bool:
     return pushed(device, "DisappearingMessagesSet") != []
 
 
-def sent_in_log(cluster: ParleyCluster, cid: str, seq: int) -> m.MessageSent:
+def event_in_log(cluster: ParleyCluster, cid: str, seq: int) -> Any:
     records = read_committed(cluster.topics.events.name, expected=0, deadline_s=20)
     for event in decoded(records):
         if event.meta.conversation_id == cid and event.meta.seq == seq:
-            assert isinstance(event, m.MessageSent)
             return event
     raise AssertionError(f"no event at {cid}#{seq} in the log")
+
+
+def sent_in_log(cluster: ParleyCluster, cid: str, seq: int) -> m.MessageSent:
+    event = event_in_log(cluster, cid, seq)
+    assert isinstance(event, m.MessageSent)
+    return event
 
 
 def key_store(cluster: ParleyCluster) -> SqliteKeyStore:
@@ -147,7 +159,7 @@ def test_a_disappearing_message_leaves_devices_pages_search_and_its_key(
 
 
 async def disappearing(cluster: ParleyCluster) -> None:
-    kept, secret = canary(), canary()
+    kept, secret, edited = canary(), canary(), canary()
     async with aiohttp.ClientSession() as http:
         base = cluster.url(0)
         ann = await person(http, cluster, "ann")
@@ -161,6 +173,7 @@ async def disappearing(cluster: ParleyCluster) -> None:
         assert status == 200 and answer["seq"] == kept_seq + 1, answer
         sent = await bob.devices[1].request(send_frame(cid, f"gone soon {secret}", "e2"))
         seq = sent["result"]["seq"]
+        changed = await edit(bob.devices[1], cid, seq, f"gone too {edited}")
 
         logged = await asyncio.to_thread(sent_in_log, cluster, cid, seq)
         assert logged.expires_after_ms == LIFETIME_MS
@@ -172,6 +185,10 @@ async def disappearing(cluster: ParleyCluster) -> None:
         due_ms = int(logged.meta.occurred_at.timestamp() * 1000) + LIFETIME_MS
         assert content_key.bucket_end_s * 1000 >= due_ms + 2000
         assert await asyncio.to_thread(opens, cluster, logged) == f"gone soon {secret}"
+        the_edit = await asyncio.to_thread(event_in_log, cluster, cid, changed["result"]["seq"])
+        assert isinstance(the_edit, m.MessageEdited) and isinstance(the_edit.body, m.SealedBody)
+        edit_bucket = ContentKeyId.parse(the_edit.body.key_id).bucket_end_s
+        assert edit_bucket is not None and abs(edit_bucket - content_key.bucket_end_s) <= 5
         for device in (*ann.devices, *bob.devices):
             await device.wait_for(functools.partial(told_set, device))
         assert not pushed(bob.devices[0], "MessagesExpired")
@@ -186,10 +203,11 @@ async def disappearing(cluster: ParleyCluster) -> None:
 
         async def off_pages() -> bool:
             pages = [await page(d, cid) for d in (ann.devices[0], bob.devices[1])]
-            return all(secret not in shown for shown in pages)
+            return all(secret not in shown and edited not in shown for shown in pages)
 
         async def off_search() -> bool:
-            return await search(http, base, bob, secret) == 0
+            found = [await search(http, base, bob, text) for text in (secret, edited)]
+            return found == [0, 0]
 
         async def key_gone() -> bool:
             live = await asyncio.to_thread(lambda: key_store(cluster).ids("x/"))
@@ -205,6 +223,7 @@ async def disappearing(cluster: ParleyCluster) -> None:
         assert all(lag < 60 for lag in clock.lags.values()), clock.lags
         assert min(clock.lags.values()) > -0.5, f"gone before its time: {clock.lags}"
         assert await asyncio.to_thread(opens, cluster, logged) is None
+        assert await asyncio.to_thread(opens, cluster, the_edit) is None
         for device in (ann.devices[0], bob.devices[1]):
             shown = await page(device, cid)
             assert kept in shown and "MessagesExpired" in shown, shown
@@ -212,7 +231,7 @@ async def disappearing(cluster: ParleyCluster) -> None:
         await close_all(ann, bob)
 
 
-def opens(cluster: ParleyCluster, sent: m.MessageSent) -> str | None:
+def opens(cluster: ParleyCluster, sent: m.MessageSent | m.MessageEdited) -> str | None:
     """The log's copy of the body, opened with the deployment's key store (None: noise)."""
     opener = BodyOpener(Sealer(KeyRing(key_store(cluster), ttl_s=0.001)))
     return opener.text(sent.body, sent.meta.conversation_id, sent.meta.actor.user_id)

@@ -158,3 +158,22 @@ async def test_a_new_message_lives_the_shortest_of_its_conversation_and_the_defa
     assert "24 h" not in refused.value.message and "1 d (86400000)" in refused.value.message
     lifetimes.check_choice(None)
     assert timedelta(milliseconds=DAY_MS) == timedelta(days=1)
+
+
+async def test_an_edit_is_sealed_to_die_with_its_message() -> None:
+    """An edit of an expiring message lives what is left of the message's lifetime (the same
+    bucket); of a message whose time has come, none."""
+    due = {("g", 2): NOW_MS + 5_000, ("g", 3): NOW_MS - 1}
+
+    async def read(cid: str, *, fresh: bool = False) -> tuple[Lifetime, int]:
+        return Lifetime(), 0
+
+    async def expiry_of(cid: str, seq: int) -> int | None:
+        return due.get((cid, seq))
+
+    lifetimes = MessageLifetimes(read, expiry_of=expiry_of, wall=lambda: NOW_MS / 1000 + 1)
+    assert await lifetimes.for_edit("g", 2) == 4_000
+    assert await lifetimes.for_edit("g", 9) is None
+    with pytest.raises(ClientError) as refused:
+        await lifetimes.for_edit("g", 3)
+    assert refused.value.code == ErrorCode.NO_SUCH_MESSAGE
