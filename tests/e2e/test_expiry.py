@@ -3,8 +3,9 @@ nodes (docs/compliance.md, "Retention and disappearing messages").
 
 A member sets disappearing messages; a message sent after it carries its lifetime and is
 sealed under a bucket key too; when its time comes it leaves both members' devices (a push),
-the history pages and search, and the bucket key is destroyed, so its copy in the log opens
-no more; a message sent before the setting stays. A killed expiry processor loses no expiry.
+the history pages, search and every file (the search index purges), and the bucket key is
+destroyed, so its copies in the log open no more; a message sent before the setting stays.
+A killed expiry processor loses no expiry.
 
 Real lifetimes are 24 h or more, so this module's deployment offers one of 4 s too
 (`PARLEY_DISAPPEARING_CHOICES_MS`, an operator setting read by edge and sequencer at start)
@@ -31,6 +32,8 @@ from sealing.keystore import SqliteKeyStore
 from sealing.ring import KeyRing
 from tests.e2e.cluster import ParleyCluster, eventually
 from tests.e2e.people import Person, close_all, create, person
+from tests.e2e.scan import scan, text_forms
+from tests.e2e.test_compliance_erasure import roots
 from tests.e2e.ws import RawDevice, send_frame
 from tests.integration.log import CommandProducer, command_meta, decoded, read_committed
 
@@ -87,6 +90,12 @@ async def edit(device: RawDevice, cid: str, seq: int, text: str) -> dict[str, An
     changed = await device.request({**frame, "body": {"kind": "plain", "text": text}})
     assert changed["type"] == "response", changed
     return changed
+
+
+async def no_file(cluster: ParleyCluster, *texts: str) -> bool:
+    """No file Parley or its platform wrote holds any of `texts` (UTF-8, UTF-16, base64)."""
+    forms = {f"{text} {name}": form for text in texts for name, form in text_forms(text).items()}
+    return await asyncio.to_thread(scan, roots(cluster), forms) == []
 
 
 def told_set(device: RawDevice) -> bool:
@@ -218,6 +227,7 @@ async def disappearing(cluster: ParleyCluster) -> None:
             clock.gone("history pages", off_pages),
             clock.gone("search", off_search),
             clock.gone("bucket key destroyed", key_gone),
+            clock.gone("no file holds it", functools.partial(no_file, cluster, secret, edited)),
         )
         print(f"\nexpiry lag after the message's time (s): {clock.lags}")
         assert all(lag < 60 for lag in clock.lags.values()), clock.lags
@@ -228,6 +238,7 @@ async def disappearing(cluster: ParleyCluster) -> None:
             shown = await page(device, cid)
             assert kept in shown and "MessagesExpired" in shown, shown
         assert await search(http, base, bob, kept) == 1
+        assert not await no_file(cluster, kept), "the scan finds what stays (so it works)"
         await close_all(ann, bob)
 
 
