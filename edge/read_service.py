@@ -71,6 +71,8 @@ class ReadService:
         self.opener = opener
         self.pages = HistoryPages(history, inbox, opener)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self.lifetimes_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifetimes")
+        """A send's read of its conversation's lifetime (one key) waits behind no page."""
 
     async def fetch_history(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
@@ -157,7 +159,7 @@ class ReadService:
                 self.history.refresh()
             return self.history.lifetime(cid), self.history.last_seq(cid)
 
-        return await self._read(read)
+        return await self._read(read, self.lifetimes_thread)
 
     async def expiry_of(self, cid: str, seq: int) -> int | None:
         """When the message at `seq` expires (Unix ms); None if it never does, or the view
@@ -170,7 +172,7 @@ class ReadService:
                 return None
             return int(sent.meta.occurred_at.timestamp() * 1000) + sent.expires_after_ms
 
-        return await self._read(read)
+        return await self._read(read, self.lifetimes_thread)
 
     def conversations(self, user_id: str) -> ConversationList:
         return ConversationList(
@@ -191,9 +193,10 @@ class ReadService:
     def close(self) -> None:
         """After the last request: the views close once their thread has finished."""
         self.thread.shutdown(wait=True)
+        self.lifetimes_thread.shutdown(wait=True)
         self.searches.close()
         self.history.close()
         self.inbox_view.close()
 
-    async def _read(self, read: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, read)
+    async def _read(self, read: Callable[[], T], thread: ThreadPoolExecutor | None = None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread or self.thread, read)
