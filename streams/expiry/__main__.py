@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from sealing.keystore import SqliteKeyStore
 from streams.expiry.book import ExpiryBook
@@ -31,6 +32,7 @@ def main() -> int:
         ),
         ExpiryBook(store),
         keys,
+        archive=ArchiveReader.at(settings, settings.topics().events.role),
     )
 
     def close() -> None:

@@ -29,9 +29,11 @@ from datetime import UTC, datetime
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
+from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import decode_event
 from kafkalog.follower import Follower, Park
+from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
 from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
 from kafkalog.records import next_offsets
@@ -71,9 +73,12 @@ class ExpiryProcessor:
         book: ExpiryBook,
         keys: KeyStore,
         *,
+        archive: ArchiveReader | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
+        """`archive`: where the events are once the log's retention has dropped them."""
         self.config = config
+        self.archive = archive
         self.book = book
         self.keys = keys
         self.wall = wall
@@ -118,12 +123,39 @@ class ExpiryProcessor:
         self.stopping.set()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Each partition from the book's stored position (the beginning if it has none)."""
+        """Each partition from the book's stored position (the beginning if it has none);
+        where the log no longer holds it (a lost store, after the log's retention), the
+        archive's records first, as every view does (kafkalog/history.py)."""
+        topic = self.config.topics.events.name
+        stored = {tp.partition: self.book.position(tp.partition) for tp in partitions}
+        resumes = plan(
+            topic,
+            {p: at or 0 for p, at in stored.items()},
+            log_starts(consumer, topic, sorted(stored)),
+            self.archive,
+        )
         for tp in partitions:
-            stored = self.book.position(tp.partition)
-            tp.offset = OFFSET_BEGINNING if stored is None else stored
+            resume = resumes[tp.partition]
+            if resume.archived_to is not None and self.archive is not None:
+                self._fold_archived(self.archive, resume)
+                tp.offset = resume.log_from
+            else:
+                at = stored[tp.partition]
+                tp.offset = OFFSET_BEGINNING if at is None else at
         consumer.assign(partitions)
         log.info("assigned %s", {tp.partition: tp.offset for tp in partitions})
+
+    def _fold_archived(self, archive: ArchiveReader, resume: Resume) -> None:
+        """The book from the archive, where the log has dropped the events."""
+        for records in archived(archive, self.config.topics.events.name, resume):
+            self._fold(records)
+        self.book.flush({resume.partition: resume.log_from})
+        log.info(
+            "partition %d: the book from the archive, %d to %d",
+            resume.partition,
+            resume.position,
+            resume.log_from,
+        )
 
     def _fold(self, records: list[Message]) -> None:
         for item in self.follower.decode(records):
