@@ -23,7 +23,10 @@ import uuid
 from typing import Any
 
 import aiohttp
+import pytest
 
+from client.errors import ApiError
+from client.sdk import ParleyClient
 from schemas import models as m
 from sealing.bodies import BodyOpener
 from sealing.envelope import Sealer
@@ -321,8 +324,11 @@ async def retention(cluster: ParleyCluster) -> None:
 
         await eventually(in_pages, "the retention in the history view", DEADLINE_S)
         assert await lifetime_of("kept two days") == 2 * DAY_MS
-        status, _ = await put_disappearing(http, base, ann, cid, {"after_ms": 7 * DAY_MS})
-        assert status == 200
+        async with ParleyClient(cluster.url(1), ann.tokens[0]) as sdk:  # the SDK's way
+            assert await sdk.set_disappearing(cid, 7 * DAY_MS) is not None
+            with pytest.raises(ApiError) as refused:
+                await sdk.set_disappearing(cid, 2 * DAY_MS)
+            assert refused.value.code == "invalid"
         assert await lifetime_of("still two days") == 2 * DAY_MS
         status, _ = await put_disappearing(http, base, ann, cid, {"after_ms": LIFETIME_MS})
         assert status == 200
