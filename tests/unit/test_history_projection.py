@@ -393,3 +393,35 @@ def test_attached_media_are_indexed_to_their_messages_and_a_deletion_unserves_th
     forwarded = reader.event("c1", 3)
     assert forwarded is not None
     assert [a.media_id for a in cast(m.MessageSent, codec.decode(forwarded)).attachments] == [photo]
+
+
+def test_a_message_going_takes_its_edits_own_events_along(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    """Regression: an expired or redacted message's edits stayed in pages as events of their
+    own (and their text with them, until their key died); and no message was ever indexed
+    to its sender (an unreachable branch), so an erasure dropped nothing from this view."""
+
+    def edited(seq: int, target: int, text: str) -> m.MessageEdited:
+        return m.MessageEdited(meta=meta("c1", seq), target_seq=target, body=m.PlainBody(text=text))
+
+    bobs = m.MessageSent(meta=meta("c1", 7, "bob"), body=m.PlainBody(text="bob's"))
+    write(
+        store,
+        [
+            created("c1", "bob"),
+            sent("c1", 2, "soon gone"),
+            edited(3, 2, "gone too"),
+            edited(4, 2, "and this"),
+            sent("c1", 5, "alice's"),
+            m.MessagesExpired(meta=meta("c1", 6, "compliance:expiry"), seqs=(2,)),
+            bobs,
+            edited(8, 5, "alice's edit"),
+            m.SenderContentErased(
+                meta=meta("c1", 9, "compliance:o"), user_id="alice", erasure_id="e"
+            ),
+        ],
+    )
+    assert seqs(reader.page("c1")) == [1, 6, 7, 9]
+    assert reader.content_of("alice", "c1") == 0
+    assert reader.content_of("bob", "c1") == 1
