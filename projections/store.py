@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from rocksdict import Options, Rdict
 
 from kafkalog.rocks import open_primary, scan, write_atomically
+from projections.changed_keys import ChangedKeys
 from schemas import models as m
 
 POSITION = b"p"
@@ -168,6 +169,8 @@ class ViewBatch(ABC):
     def __init__(self, store: ViewStore) -> None:
         self.store = store
         self.changes: dict[bytes, bytes | None] = {}
+        self.changed = ChangedKeys()
+        """The keys of `changes`, for `scan` (projections/changed_keys.py says why)."""
         self.positions: dict[int, int] = {}
         self.applied = 0
         self.skipped = 0
@@ -186,12 +189,12 @@ class ViewBatch(ABC):
         """The keys under `prefix` as the batch leaves them: the store's, with the batch's
         own puts and deletes over them, in key order."""
         found = dict(self.store.scan(prefix))
-        for key, value in self.changes.items():
-            if key.startswith(prefix):
-                if value is None:
-                    found.pop(key, None)
-                else:
-                    found[key] = value
+        for key in self.changed.under(prefix):
+            value = self.changes[key]
+            if value is None:
+                found.pop(key, None)
+            else:
+                found[key] = value
         return sorted(found.items())
 
     def extend(self, changes: Iterable[Change]) -> None:
@@ -200,6 +203,7 @@ class ViewBatch(ABC):
                 self.changes[change.key] = change.value
             elif isinstance(change, Delete):
                 self.changes[change.key] = None
+            self.changed.add(change.key)
 
     def advance(self, partition: int, next_offset: int) -> None:
         self.positions[partition] = max(self.positions.get(partition, 0), next_offset)
