@@ -98,6 +98,10 @@ def _event_meta(datum: Datum) -> dict[str, Any]:
     }
 
 
+INT64_MAX = 2**63 - 1
+"""A sum of sizes saturates here: each size is an Avro long, their sum may not be
+(regression: a hostile record's sizes overflowed the int64 column and stopped the writer)."""
+
 BODY_KINDS = {
     "parley.PlainBody": "PLAIN",
     "parley.SealedBody": "SEALED",
@@ -124,7 +128,7 @@ def _message_sent(datum: Datum) -> dict[str, Any]:
         **_body(datum["body"]),
         "reply_to_seq": datum["reply_to_seq"],
         "attachment_count": len(attachments),
-        "attachment_bytes": sum(a["size_bytes"] for a in attachments),
+        "attachment_bytes": min(sum(a["size_bytes"] for a in attachments), INT64_MAX),
         "attachment_types": [a["content_type"] for a in attachments],
         "mentions": datum["mentions"],
         "expires_after_ms": datum["expires_after_ms"],

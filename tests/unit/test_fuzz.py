@@ -74,6 +74,14 @@ NEGATIVE_SEQ_EVENT = (
     b"\xc3\x0154\xac3Vy\xda+\x00\x04\x00\x00\x02\x00\x00\x00\x06\x00\x00\x00\x00\x00\x01\x00"
 )
 """An event decoded with seq -1: found by hypothesis against the views."""
+OVERFLOWING_ATTACHMENTS_EVENT = (
+    b"\xc3\x01\xa0\x99\xdf\nB\x87tn\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x06\x00\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\xd2\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xae\xfb\xff\xff\xff\xff\xff\xff"
+    b"\xff\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+)
+"""A send whose attachments' sizes (297 and 2**63 - 297) sum past int64: found by
+`python -m bench fuzz-records` (10,000 cases) against the archive writer."""
 
 
 def test_the_fanout_parks_a_record_on_the_events_topic_that_is_no_event() -> None:
@@ -157,3 +165,13 @@ def test_the_search_view_parks_an_event_its_index_cannot_hold(
     batch.commit()
     assert store.last_seq("c1") == 0
     store.close()
+
+
+def test_the_archive_writes_a_send_whose_attachment_sizes_overflow_int64() -> None:
+    """Regression (bench fuzz-records): the archive's `attachment_bytes` summed the sizes
+    into an int64 column, and pyarrow's OverflowError stopped the writer on every restart.
+    The sum now saturates."""
+    event = codec.decode(OVERFLOWING_ATTACHMENTS_EVENT)
+    assert isinstance(event, m.MessageSent)
+    assert sum(a.size_bytes for a in event.attachments) > 2**63 - 1
+    fuzz.archive_writes_anything("events")([OVERFLOWING_ATTACHMENTS_EVENT])
