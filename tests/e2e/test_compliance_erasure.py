@@ -1,15 +1,17 @@
 """The proofs of a redaction and of an erasure, on the real broker with every process and two
 edge nodes (docs/compliance.md, "The proof").
 
-A redacted message leaves every device (a push), the history pages, search and every file.
+A redacted message leaves every device (a push), the history pages, search and every file;
+the officer redacts it through the compliance REST, which answers bad input with a clear
+error and audits the action.
 An erasure: a person's messages, edit, display name and device name
 carry a unique canary, and a file they sent another in its bytes; the person is erased through
 the operator's command line (`python -m edge.operator erase`); then every byte of every file
 Parley and its platform wrote is scanned for the canaries (UTF-8, UTF-16, base64) and for the
 destroyed key: 0 hits, while the other person's messages in the same conversations stay
-readable. Their files: every object of each of their media leaves the bucket, the media topic
-says `MediaDeleted(ERASED)`, and nobody gets a link to them, while another person's file in
-the same conversation is still served.
+readable. Their files (that erasure asked through the compliance REST): every object of each
+of their media leaves the bucket, the media topic says `MediaDeleted(ERASED)`, and nobody gets
+a link to them, while another person's file in the same conversation is still served.
 
 What is flushed before the last scan, and how: the processes are stopped (RocksDB closes its
 stores, process logs are closed); the search view purged the segments that held the person's
@@ -54,6 +56,7 @@ from sealing.keystore import SqliteKeyStore
 from sealing.ring import KeyRing
 from tests import media_files as f
 from tests.e2e.cluster import ParleyCluster, eventually
+from tests.e2e.officers import all_entries, call, officer
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.scan import key_forms, scan, text_forms
 from tests.e2e.ws import RawDevice, send_frame
@@ -168,8 +171,10 @@ def test_a_redacted_message_leaves_views_search_and_files(cluster: ParleyCluster
 
 async def redaction_proof(cluster: ParleyCluster) -> None:
     secret, kept = canary(), canary()
+    case = f"CASE-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as http:
         base = cluster.url(0)
+        _, token = await officer(http, cluster, case)
         ann = await person(http, cluster, "ann")
         bob = await person(http, cluster, "bob")
         cid = (await create(http, cluster, ann, "direct", [bob]))["conversation_id"]
@@ -183,17 +188,7 @@ async def redaction_proof(cluster: ParleyCluster) -> None:
 
         await eventually(indexed, "the message in search", DEADLINE_S)
 
-        answer = await asyncio.to_thread(
-            operator,
-            cluster,
-            "redact",
-            "--conversation",
-            cid,
-            "--seq",
-            str(seq),
-            "--reason",
-            "court order",
-        )
+        answer = await redacted(http, cluster, (token, case), (cid, seq))
         assert answer["seq"] > seq
 
         # Every device is told to drop it: the event arrives as a push.
@@ -222,6 +217,55 @@ async def redaction_proof(cluster: ParleyCluster) -> None:
 
         await eventually(no_file_holds_it, "no file to hold the redacted text", DEADLINE_S)
         await close_all(ann, bob)
+
+
+async def redacted(
+    http: aiohttp.ClientSession,
+    cluster: ParleyCluster,
+    officer_of: tuple[str, str],
+    at: tuple[str, int],
+) -> dict[str, Any]:
+    """The officer redacts `seq` through the REST (node 1), after bad requests that each get a
+    clear error, never a 500; the audit holds the redaction, begun and ended."""
+    (token, case), (cid, seq) = officer_of, at
+    url = f"{cluster.url(1)}/v1/compliance/redactions"
+    body = {"case_ref": case, "conversation_id": cid, "seq": seq, "reason": "court order"}
+    for bad, answer in (
+        ({"conversation_id": "dm-nobody-here"}, (404, "not_found")),
+        ({"seq": seq + 1000}, (404, "no_such_message")),
+        ({"seq": 0}, (400, "invalid")),
+        ({"reason": ""}, (400, "invalid")),
+        ({"case_ref": "not a case"}, (400, "invalid")),
+    ):
+        status, refused = await call(http, "POST", url, token, {**body, **bad})
+        assert (status, refused["error"]["code"]) == answer, (bad, refused)
+    caseless = {k: v for k, v in body.items() if k != "case_ref"}
+    status, refused = await call(http, "POST", url, token, caseless)
+    assert (status, refused["error"]["code"]) == (400, "invalid"), refused
+    assert "case_ref" in refused["error"]["message"]
+    retention = f"{cluster.url(0)}/v1/compliance/retention/{cid}"
+    status, kept = await call(http, "PUT", retention, token, {"case_ref": case, "keep_days": 30})
+    assert status == 200 and kept["seq"] > seq, kept
+    status, again = await call(http, "PUT", retention, token, {"case_ref": case, "keep_days": 30})
+    assert (status, again["seq"]) == (200, None), again
+    status, answer = await call(http, "POST", url, token, body)
+    assert status == 200, answer
+    entries = await all_entries(http, cluster.url(0), token, case, target=f"conversation:{cid}")
+    assert [
+        (e["action"], e["phase"], e.get("outcome"), e["parameters"], e.get("detail"))
+        for e in entries
+    ] == [
+        ("redaction.create", "started", None, {"seq": str(seq + 1000)}, None),
+        ("redaction.create", "ended", "failed", {}, "no_such_message"),
+        ("retention.set", "started", None, {"keep_days": "30"}, None),
+        ("retention.set", "ended", "succeeded", {}, f"seq={kept['seq']}"),
+        ("retention.set", "started", None, {"keep_days": "30"}, None),
+        ("retention.set", "ended", "succeeded", {}, "seq=None"),
+        ("redaction.create", "started", None, {"seq": str(seq)}, None),
+        ("redaction.create", "ended", "succeeded", {}, f"seq={answer['seq']}"),
+    ], entries
+    found: dict[str, Any] = answer
+    return found
 
 
 def test_an_erased_persons_files_are_deleted_and_never_served_again(
@@ -256,8 +300,25 @@ async def erased_files(cluster: ParleyCluster) -> None:
     for media_id in ann_media:
         assert await asyncio.to_thread(objects_of, media_id), f"{media_id} has objects first"
 
-    report = await asyncio.to_thread(operator, cluster, "erase", "--user", names[0])
-    assert report["account_seq"] is not None
+    case = f"CASE-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession() as http:
+        _, token = await officer(http, cluster, case)
+        url = f"{cluster.url(1)}/v1/compliance/erasures"
+        erase = {"case_ref": case, "user_id": names[0]}
+        status, report = await call(http, "POST", url, token, erase)
+        assert status == 200, report
+        assert report["account_seq"] is not None and report["key_destroyed"] is True, report
+        assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
+        repeat = {"case_ref": case, "user_id": names[0], "erasure_id": report["erasure_id"]}
+        status, again = await call(http, "POST", url, token, repeat)
+        assert status == 200, again
+        assert (again["account_seq"], again["key_destroyed"]) == (None, False), again
+        assert again["conversations"] == [{"conversation_id": cid, "seq": None}], again
+        entries = await all_entries(http, cluster.url(0), token, case, target=f"user:{names[0]}")
+        assert [(e["action"], e["phase"], e.get("outcome")) for e in entries] == [
+            ("erasure.create", "started", None),
+            ("erasure.create", "ended", "succeeded"),
+        ] * 2, entries
 
     async def erased() -> bool:
         return await asyncio.to_thread(erased_media, cluster) >= ann_media
