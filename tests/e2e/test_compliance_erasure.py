@@ -3,7 +3,7 @@ edge nodes (docs/compliance.md, "The proof").
 
 A redacted message leaves every device (a push), the history pages, search and every file;
 the officer redacts it through the compliance REST, which answers bad input with a clear
-error and audits the action.
+error and audits the action; the archive process scrubs the message's archived copy.
 An erasure: a person's messages, edit, display name and device name
 carry a unique canary, and a file they sent another in its bytes; the person is erased through
 the operator's command line (`python -m edge.operator erase`); then every byte of every file
@@ -49,6 +49,8 @@ from kafkalog.cold.settings import ArchiveLocation
 from media.keys import media_prefix, upload_key
 from objectstore.client import connect
 from objectstore.settings import S3Settings
+from projections.archive.scrub import EMPTY_BODY
+from schemas import codec
 from schemas import models as m
 from sealing.bodies import BodyOpener
 from sealing.envelope import Sealer
@@ -68,6 +70,7 @@ CLUSTER_ENV = {"PARLEY_ARCHIVE_MAX_AGE_S": "1"}
 """The archive runs too, cutting objects within a second, so that the erased person's events
 are in Parquet objects in the S3 server's storage before the erasure."""
 PASSWORD = "correct horse battery"
+Body = m.PlainBody | m.SealedBody | m.EncryptedBody
 
 
 def canary() -> str:
@@ -216,7 +219,27 @@ async def redaction_proof(cluster: ParleyCluster) -> None:
             return await asyncio.to_thread(scan, roots(cluster), text_forms(secret)) == []
 
         await eventually(no_file_holds_it, "no file to hold the redacted text", DEADLINE_S)
+
+        # The archive process scrubbed it: its archived send holds an empty sealed body now,
+        # the next message its sealed body still (projections/archive/scrub.py).
+        async def scrubbed() -> bool:
+            bodies = await asyncio.to_thread(archived_bodies, cluster, cid)
+            return bodies.get(seq) == EMPTY_BODY and bodies.get(seq + 1) not in (None, EMPTY_BODY)
+
+        await eventually(scrubbed, "the archive to scrub the redacted message", DEADLINE_S)
         await close_all(ann, bob)
+
+
+def archived_bodies(cluster: ParleyCluster, cid: str) -> dict[int, Body]:
+    """The bodies of the messages of `cid` the archive's raw objects hold, by seq."""
+    reader = ArchiveReader.at(ArchiveLocation(topic_prefix=cluster.prefix), "events")
+    bodies: dict[int, Body] = {}
+    for partition in range(cluster.topics.events.partitions):
+        for record in reader.records(partition):
+            event = codec.decode(record.value)
+            if isinstance(event, m.MessageSent) and event.meta.conversation_id == cid:
+                bodies[event.meta.seq] = event.body
+    return bodies
 
 
 async def redacted(
