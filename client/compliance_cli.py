@@ -28,6 +28,7 @@ import asyncio
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -266,13 +267,13 @@ def valid(model: type[RequestT], what: str, **fields: object) -> RequestT:
 
 
 async def erase(args: argparse.Namespace, officer: Officer) -> int:
+    """The erasure id is chosen here and said first, so that an erasure whose answer never
+    came (a timeout, a lost connection) can be finished by asking again with it."""
+    erasure_id = args.erasure_id or f"erasure-{uuid.uuid4().hex}"
     request = valid(
-        ErasureRequest,
-        "erasure",
-        case_ref=args.case,
-        user_id=args.user,
-        erasure_id=args.erasure_id,
+        ErasureRequest, "erasure", case_ref=args.case, user_id=args.user, erasure_id=erasure_id
     )
+    print(f"erasure {erasure_id} (repeat with --erasure-id {erasure_id})", file=sys.stderr)
     report = await officer.api().erase(request)
     print(report.model_dump_json(indent=2))
     return EXIT_OK

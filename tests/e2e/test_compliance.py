@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -462,6 +463,12 @@ async def test_the_officers_command_line_exports_and_checks_the_files(
     assert again.returncode == 0 and "nothing to change" in again.stdout, again.stderr
     invalid = cli("retention", "--case", case, "--conversation", cid, "--keep-days", "0")
     assert invalid.returncode == 1 and "not a valid retention" in invalid.stderr
+    erased = cli("erase", "--case", case, "--user", bob.name)
+    assert erased.returncode == 0, erased.stderr
+    report = json.loads(erased.stdout)
+    assert report["key_destroyed"] is True, report
+    assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
+    assert f"--erasure-id {report['erasure_id']}" in erased.stderr, "said before it is asked"
     audit = cli("audit", "--case", case, "--officer", name, "--action", "redaction.create")
     fields = [line.split("\t") for line in audit.stdout.splitlines()]
     assert [(f[2], f[8] if len(f) > 8 else "") for f in fields] == [
