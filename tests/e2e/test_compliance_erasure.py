@@ -327,6 +327,13 @@ async def erased_files(cluster: ParleyCluster) -> None:
     async with aiohttp.ClientSession() as http:
         _, token = await officer(http, cluster, case)
         url = f"{cluster.url(1)}/v1/compliance/erasures"
+        for bad, refused_as in (
+            ({"case_ref": case, "user_id": f"nobody{uuid.uuid4().hex[:6]}"}, (400, "invalid")),
+            ({"user_id": names[0]}, (400, "invalid")),
+            ({"case_ref": case, "user_id": names[0], "erasure_id": "../x"}, (400, "invalid")),
+        ):
+            status, refused = await call(http, "POST", url, token, bad)
+            assert (status, refused["error"]["code"]) == refused_as, (bad, refused)
         erase = {"case_ref": case, "user_id": names[0]}
         status, report = await call(http, "POST", url, token, erase)
         assert status == 200, report
