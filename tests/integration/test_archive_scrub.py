@@ -3,8 +3,8 @@ server (s3proxy): the message and its edit, each holding a unique canary in a pl
 a deployment from before sealing wrote them), are archived; once the redaction is archived,
 the S3 server's stored bytes hold neither canary, while the other messages stay byte for
 byte, the chain, the rows and the manifest are as they were, and the analysts' SQL over the
-archive still answers. A writer killed between the upload and the scrub finishes the scrub
-when the partition is opened again."""
+archive still answers. A writer killed midway through a scrub (one of the two objects
+rewritten) finishes it when the partition is opened again."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ def test_a_redacted_message_leaves_the_archives_stored_bytes(tmp_path: Path) -> 
     assert [tuple(r) for r in rows] == [(2, 1, True, "PLAIN"), (3, 0, False, "PLAIN")]
 
 
-def test_a_scrub_interrupted_midway_is_finished_when_the_partition_opens_again(
+def test_a_scrub_killed_midway_is_finished_when_the_partition_opens_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, root = s3_store(), fresh_root()
@@ -167,21 +167,27 @@ def test_a_scrub_interrupted_midway_is_finished_when_the_partition_opens_again(
     writer.open([PARTITION])
     archive(writer, fed[:4], cuts=(1,))
 
-    def killed(place: scrub.Place, redaction: scrub.Redaction, **_: object) -> scrub.Scrubbed:
-        raise RuntimeError("killed between the upload and the scrub")
+    real = scrub.settle
 
-    real = scrub.scrub
-    monkeypatch.setattr(scrub, "scrub", killed)
-    with pytest.raises(RuntimeError, match="killed"):
+    def die_after_first_rewrite(step: str) -> None:
+        if step.startswith("rewrote"):
+            raise RuntimeError(f"killed after: {step}")
+
+    def dying(place: scrub.Place, *, spool_dir: Path) -> list[scrub.Scrubbed]:
+        return real(place, spool_dir=spool_dir, crash_point=die_after_first_rewrite)
+
+    monkeypatch.setattr(scrub, "settle", dying)
+    with pytest.raises(RuntimeError, match="killed after: rewrote"):
         archive(writer, fed[4:], cuts=())
     place = scrub.Place(store, root, "events", PARTITION)
-    assert [r.offset for r in scrub.pending(place)] == [4], "the scrub owed is marked"
-    assert stored(secret), "not scrubbed yet"
-    monkeypatch.setattr(scrub, "scrub", real)
+    assert [r.offset for r in scrub.pending(place)] == [4], "the scrub owed is still marked"
+    assert stored(edited) == [], "the edit's object, newest, was rewritten first"
+    assert stored(secret), "the send's object was not rewritten yet"
+    monkeypatch.setattr(scrub, "settle", real)
 
     restarted = new_writer(store, root, tmp_path / "spool2")
     assert restarted.open([PARTITION]) == {PARTITION: len(fed)}
-    assert restarted.stats.scrubbed == 2
+    assert restarted.stats.scrubbed == 2, "both found again; only the send's object rewritten"
     assert scrub.pending(place) == []
     assert stored(secret) == [] and stored(edited) == [] and stored(kept)
     table = pq.read_table(
