@@ -382,9 +382,16 @@ async def erased_files(cluster: ParleyCluster) -> None:
 
 
 async def attached(reader: ParleyClient, cid: str, seq: int) -> list[str]:
-    """The media ids the message at `seq` attaches, as `reader` reads it."""
-    page = await reader.fetch_history(cid, after=seq - 1, limit=1)
-    sent = page.events[0].event
+    """The media ids the message at `seq` attaches, as `reader` reads it, once the history
+    view has it (a send is answered before the view applies it: a run found none yet)."""
+    pages: list[Any] = []
+
+    async def shown() -> bool:
+        pages.append(await reader.fetch_history(cid, after=seq - 1, limit=1))
+        return bool(pages[-1].events)
+
+    await eventually(shown, f"seq {seq} in the history view", DEADLINE_S)
+    sent = pages[-1].events[0].event
     assert isinstance(sent, MessageSent), sent
     return [a.media_id for a in sent.attachments]
 
