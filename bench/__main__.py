@@ -25,6 +25,16 @@ behind the log at 1,000 messages/s.
 `compliance` (not in the suite yet; bench/compliance.py) times one person's export and its
 peak memory as their history grows (25k, 100k, 400k events; `compliance-quick` 5k to 80k;
 PARLEY_BENCH_COMPLIANCE_SIZES=10000,40000 sets the sizes).
+`erasure` (not in the suite; bench/erasure.py) erases a person with 100,000 messages in 1,000
+conversations, written through the edge, and times each store until it is clean (the key,
+the sequencer's answers, the history view, the search index), then scans every file of the
+platform for their canary and key (`erasure-quick`: 10,000 in 100;
+PARLEY_BENCH_ERASURE_MESSAGES and PARLEY_BENCH_ERASURE_CONVERSATIONS set the load).
+`redaction` (not in the suite; bench/redaction.py) redacts 200 messages one at a time under
+light load, timing each from `RedactMessage` to the history view's tombstone, the search
+index and a connected device's push (PARLEY_BENCH_REDACTIONS sets the count).
+`python -m bench.compare sealed=. plain=. --env plain:PARLEY_SEALING=off` is the send path
+with and without sealing, side by side (docs/compliance.md).
 `chaos` and `chaos-cluster` (bench/chaos.py) kill each process
 in turn under load, on a platform of their own, and write to bench/out/ (PARLEY_BENCH_OUT
 elsewhere; PARLEY_CHAOS_RATE sets the messages/s); `fuzz` feeds at least 10,000 cases per
@@ -51,8 +61,10 @@ from bench import (
     compliance,
     edge,
     edge_fuzz,
+    erasure,
     fuzz,
     plots,
+    redaction,
     results,
     suite,
 )
@@ -136,6 +148,25 @@ def compliance_alone(quick: bool) -> dict[str, Any]:
     return result
 
 
+def erasure_alone(quick: bool) -> dict[str, Any]:
+    load = erasure.sized(erasure.QUICK if quick else erasure.FULL, dict(os.environ))
+    with bench_platform() as settings:
+        result = erasure.run(settings, load)
+    name = "erasure" if load.name == "full" else f"erasure-{load.name}"
+    results.write(result, OUT, name)
+    erasure.plot(OUT / f"{name}.png", result)
+    return {"load": load.name, "erasure": result["erasure"], "scan": result["scan"]}
+
+
+def redaction_alone() -> dict[str, Any]:
+    load = redaction.sized(redaction.FULL, dict(os.environ))
+    with bench_platform() as settings:
+        result = redaction.run(settings, load)
+    name = "redaction" if load.name == "full" else f"redaction-{load.name}"
+    results.write(result, OUT, name)
+    return {"load": load.name, "by_kind": result["by_kind"]}
+
+
 def main(argv: list[str]) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     single = [p.command.split()[-1] for p in suite.PARTS]
@@ -144,6 +175,9 @@ def main(argv: list[str]) -> int:
         "archive-quick",
         "compliance",
         "compliance-quick",
+        "erasure",
+        "erasure-quick",
+        "redaction",
         *chaos.PLANS,
         "fuzz",
         "fuzz-records",
@@ -197,6 +231,10 @@ def main(argv: list[str]) -> int:
         return 0
     if command.startswith("compliance"):
         summary = compliance_alone(quick=command == "compliance-quick")
+    elif command.startswith("erasure"):
+        summary = erasure_alone(quick=command == "erasure-quick")
+    elif command == "redaction":
+        summary = redaction_alone()
     else:
         summary = quick() if command == "quick" else alone(command)
     print(json.dumps(results.finite(summary), allow_nan=False))

@@ -4,6 +4,11 @@ during each measured step, so that a change is judged against its predecessor in
 session of a shared, noisy machine.
 
     python -m bench.compare base=/work/wt/perf-base new=/work/wt/perf --runs 3 [--rest 20]
+    python -m bench.compare sealed=. plain=. --env plain:PARLEY_SEALING=off --runs 2
+
+A label may name the same checkout as another under a different environment (`--env
+LABEL:KEY=VALUE`, repeatable): the cost of a setting (sealing, tracing) side by side on one
+code base, in one session.
 
 Each checkout runs its own `python -m bench quick` (its own .venv, its own code), one after
 the other on the same ports (PARLEY_KAFKA_PORT and the rest, from this environment). The
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,8 @@ REST_SETTLE_S = 15.0
 class Checkout:
     label: str
     root: Path
+    env: dict[str, str] = field(default_factory=dict)
+    """Set for this label's runs over the caller's environment."""
 
     @property
     def python(self) -> str:
@@ -76,7 +83,7 @@ class Window:
 
 def quick(checkout: Checkout, rate: int) -> dict[str, Any]:
     """One `python -m bench quick` of the checkout; its summary and the step's CPU."""
-    env = {**os.environ, "PARLEY_BENCH_RATE": str(rate)}
+    env = {**os.environ, **checkout.env, "PARLEY_BENCH_RATE": str(rate)}
     process = subprocess.Popen(
         [checkout.python, "-m", "bench", "quick"],
         cwd=checkout.root,
@@ -114,6 +121,7 @@ def rest(checkout: Checkout, seconds: float) -> dict[str, Any]:
     listen on PARLEY_BENCH_EDGE_PORT and PARLEY_BENCH_METRICS_PORT (both required)."""
     env = {
         **os.environ,
+        **checkout.env,
         "PARLEY_DATA_DIR": str(checkout.root / ".parley" / "compare"),
         "PARLEY_EDGE_NODES_LOCAL": "2",
         "PARLEY_EDGE_PORT": os.environ["PARLEY_BENCH_EDGE_PORT"],
@@ -200,6 +208,22 @@ def table(runs: list[dict[str, Any]], labels: list[str]) -> str:
     return "\n".join(rows)
 
 
+def label_env(specs: list[str], labels: list[str]) -> dict[str, dict[str, str]]:
+    """`LABEL:KEY=VALUE` specs as each label's environment; a label not among `labels` or a
+    spec without both separators is refused (a typo would otherwise compare a setting with
+    itself)."""
+    found: dict[str, dict[str, str]] = {label: {} for label in labels}
+    for spec in specs:
+        label, colon, assignment = spec.partition(":")
+        key, equals, value = assignment.partition("=")
+        if not colon or not equals or not key:
+            raise ValueError(f"--env {spec!r}: expected LABEL:KEY=VALUE")
+        if label not in found:
+            raise ValueError(f"--env {spec!r}: no checkout is labelled {label!r}")
+        found[label][key] = value
+    return found
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.compare")
     parser.add_argument("checkouts", nargs="+", help="LABEL=DIR, in the order they run")
@@ -207,10 +231,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--rest", type=float, default=0.0, help="seconds of rest to measure")
     parser.add_argument("--out", type=Path, default=OUT / "compare.json")
+    parser.add_argument(
+        "--env", action="append", default=[], help="LABEL:KEY=VALUE for that label's runs"
+    )
     args = parser.parse_args(argv[1:])
-    checkouts = [
-        Checkout(c.split("=", 1)[0], Path(c.split("=", 1)[1]).resolve()) for c in args.checkouts
-    ]
+    labelled = [(c.split("=", 1)[0], Path(c.split("=", 1)[1]).resolve()) for c in args.checkouts]
+    envs = label_env(args.env, [label for label, _ in labelled])
+    checkouts = [Checkout(label, root, envs[label]) for label, root in labelled]
     runs: list[dict[str, Any]] = []
     for n in range(args.runs):
         for checkout in checkouts:

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from bench import results
 from kafkalog.decoding import UnusableRecordError
+from kafkalog.decoding import decode_event as fanout_decode_event
 from projections.archive.columns import LAYOUTS
 from projections.archive.parquet import ObjectBuilder
 from projections.follower import add_event
@@ -46,7 +47,6 @@ from schemas.topics import REPLY_PARTITION_HEADER, declare_topics
 from streams.accounts.registry import AccountRegistry
 from streams.accounts.state import AccountState
 from streams.fanout.memberships import Memberships
-from streams.fanout.processor import decode_event as fanout_decode_event
 from streams.fanout.routing import RecentEvents, SessionDirectory
 from streams.sequencer.state import SequencerState
 from streams.sequencer.worker import ConversationSequencer

@@ -23,13 +23,28 @@ ROLES = (
     ("-m streams.fanout", "fanout"),
     ("-m projections.history", "history"),
     ("-m projections.inbox", "inbox"),
+    ("-m projections.search", "search"),
+    ("-m projections.archive", "archive"),
+    ("-m streams.media", "media"),
     ("-m edge", "edge"),
     ("multiprocessing", "load generator"),
     ("-m bench", "bench"),
 )
 """(a part of the command line, the role): the first that matches names the process."""
 
-PLATFORM = ("broker", "s3", "sequencer", "accounts", "fanout", "history", "inbox", "edge")
+PLATFORM = (
+    "broker",
+    "s3",
+    "sequencer",
+    "accounts",
+    "fanout",
+    "history",
+    "inbox",
+    "search",
+    "archive",
+    "media",
+    "edge",
+)
 """The roles that make up the platform (the rest is the benchmark driving it)."""
 
 

@@ -37,6 +37,11 @@ def _line(event: v.EventView, who: str) -> str:
             return f"* {who} deleted #{event.target_seq}"
         case v.MessageRedacted():
             return f"* {who} redacted #{event.target_seq}"
+        case v.MessagesExpired():
+            return f"* expired: {', '.join(f'#{seq}' for seq in event.seqs)}"
+        case v.DisappearingMessagesSet():
+            after = "off" if event.after_ms is None else f"{event.after_ms / 3_600_000:g} h"
+            return f"* {who} set disappearing messages: {after}"
         case v.ReactionAdded():
             return f"* {who} reacted {event.emoji} to #{event.target_seq}"
         case v.ReactionRemoved():

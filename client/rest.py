@@ -96,6 +96,11 @@ class RestApi:
         path = f"/v1/conversations/{quote(conversation_id, safe='')}/members"
         return parse_answer(Sequenced, await self._call("POST", path, body), what="add member").seq
 
+    async def set_disappearing(self, conversation_id: str, after_ms: int | None) -> int | None:
+        path = f"/v1/conversations/{quote(conversation_id, safe='')}/disappearing"
+        data = await self._call("PUT", path, {"after_ms": after_ms})
+        return parse_answer(Sequenced, data, what="disappearing messages").seq
+
     async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
         path = (
             f"/v1/conversations/{quote(conversation_id, safe='')}/members/{quote(user_id, safe='')}"

@@ -237,6 +237,11 @@ class ParleyClient:
     async def remove_member(self, conversation_id: str, user_id: str) -> int | None:
         return await self._rest.remove_member(conversation_id, user_id)
 
+    async def set_disappearing(self, conversation_id: str, after_ms: int | None) -> int | None:
+        """New messages of the conversation live `after_ms` (24 h, 7 d or 90 d in ms), or
+        for ever (None). Expired messages come as `MessagesExpired`: drop what you kept."""
+        return await self._rest.set_disappearing(conversation_id, after_ms)
+
     async def list_conversations(self) -> list[ConversationSummary]:
         return await self._rest.list_conversations()
 

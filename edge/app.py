@@ -28,6 +28,7 @@ from edge.connection import ConnectionState, DeviceConnection
 from edge.erasure import Erasures
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
+from edge.lifetimes import MessageLifetimes
 from edge.log_bridge import CommandGateway, LogFollower, decode_account_event
 from edge.media_service import MediaService
 from edge.media_watch import MediaWatch
@@ -64,6 +65,7 @@ from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import Topics, declare_topics, session_key
 from sealing.bodies import BodyOpener, MessageSealing, PlainMessages, SealedMessages
+from sealing.lifetimes import LifetimeSettings
 from sealing.names import Names
 from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing
@@ -255,8 +257,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     stop_media()
     gateway.stop()
     producer.flush(5)
-    reads.close()
-    inbox_writes.close()
+    for part in (reads, inbox_writes, commands):
+        part.close()
 
 
 def _sealed_directory(settings: EdgeSettings) -> tuple[AccountDirectory, BodyOpener]:
@@ -265,6 +267,19 @@ def _sealed_directory(settings: EdgeSettings) -> tuple[AccountDirectory, BodyOpe
     sealer = settings.open_sealer()
     names = Names(sealer, sealing=settings.sealing == "on")
     return AccountDirectory(names=names), BodyOpener(sealer)
+
+
+def _lifetimes(settings: EdgeSettings, reads: ReadService) -> MessageLifetimes:
+    """How long new messages live: the history view's settings and this deployment's
+    choices and default (PARLEY_DISAPPEARING_CHOICES_MS, PARLEY_RETENTION_DAYS)."""
+    own = LifetimeSettings()
+    return MessageLifetimes(
+        reads.lifetime,
+        choices_ms=own.disappearing_choices_ms,
+        default_days=own.retention_days,
+        writes=ViewWrites(view_path(settings, "history")),
+        expiry_of=reads.expiry_of,
+    )
 
 
 def _services(
@@ -282,6 +297,12 @@ def _services(
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
     history = LazyHistory(view_path(settings, "history"))
     search = MessageSearch(LazySearch(view_path(settings, "search")), history)
+    reads = ReadService(
+        opener=opener,
+        history=history,
+        inbox=LazyInbox(view_path(settings, "inbox")),
+        searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),
+    )
     return (
         AccountService(
             submitter=submitter,
@@ -294,13 +315,9 @@ def _services(
             directory=directory,
             attempts=SendAttempts(horizon_s=settings.send_horizon_s),
             sealing=sealing,
+            lifetimes=_lifetimes(settings, reads),
         ),
-        ReadService(
-            opener=opener,
-            history=history,
-            inbox=LazyInbox(view_path(settings, "inbox")),
-            searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),
-        ),
+        reads,
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from edge.accounts import AccountDirectory, normalise_user_name
 from edge.errors import ClientError, ErrorCode
+from edge.lifetimes import MessageLifetimes
 from edge.protocol import frames as f
 from edge.protocol.answers import CreatedConversation, SendResult, Sequenced
 from edge.send_attempts import SendAttempts
@@ -57,19 +58,29 @@ class CommandService:
         check_attachments: AttachmentCheck | None = None,
         attempts: SendAttempts | None = None,
         sealing: MessageSealing | None = None,
+        lifetimes: MessageLifetimes | None = None,
     ) -> None:
         """`check_attachments`: the edge's early word on a message's media, before the
         sequencer's (without it, the sequencer alone decides).
         `sealing` seals plain bodies before they become commands, so plaintext never
-        enters the log (docs/compliance.md); None only in tests of the plain path."""
+        enters the log (docs/compliance.md); None only in tests of the plain path.
+        `lifetimes`: how long a new message lives (None: for ever, in tests of messages
+        that never expire)."""
         self.submitter = submitter
         self.directory = directory
         self.check_attachments = check_attachments
         self.attempts = attempts or SendAttempts(horizon_s=submitter.timeout_s)
         self.sealing = sealing or PlainMessages()
+        self.lifetimes = lifetimes
 
     def _sealed(
-        self, body: f.Body | None, cid: str, user_id: str, *, may_be_blank: bool
+        self,
+        body: f.Body | None,
+        cid: str,
+        user_id: str,
+        *,
+        may_be_blank: bool,
+        expires_after_ms: int | None = None,
     ) -> Body:
         """The body as the log keeps it. A blank text is refused here unless it `may_be_blank`
         (a send with media; an edit, whose message only the sequencer knows): then it holds
@@ -80,7 +91,7 @@ class CommandService:
                 raise ClientError(ErrorCode.INVALID, "a message needs text")
             return plain
         try:
-            return self.sealing.seal(plain, cid, user_id, None)
+            return self.sealing.seal(plain, cid, user_id, expires_after_ms)
         except KeyDestroyedError as e:
             raise ClientError(ErrorCode.FORBIDDEN, "this person was erased") from e
 
@@ -141,6 +152,19 @@ class CommandService:
             command = m.RemoveMember(meta=meta, user_id=normalise_user_name(remove or ""))
         return await self._sequenced(command)
 
+    async def set_disappearing(
+        self, user_id: str, device_id: str, cid: str, after_ms: int | None
+    ) -> Sequenced:
+        """A member sets how long new messages live (None: off). Answered once this edge's
+        history view holds the setting, so that the member's next send here obeys it."""
+        if self.lifetimes is not None:
+            self.lifetimes.check_choice(after_ms)
+        meta = self.submitter.meta(cid, user_id, device_id, None)
+        done = await self._sequenced(m.SetDisappearingMessages(meta=meta, after_ms=after_ms))
+        if self.lifetimes is not None and done.seq is not None:
+            await self.lifetimes.settled(cid, done.seq)
+        return done
+
     async def send(
         self,
         user_id: str,
@@ -155,11 +179,17 @@ class CommandService:
         media_ids = attachments or []
         if media_ids and self.check_attachments is not None:
             await self.check_attachments(user_id, media_ids)
+        lifetime = None
+        if self.lifetimes is not None:
+            lifetime = await self.lifetimes.for_new_message(cid)
         command = m.SendMessage(
             meta=self.submitter.meta(cid, user_id, device_id, client_msg_id),
-            body=self._sealed(body, cid, user_id, may_be_blank=bool(media_ids)),
+            body=self._sealed(
+                body, cid, user_id, may_be_blank=bool(media_ids), expires_after_ms=lifetime
+            ),
             reply_to_seq=reply_to,
             media_ids=tuple(media_ids),
+            expires_after_ms=lifetime,
         )
 
         async def attempt(horizon_s: float) -> SendResult:
@@ -188,11 +218,18 @@ class CommandService:
         command: m.Command
         match change:
             case f.EditMessage():
+                lifetime = None
+                if self.lifetimes is not None:
+                    lifetime = await self.lifetimes.for_edit(change.conversation_id, change.seq)
                 command = m.EditMessage(
                     meta=meta,
                     target_seq=change.seq,
                     body=self._sealed(
-                        change.body, change.conversation_id, user_id, may_be_blank=True
+                        change.body,
+                        change.conversation_id,
+                        user_id,
+                        may_be_blank=True,
+                        expires_after_ms=lifetime,
                     ),
                 )
             case f.DeleteMessage():
@@ -207,6 +244,10 @@ class CommandService:
                     meta=meta, target_seq=change.seq, emoji=change.emoji, removed=not change.active
                 )
         return await self._sequenced(command)
+
+    def close(self) -> None:
+        if self.lifetimes is not None:
+            self.lifetimes.close()
 
     async def _sequenced(self, command: m.Command) -> Sequenced:
         return Sequenced(seq=(await self.submitter.command(command)).seq)

@@ -6,7 +6,10 @@ In order, each step idempotent (the erasure id is every command's client id), so
 repeated after a crash finishes what the first began and does nothing twice:
 
 1. `EraseAccount` to the accounts processor: the account becomes a tombstone (no login, every
-   device revoked, the user name taken for good), and every edge drops the person's key.
+   device revoked, the user name taken for good), and every edge drops the person's key and
+   never reads it again. The command leaves its `conversations` empty: a person may be in
+   thousands, and the accounts processor refuses a command over 16 KiB (found by bench
+   erasure: a person in 1,000 conversations could not be erased); step 3 walks them here.
 2. The person key is destroyed in the key store: from then on every sealed copy of their
    messages and names, in every topic and archive object, is noise.
 3. `EraseSenderContent` to each conversation the person was ever in: the sequencer writes
@@ -70,7 +73,6 @@ class Erasures:
             erasure_id=erasure,
             officer=actor,
             case_ref=case_ref,
-            conversations=tuple(cids),
         )
         account = await self.submitter.account_command(command)
         destroyed = await asyncio.to_thread(self.keys.destroy, person_key_id(user))

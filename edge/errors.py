@@ -95,9 +95,11 @@ _STATUS: dict[ErrorCode, HTTPStatus] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class ClientError(Exception):
-    """An error a client caused or must handle."""
+    """An error a client caused or must handle. Not a frozen dataclass: raising one through a
+    `@contextmanager` sets its `__traceback__`, which a frozen one refused with
+    FrozenInstanceError, hiding the error (found by bench erasure)."""
 
     code: ErrorCode
     message: str

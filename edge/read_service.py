@@ -25,7 +25,7 @@ from edge.protocol.answers import (
 )
 from edge.protocol.frames import SearchParameters
 from edge.search_hits import search_page, search_request
-from projections.history.layout import Tenures
+from projections.history.layout import Lifetime, Tenures
 from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
 from schemas import codec
@@ -45,6 +45,8 @@ class History(HistoryView, Protocol):
     def event(self, conversation_id: str, seq: int) -> bytes | None: ...
 
     def attached_in(self, media_id: str) -> list[tuple[str, int]]: ...
+
+    def lifetime(self, conversation_id: str) -> Lifetime: ...
 
     def refresh(self) -> None: ...
 
@@ -71,6 +73,8 @@ class ReadService:
         self.opener = opener
         self.pages = HistoryPages(history, inbox, opener)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self.lifetimes_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifetimes")
+        """A send's read of its conversation's lifetime (one key) waits behind no page."""
 
     async def fetch_history(
         self, user_id: str, cid: str, *, before: int | None, after: int | None, limit: int
@@ -148,6 +152,30 @@ class ReadService:
 
         return await self._read(find)
 
+    async def lifetime(self, cid: str, *, fresh: bool = False) -> tuple[Lifetime, int]:
+        """The conversation's lifetime settings, and the seq of the view's last event there
+        (what they reflect). `fresh`: catch the view up first (it has just written)."""
+
+        def read() -> tuple[Lifetime, int]:
+            if fresh:
+                self.history.refresh()
+            return self.history.lifetime(cid), self.history.last_seq(cid)
+
+        return await self._read(read, self.lifetimes_thread)
+
+    async def expiry_of(self, cid: str, seq: int) -> int | None:
+        """When the message at `seq` expires (Unix ms); None if it never does, or the view
+        holds no message there (the sequencer answers an edit of that)."""
+
+        def read() -> int | None:
+            raw = self.history.event(cid, seq)
+            sent = None if raw is None else codec.decode(raw)
+            if not isinstance(sent, m.MessageSent) or sent.expires_after_ms is None:
+                return None
+            return int(sent.meta.occurred_at.timestamp() * 1000) + sent.expires_after_ms
+
+        return await self._read(read, self.lifetimes_thread)
+
     def conversations(self, user_id: str) -> ConversationList:
         return ConversationList(
             conversations=[
@@ -167,6 +195,7 @@ class ReadService:
     def close(self) -> None:
         """After the last request: the views close once their thread has finished."""
         self.thread.shutdown(wait=True)
+        self.lifetimes_thread.shutdown(wait=True)
         self.searches.close()
         self.history.close()
         self.inbox_view.close()
@@ -176,5 +205,5 @@ class ReadService:
         an erasure reaches."""
         return await self._read(lambda: sorted(self.history.tenures(user_id)))
 
-    async def _read(self, read: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, read)
+    async def _read(self, read: Callable[[], T], thread: ThreadPoolExecutor | None = None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(thread or self.thread, read)

@@ -233,6 +233,11 @@ class RestApi:
             role=call.body.role,
         )
 
+    async def set_disappearing(self, call: Call[c.DisappearingRequest]) -> Sequenced:
+        return await self.commands.set_disappearing(
+            call.user_id, call.device_id, call.request.match_info["cid"], call.body.after_ms
+        )
+
     async def search(self, call: Call[SearchParameters]) -> SearchPage:
         return await self.reads.search(call.user_id, call.body)
 
@@ -411,6 +416,15 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         "Remove a member; removing yourself is leaving.",
         RestApi.remove_member,
         NoBody,
+        Sequenced,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/conversations/{cid}/disappearing",
+        "Disappearing messages (members): new messages live 24 h, 7 d or 90 d from their "
+        "sending, or null for off; every member's devices get `DisappearingMessagesSet`.",
+        RestApi.set_disappearing,
+        c.DisappearingRequest,
         Sequenced,
     ),
     Endpoint(

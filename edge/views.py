@@ -13,7 +13,7 @@ from typing import Generic, Protocol, TypeVar
 from tantivy import Searcher
 
 from edge.errors import NOT_READY
-from projections.history.layout import Tenures
+from projections.history.layout import Lifetime, Tenures
 from projections.history.query import HistoryReader, Overlay
 from projections.inbox.query import InboxConversation, InboxReader
 from projections.reader import ViewUnavailableError
@@ -89,6 +89,9 @@ class LazyHistory(LazyView[HistoryReader]):
 
     def attached_in(self, media_id: str) -> list[tuple[str, int]]:
         return self.open().attached_in(media_id)
+
+    def lifetime(self, conversation_id: str) -> Lifetime:
+        return self.open().lifetime(conversation_id)
 
     def refresh(self) -> None:
         self.open().refresh()

@@ -40,10 +40,11 @@ PROCESSORS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("archive", "projections.archive", ()),
     ("media-process", "streams.media", ("process",)),
     ("media-sweep", "streams.media", ("sweep",)),
+    ("expiry", "streams.expiry", ()),
 )
-"""In start order: writers of the log, the fan-out, the views, the archive, then the media
-processor and sweeper (name, module, its arguments). Processor k (from 1) serves metrics and
-probes on metrics_port + k."""
+"""In start order: writers of the log, the fan-out, the views, the archive, the media
+processor and sweeper, then the expiry processor (name, module, its arguments). Processor k
+(from 1) serves metrics and probes on metrics_port + k."""
 
 
 def services(settings: PlatformSettings) -> tuple[Service, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from confluent_kafka import Message
 
@@ -72,6 +72,10 @@ class SessionRecord:
     user_id: str
     node: int
     entry: m.UserOnNode | None
+
+
+decode_event: Decoder[AvroRecord] = avro_decoder(get_args(m.Event), "an event")
+"""What a processor reads off the events topic; anything else is unusable (parked)."""
 
 
 def decode_session(record: Message) -> SessionRecord:

@@ -1,5 +1,7 @@
 """A process's keys in memory: content keys derived from the key store's keys, each kept at
-most `ttl_s`, dropped at once when the process reads that they were destroyed.
+most `ttl_s`, dropped at once when the process reads that they were destroyed, and never
+read again from the store once it has read the person's erasure (the store may still hold
+the key for a moment: the erasure destroys it after `AccountErased` is in the log).
 
 A content key is HKDF-SHA256 over the person key and, for a message that expires, its
 bucket key: destroying either one makes the body unreadable (docs/compliance.md,
@@ -52,6 +54,7 @@ class KeyRing:
         self.clock = clock
         self.wall = wall
         self._cache: dict[str, _Cached] = {}
+        self._erased: set[str] = set()
         self._lock = threading.Lock()
 
     def cipher(self, key_id: ContentKeyId, *, create: bool) -> AESGCM:
@@ -62,6 +65,8 @@ class KeyRing:
         name = str(key_id)
         now = self.clock()
         with self._lock:
+            if not self._erased.isdisjoint(key_id.parts):
+                raise KeyDestroyedError(f"{key_id}: its person was erased")
             cached = self._cache.get(name)
         if cached is not None and cached.until > now:
             return cached.cipher
@@ -77,10 +82,13 @@ class KeyRing:
         return cipher
 
     def forget_person(self, user_id: str) -> None:
-        """Their key was destroyed (this process read the erasure): nothing derived from it
-        stays here."""
+        """The person was erased (this process read `AccountErased`): nothing derived from
+        their key stays here, and their key is not read from the store again, even before
+        the erasure has destroyed it there. Regression (found by bench erasure): a page
+        opened between the two read the key again and kept it for `ttl_s`."""
         person = person_key_id(user_id)
         with self._lock:
+            self._erased.add(person)
             for name in [n for n in self._cache if n == person or n.startswith(person + "+")]:
                 del self._cache[name]
 

@@ -76,3 +76,11 @@ def serve_if_configured(ready: probes.Check = sampling_assigned_partitions) -> i
         return None
     probes.serve(int(port), REGISTRY, ready=ready)
     return int(port)
+expiry_lag = Histogram(
+    "parley_expiry_lag_seconds",
+    "From a message's expiry time to its MessagesExpired in the log (the sequencer's clock)",
+    buckets=(0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
+buckets_destroyed = Counter(
+    "parley_expiry_buckets_destroyed", "Expiry bucket keys destroyed after their end"
+)

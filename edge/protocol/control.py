@@ -44,3 +44,11 @@ class AddMemberRequest(RequestBody):
 
 class QueryParameters(RequestBody):
     """A route's query string, parsed: each field one parameter (`?name=value`)."""
+
+
+class DisappearingRequest(RequestBody):
+    """How long new messages of the conversation live, from their sending: one of the
+    deployment's choices (24 h, 7 d or 90 d: 86400000, 604800000, 7776000000), or null for
+    off. A setting applies to messages sent after it."""
+
+    after_ms: Annotated[int, Field(strict=True)] | None

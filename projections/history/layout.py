@@ -36,6 +36,7 @@ HIDDEN = b"h"
 ATTACHED = b"f"
 SENT_BY = b"w"
 LIFETIME = b"d"
+EDITS = b"y"
 
 
 def event_prefix(conversation_id: str) -> bytes:
@@ -82,6 +83,16 @@ def membership_key(user_id: str, conversation_id: str) -> bytes:
 def edit_key(conversation_id: str, seq: int) -> bytes:
     """The latest edit of the message at `seq`: its MessageEdited event."""
     return EDIT + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def edits_prefix(conversation_id: str, seq: int) -> bytes:
+    """Under it, one key per edit of the message at `seq` (the edit's own seq): the edits'
+    own events that go with the message when it is deleted, redacted, expired or erased."""
+    return EDITS + id_bytes(conversation_id) + seq_bytes(seq)
+
+
+def edits_key(conversation_id: str, seq: int, edit_seq: int) -> bytes:
+    return edits_prefix(conversation_id, seq) + seq_bytes(edit_seq)
 
 
 def reactions_prefix(conversation_id: str, seq: int) -> bytes:

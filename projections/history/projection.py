@@ -16,6 +16,8 @@ from projections.history.layout import (
     attached_key,
     decode_tenures,
     edit_key,
+    edits_key,
+    edits_prefix,
     encode_int,
     event_key,
     hidden_key,
@@ -72,6 +74,7 @@ def apply(
         changes += _role(cid, event.user_id, event.role)
     elif isinstance(event, m.MessageSent):
         changes += [Put(attached_key(a.media_id, cid, seq), b"") for a in event.attachments]
+        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
     elif isinstance(event, m.MemberRemoved):
         tenures = _tenures(get, event.user_id, cid)
         changes += [
@@ -83,23 +86,22 @@ def apply(
     elif isinstance(event, m.MessageRedacted) or (
         isinstance(event, m.MessageDeleted) and event.scope == m.DeleteScope.FOR_EVERYONE
     ):
-        changes += _drop(cid, event.target_seq, get)
+        changes += _drop(cid, event.target_seq, get, scan)
     elif isinstance(event, m.MessagesExpired):
         for target in event.seqs:
-            changes += _drop(cid, target, get)
+            changes += _drop(cid, target, get, scan)
     elif isinstance(event, m.SenderContentErased):
         if scan is None:
             raise TypeError("an erasure needs the store's scan")
         for key, _ in list(scan(sent_by_prefix(cid, event.user_id))):
-            changes += _drop(cid, seq_of_event_key(key), get)
+            changes += _drop(cid, seq_of_event_key(key), get, scan)
     elif isinstance(event, m.DisappearingMessagesSet | m.RetentionSet):
         changes.append(_lifetime(cid, event, get))
     elif isinstance(event, m.MessageDeleted):
         changes.append(Put(hidden_key(meta.actor.user_id, cid, event.target_seq), b""))
     elif isinstance(event, m.MessageEdited):
         changes.append(Put(edit_key(cid, event.target_seq), encoded))
-    elif isinstance(event, m.MessageSent):
-        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
+        changes.append(Put(edits_key(cid, event.target_seq, seq), b""))
     elif isinstance(event, m.ReactionAdded):
         changes.append(
             Put(reaction_key(cid, event.target_seq, meta.actor.user_id, event.emoji), b"")
@@ -109,10 +111,13 @@ def apply(
     return changes
 
 
-def _drop(cid: str, seq: int, get: Lookup) -> list[Change]:
-    """The message at `seq` loses its bytes, its latest edit and its place in its sender's
-    index; its seq stays (the view's last seq, the tombstone event after it)."""
+def _drop(cid: str, seq: int, get: Lookup, scan: Scan | None) -> list[Change]:
+    """The message at `seq` loses its bytes, its latest edit, its edits' own events (`scan`:
+    they are indexed under the message) and its place in its sender's index; its seq stays
+    (the view's last seq, the tombstone event after it)."""
     changes: list[Change] = [Delete(event_key(cid, seq)), Delete(edit_key(cid, seq))]
+    for key, _ in list(scan(edits_prefix(cid, seq))) if scan is not None else []:
+        changes += [Delete(event_key(cid, seq_of_event_key(key))), Delete(key)]
     raw = get(event_key(cid, seq))
     if raw is not None:
         sent = codec.decode(raw)

@@ -23,6 +23,8 @@ from streams.accounts.state import AccountState
 from streams.decisions import Decision
 from streams.log_writer import Intake, LogWriter
 
+MAX_ACCOUNT_COMMAND_BYTES = 16 * 1024
+"""An account command is small (a name, a device); a larger one is refused `too_large`."""
 
 class AccountRegistry(LogWriter[AccountState]):
     """The only writer of the accounts topic."""
@@ -38,7 +40,7 @@ class AccountRegistry(LogWriter[AccountState]):
         topics: Topics,
         state: AccountState,
         limits: Limits = DEFAULT_LIMITS,
-        max_command_bytes: int = 16 * 1024,
+        max_command_bytes: int = MAX_ACCOUNT_COMMAND_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         group_id: str,
         archive: ArchiveReader | None = None,

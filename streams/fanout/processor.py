@@ -15,13 +15,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import get_args
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.dead_letters import DeadLetters
-from kafkalog.decoding import Decoder, avro_decoder
+from kafkalog.decoding import decode_event
 from kafkalog.follower import Decoded, Follower, Park
 from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
@@ -39,10 +38,6 @@ from telemetry.lag import LagSampler
 from telemetry.tracing import Tracing, annotate, inject
 
 log = logging.getLogger("parley.fanout")
-EVENT_TYPES: tuple[type[AvroRecord], ...] = get_args(m.Event)
-decode_event: Decoder[AvroRecord] = avro_decoder(EVENT_TYPES, "an event")
-"""What the fan-out reads off the events topic; anything else is parked (a command written
-there by mistake, bytes that do not decode)."""
 RECIPIENTS_PER_RECORD = 5_000
 """Keeps a delivery record well under Kafka's 1 MB limit however large the group."""
 REPLAYED: Headers = [(REPLAYED_HEADER, b"1")]

@@ -10,6 +10,7 @@ from datetime import timedelta
 from kafkalog.cold.reader import ArchiveReader
 from kafkalog.worker import run_until_signalled
 from media.settings import MediaSettings
+from sealing.lifetimes import LifetimeSettings
 from streams.lanes import Lanes, lane_id
 from streams.process import start_process
 from streams.sequencer.media_feed import MediaFeed
@@ -33,7 +34,7 @@ def lane(
     media: MediaFeed,
     k: int,
     tracing: Tracing,
-    attach_window_s: int,
+    limits: Limits,
 ) -> TransactionalLoop:
     """Lane `k`; every lane checks attachments against the process's one media book."""
     topics = settings.topics()
@@ -41,7 +42,7 @@ def lane(
         bootstrap=settings.kafka_bootstrap,
         topics=topics,
         state=SequencerState(store),
-        limits=Limits(attach_window_s=attach_window_s),
+        limits=limits,
         max_command_bytes=settings.max_command_bytes,
         group_id=settings.group,
         media=media,
@@ -76,11 +77,13 @@ def main() -> int:
         window=timedelta(seconds=attach_window_s) + MEDIA_WINDOW_MARGIN,
     )
     media.start()
+    limits = Limits(
+        attach_window_s=attach_window_s,
+        disappearing_choices_ms=LifetimeSettings().disappearing_choices_ms,
+    )
     lanes = Lanes(
         [
-            lane(
-                settings, store, media=media, k=k, tracing=tracing, attach_window_s=attach_window_s
-            )
+            lane(settings, store, media=media, k=k, tracing=tracing, limits=limits)
             for k in range(settings.sequencer_lanes)
         ]
     )

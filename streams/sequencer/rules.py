@@ -16,13 +16,12 @@ from media.lifecycle import MediaRecord
 from schemas import models as m
 from schemas.models import ConversationKind, RejectionCode, Role
 from schemas.record import AvroRecord
+from sealing.lifetimes import DISAPPEARING_CHOICES_MS, choices_said
 from streams.decisions import NoChangeError, RejectedError
 from streams.sequencer.state import Conversation, MessageFacts, SequencerState
 
 COMPLIANCE_PREFIX = "compliance:"
 WRITERS = (Role.OWNER, Role.ADMIN)
-DISAPPEARING_CHOICES = frozenset({24 * 3_600_000, 7 * 86_400_000, 90 * 86_400_000})
-"""What a member may set: 24 hours, 7 days or 90 days (or None: off)."""
 MAX_RETENTION_DAYS = 36_500
 SEAL_TAG_BYTES = 16
 """A sealed body is its text plus the cipher's tag: the size limit is the text's."""
@@ -42,6 +41,9 @@ class Limits:
     attach_window_s: int = 24 * 3600
     """Media declared longer ago is not attached: the sweeper deletes what no message
     attached a grace period after this (PARLEY_MEDIA_UNATTACHED_TTL_S, media/settings.py)."""
+    disappearing_choices_ms: tuple[int, ...] = DISAPPEARING_CHOICES_MS
+    """What a member may set (or None: off); PARLEY_DISAPPEARING_CHOICES_MS,
+    sealing/lifetimes.py, which the edge reads too."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -195,9 +197,7 @@ def _attachments(c: Check) -> tuple[m.Attachment, ...]:
             attached = attachment(c.media.get(media_id), media_id, c.actor.user_id, c.now, window)
         except UnattachableError as e:
             raise RejectedError(ATTACH_REFUSALS[e.kind], e.reason) from e
-        if attached.kind is m.MediaKind.ENCRYPTED and not isinstance(
-            command.body, m.EncryptedBody
-        ):
+        if attached.kind is m.MediaKind.ENCRYPTED and not isinstance(command.body, m.EncryptedBody):
             reason = "an end-to-end encrypted file goes with an encrypted body (its key is in it)"
             raise RejectedError(RejectionCode.INVALID, reason)
         found.append(attached)
@@ -272,8 +272,9 @@ def _erase_sender(c: Check) -> dict[str, Any]:
 def _set_disappearing(c: Check) -> dict[str, Any]:
     after: int | None = c.command.after_ms
     require(c.actor_role is not None, "only members set disappearing messages")
-    if after is not None and after not in DISAPPEARING_CHOICES:
-        raise RejectedError(RejectionCode.INVALID, "disappearing messages: 24 h, 7 d, 90 d or off")
+    choices = c.limits.disappearing_choices_ms
+    if after is not None and after not in choices:
+        raise RejectedError(RejectionCode.INVALID, choices_said(choices))
     if after == c.conversation.disappearing_ms:
         raise NoChangeError
     return {"after_ms": after}

@@ -25,6 +25,7 @@ PROCESSES = (
     "projections.history",
     "projections.inbox",
     "projections.search",
+    "streams.expiry",
 )
 MEDIA_PROCESSES = {"media-process": "process", "media-sweep": "sweep"}
 """`python -m streams.media <command>`, by process name."""
@@ -72,11 +73,15 @@ class ParleyCluster:
         ensure_topics(BOOTSTRAP, self.topics)
         self.work.mkdir(parents=True, exist_ok=True)
         for module in self.processes:
-            self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
+            self.start_processor(module)
         for name in MEDIA_PROCESSES:
             self.start_media(name)
         for node, port in enumerate(self.ports):
             self.start_edge(node, port)
+
+    def start_processor(self, module: str) -> None:
+        """One of `processes` (named by its module), again after a kill."""
+        self._spawn(module, module, {"PARLEY_METRICS_PORT": str(self.metrics_ports[module])})
 
     def start_edge(self, node: int, port: int | None = None) -> None:
         port = port or self.ports[node]

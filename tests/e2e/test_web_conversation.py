@@ -192,3 +192,23 @@ async def test_edits_deletions_and_reactions_hold_whatever_order_they_come_in(
         {"seq": 2, "text": "fixed", "edited": True, "reactions": [["👍", ["ann"]]]},
         {"seq": 3, "text": "x", "edited": False, "reactions": []},
     ]
+
+
+async def test_expired_messages_leave_the_view_whenever_the_push_comes(page: Page) -> None:
+    """`MessagesExpired` drops its seqs from view, before or after the messages arrive (an
+    older page may bring them after the push); the others stay, and count no more as
+    unread."""
+    result = await run(
+        page,
+        """
+        const c = new Conversation("dm-1", me);
+        c.apply(1, created(["ann", "bob"]));
+        c.apply(2, sent(2, "bob", "gone soon"));
+        c.apply(3, sent(3, "bob", "stays"));
+        c.apply(5, { type: "MessagesExpired", seq: 5, actor: actor("compliance:expiry"),
+            seqs: [2, 4], occurred_at_ms: at(5) });
+        c.apply(4, sent(4, "bob", "gone too, arriving late"));
+        return { shown: c.visibleMessages().map((m) => m.text), unread: c.unread().count };
+        """,
+    )
+    assert result == {"shown": ["stays"], "unread": 1}

@@ -73,6 +73,8 @@ def test_a_hop_counts_once_where_it_happens_and_gaps_are_counted() -> None:
 def test_processes_are_told_apart_by_command_line_and_edge_node() -> None:
     assert processes.role_of("java -Xmx1g -cp x kafka.Kafka server.properties") == "broker"
     assert processes.role_of("python -m streams.sequencer") == "sequencer"
+    assert processes.role_of("python -m projections.search") == "search"
+    assert processes.role_of("python -m streams.media sweep") == "media"
     edge_env = b"PATH=/bin\0PARLEY_EDGE_NODE=1\0"
     assert processes.role_of("python -m edge", edge_env) == "edge-1"
     spawned = "python -c from multiprocessing.spawn import spawn_main; spawn_main(fd=7)"

@@ -4,6 +4,8 @@ come back with one stable code and that code's one HTTP status."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,16 @@ def test_every_client_error_the_edge_raises_names_a_code_of_the_enum() -> None:
                     continue  # the rejection table's own lookup, typed ErrorCode
                 assert isinstance(code, ast.Attribute), where
                 assert isinstance(code.value, ast.Name) and code.value.id == "ErrorCode", where
+
+
+def test_a_client_error_passes_through_a_context_manager_as_itself() -> None:
+    """Regression (bench erasure): a frozen ClientError raised inside a `@contextmanager`
+    turned into FrozenInstanceError (the generator's exit sets `__traceback__`)."""
+
+    @contextmanager
+    def around() -> Iterator[None]:
+        yield
+
+    with pytest.raises(ClientError) as raised, around():
+        raise ClientError(ErrorCode.INVALID, "bad input")
+    assert raised.value.code is ErrorCode.INVALID

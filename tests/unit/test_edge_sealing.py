@@ -19,6 +19,7 @@ from edge.protocol import frames as f
 from edge.submission import Submitter
 from projections.inbox.layout import PREVIEW_CHARS, Preview, SealedPreview, Summary
 from projections.inbox.query import InboxConversation
+from schemas import codec
 from schemas import models as m
 from schemas.record import AvroRecord
 from schemas.topics import TopicSpec, declare_topics
@@ -27,6 +28,7 @@ from sealing.envelope import Sealer
 from sealing.keyids import person_key_id
 from sealing.keystore import KeyDestroyedError, SqliteKeyStore
 from sealing.ring import KeyRing
+from streams.accounts.registry import MAX_ACCOUNT_COMMAND_BYTES
 
 CID = "g-0123456789abcdef0123456789abcdef"
 
@@ -173,6 +175,25 @@ async def test_an_erasure_goes_account_then_key_then_conversations(
         sealing.seal(m.PlainBody(text="after"), CID, "alice", None)
     again = await erasures.erase("op1", "alice", "C-1", "erasure-1")
     assert not again.key_destroyed  # a repeat destroys nothing twice
+
+
+async def test_a_person_in_thousands_of_conversations_can_be_erased(
+    store: SqliteKeyStore,
+) -> None:
+    """Regression (bench erasure): `EraseAccount` listed every conversation, so a person in
+    more than about 460 was refused `too_large` by the accounts processor and not erased."""
+    gateway, submitter, _ = services(store)
+
+    async def conversations(user: str) -> list[str]:
+        return [f"conversation-{i:05d}-{'x' * 20}" for i in range(5_000)]
+
+    erasures = Erasures(submitter=submitter, keys=store, conversations=conversations, forget=print)
+    report = await erasures.erase("op1", "alice", "C-1", "erasure-1")
+    account = gateway.sent[0][0]
+    assert isinstance(account, m.EraseAccount)
+    assert len(codec.encode(account)) < MAX_ACCOUNT_COMMAND_BYTES
+    assert len(report.conversations) == 5_000
+    assert len(gateway.sent) == 5_001
 
 
 async def test_an_erasure_needs_a_case(store: SqliteKeyStore) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from bench import fuzz
 from kafkalog.decoding import Unusable, UnusableRecordError
+from kafkalog.decoding import decode_event as fanout_decode_event
 from projections.follower import add_event
 from projections.history.store import HistoryBatch
 from projections.search.store import SearchBatch, SearchStore
@@ -23,7 +24,6 @@ from schemas import codec
 from schemas import models as m
 from schemas.errors import MalformedRecordError
 from schemas.registry import writer_schemas
-from streams.fanout.processor import decode_event as fanout_decode_event
 
 TARGETS = {t.name: t for t in fuzz.targets()}
 SHORT_BUDGET = 150

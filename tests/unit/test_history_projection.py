@@ -191,6 +191,36 @@ def test_deleting_for_everyone_or_redacting_drops_the_stored_message() -> None:
     assert event_key("c1", 5) in store
 
 
+def test_an_erasure_drops_every_message_of_the_person_and_only_theirs() -> None:
+    """Regression: the sender index was written in a second `MessageSent` branch that the
+    first (attachments) made unreachable, so an erasure found nothing to drop and the
+    history view kept serving the erased person's messages (found by `python -m bench
+    erasure-quick`)."""
+    body = m.PlainBody(text="theirs")
+    log: list[m.Event] = [
+        created("c1", "bob"),
+        m.MessageSent(meta=meta("c1", 2, "bob"), body=body),
+        sent("c1", 3, "mine"),
+        m.MessageSent(meta=meta("c1", 4, "bob"), body=body),
+        m.SenderContentErased(meta=meta("c1", 5, "compliance:o"), user_id="bob", erasure_id="e"),
+    ]
+    store: dict[bytes, bytes] = {}
+
+    def scan(prefix: bytes) -> list[tuple[bytes, bytes]]:
+        return sorted((k, v) for k, v in store.items() if k.startswith(prefix))
+
+    for seq, event in enumerate(log, start=1):
+        for change in apply(event, codec.encode(event), seq - 1, store.get, scan=scan):
+            if isinstance(change, Put):
+                store[change.key] = change.value
+            else:
+                store.pop(change.key, None)
+    assert event_key("c1", 2) not in store
+    assert event_key("c1", 4) not in store
+    assert event_key("c1", 3) in store
+    assert event_key("c1", 5) in store
+
+
 def test_catch_up_needs_every_owned_partition_at_its_start_end() -> None:
     catch_up = CatchUp({0: 10, 1: 0, 2: 5})
     assert not catch_up.done(set())
@@ -363,3 +393,35 @@ def test_attached_media_are_indexed_to_their_messages_and_a_deletion_unserves_th
     forwarded = reader.event("c1", 3)
     assert forwarded is not None
     assert [a.media_id for a in cast(m.MessageSent, codec.decode(forwarded)).attachments] == [photo]
+
+
+def test_a_message_going_takes_its_edits_own_events_along(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    """Regression: an expired or redacted message's edits stayed in pages as events of their
+    own (and their text with them, until their key died); and no message was ever indexed
+    to its sender (an unreachable branch), so an erasure dropped nothing from this view."""
+
+    def edited(seq: int, target: int, text: str) -> m.MessageEdited:
+        return m.MessageEdited(meta=meta("c1", seq), target_seq=target, body=m.PlainBody(text=text))
+
+    bobs = m.MessageSent(meta=meta("c1", 7, "bob"), body=m.PlainBody(text="bob's"))
+    write(
+        store,
+        [
+            created("c1", "bob"),
+            sent("c1", 2, "soon gone"),
+            edited(3, 2, "gone too"),
+            edited(4, 2, "and this"),
+            sent("c1", 5, "alice's"),
+            m.MessagesExpired(meta=meta("c1", 6, "compliance:expiry"), seqs=(2,)),
+            bobs,
+            edited(8, 5, "alice's edit"),
+            m.SenderContentErased(
+                meta=meta("c1", 9, "compliance:o"), user_id="alice", erasure_id="e"
+            ),
+        ],
+    )
+    assert seqs(reader.page("c1")) == [1, 6, 7, 9]
+    assert reader.content_of("alice", "c1") == 0
+    assert reader.content_of("bob", "c1") == 1

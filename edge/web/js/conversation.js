@@ -33,7 +33,7 @@ export class Conversation {
     this.seen = new Set(); // seqs applied
     this.messages = new Map(); // seq -> { seq, sender, deviceId, clientMsgId, text, at }
     this.edits = new Map(); // target seq -> { seq, text }
-    this.deletions = new Map(); // target seq -> "everyone" | "me" | "redacted"
+    this.deletions = new Map(); // target seq -> "everyone" | "me" | "redacted" | "expired"
     this.reactions = new Map(); // target seq -> Map("user emoji" -> { seq, active, user, emoji })
     this.read = new Map(); // user -> highest seq read
     this.delivered = new Map(); // user -> highest seq delivered to any of their devices
@@ -104,6 +104,10 @@ export class Conversation {
       }
       case "MessageRedacted":
         this.deletions.set(event.target_seq, "redacted");
+        break;
+      case "MessagesExpired":
+        // Their lifetime has passed: they leave the view (history no longer has them).
+        for (const target of event.seqs ?? []) this.deletions.set(target, "expired");
         break;
       case "SenderContentErased":
         // The sender was erased: their earlier messages show as removed, like a redaction.
@@ -197,7 +201,7 @@ export class Conversation {
     const shown = [];
     for (const message of this.messages.values()) {
       const deletion = this.deletions.get(message.seq);
-      if (deletion === "me") continue;
+      if (deletion === "me" || deletion === "expired") continue;
       const edit = this.edits.get(message.seq);
       const reactions = new Map();
       for (const r of this.reactions.get(message.seq)?.values() ?? []) {
