@@ -48,8 +48,9 @@ from bench.device import PASSWORD, Device, call, sign_up
 from bench.services import edge_port, parley_running
 from bench.stats import latency_summary
 from edge.app import view_path
-from edge.erasure import ErasureReport, Erasures
+from edge.erasure import Erasures
 from edge.operator import with_submitter
+from edge.protocol.compliance import ErasureReport
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
 from edge.views import LazyHistory

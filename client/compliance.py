@@ -13,16 +13,23 @@ import aiohttp
 from client.errors import ProtocolError, ServerUnavailableError
 from client.models import parse_answer
 from client.rest import RestApi
+from edge.protocol.answers import Sequenced
 from edge.protocol.compliance import (
     AuditPage,
     AuditQuery,
+    ErasureReport,
+    ErasureRequest,
     ExportFile,
     ExportRequest,
     ExportStatus,
     Manifest,
+    RedactionRequest,
+    RetentionRequest,
 )
 
 CHUNK_BYTES = 1 << 20
+ERASE_TIMEOUT_S = 300.0
+"""An erasure answers once every conversation of the person has its `SenderContentErased`."""
 
 
 class DigestMismatchError(ProtocolError):
@@ -43,6 +50,20 @@ class ComplianceApi(RestApi):
         parameters = urlencode(query.model_dump(exclude_none=True))
         data = await self._call("GET", f"/v1/compliance/audit?{parameters}")
         return parse_answer(AuditPage, data, what="read the audit")
+
+    async def erase(self, request: ErasureRequest) -> ErasureReport:
+        body = request.model_dump(exclude_none=True)
+        data = await self._call("POST", "/v1/compliance/erasures", body, timeout=ERASE_TIMEOUT_S)
+        return parse_answer(ErasureReport, data, what="erase a person")
+
+    async def redact(self, request: RedactionRequest) -> Sequenced:
+        data = await self._call("POST", "/v1/compliance/redactions", request.model_dump())
+        return parse_answer(Sequenced, data, what="redact a message")
+
+    async def set_retention(self, conversation_id: str, request: RetentionRequest) -> Sequenced:
+        path = f"/v1/compliance/retention/{quote(conversation_id, safe='')}"
+        data = await self._call("PUT", path, request.model_dump())
+        return parse_answer(Sequenced, data, what="set a retention")
 
 
 async def download(

@@ -11,10 +11,14 @@ never chats; and the people who chat never see compliance in their command's hel
     parley-compliance status EXPORT_ID [--download DIR]
     parley-compliance audit --case REF [--officer U] [--action A] [--about-case REF]
                             [--target T] [--since WHEN] [--until WHEN] [--limit N] [--all]
+    parley-compliance erase --case REF --user ID [--erasure-id E]
+    parley-compliance redact --case REF --conversation ID --seq N --reason TEXT
+    parley-compliance retention --case REF --conversation ID (--keep-days N | --none)
 
 WHEN is an ISO 8601 instant (2026-01-05T10:00:00Z) or milliseconds since the epoch. An
 export is a job on the server: the command shows its progress, then downloads its files
-and checks each against its SHA-256 and against the manifest.
+and checks each against its SHA-256 and against the manifest. `erase` prints the erasure's
+report as JSON (run it again with its `--erasure-id` to finish an interrupted one).
 """
 
 from __future__ import annotations
@@ -24,18 +28,27 @@ import asyncio
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from client.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, _password, explain
 from client.compliance import ComplianceApi, check_manifest, download
 from client.config import DEFAULT_SERVER, StoredLogin, load_login, save_login
 from client.errors import ParleyError, ProtocolError
-from edge.protocol.compliance import AuditQuery, ExportRequest, ExportStatus
+from edge.protocol.compliance import (
+    AuditQuery,
+    ErasureRequest,
+    ExportRequest,
+    ExportStatus,
+    RedactionRequest,
+    RetentionRequest,
+)
 
 POLL_S = (0.5, 1.0, 2.0, 3.0)
 """Waits between status requests: quick at first, then every 3 s (each is audited)."""
@@ -93,10 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--limit", type=int, default=100)
     sub.add_argument("--all", action="store_true", help="page on to the end of the log")
     sub.set_defaults(run=audit)
+    sub = commands.add_parser("erase", help="erase a person (the right to be forgotten)")
+    sub.add_argument("--case", required=True)
+    sub.add_argument("--user", required=True)
+    sub.add_argument("--erasure-id", help="finish an interrupted erasure")
+    sub.set_defaults(run=erase)
+    sub = commands.add_parser("redact", help="remove one message's content everywhere")
+    sub.add_argument("--case", required=True)
+    sub.add_argument("--conversation", required=True)
+    sub.add_argument("--seq", required=True, type=int)
+    sub.add_argument("--reason", required=True)
+    sub.set_defaults(run=redact)
+    sub = commands.add_parser("retention", help="how long a conversation's new messages stay")
+    sub.add_argument("--case", required=True)
+    sub.add_argument("--conversation", required=True)
+    days = sub.add_mutually_exclusive_group(required=True)
+    days.add_argument("--keep-days", type=int)
+    days.add_argument("--none", action="store_true", help="no retention of its own")
+    sub.set_defaults(run=retention)
     return parser
 
 
 Command = Callable[[argparse.Namespace, "Officer"], Awaitable[int]]
+RequestT = TypeVar("RequestT", bound=BaseModel)
 
 
 class Officer:
@@ -224,6 +256,51 @@ async def audit(args: argparse.Namespace, officer: Officer) -> int:
         if not (args.all and page.more):
             return EXIT_OK
         query = query.model_copy(update={"cursor": page.next_cursor})
+
+
+def valid(model: type[RequestT], what: str, **fields: object) -> RequestT:
+    """The request as the server would check it, so a bad one is refused before it is sent."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as e:
+        raise ParleyError(f"not a valid {what}: {e.errors()[0]['msg']}") from e
+
+
+async def erase(args: argparse.Namespace, officer: Officer) -> int:
+    """The erasure id is chosen here and said first, so that an erasure whose answer never
+    came (a timeout, a lost connection) can be finished by asking again with it."""
+    erasure_id = args.erasure_id or f"erasure-{uuid.uuid4().hex}"
+    request = valid(
+        ErasureRequest, "erasure", case_ref=args.case, user_id=args.user, erasure_id=erasure_id
+    )
+    print(f"erasure {erasure_id} (repeat with --erasure-id {erasure_id})", file=sys.stderr)
+    report = await officer.api().erase(request)
+    print(report.model_dump_json(indent=2))
+    return EXIT_OK
+
+
+async def redact(args: argparse.Namespace, officer: Officer) -> int:
+    request = valid(
+        RedactionRequest,
+        "redaction",
+        case_ref=args.case,
+        conversation_id=args.conversation,
+        seq=args.seq,
+        reason=args.reason,
+    )
+    done = await officer.api().redact(request)
+    print(f"redacted {args.conversation} seq {args.seq}: MessageRedacted at seq {done.seq}")
+    return EXIT_OK
+
+
+async def retention(args: argparse.Namespace, officer: Officer) -> int:
+    keep = None if args.none else args.keep_days
+    request = valid(RetentionRequest, "retention", case_ref=args.case, keep_days=keep)
+    done = await officer.api().set_retention(args.conversation, request)
+    said = "no retention of its own" if keep is None else f"{keep} days"
+    changed = f"RetentionSet at seq {done.seq}" if done.seq else "nothing to change"
+    print(f"{args.conversation}: {said} ({changed})")
+    return EXIT_OK
 
 
 async def wait(api: ComplianceApi, export_id: str) -> ExportStatus:

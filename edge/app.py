@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from edge.compliance.roles import ComplianceRoles
 from edge.compliance.service import ComplianceService
 from edge.compliance.settings import ComplianceSettings
 from edge.connection import ConnectionState, DeviceConnection
+from edge.erasure import Erasures
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
 from edge.lifetimes import MessageLifetimes
@@ -37,7 +39,9 @@ from edge.presence_scope import PresenceScope
 from edge.protocol.answers import Health
 from edge.protocol.pushes import Goodbye
 from edge.read_service import ReadService
+from edge.redaction import Redactions
 from edge.rest import RestApi, errors_middleware, json_response, tracing_middleware
+from edge.retention import Retentions
 from edge.send_attempts import SendAttempts
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
@@ -216,7 +220,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         typing_ttl_ms=settings.typing_ttl_ms,
         tracing=tracing,
     )
-    compliance = _compliance(settings, topics, roles)
+    compliance = _compliance(
+        settings, topics, roles, _remedies(settings, topics, gateway, reads, opener)
+    )
     for follower in (accounts, deliveries, sessions, media_follower):
         follower.start()
     gateway.start()
@@ -384,11 +390,43 @@ async def _prune_media(book: MediaBook, window: timedelta) -> None:
             log.info("media book: forgot %d media older than %s", forgotten, window)
 
 
+@dataclass(frozen=True)
+class Remedies:
+    """The officers' actions on content: the same service functions the operator's command
+    line runs (edge/operator.py)."""
+
+    erasures: Erasures
+    redactions: Redactions
+    retentions: Retentions
+
+
+def _remedies(
+    settings: EdgeSettings,
+    topics: Topics,
+    gateway: CommandGateway,
+    reads: ReadService,
+    opener: BodyOpener,
+) -> Remedies:
+    """An erasure lists the person's conversations from the history view's tenures,
+    destroys the key in this host's key store and drops it from this node's cache at once."""
+    submitter = Submitter(topics=topics, gateway=gateway, timeout_s=settings.request_timeout_s)
+    return Remedies(
+        erasures=Erasures(
+            submitter=submitter,
+            keys=opener.sealer.ring.store,
+            conversations=reads.conversations_ever,
+            forget=opener.forget,
+        ),
+        redactions=Redactions(submitter=submitter),
+        retentions=Retentions(submitter=submitter),
+    )
+
+
 def _compliance(
-    settings: EdgeSettings, topics: Topics, roles: ComplianceRoles
+    settings: EdgeSettings, topics: Topics, roles: ComplianceRoles, remedies: Remedies
 ) -> ComplianceService:
-    """Officers' access: the roles folded from the accounts topic, the audit topic, and the
-    object store where exports go (docs/compliance.md)."""
+    """Officers' access: the roles folded from the accounts topic, the audit topic, the
+    object store where exports go, and the actions on content (docs/compliance.md)."""
     own = ComplianceSettings()
     audit = AuditLog(settings.kafka_bootstrap, topics.audit)
     exports = ExportStore(own.object_store(), own.exports_prefix)
@@ -398,6 +436,9 @@ def _compliance(
         audit_reader=AuditReader(settings.kafka_bootstrap, topics.audit),
         exports=exports,
         jobs=ExportJobs(store=exports, audit=audit),
+        erasures=remedies.erasures,
+        redactions=remedies.redactions,
+        retentions=remedies.retentions,
         origin=f"edge-{settings.edge_node}",
         export_ttl_s=own.export_ttl_s,
         url_ttl_s=own.export_url_ttl_s,

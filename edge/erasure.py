@@ -25,10 +25,9 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 
-from pydantic import BaseModel, ConfigDict
-
 from edge.accounts import normalise_user_name
 from edge.errors import ClientError, ErrorCode
+from edge.protocol.compliance import ErasedConversation, ErasureReport
 from edge.submission import Submitter
 from schemas import models as m
 from sealing.keyids import person_key_id
@@ -42,28 +41,6 @@ CONCURRENT_CONVERSATIONS = 32
 a person in 1,000 conversations is not 1,000 round trips end to end."""
 Conversations = Callable[[str], Awaitable[list[str]]]
 """Every conversation the person was ever in (the history view's tenures)."""
-
-
-class ErasedConversation(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    conversation_id: str
-    seq: int | None
-    """The seq of `SenderContentErased` there; None: it was already erased (a repeat)."""
-
-
-class ErasureReport(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    erasure_id: str
-    user_id: str
-    officer: str
-    case_ref: str
-    account_seq: int | None
-    """The seq of `AccountErased`; None: the account was already a tombstone."""
-    key_destroyed: bool
-    """The person key held bytes until this request (False on a repeat)."""
-    conversations: list[ErasedConversation]
 
 
 class Erasures:

@@ -25,7 +25,7 @@ from edge.protocol.answers import (
 )
 from edge.protocol.frames import SearchParameters
 from edge.search_hits import search_page, search_request
-from projections.history.layout import Lifetime
+from projections.history.layout import Lifetime, Tenures
 from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
 from schemas import codec
@@ -39,6 +39,8 @@ class History(HistoryView, Protocol):
     def members(self, conversation_id: str) -> dict[str, str]: ...
 
     def conversations_of(self, user_id: str) -> list[str]: ...
+
+    def tenures(self, user_id: str) -> dict[str, Tenures]: ...
 
     def event(self, conversation_id: str, seq: int) -> bytes | None: ...
 
@@ -197,6 +199,11 @@ class ReadService:
         self.searches.close()
         self.history.close()
         self.inbox_view.close()
+
+    async def conversations_ever(self, user_id: str) -> list[str]:
+        """Every conversation the person was ever in, left ones too (their tenures): what
+        an erasure reaches."""
+        return await self._read(lambda: sorted(self.history.tenures(user_id)))
 
     async def _read(self, read: Callable[[], T], thread: ThreadPoolExecutor | None = None) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread or self.thread, read)

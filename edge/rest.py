@@ -273,7 +273,6 @@ class RestApi:
             raise MEDIA_UNAVAILABLE
         return self.media
 
-
     async def compliance_export(
         self, call: Call[compliance_protocol.ExportRequest]
     ) -> compliance_protocol.ExportStatus:
@@ -290,10 +289,27 @@ class RestApi:
     ) -> compliance_protocol.AuditPage:
         return await self._compliance().read_audit(_caller(call), call.body)
 
+    async def compliance_erase(
+        self, call: Call[compliance_protocol.ErasureRequest]
+    ) -> compliance_protocol.ErasureReport:
+        return await self._compliance().erase(_caller(call), call.body)
+
+    async def compliance_redact(
+        self, call: Call[compliance_protocol.RedactionRequest]
+    ) -> Sequenced:
+        return await self._compliance().redact(_caller(call), call.body)
+
+    async def compliance_retention(
+        self, call: Call[compliance_protocol.RetentionRequest]
+    ) -> Sequenced:
+        conversation = call.request.match_info["conversation"]
+        return await self._compliance().set_retention(_caller(call), conversation, call.body)
+
     def _compliance(self) -> ComplianceService:
         if self.compliance is None:
             raise COMPLIANCE_OFF
         return self.compliance
+
 
 def _preferred_wait(prefer: str) -> float:
     """`Prefer: wait=<seconds>` (RFC 7240): how long the client will wait for an answer
@@ -306,8 +322,6 @@ def _preferred_wait(prefer: str) -> float:
             except ValueError:
                 return 0.0
     return 0.0
-
-
 
 
 def _caller(call: Call[Any]) -> Caller:
@@ -490,5 +504,33 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         compliance_protocol.AuditQuery,
         compliance_protocol.AuditPage,
         source="query",
+    ),
+    Endpoint(
+        "POST",
+        "/v1/compliance/erasures",
+        "Erase a person: account tombstoned, person key destroyed, their content gone from "
+        "every conversation (compliance officers of the case; repeat with `erasure_id` to "
+        "finish an interrupted one).",
+        RestApi.compliance_erase,
+        compliance_protocol.ErasureRequest,
+        compliance_protocol.ErasureReport,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/compliance/redactions",
+        "Redact one message: its content leaves every view, device, search and the archive "
+        "(compliance officers of the case).",
+        RestApi.compliance_redact,
+        compliance_protocol.RedactionRequest,
+        Sequenced,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/compliance/retention/{conversation}",
+        "Set how many days a conversation's new messages are kept, or null for no rule of "
+        "its own (compliance officers of the case).",
+        RestApi.compliance_retention,
+        compliance_protocol.RetentionRequest,
+        Sequenced,
     ),
 )

@@ -39,13 +39,16 @@ POLL_S = 0.05
 
 class ComplianceAction(StrEnum):
     """Every action an officer or an operator can take. A string on the wire, so a new
-    action (the crypto part's redaction, erasure, retention) needs no schema change."""
+    action needs no schema change."""
 
     EXPORT_CREATE = "export.create"
     EXPORT_STATUS = "export.status"
     AUDIT_READ = "audit.read"
     ROLE_GRANT = "role.grant"
     ROLE_REVOKE = "role.revoke"
+    ERASURE_CREATE = "erasure.create"
+    REDACTION_CREATE = "redaction.create"
+    RETENTION_SET = "retention.set"
 
 
 class Outcome(StrEnum):

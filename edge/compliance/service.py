@@ -6,10 +6,11 @@ refused (`forbidden`) and the refusal is audited; one without a valid token neve
 (`unauthorized`, from the REST layer). If the audit record cannot be written, the action is
 not performed (`unavailable`).
 
-Adding an action (the crypto part's redaction, erasure, retention): a `ComplianceAction`
-member in audit.py, a method here calling `_act` with the case, a target and a `perform`
-coroutine (or `_begin`, when the action ends later, as an export does), and a route in
-edge/rest.py's `ENDPOINTS`.
+Adding an action: a `ComplianceAction` member in audit.py, a method here calling `_act` with
+the case, a target and a `perform` coroutine (or `_begin`, when the action ends later, as an
+export does), and a route in edge/rest.py's `ENDPOINTS`. Erasure, redaction and retention
+are such methods over the service functions the operator's command line runs too
+(edge/erasure.py, edge/redaction.py, edge/retention.py).
 """
 
 from __future__ import annotations
@@ -34,8 +35,21 @@ from edge.compliance.export import ExportSpec
 from edge.compliance.exports import ExportStore
 from edge.compliance.jobs import ExportJobs
 from edge.compliance.roles import ComplianceRoles
+from edge.erasure import Erasures
 from edge.errors import ClientError, ErrorCode
-from edge.protocol.compliance import AuditPage, AuditQuery, ExportRequest, ExportStatus
+from edge.protocol.answers import Sequenced
+from edge.protocol.compliance import (
+    AuditPage,
+    AuditQuery,
+    ErasureReport,
+    ErasureRequest,
+    ExportRequest,
+    ExportStatus,
+    RedactionRequest,
+    RetentionRequest,
+)
+from edge.redaction import Redactions
+from edge.retention import Retentions
 
 T = TypeVar("T")
 STALE_AFTER_MS = 60_000
@@ -65,6 +79,9 @@ class ComplianceService:
         audit_reader: AuditReader,
         exports: ExportStore,
         jobs: ExportJobs,
+        erasures: Erasures,
+        redactions: Redactions,
+        retentions: Retentions,
         origin: str,
         export_ttl_s: int,
         url_ttl_s: int,
@@ -75,6 +92,9 @@ class ComplianceService:
         self.audit_reader = audit_reader
         self.exports = exports
         self.jobs = jobs
+        self.erasures = erasures
+        self.redactions = redactions
+        self.retentions = retentions
         self.origin = origin
         self.export_ttl_s = export_ttl_s
         self.url_ttl_s = url_ttl_s
@@ -161,6 +181,71 @@ class ComplianceService:
             parameters={k: str(v) for k, v in filters.items()},
             perform=read,
             detail=lambda page: f"entries={len(page.entries)} next_cursor={page.next_cursor}",
+        )
+
+    async def erase(self, caller: Caller, request: ErasureRequest) -> ErasureReport:
+        """Erase a person (edge/erasure.py); the audit's detail is the report's counts."""
+        parameters = {"erasure_id": request.erasure_id} if request.erasure_id else {}
+
+        async def perform(_: AuditedAction) -> ErasureReport:
+            return await self.erasures.erase(
+                caller.user_id, request.user_id, request.case_ref, request.erasure_id
+            )
+
+        return await self._act(
+            caller,
+            case=request.case_ref,
+            action=ComplianceAction.ERASURE_CREATE,
+            target=f"user:{request.user_id}",
+            parameters=parameters,
+            perform=perform,
+            detail=lambda report: (
+                f"erasure_id={report.erasure_id} account_seq={report.account_seq} "
+                f"key_destroyed={report.key_destroyed} "
+                f"conversations={len(report.conversations)}"
+            ),
+        )
+
+    async def redact(self, caller: Caller, request: RedactionRequest) -> Sequenced:
+        """Redact one message (edge/redaction.py). The reason is the officer's free text: it
+        goes into the log's event, not into the audit, which holds ids only."""
+
+        async def perform(_: AuditedAction) -> Sequenced:
+            return await self.redactions.redact(
+                caller.user_id,
+                request.conversation_id,
+                request.seq,
+                request.reason,
+                request.case_ref,
+            )
+
+        return await self._act(
+            caller,
+            case=request.case_ref,
+            action=ComplianceAction.REDACTION_CREATE,
+            target=f"conversation:{request.conversation_id}",
+            parameters={"seq": str(request.seq)},
+            perform=perform,
+            detail=lambda done: f"seq={done.seq}",
+        )
+
+    async def set_retention(
+        self, caller: Caller, conversation_id: str, request: RetentionRequest
+    ) -> Sequenced:
+        """Set a conversation's retention (edge/retention.py)."""
+        days = "none" if request.keep_days is None else str(request.keep_days)
+
+        async def perform(_: AuditedAction) -> Sequenced:
+            return await self.retentions.set(caller.user_id, conversation_id, request.keep_days)
+
+        return await self._act(
+            caller,
+            case=request.case_ref,
+            action=ComplianceAction.RETENTION_SET,
+            target=f"conversation:{conversation_id}",
+            parameters={"keep_days": days},
+            perform=perform,
+            detail=lambda done: f"seq={done.seq}",
         )
 
     async def _act(

@@ -132,6 +132,54 @@ class AuditPage(ServerModel):
     more: bool = False
 
 
+class ErasureRequest(RequestBody):
+    """Erase a person (the right to be forgotten) under `case_ref`. `erasure_id`: the id a
+    previous answer gave, to finish an erasure that was interrupted (nothing is done twice)."""
+
+    case_ref: CaseRef
+    user_id: Annotated[str, Field(min_length=1, max_length=64)]
+    erasure_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")] | None = None
+
+
+class ErasedConversation(ServerModel):
+    conversation_id: str
+    seq: int | None
+    """The seq of `SenderContentErased` there; None: it was already erased (a repeat)."""
+
+
+class ErasureReport(ServerModel):
+    """What an erasure did: the account made a tombstone (`account_seq`), the person key
+    destroyed, and `SenderContentErased` in each conversation the person was ever in."""
+
+    erasure_id: str
+    user_id: str
+    officer: str
+    case_ref: str
+    account_seq: int | None
+    """The seq of `AccountErased`; None: the account was already a tombstone."""
+    key_destroyed: bool
+    """The person key held bytes until this request (False on a repeat)."""
+    conversations: list[ErasedConversation]
+
+
+class RedactionRequest(RequestBody):
+    """Remove one message's content everywhere; the seq stays, so the order stays dense.
+    `reason` is written into the log's `MessageRedacted` with the case: no content in it."""
+
+    case_ref: CaseRef
+    conversation_id: Annotated[str, Field(min_length=1, max_length=256)]
+    seq: Annotated[int, Field(ge=1)]
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class RetentionRequest(RequestBody):
+    """Keep the conversation's new messages `keep_days` days (1 to 36,500); null: no
+    retention of its own (the global default applies). Applies to messages sent after it."""
+
+    case_ref: CaseRef
+    keep_days: Annotated[int, Field(ge=1, le=36_500)] | None
+
+
 class OpenedText(ServerModel):
     """A body as the officer reads it: `plain` (the server could read it), `opened` (sealed
     at rest and opened with its key), `e2ee` (end to end encrypted: the server cannot read

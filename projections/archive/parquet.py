@@ -99,13 +99,17 @@ class ObjectBuilder:
         )
         self.raw = _Spool(spool_dir / f"{stem}.raw.parquet", RAW, ROW_GROUP_ROWS[Family.RAW])
 
-    def add(self, offset: int, timestamp_ms: int, key: bytes | None, value: bytes) -> None:
+    def add(
+        self, offset: int, timestamp_ms: int, key: bytes | None, value: bytes
+    ) -> tuple[list[Any], str]:
+        """Adds the record; its `table` row and event type, for the writer to look at."""
         row, event_type = self.layout.row(offset, timestamp_ms, value)
         self.table.rows.append(row)
         self.raw.rows.append((offset, timestamp_ms, event_type or None, key, value))
         if len(self.raw.rows) >= BATCH_ROWS:
             self.table.spill()
             self.raw.spill()
+        return row, event_type
 
     def finish(self) -> dict[Family, Path]:
         return {Family.TABLE: self.table.finish(), Family.RAW: self.raw.finish()}

@@ -36,7 +36,7 @@ from kafkalog.cold.layout import (
 )
 from kafkalog.cold.record import ArchiveRecord
 from objectstore.store import ObjectStore
-from projections.archive import manifest
+from projections.archive import manifest, scrub
 from projections.archive.columns import LAYOUTS
 from projections.archive.compaction import compact_day
 from projections.archive.cuts import CutLimits, Filling, aged, full, other_day
@@ -60,6 +60,8 @@ class _Open:
     filling: Filling
     first_ms: int
     last_ms: int
+    redactions: list[scrub.Redaction] = field(default_factory=list)
+    """Redactions in this object: each owes a scrub of earlier objects once it is up."""
 
 
 @dataclass
@@ -84,6 +86,8 @@ class WriterStats:
     days_closed: list[tuple[int, str]] = field(default_factory=list)
     merged: int = 0
     """Small objects compaction replaced."""
+    scrubbed: int = 0
+    """Records whose body a redaction emptied (scrub.py)."""
 
 
 class ArchiveWriter:
@@ -154,6 +158,7 @@ class ArchiveWriter:
                 manifest.save(self.store, self.root, derived)
             self._discard(partition)
             self.partitions[partition] = _Partition(chain.end, derived)
+            self._settle(partition)  # a scrub a dead writer owed
             positions[partition] = chain.end
         log.info("%s: archive resumes at %s", self.topic, positions)
         return positions
@@ -190,7 +195,12 @@ class ArchiveWriter:
                 last_ms=record.timestamp_ms,
             )
             part.open = current
-        current.builder.add(record.offset, record.timestamp_ms, record.key, record.value)
+        row, event_type = current.builder.add(
+            record.offset, record.timestamp_ms, record.key, record.value
+        )
+        redaction = scrub.redaction_in(self.layout, row, event_type)
+        if redaction is not None:
+            current.redactions.append(redaction)
         current.filling.records += 1
         current.filling.avro_bytes += len(record.value)
         current.last_ms = record.timestamp_ms
@@ -257,6 +267,9 @@ class ArchiveWriter:
             Span(current.start, part.position),
         )
         raw = table.twin(Family.RAW)
+        # The scrubs this object's redactions owe are marked before it can be listed.
+        for redaction in current.redactions:
+            scrub.mark(self._place(partition), redaction)
         # Raw first: a table object is only ever listed beside its raw twin (chain.py).
         raw_bytes = self.store.upload(raw.key(), files[Family.RAW])
         table_bytes = self.store.upload(table.key(), files[Family.TABLE])
@@ -291,6 +304,29 @@ class ArchiveWriter:
             1 for entry in part.manifest.objects if entry.day == table.day
         ):
             self.compact(partition, table.day)
+        if current.redactions:
+            self._settle(partition)
+
+    def _settle(self, partition: int) -> None:
+        """Does the scrubs owed in the partition (scrub.py) and notes the rewritten raw
+        objects' sizes in the manifest."""
+        done = scrub.settle(self._place(partition), spool_dir=self.spool_dir)
+        sizes = {key: size for d in done for key, size in d.objects}
+        if sizes:
+            part = self.partitions[partition]
+            part.manifest = part.manifest.model_copy(
+                update={
+                    "objects": tuple(
+                        e.model_copy(update={"raw_bytes": sizes[e.raw_key]})
+                        if e.raw_key in sizes
+                        else e
+                        for e in part.manifest.objects
+                    )
+                }
+            )
+            manifest.save(self.store, self.root, part.manifest)
+        with self._counting:
+            self.stats.scrubbed += sum(len(d.records) for d in done)
 
     def compact(self, partition: int, day: date) -> None:
         """Merges the small objects of one of this partition's days: a day it has left
@@ -332,6 +368,9 @@ class ArchiveWriter:
             manifest.save(self.store, self.root, part.manifest)
             with self._counting:
                 self.stats.merged += sum(len(m.replaced) for m in merged)
+
+    def _place(self, partition: int) -> scrub.Place:
+        return scrub.Place(self.store, self.root, self.topic, partition)
 
     def _discard(self, partition: int) -> None:
         """Spool files of a partition a dead writer left behind."""

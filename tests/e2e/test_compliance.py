@@ -22,10 +22,11 @@ from confluent_kafka import Consumer, TopicPartition
 from pydantic import TypeAdapter
 
 from edge.protocol.answers import ConversationEvent
-from edge.protocol.compliance import AuditPage, ExportEvent, ExportLine, ExportStatus, Manifest
+from edge.protocol.compliance import ExportEvent, ExportLine, ExportStatus, Manifest
 from kafkalog.presets import REPLAY, private_reader
 from tests.compliance_story import Elements
 from tests.e2e.cluster import ParleyCluster, eventually, register_and_login
+from tests.e2e.officers import all_entries, call, officer, operator
 from tests.e2e.people import Person, close_all, create, person
 from tests.e2e.ws import RawDevice, send_frame
 from tests.integration.log import BOOTSTRAP
@@ -33,59 +34,6 @@ from tests.integration.log import BOOTSTRAP
 LINES: TypeAdapter[Any] = TypeAdapter(ExportLine)
 SCRIPT = "<script>alert('owned')</script>"
 EXPORT_DEADLINE_S = 120.0
-
-
-def operator(cluster: ParleyCluster, *args: str) -> subprocess.CompletedProcess[str]:
-    """The operator's command, run as an operator runs it: on the host, with its environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "infra", *args],
-        env=cluster.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    token: str | None = None,
-    body: dict[str, Any] | None = None,
-) -> tuple[int, Any]:
-    async with http.request(
-        method, url, json=body, headers=bearer(token) if token else {}
-    ) as response:
-        text = await response.text()
-        is_json = response.content_type == "application/json"
-        return response.status, json.loads(text) if is_json else text
-
-
-async def officer(
-    http: aiohttp.ClientSession, cluster: ParleyCluster, case: str
-) -> tuple[str, str]:
-    """A new account the operator makes an officer for `case`: (user id, token), once both
-    edge nodes know it."""
-    name = f"olga{uuid.uuid4().hex[:6]}"
-    login = await register_and_login(http, cluster.url(0), name, "laptop")
-    granted = operator(cluster, "grant-compliance", name, "--case", case)
-    assert granted.returncode == 0, granted.stderr
-    assert "granted" in granted.stdout
-    for node in range(len(cluster.ports)):
-
-        async def knows(n: int = node) -> bool:
-            status, _ = await call(
-                http, "GET", f"{cluster.url(n)}/v1/compliance/audit?case={case}", login["token"]
-            )
-            return status == 200
-
-        await eventually(knows, f"edge {node} to know the grant", 30)
-    return name, login["token"]
 
 
 async def finished(
@@ -182,10 +130,14 @@ def now_ms() -> int:
 
 def endpoints(base: str, case: str, export_id: str) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every compliance route, as a caller under `case` would call it."""
+    redaction = {"case_ref": case, "conversation_id": "dm-x", "seq": 1, "reason": "court order"}
     return [
         ("GET", f"{base}/v1/compliance/audit?case={case}", None),
         ("POST", f"{base}/v1/compliance/exports", {"case": case, "conversation_id": "dm-x"}),
         ("GET", f"{base}/v1/compliance/exports/{export_id}", None),
+        ("POST", f"{base}/v1/compliance/erasures", {"case_ref": case, "user_id": "nobody"}),
+        ("POST", f"{base}/v1/compliance/redactions", redaction),
+        ("PUT", f"{base}/v1/compliance/retention/dm-x", {"case_ref": case, "keep_days": 30}),
     ]
 
 
@@ -227,12 +179,14 @@ async def test_strangers_users_and_revoked_devices_are_refused_everywhere(
         # Refusals of signed-in callers are audited (who tried what); anonymous ones are not.
         entries = await all_entries(http, base, token, case)
         refusals = {(e["officer"], e["action"]) for e in entries if e.get("outcome") == "refused"}
-        assert {
-            (ann["user_id"], "audit.read"),
-            (ann["user_id"], "export.create"),
-            (other_officer, "audit.read"),
-            (other_officer, "export.create"),
-        } <= refusals
+        actions = (
+            "audit.read",
+            "export.create",
+            "erasure.create",
+            "redaction.create",
+            "retention.set",
+        )
+        assert {(who, a) for who in (ann["user_id"], other_officer) for a in actions} <= refusals
         assert {who for who, _ in refusals} == {ann["user_id"], other_officer}
 
 
@@ -288,27 +242,6 @@ async def test_the_role_is_granted_and_revoked_only_by_the_operators_command(
             ("role.revoke", "ended", "succeeded", "changed"),
         ]
         assert all(e["officer"].startswith("operator:") for e in entries)
-
-
-async def all_entries(
-    http: aiohttp.ClientSession, base: str, token: str, case: str, **filters: str
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    cursor = 0
-    while True:
-        query = "&".join(f"{k}={v}" for k, v in {"about_case": case, **filters}.items())
-        status, body = await call(
-            http,
-            "GET",
-            f"{base}/v1/compliance/audit?case={case}&{query}&cursor={cursor}&limit=500",
-            token,
-        )
-        assert status == 200, body
-        page = AuditPage.model_validate(body)
-        found += [e.model_dump() for e in page.entries]
-        if not page.more:
-            return found
-        cursor = page.next_cursor
 
 
 async def test_an_export_at_an_instant_is_what_the_history_view_showed_then(
@@ -473,7 +406,8 @@ async def test_the_officers_command_line_exports_and_checks_the_files(
         name, _ = await officer(http, cluster, case)
         ann, bob, cid = await direct_chat(http, cluster)
         answer = await ann.devices[0].request(send_frame(cid, "for the record", "r1"))
-        await history(bob.devices[0], cid, answer["result"]["seq"])
+        seq = answer["result"]["seq"]
+        await history(bob.devices[0], cid, seq)
         await close_all(ann, bob)
 
     env = {
@@ -511,3 +445,35 @@ async def test_the_officers_command_line_exports_and_checks_the_files(
     assert [line.split("\t")[2] for line in audit.stdout.splitlines()] == ["started", "ended"]
     refused = cli("export", "--case", "CASE-not-mine", "--conversation", cid, "--out", str(out))
     assert refused.returncode == 1 and "forbidden" in refused.stderr
+
+    # Redaction and retention, through the same REST.
+    def redact(at: int) -> subprocess.CompletedProcess[str]:
+        return cli(
+            "redact", "--case", case, "--conversation", cid, "--seq", str(at), "--reason", "order"
+        )
+
+    redacted = redact(seq)
+    assert redacted.returncode == 0, redacted.stderr
+    assert "MessageRedacted at seq" in redacted.stdout
+    missing = redact(seq + 100)
+    assert missing.returncode == 1 and "no_such_message" in missing.stderr
+    kept = cli("retention", "--case", case, "--conversation", cid, "--keep-days", "30")
+    assert kept.returncode == 0 and "RetentionSet at seq" in kept.stdout, kept.stderr
+    again = cli("retention", "--case", case, "--conversation", cid, "--keep-days", "30")
+    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stderr
+    invalid = cli("retention", "--case", case, "--conversation", cid, "--keep-days", "0")
+    assert invalid.returncode == 1 and "not a valid retention" in invalid.stderr
+    erased = cli("erase", "--case", case, "--user", bob.name)
+    assert erased.returncode == 0, erased.stderr
+    report = json.loads(erased.stdout)
+    assert report["key_destroyed"] is True, report
+    assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
+    assert f"--erasure-id {report['erasure_id']}" in erased.stderr, "said before it is asked"
+    audit = cli("audit", "--case", case, "--officer", name, "--action", "redaction.create")
+    fields = [line.split("\t") for line in audit.stdout.splitlines()]
+    assert [(f[2], f[8] if len(f) > 8 else "") for f in fields] == [
+        ("started", ""),
+        ("ended", "succeeded"),
+        ("started", ""),
+        ("ended", "failed"),
+    ], audit.stdout
