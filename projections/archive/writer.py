@@ -60,8 +60,9 @@ class _Open:
     filling: Filling
     first_ms: int
     last_ms: int
-    redactions: list[scrub.Redaction] = field(default_factory=list)
-    """Redactions in this object: each owes a scrub of earlier objects once it is up."""
+    removals: list[scrub.Removal] = field(default_factory=list)
+    """Redactions and expiries in this object: each owes a scrub of earlier objects once it
+    is up."""
 
 
 @dataclass
@@ -87,7 +88,7 @@ class WriterStats:
     merged: int = 0
     """Small objects compaction replaced."""
     scrubbed: int = 0
-    """Records whose body a redaction emptied (scrub.py)."""
+    """Records whose body a redaction or an expiry emptied (scrub.py)."""
 
 
 class ArchiveWriter:
@@ -195,12 +196,10 @@ class ArchiveWriter:
                 last_ms=record.timestamp_ms,
             )
             part.open = current
-        row, event_type = current.builder.add(
+        _, event_type = current.builder.add(
             record.offset, record.timestamp_ms, record.key, record.value
         )
-        redaction = scrub.redaction_in(self.layout, row, event_type)
-        if redaction is not None:
-            current.redactions.append(redaction)
+        current.removals += scrub.removals_in(record.offset, event_type, record.value)
         current.filling.records += 1
         current.filling.avro_bytes += len(record.value)
         current.last_ms = record.timestamp_ms
@@ -267,9 +266,9 @@ class ArchiveWriter:
             Span(current.start, part.position),
         )
         raw = table.twin(Family.RAW)
-        # The scrubs this object's redactions owe are marked before it can be listed.
-        for redaction in current.redactions:
-            scrub.mark(self._place(partition), redaction)
+        # The scrubs this object's removals owe are marked before it can be listed.
+        for removal in current.removals:
+            scrub.mark(self._place(partition), removal)
         # Raw first: a table object is only ever listed beside its raw twin (chain.py).
         raw_bytes = self.store.upload(raw.key(), files[Family.RAW])
         table_bytes = self.store.upload(table.key(), files[Family.TABLE])
@@ -304,14 +303,14 @@ class ArchiveWriter:
             1 for entry in part.manifest.objects if entry.day == table.day
         ):
             self.compact(partition, table.day)
-        if current.redactions:
+        if current.removals:
             self._settle(partition)
 
     def _settle(self, partition: int) -> None:
         """Does the scrubs owed in the partition (scrub.py) and notes the rewritten raw
         objects' sizes in the manifest."""
         done = scrub.settle(self._place(partition), spool_dir=self.spool_dir)
-        sizes = {key: size for d in done for key, size in d.objects}
+        sizes = dict(done.objects)
         if sizes:
             part = self.partitions[partition]
             part.manifest = part.manifest.model_copy(
@@ -326,7 +325,7 @@ class ArchiveWriter:
             )
             manifest.save(self.store, self.root, part.manifest)
         with self._counting:
-            self.stats.scrubbed += sum(len(d.records) for d in done)
+            self.stats.scrubbed += len(done.records)
 
     def compact(self, partition: int, day: date) -> None:
         """Merges the small objects of one of this partition's days: a day it has left

@@ -1,15 +1,17 @@
-"""The archive's scrub of a redacted message (projections/archive/scrub.py) on the real S3
-server (s3proxy): the message and its edit, each holding a unique canary in a plain body (as
-a deployment from before sealing wrote them), are archived; once the redaction is archived,
-the S3 server's stored bytes hold neither canary, while the other messages stay byte for
-byte, the chain, the rows and the manifest are as they were, and the analysts' SQL over the
-archive still answers. A writer killed midway through a scrub (one of the two objects
-rewritten) finishes it when the partition is opened again."""
+"""The archive's scrub of a redacted or expired message (projections/archive/scrub.py) on the
+real S3 server (s3proxy): the messages and their edits, each holding a unique canary in a
+plain body (as a deployment from before sealing wrote them), are archived; once the
+`MessageRedacted` (one message) or the `MessagesExpired` (two) is archived, the S3 server's
+stored bytes hold none of their canaries, while the other messages stay byte for byte, the
+chain, the rows and the manifest are as they were, and the analysts' SQL over the archive
+still answers. A writer killed midway through a scrub (one of the objects rewritten)
+finishes it when the partition is opened again."""
 
 from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,23 +51,74 @@ def meta(cid: str, seq: int) -> m.EventMeta:
     )
 
 
-def story(cid: str, secret: str, edited: str, kept: str) -> list[m.Event]:
-    """Seq 2 says the secret and is edited to say `edited` (seq 4); seq 3 says `kept`;
-    seq 5 redacts seq 2."""
-    return [
-        m.ConversationCreated(
-            meta=meta(cid, 1),
-            kind=m.ConversationKind.DIRECT,
-            members=(
-                m.Member(user_id="ann", role=m.Role.MEMBER),
-                m.Member(user_id="bob", role=m.Role.MEMBER),
-            ),
+def created(cid: str) -> m.ConversationCreated:
+    return m.ConversationCreated(
+        meta=meta(cid, 1),
+        kind=m.ConversationKind.DIRECT,
+        members=(
+            m.Member(user_id="ann", role=m.Role.MEMBER),
+            m.Member(user_id="bob", role=m.Role.MEMBER),
         ),
-        m.MessageSent(meta=meta(cid, 2), body=m.PlainBody(text=f"oops {secret}")),
-        m.MessageSent(meta=meta(cid, 3), body=m.PlainBody(text=f"fine {kept}")),
-        m.MessageEdited(meta=meta(cid, 4), target_seq=2, body=m.PlainBody(text=f"still {edited}")),
-        m.MessageRedacted(meta=meta(cid, 5), target_seq=2, reason="C-1: court order"),
-    ]
+    )
+
+
+@dataclass(frozen=True)
+class Story:
+    """Events at offsets 0, 1, ...; the canaries the removal at the end must leave in no
+    stored byte, the one it must leave, the offsets it empties, and where objects are cut."""
+
+    events: list[m.Event]
+    gone: tuple[str, ...]
+    kept: str
+    emptied: tuple[int, ...]
+    cuts: tuple[int, ...]
+
+
+def redaction(cid: str) -> Story:
+    """Seq 2 says a secret and is edited to say another (seq 4); seq 3 is kept; seq 5
+    redacts seq 2. The send in one object, its edit in the next."""
+    secret, edited, kept = canary(), canary(), canary()
+    return Story(
+        [
+            created(cid),
+            m.MessageSent(meta=meta(cid, 2), body=m.PlainBody(text=f"oops {secret}")),
+            m.MessageSent(meta=meta(cid, 3), body=m.PlainBody(text=f"fine {kept}")),
+            m.MessageEdited(
+                meta=meta(cid, 4), target_seq=2, body=m.PlainBody(text=f"still {edited}")
+            ),
+            m.MessageRedacted(meta=meta(cid, 5), target_seq=2, reason="C-1: court order"),
+        ],
+        gone=(secret, edited),
+        kept=kept,
+        emptied=(1, 3),
+        cuts=(1,),
+    )
+
+
+def expiry(cid: str) -> Story:
+    """Seqs 2 and 5 expire together (seq 6, which also names seq 9, never sent); seq 2 was
+    edited (seq 4); seq 3 is kept. Three objects: the first send, the kept message and the
+    edit, the second send with the expiry."""
+    first, edited, second, kept = canary(), canary(), canary(), canary()
+    return Story(
+        [
+            created(cid),
+            m.MessageSent(meta=meta(cid, 2), body=m.PlainBody(text=f"gone {first}")),
+            m.MessageSent(meta=meta(cid, 3), body=m.PlainBody(text=f"fine {kept}")),
+            m.MessageEdited(
+                meta=meta(cid, 4), target_seq=2, body=m.PlainBody(text=f"gone {edited}")
+            ),
+            m.MessageSent(meta=meta(cid, 5), body=m.PlainBody(text=f"gone {second}")),
+            m.MessagesExpired(meta=meta(cid, 6), seqs=(2, 5, 9)),
+        ],
+        gone=(first, edited, second),
+        kept=kept,
+        emptied=(1, 3, 4),
+        cuts=(1, 3),
+    )
+
+
+STORIES = {"redaction": redaction, "expiry": expiry}
 
 
 def records(events: list[m.Event]) -> list[ArchiveRecord]:
@@ -99,29 +152,27 @@ def raw_values(store: ObjectStore, root: str) -> dict[int, bytes]:
     return {o: v for _, o, v in archived_rows(store, root, Family.RAW) if v is not None}
 
 
-def test_a_redacted_message_leaves_the_archives_stored_bytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(STORIES))
+def test_a_removed_message_leaves_the_archives_stored_bytes(name: str, tmp_path: Path) -> None:
     store, root = s3_store(), fresh_root()
-    secret, edited, kept = canary(), canary(), canary()
     cid = f"dm-{uuid.uuid4().hex[:8]}"
-    fed = records(story(cid, secret, edited, kept))
+    told = STORIES[name](cid)
+    fed = records(told.events)
     writer = new_writer(store, root, tmp_path / "spool")
     writer.open([PARTITION])
-    archive(writer, fed[:4], cuts=(1,))  # the send in one object, its edit in the next
-    assert stored(secret) and stored(edited) and stored(kept), "the scan finds plain bodies"
-    tables_before = {
-        k.key: store.get(k.key)
-        for k in store.list_keys(family_prefix(root, Family.TABLE, "events"))
-    }
+    archive(writer, fed[:-1], cuts=told.cuts)  # everything but the removal
+    assert all(stored(c) for c in (*told.gone, told.kept)), "the scan finds plain bodies"
+    tables_before = tables(store, root)
 
-    archive(writer, fed[4:], cuts=())
-    assert writer.stats.scrubbed == 2
-    assert stored(secret) == [] and stored(edited) == [], "no stored byte holds the message"
-    assert stored(kept), "the other message stays"
+    archive(writer, fed[-1:], cuts=())
+    assert writer.stats.scrubbed == len(told.emptied)
+    assert [c for c in told.gone if stored(c)] == [], "no stored byte holds the messages"
+    assert stored(told.kept), "the other message stays"
 
     values = raw_values(store, root)
     assert sorted(values) == [r.offset for r in fed], "same offsets, same rows"
     for record in fed:
-        if record.offset in (1, 3):
+        if record.offset in told.emptied:
             scrubbed = codec.decode(values[record.offset])
             original = codec.decode(record.value)
             assert isinstance(scrubbed, m.MessageSent | m.MessageEdited)
@@ -130,10 +181,7 @@ def test_a_redacted_message_leaves_the_archives_stored_bytes(tmp_path: Path) -> 
             assert scrubbed.model_copy(update={"body": original.body}) == original
         else:
             assert values[record.offset] == record.value, "every other record byte for byte"
-    tables_after = {
-        k.key: store.get(k.key)
-        for k in store.list_keys(family_prefix(root, Family.TABLE, "events"))
-    }
+    tables_after = tables(store, root)
     assert {k: v for k, v in tables_after.items() if k in tables_before} == tables_before
     assert store.list_keys(scrub.Place(store, root, "events", PARTITION).markers()) == []
     saved = manifest.load(store, root, "events", PARTITION)
@@ -141,7 +189,7 @@ def test_a_redacted_message_leaves_the_archives_stored_bytes(tmp_path: Path) -> 
     sizes = {k.key: k.size for k in store.list_keys(family_prefix(root, Family.RAW, "events"))}
     assert {e.raw_key: e.raw_bytes for e in saved.objects} == sizes
 
-    # A new writer resumes after the redaction and scrubs nothing twice.
+    # A new writer resumes after the removal and scrubs nothing twice.
     again = new_writer(store, root, tmp_path / "spool2")
     assert again.open([PARTITION]) == {PARTITION: len(fed)}
     assert again.stats.scrubbed == 0
@@ -154,18 +202,25 @@ def test_a_redacted_message_leaves_the_archives_stored_bytes(tmp_path: Path) -> 
         ).rows
     finally:
         engine.close()
-    assert [tuple(r) for r in rows] == [(2, 1, True, "PLAIN"), (3, 0, False, "PLAIN")]
+    # The `table` family keeps what it had: a body's kind and size, never its text. An
+    # expiry is no deletion there (its seqs are in the raw family only).
+    answered = {
+        "redaction": [(2, 1, True, "PLAIN"), (3, 0, False, "PLAIN")],
+        "expiry": [(2, 1, False, "PLAIN"), (3, 0, False, "PLAIN"), (5, 0, False, "PLAIN")],
+    }
+    assert [tuple(r) for r in rows] == answered[name]
 
 
+@pytest.mark.parametrize("name", sorted(STORIES))
 def test_a_scrub_killed_midway_is_finished_when_the_partition_opens_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, root = s3_store(), fresh_root()
-    secret, edited, kept = canary(), canary(), canary()
-    fed = records(story(f"dm-{uuid.uuid4().hex[:8]}", secret, edited, kept))
+    told = STORIES[name](f"dm-{uuid.uuid4().hex[:8]}")
+    fed = records(told.events)
     writer = new_writer(store, root, tmp_path / "spool")
     writer.open([PARTITION])
-    archive(writer, fed[:4], cuts=(1,))
+    archive(writer, fed[:-1], cuts=told.cuts)
 
     real = scrub.settle
 
@@ -173,23 +228,24 @@ def test_a_scrub_killed_midway_is_finished_when_the_partition_opens_again(
         if step.startswith("rewrote"):
             raise RuntimeError(f"killed after: {step}")
 
-    def dying(place: scrub.Place, *, spool_dir: Path) -> list[scrub.Scrubbed]:
+    def dying(place: scrub.Place, *, spool_dir: Path) -> scrub.Scrubbed:
         return real(place, spool_dir=spool_dir, crash_point=die_after_first_rewrite)
 
     monkeypatch.setattr(scrub, "settle", dying)
     with pytest.raises(RuntimeError, match="killed after: rewrote"):
-        archive(writer, fed[4:], cuts=())
+        archive(writer, fed[-1:], cuts=())
     place = scrub.Place(store, root, "events", PARTITION)
-    assert [r.offset for r in scrub.pending(place)] == [4], "the scrub owed is still marked"
-    assert stored(edited) == [], "the edit's object, newest, was rewritten first"
-    assert stored(secret), "the send's object was not rewritten yet"
+    assert [r.offset for r in scrub.pending(place)] == [len(fed) - 1], "still marked"
+    first, *_, last = told.gone  # the first send, in the oldest object; the newest canary
+    assert stored(last) == [], "the newest object was rewritten first"
+    assert stored(first), "the first send's object was not rewritten yet"
     monkeypatch.setattr(scrub, "settle", real)
 
     restarted = new_writer(store, root, tmp_path / "spool2")
     assert restarted.open([PARTITION]) == {PARTITION: len(fed)}
-    assert restarted.stats.scrubbed == 2, "both found again; only the send's object rewritten"
+    assert restarted.stats.scrubbed == len(told.emptied), "all found again, rewritten once"
     assert scrub.pending(place) == []
-    assert stored(secret) == [] and stored(edited) == [] and stored(kept)
+    assert [c for c in told.gone if stored(c)] == [] and stored(told.kept)
     table = pq.read_table(
         io.BytesIO(store.get(store.list_keys(family_prefix(root, Family.RAW, "events"))[0].key))
     )
