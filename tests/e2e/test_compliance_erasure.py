@@ -8,7 +8,8 @@ An erasure: a person's messages, edit, display name and device name
 carry a unique canary, and a file they sent another in its bytes; the person is erased through
 the operator's command line (`python -m edge.operator erase`); then every byte of every file
 Parley and its platform wrote is scanned for the canaries (UTF-8, UTF-16, base64) and for the
-destroyed key: 0 hits, while the other person's messages in the same conversations stay
+destroyed key: 0 hits (the traces included: every process exports its spans to its log),
+while the other person's messages in the same conversations stay
 readable. Their files (that erasure asked through the compliance REST): every object of each
 of their media leaves the bucket, the media topic says `MediaDeleted(ERASED)`, and nobody gets
 a link to them, while another person's file in the same conversation is still served.
@@ -66,9 +67,10 @@ from tests.integration.log import BOOTSTRAP, decoded, read_committed
 
 DEADLINE_S = 60.0
 CLUSTER_PROCESSES = ("projections.archive",)
-CLUSTER_ENV = {"PARLEY_ARCHIVE_MAX_AGE_S": "1"}
+CLUSTER_ENV = {"PARLEY_ARCHIVE_MAX_AGE_S": "1", "PARLEY_TRACE_EXPORTER": "console"}
 """The archive runs too, cutting objects within a second, so that the erased person's events
-are in Parquet objects in the S3 server's storage before the erasure."""
+are in Parquet objects in the S3 server's storage before the erasure; every process exports
+its spans to its log, so that the traces are scanned with the rest."""
 PASSWORD = "correct horse battery"
 Body = m.PlainBody | m.SealedBody | m.EncryptedBody
 
@@ -577,6 +579,8 @@ def nothing_left(
     `canaries`: the erased person's, the other person's, and the one in the erased person's
     file's bytes."""
     secret, kept, filed = canaries
+    spans = [p for p in cluster.work.glob("*.log") if '"trace_id"' in p.read_text(errors="replace")]
+    assert len(spans) >= 3, f"the traces the scan covers: spans only in {spans}"
     after = scan(roots(cluster), canary_forms(secret))
     assert after == [], f"the canary is still readable in {after}"
     assert scan(roots(cluster), canary_forms(filed)) == [], "the erased person's file is in a file"
