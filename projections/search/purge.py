@@ -1,4 +1,5 @@
-"""Making a removal physical: no index file keeps the terms or the text of a removed message.
+"""Making a removal physical: no index file keeps the terms or the text of a removed message,
+nor the old text of an edited one (its old document is a removal too).
 
 tantivy deletes a document by marking it in a bitset; its stored text and its terms stay in
 the segment's files until a merge rewrites that segment without it. tantivy-py offers no

@@ -126,13 +126,16 @@ class SearchStore:
     ) -> None:
         """The batch's documents, last seqs and positions, in one commit (or none of them).
         `erased`: (conversation, person) whose every document goes. A batch that removes
-        anything also purges the segments that held it in the same commit (purge.py)."""
+        or replaces a document (an edit) also purges the segments that held the old one in
+        the same commit (purge.py). Regression: an edit only marked the old version deleted,
+        and its text stayed in a segment the later erasure of its sender did not rewrite (no
+        live document of theirs was left there): the erasure proof found it in a file."""
         erased = list(erased)
-        removed = [key for key, p in messages.items() if p.existed and p.doc is None]
+        superseded = [key for key, p in messages.items() if p.existed]
         rewrite = []
-        if removed or erased:
+        if superseded or erased:
             self._settle_merges()
-            rewrite = companions(self.searcher(), removed, erased, set(messages))
+            rewrite = companions(self.searcher(), superseded, erased, set(messages))
         writer = self._writer
         try:
             for companion in rewrite:
@@ -158,7 +161,7 @@ class SearchStore:
         except BaseException:
             writer.rollback()
             raise
-        if removed or erased:
+        if superseded or erased:
             writer.garbage_collect_files()
             self.purged += len(rewrite)
         self._stale = True

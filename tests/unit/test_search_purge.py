@@ -119,3 +119,30 @@ def test_a_redaction_and_an_expiry_purge_their_messages(tmp_path: Path) -> None:
     assert world.files_with(CANARY) == []
     assert sorted(world.texts().values()) == ["also", "stay"]
     assert world.store.purged > 0
+
+
+def test_an_edit_leaves_no_file_with_the_old_text_and_a_later_erasure_none_with_either(
+    tmp_path: Path,
+) -> None:
+    """Regression (the erasure proof, in `make test`): an edit only marked the old document
+    deleted, so the old text stayed in its segment; the sender's later erasure rewrote only
+    segments holding a live document of theirs, and the old text was found in a file."""
+    world = World(tmp_path)
+    world.apply(world.event("c1", "ann", m.ConversationCreated, kind="GROUP", members=[]))
+    world.apply(world.send("c1", "ann", f"first draft {CANARY}old"), world.send("c1", "bob", "hi"))
+    world.apply(world.send("c1", "bob", "a segment of its own"))
+    assert world.files_with(f"{CANARY}old")
+    edit = SealedMessages(world.sealer).seal(
+        m.PlainBody(text=f"fixed {CANARY}new"), "c1", "ann", None
+    )
+    world.apply(world.event("c1", "ann", m.MessageEdited, target_seq=2, body=edit))
+    assert world.files_with(f"{CANARY}old") == []
+    assert world.files_with(f"{CANARY}new")
+    assert sorted(world.texts().values()) == ["a segment of its own", f"fixed {CANARY}new", "hi"]
+    world.apply(
+        world.event(
+            "c1", "compliance:erasure", m.SenderContentErased, user_id="ann", erasure_id="e"
+        )
+    )
+    assert world.files_with(CANARY) == []
+    assert sorted(world.texts().values()) == ["a segment of its own", "hi"]
