@@ -24,6 +24,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +54,10 @@ UNREACHABLE = (
     ConnectionClosedError,
     ConnectTimeoutError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
+"""Worth another try. A body cut short (`ResponseStreamingError`) is one: s3proxy's file
+store, under tests and `make run`, serves an object being replaced cut short."""
 
 
 class ObjectStoreError(RuntimeError):

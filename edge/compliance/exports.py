@@ -11,6 +11,7 @@ erasure deletes those about an erased person (docs/compliance.md, "Exports").
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -21,6 +22,8 @@ from objectstore.store import ObjectStore
 
 EXPORT_ID = re.compile(r"^[0-9a-f]{32}$")
 STATUS = "status.json"
+STATUS_READS = 4
+STATUS_REREAD_S = 0.2
 
 
 class ExportStore:
@@ -39,16 +42,24 @@ class ExportStore:
         )
 
     def status(self, export_id: str) -> ExportStatus | None:
-        """None for an id that names no export (or not the form of one)."""
+        """None for an id that names no export (or not the form of one). A status found
+        missing or unreadable is read again a few times: the job process replaces it as the
+        export runs, and s3proxy's file store (tests, `make run`) replaces an object
+        non-atomically, so a read in between found no object (seen in `make test`: 404 for
+        a running export). S3 itself replaces atomically; an unknown id costs 0.6 s."""
         if not EXPORT_ID.match(export_id):
             return None
-        raw = self.objects.get_if_exists(self.key(export_id, STATUS))
-        if raw is None:
-            return None
-        try:
-            return ExportStatus.model_validate_json(raw)
-        except ValidationError:
-            return None
+        for attempt in range(STATUS_READS):
+            if attempt:
+                time.sleep(STATUS_REREAD_S)
+            raw = self.objects.get_if_exists(self.key(export_id, STATUS))
+            if raw is None:
+                continue
+            try:
+                return ExportStatus.model_validate_json(raw)
+            except ValidationError:
+                continue
+        return None
 
     def upload(self, export_id: str, path: Path) -> None:
         key = self.key(export_id, path.name)
