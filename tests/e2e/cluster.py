@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -31,11 +32,27 @@ MEDIA_PROCESSES = {"media-process": "process", "media-sweep": "sweep"}
 """`python -m streams.media <command>`, by process name."""
 
 
+LISTEN_PORTS = range(20000, 32000)
+"""Below Linux's ephemeral range (32768 up): a port the kernel handed out for a bind to 0 could
+be given to a client's outgoing connection before the edge bound it (seen in `make test`:
+the edge exited with "address already in use", and the warm-up met another process)."""
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port free now, outside the ephemeral range, and not handed out before in this run."""
+    for _ in range(1000):
+        port = random.choice(LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS}")
 
 
 class ParleyCluster:
