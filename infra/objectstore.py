@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from infra import jars
@@ -17,6 +18,20 @@ LOGBACK = """<configuration>
   <root level="WARN"><appender-ref ref="out"/></root>
 </configuration>
 """
+
+UNFINISHED_WRITE = re.compile(
+    r"(?P<key>.+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+
+def unfinished_write(key: str) -> str | None:
+    """The key a write was for, when `key` is what s3proxy left of it when stopped mid-write.
+
+    Its filesystem store writes `<key>-<uuid>` and renames it to `<key>` when done, and
+    lists that temporary file like any object; a real S3 never shows a write before it is
+    complete. Only a listing of the local server, after it was killed, ever has one."""
+    found = UNFINISHED_WRITE.fullmatch(key)
+    return found.group("key") if found else None
 
 
 class LocalObjectStore:

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from confluent_kafka import Producer
 
 from bench.chat_load import ChatLoad, ChatSimulation, LoadRecord
-from infra.objectstore import ensure_bucket
+from infra.objectstore import ensure_bucket, unfinished_write
 from infra.settings import PlatformSettings
 from kafkalog.cold.layout import Family, ObjectKey, family_prefix
 from kafkalog.cold.reader import ArchiveReader
@@ -96,6 +96,9 @@ def archived_rows(
     rows: list[tuple[int, int, bytes | None]] = []
     for listed in store.list_keys(family_prefix(root, family, topic)):
         key = ObjectKey.parse(listed.key)
+        unfinished = unfinished_write(listed.key)
+        if key is None and unfinished is not None and ObjectKey.parse(unfinished) is not None:
+            continue  # s3proxy was stopped while writing this object: not an object
         assert key is not None, listed.key
         table = pq.read_table(io.BytesIO(store.get(listed.key)))
         offsets = cast(list[int], table.column("offset").to_pylist())

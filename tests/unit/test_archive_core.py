@@ -9,6 +9,7 @@ from typing import get_args
 import pytest
 
 from analytics.tables import ACCOUNT_COLUMNS, EVENT_COLUMNS
+from infra.objectstore import unfinished_write
 from kafkalog.cold.chain import ArchiveGapError, resolve
 from kafkalog.cold.layout import Family, ObjectKey, Span, day_of, day_start_ms
 from projections.archive.columns import ACCOUNTS, EVENTS
@@ -37,6 +38,17 @@ def test_keys_sort_like_offsets_and_parse_back() -> None:
     )
     assert ObjectKey.parse(large.key()) == large
     assert ObjectKey.parse("archive/table/events/date=2026-01-01/") is None
+
+
+def test_what_s3proxy_left_of_a_write_it_was_stopped_in_names_that_write() -> None:
+    """CI saw `<key>-<uuid>` listed after the test stopped s3proxy mid-upload: its
+    filesystem store writes a temporary file beside the key and renames it when done."""
+    written = key(9034, 10539, Family.RAW, 1).key()
+    left = written + "-e884ac10-986c-4dbf-a8d1-09f69f8c34ab"
+    assert ObjectKey.parse(left) is None
+    assert unfinished_write(left) == written
+    assert unfinished_write(written) is None
+    assert unfinished_write(written + "-not-a-uuid") is None
 
 
 def test_day_of_a_log_timestamp_is_its_utc_date() -> None:
