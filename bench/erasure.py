@@ -48,13 +48,13 @@ from bench.device import PASSWORD, Device, call, sign_up
 from bench.services import edge_port, parley_running
 from bench.stats import latency_summary
 from edge.app import view_path
-from edge.erasure import Erasures
-from edge.operator import with_submitter
+from edge.operator import host_erasures, with_submitter
 from edge.protocol.compliance import ErasureReport
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
 from edge.views import LazyHistory
 from infra.settings import PlatformSettings
+from media.log import KafkaMediaLog
 from projections.reader import ViewReader
 from projections.search import layout
 from projections.search.query import SearchReader
@@ -362,21 +362,16 @@ async def erase(
     edge = edge_settings(settings)
     history = LazyHistory(view_path(edge, "history"))
     keys = TimedKeys(SqliteKeyStore(edge.key_store_path))
+    media_log = KafkaMediaLog(
+        edge.kafka_bootstrap, declare_topics(edge.topic_prefix, partitions=edge.partitions).media
+    )
     search = SearchReader(view_path(edge, "search"))
     watch = Watch()
     async with aiohttp.ClientSession() as http:
         bob = await Device.connect(http, base, people.bob_token)
 
-        async def conversations(user_id: str) -> list[str]:
-            return list(await asyncio.to_thread(lambda: history.tenures(user_id)))
-
         async def act(submitter: Submitter) -> ErasureReport:
-            erasures = Erasures(
-                submitter=submitter,
-                keys=keys,
-                conversations=conversations,
-                forget=lambda user_id: None,
-            )
+            erasures = host_erasures(submitter, history, keys, media_log)
             return await erasures.erase("bench", people.ann, "BENCH-ERASURE")
 
         began = time.monotonic()
@@ -391,6 +386,7 @@ async def erase(
             await bob.close()
             history.close()
             keys.close()
+            media_log.close()
     answer, report_s = report
     kept_docs = await asyncio.to_thread(documents_of, search, people.bob)
     return {

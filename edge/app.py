@@ -221,7 +221,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         tracing=tracing,
     )
     compliance = _compliance(
-        settings, topics, roles, _remedies(settings, topics, gateway, reads, opener)
+        settings, topics, roles, _remedies(settings, topics, gateway, reads, opener, media=media)
     )
     for follower in (accounts, deliveries, sessions, media_follower):
         follower.start()
@@ -406,15 +406,20 @@ def _remedies(
     gateway: CommandGateway,
     reads: ReadService,
     opener: BodyOpener,
+    *,
+    media: MediaService,
 ) -> Remedies:
-    """An erasure lists the person's conversations from the history view's tenures,
-    destroys the key in this host's key store and drops it from this node's cache at once."""
+    """An erasure lists the person's conversations and files from the history view,
+    destroys the key in this host's key store and drops it from this node's cache at once,
+    and asks the media sweeper to delete the files through the media topic."""
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=settings.request_timeout_s)
     return Remedies(
         erasures=Erasures(
             submitter=submitter,
             keys=opener.sealer.ring.store,
             conversations=reads.conversations_ever,
+            media_sent_by=reads.media_sent_by,
+            request_media_erasures=media.request_erasures,
             forget=opener.forget,
         ),
         redactions=Redactions(submitter=submitter),

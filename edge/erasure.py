@@ -9,10 +9,14 @@ repeated after a crash finishes what the first began and does nothing twice:
    device revoked, the user name taken for good), and every edge drops the person's key and
    never reads it again. The command leaves its `conversations` empty: a person may be in
    thousands, and the accounts processor refuses a command over 16 KiB (found by bench
-   erasure: a person in 1,000 conversations could not be erased); step 3 walks them here.
+   erasure: a person in 1,000 conversations could not be erased); step 4 walks them here.
 2. The person key is destroyed in the key store: from then on every sealed copy of their
    messages and names, in every topic and archive object, is noise.
-3. `EraseSenderContent` to each conversation the person was ever in: the sequencer writes
+3. `MediaErasureRequested` on the media topic for every media the person attached, listed
+   from the history view before step 4 drops that list: the media sweeper deletes the
+   files, however old (its own fold of the media topic reaches back only the topic's 7 days
+   of retention). A repeat after step 4 began finds fewer, all of them asked for already.
+4. `EraseSenderContent` to each conversation the person was ever in: the sequencer writes
    `SenderContentErased` there, and every view drops the person's content (history bytes,
    inbox previews, search documents with a purge of their segments).
 
@@ -24,11 +28,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from edge.accounts import normalise_user_name
 from edge.errors import ClientError, ErrorCode
 from edge.protocol.compliance import ErasedConversation, ErasureReport
 from edge.submission import Submitter
+from media.lifecycle import event_meta as media_event_meta
 from schemas import models as m
 from sealing.keyids import person_key_id
 from sealing.keystore import KeyStore
@@ -41,6 +47,11 @@ CONCURRENT_CONVERSATIONS = 32
 a person in 1,000 conversations is not 1,000 round trips end to end."""
 Conversations = Callable[[str], Awaitable[list[str]]]
 """Every conversation the person was ever in (the history view's tenures)."""
+MediaSentBy = Callable[[str, str], Awaitable[set[str]]]
+"""Every media the person (first) attached in the conversation (second)."""
+RequestMediaErasures = Callable[[list[m.MediaErasureRequested]], Awaitable[None]]
+"""Appends the requests to the media topic, returning once the broker has every one."""
+MEDIA_REQUESTS_AT_ONCE = 500
 
 
 class Erasures:
@@ -50,12 +61,16 @@ class Erasures:
         submitter: Submitter,
         keys: KeyStore,
         conversations: Conversations,
+        media_sent_by: MediaSentBy,
+        request_media_erasures: RequestMediaErasures,
         forget: Callable[[str], None],
     ) -> None:
         """`forget` drops the person's key from this process's cache at once."""
         self.submitter = submitter
         self.keys = keys
         self.conversations = conversations
+        self.media_sent_by = media_sent_by
+        self.request_media_erasures = request_media_erasures
         self.forget = forget
 
     async def erase(
@@ -79,6 +94,24 @@ class Erasures:
         self.forget(user)
         slots = asyncio.Semaphore(CONCURRENT_CONVERSATIONS)
 
+        async def media_in(cid: str) -> set[str]:
+            async with slots:
+                return await self.media_sent_by(user, cid)
+
+        attached: set[str] = set()
+        for found in await asyncio.gather(*(media_in(cid) for cid in cids)):
+            attached |= found
+        media = sorted(attached)
+        for at in range(0, len(media), MEDIA_REQUESTS_AT_ONCE):
+            now = datetime.now(UTC)
+            requests = [
+                m.MediaErasureRequested(
+                    meta=media_event_meta(media_id, user, now), erasure_id=erasure
+                )
+                for media_id in media[at : at + MEDIA_REQUESTS_AT_ONCE]
+            ]
+            await self.request_media_erasures(requests)
+
         async def erase_in(cid: str) -> ErasedConversation:
             async with slots:
                 return await self._erase_in(actor, user, cid, erasure)
@@ -92,6 +125,7 @@ class Erasures:
             account_seq=account.seq,
             key_destroyed=destroyed,
             conversations=erased,
+            media=media,
         )
 
     async def _erase_in(self, actor: str, user: str, cid: str, erasure: str) -> ErasedConversation:

@@ -156,6 +156,10 @@ class MediaService:
             variants=await asyncio.to_thread(sign),
         )
 
+    async def request_erasures(self, requests: list[m.MediaErasureRequested]) -> None:
+        """Ask the media sweeper to delete these media's files (a step of an erasure)."""
+        await self._blocking(lambda: self.uploads.log.append_all(requests))
+
     def _deleted(self, media_id: str) -> bool:
         """The book saw the media deleted (its owner erased, or never attached): its objects
         are gone, so no link is signed, even while the history view has yet to apply the

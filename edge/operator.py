@@ -28,8 +28,10 @@ from edge.redaction import Redactions
 from edge.settings import EdgeSettings
 from edge.submission import Submitter
 from edge.views import LazyHistory
+from media.log import KafkaMediaLog, MediaLog
+from schemas import models as m
 from schemas.topics import declare_topics
-from sealing.keystore import SqliteKeyStore
+from sealing.keystore import KeyStore, SqliteKeyStore
 from telemetry.logs import configure_logging
 
 T = TypeVar("T", bound=BaseModel)
@@ -54,20 +56,39 @@ async def with_submitter(settings: EdgeSettings, act: Callable[[Submitter], Awai
         gateway.stop()
 
 
-async def erase(settings: EdgeSettings, args: argparse.Namespace) -> BaseModel:
-    history = LazyHistory(view_path(settings, "history"))
-    keys = SqliteKeyStore(settings.key_store_path)
+def host_erasures(
+    submitter: Submitter, history: LazyHistory, keys: KeyStore, media_log: MediaLog
+) -> Erasures:
+    """Erasures as a process on an edge's host runs them: this host's history view and key
+    store, the media topic; it caches no key, so it has none to forget."""
 
     async def conversations(user_id: str) -> list[str]:
         return list(await asyncio.to_thread(lambda: history.tenures(user_id)))
 
+    async def media_sent_by(user_id: str, conversation_id: str) -> set[str]:
+        return await asyncio.to_thread(history.media_sent_by, user_id, conversation_id)
+
+    async def request_media_erasures(requests: list[m.MediaErasureRequested]) -> None:
+        await asyncio.to_thread(media_log.append_all, requests)
+
+    return Erasures(
+        submitter=submitter,
+        keys=keys,
+        conversations=conversations,
+        media_sent_by=media_sent_by,
+        request_media_erasures=request_media_erasures,
+        forget=lambda user_id: None,
+    )
+
+
+async def erase(settings: EdgeSettings, args: argparse.Namespace) -> BaseModel:
+    history = LazyHistory(view_path(settings, "history"))
+    keys = SqliteKeyStore(settings.key_store_path)
+    topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
+    media_log = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
+
     async def act(submitter: Submitter) -> BaseModel:
-        erasures = Erasures(
-            submitter=submitter,
-            keys=keys,
-            conversations=conversations,
-            forget=lambda user_id: None,  # this process caches no key
-        )
+        erasures = host_erasures(submitter, history, keys, media_log)
         return await erasures.erase(args.officer, args.user, args.case, args.erasure_id)
 
     try:
@@ -75,6 +96,7 @@ async def erase(settings: EdgeSettings, args: argparse.Namespace) -> BaseModel:
     finally:
         history.close()
         keys.close()
+        media_log.close()
 
 
 async def redact(settings: EdgeSettings, args: argparse.Namespace) -> BaseModel:

@@ -46,6 +46,8 @@ class History(HistoryView, Protocol):
 
     def attached_in(self, media_id: str) -> list[tuple[str, int]]: ...
 
+    def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]: ...
+
     def lifetime(self, conversation_id: str) -> Lifetime: ...
 
     def refresh(self) -> None: ...
@@ -204,6 +206,11 @@ class ReadService:
         """Every conversation the person was ever in, left ones too (their tenures): what
         an erasure reaches."""
         return await self._read(lambda: sorted(self.history.tenures(user_id)))
+
+    async def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
+        """Every media the person attached in the conversation (deleted messages' too):
+        the files their erasure deletes."""
+        return await self._read(lambda: self.history.media_sent_by(user_id, conversation_id))
 
     async def _read(self, read: Callable[[], T], thread: ThreadPoolExecutor | None = None) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread or self.thread, read)

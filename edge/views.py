@@ -90,6 +90,9 @@ class LazyHistory(LazyView[HistoryReader]):
     def attached_in(self, media_id: str) -> list[tuple[str, int]]:
         return self.open().attached_in(media_id)
 
+    def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
+        return self.open().media_sent_by(user_id, conversation_id)
+
     def lifetime(self, conversation_id: str) -> Lifetime:
         return self.open().lifetime(conversation_id)
 

@@ -5,6 +5,9 @@
                           +------ MediaRejected ------+--> REJECTED
     any state --MediaDeleted--> DELETED
 
+`MediaErasureRequested` moves no record: it asks the sweeper to delete a media its book may
+not hold (streams/media/erasure.py), and the `MediaDeleted` that follows is the change.
+
 `evolve` is pure and idempotent: the media topic is read at least once by everyone who folds
 it (a processor re-run after a crash writes its event twice, an upload service folds its own
 event and then reads it back), so an event that does not move a record forward is ignored,

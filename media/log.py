@@ -8,6 +8,7 @@ client comes back to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -33,6 +34,9 @@ class MediaLog(Protocol):
     def append(self, event: m.MediaEvent) -> tuple[int, int]:
         """Write `event` durably; returns its (partition, offset)."""
 
+    def append_all(self, events: Sequence[m.MediaEvent]) -> list[Message]:
+        """Write every one of `events` durably; their records as delivered."""
+
 
 class KafkaMediaLog:
     def __init__(self, bootstrap: str, topic: TopicSpec) -> None:
@@ -47,7 +51,11 @@ class KafkaMediaLog:
         )
 
     def append(self, event: m.MediaEvent) -> tuple[int, int]:
-        key = event.meta.media_id
+        record = self.append_all([event])[0]
+        return record.partition() or 0, record.offset() or 0
+
+    def append_all(self, events: Sequence[m.MediaEvent]) -> list[Message]:
+        """Write every one of `events` durably, in one flush; their records as delivered."""
         delivered: list[Message] = []
         failed: list[KafkaError] = []
 
@@ -58,21 +66,22 @@ class KafkaMediaLog:
                 delivered.append(record)
 
         try:
-            self.producer.produce(
-                self.topic.name,
-                key=key.encode(),
-                value=codec.encode(event),
-                partition=partition_for(key, self.topic.partitions),
-                on_delivery=report,
-            )
+            for event in events:
+                key = event.meta.media_id
+                self.producer.produce(
+                    self.topic.name,
+                    key=key.encode(),
+                    value=codec.encode(event),
+                    partition=partition_for(key, self.topic.partitions),
+                    on_delivery=report,
+                )
             self.producer.flush(DELIVERY_TIMEOUT_S)
         except (KafkaException, BufferError) as e:
             raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, f"media log: {e}") from e
-        if not delivered:
+        if failed or len(delivered) < len(events):
             reason = str(failed[0]) if failed else "no delivery report in time"
             raise MediaError(MediaErrorCode.STORAGE_UNAVAILABLE, f"media log: {reason}")
-        record = delivered[0]
-        return record.partition() or 0, record.offset() or 0
+        return delivered
 
     def close(self) -> None:
         self.producer.flush(DELIVERY_TIMEOUT_S)

@@ -757,6 +757,14 @@ class MediaDeleted(AvroRecord):
     reason: MediaDeletionReason
 
 
+class MediaErasureRequested(AvroRecord):
+    """An erasure asks the media sweeper to delete a media's files, however old."""
+
+    avro_name: ClassVar[str] = "parley.media.MediaErasureRequested"
+    meta: MediaEventMeta
+    erasure_id: str
+
+
 class MediaProcessed(AvroRecord):
     """Scanned clean and published: the served objects and the layout facts."""
 
@@ -908,7 +916,14 @@ Delivery = EventDelivery | TypingSignal
 Session = UserOnNode
 
 
-MediaEvent = MediaDeclared | MediaDeleted | MediaProcessed | MediaRejected | MediaUploaded
+MediaEvent = (
+    MediaDeclared
+    | MediaDeleted
+    | MediaErasureRequested
+    | MediaProcessed
+    | MediaRejected
+    | MediaUploaded
+)
 
 
 ComplianceAudit = ComplianceActionEnded | ComplianceActionStarted
@@ -981,6 +996,7 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     SenderContentErased.avro_name: SenderContentErased,
     MediaDeclared.avro_name: MediaDeclared,
     MediaDeleted.avro_name: MediaDeleted,
+    MediaErasureRequested.avro_name: MediaErasureRequested,
     MediaProcessed.avro_name: MediaProcessed,
     MediaRejected.avro_name: MediaRejected,
     MediaUploaded.avro_name: MediaUploaded,

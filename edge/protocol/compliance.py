@@ -149,7 +149,8 @@ class ErasedConversation(ServerModel):
 
 class ErasureReport(ServerModel):
     """What an erasure did: the account made a tombstone (`account_seq`), the person key
-    destroyed, and `SenderContentErased` in each conversation the person was ever in."""
+    destroyed, their files' deletion asked of the media sweeper, and `SenderContentErased`
+    in each conversation the person was ever in."""
 
     erasure_id: str
     user_id: str
@@ -160,6 +161,9 @@ class ErasureReport(ServerModel):
     key_destroyed: bool
     """The person key held bytes until this request (False on a repeat)."""
     conversations: list[ErasedConversation]
+    media: list[str]
+    """Every media the person attached, whose files the media sweeper was asked to delete
+    (`MediaErasureRequested`; the sweeper's `MediaDeleted(ERASED)` says it did)."""
 
 
 class RedactionRequest(RequestBody):

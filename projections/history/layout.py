@@ -37,6 +37,7 @@ ATTACHED = b"f"
 SENT_BY = b"w"
 LIFETIME = b"d"
 EDITS = b"y"
+SENT_MEDIA = b"g"
 
 
 def event_prefix(conversation_id: str) -> bytes:
@@ -126,6 +127,17 @@ def sent_by_prefix(conversation_id: str, user_id: str) -> bytes:
 
 def sent_by_key(conversation_id: str, user_id: str, seq: int) -> bytes:
     return sent_by_prefix(conversation_id, user_id) + seq_bytes(seq)
+
+
+def sent_media_prefix(conversation_id: str, user_id: str) -> bytes:
+    """Under it, one key per media the user attached in the conversation, kept when the
+    message is deleted, redacted or expires: the files an erasure of that person deletes,
+    wherever they went (docs/compliance.md, "Files")."""
+    return SENT_MEDIA + id_bytes(conversation_id) + id_bytes(user_id)
+
+
+def sent_media_key(conversation_id: str, user_id: str, media_id: str) -> bytes:
+    return sent_media_prefix(conversation_id, user_id) + id_bytes(media_id)
 
 
 def lifetime_key(conversation_id: str) -> bytes:

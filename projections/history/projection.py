@@ -28,6 +28,8 @@ from projections.history.layout import (
     reaction_key,
     sent_by_key,
     sent_by_prefix,
+    sent_media_key,
+    sent_media_prefix,
     seq_of_event_key,
     tenure_key,
 )
@@ -53,7 +55,8 @@ def apply(
     event is the tombstone a client renders. An erasure does the same to every message of
     the erased person in the conversation. Each media a message attaches is indexed to it
     (media id -> conversation, seq): what the edge's download authorization reads; the index
-    entry of a deleted message stays, and leads to no stored message. A message's latest
+    entry of a deleted message stays, and leads to no stored message. Each is also indexed to
+    its sender (until their erasure here): the files that erasure must delete. A message's latest
     edit, its reactions and who deleted it for themselves are kept beside it, so a page shows
     each message as it is now.
     """
@@ -73,8 +76,11 @@ def apply(
     elif isinstance(event, m.MemberRoleChanged):
         changes += _role(cid, event.user_id, event.role)
     elif isinstance(event, m.MessageSent):
-        changes += [Put(attached_key(a.media_id, cid, seq), b"") for a in event.attachments]
-        changes.append(Put(sent_by_key(cid, meta.actor.user_id, seq), b""))
+        sender = meta.actor.user_id
+        for a in event.attachments:
+            changes.append(Put(attached_key(a.media_id, cid, seq), b""))
+            changes.append(Put(sent_media_key(cid, sender, a.media_id), b""))
+        changes.append(Put(sent_by_key(cid, sender, seq), b""))
     elif isinstance(event, m.MemberRemoved):
         tenures = _tenures(get, event.user_id, cid)
         changes += [
@@ -95,6 +101,7 @@ def apply(
             raise TypeError("an erasure needs the store's scan")
         for key, _ in list(scan(sent_by_prefix(cid, event.user_id))):
             changes += _drop(cid, seq_of_event_key(key), get, scan)
+        changes += [Delete(key) for key, _ in scan(sent_media_prefix(cid, event.user_id))]
     elif isinstance(event, m.DisappearingMessagesSet | m.RetentionSet):
         changes.append(_lifetime(cid, event, get))
     elif isinstance(event, m.MessageDeleted):

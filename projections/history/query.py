@@ -29,10 +29,13 @@ from projections.history.layout import (
     memberships_prefix,
     reactions_prefix,
     sent_by_prefix,
+    sent_media_prefix,
     tenure_key,
     tenures_prefix,
 )
 from projections.reader import ViewReader, ViewUnavailableError
+from schemas import codec
+from schemas import models as m
 
 MAX_PAGE = 1000
 HistoryUnavailableError = ViewUnavailableError
@@ -155,6 +158,22 @@ class HistoryReader(ViewReader):
         (an erasure's report counts them: 0 once it reached this view)."""
         self._catch_up()
         return sum(1 for _ in self._scan(sent_by_prefix(conversation_id, user_id)))
+
+    def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
+        """Every media the user attached in the conversation, in messages since deleted,
+        redacted or expired too: the files an erasure of that person deletes. A store
+        written before that index also finds them through the messages that still hold
+        their content (their attachments), so nothing attached before an upgrade is missed
+        while its message stands."""
+        self._catch_up()
+        prefix = sent_media_prefix(conversation_id, user_id)
+        found = {id_after(prefix, key) for key, _ in self._scan(prefix)}
+        for key, _ in self._scan(sent_by_prefix(conversation_id, user_id)):
+            raw = self._get(event_key(conversation_id, int(key[-SEQ_DIGITS:])))
+            sent = codec.decode(raw) if raw is not None else None
+            if isinstance(sent, m.MessageSent):
+                found.update(a.media_id for a in sent.attachments)
+        return found
 
     def hidden_for(self, user_id: str, conversation_id: str, seq: int) -> bool:
         """The user deleted the message at `seq` for themselves."""

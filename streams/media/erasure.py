@@ -1,14 +1,22 @@
 """Deletes an erased person's files: the media side of an erasure (docs/compliance.md, part 2).
 
-The erasure closes the account with `AccountErased` on the accounts topic; the media sweeper
-follows that topic, and for each erased person it finds every media they declared that the
-media topic still holds (its whole retention, read from its beginning: the sweeper's own
-book holds only a day) and deletes it as the unattached sweep does (staging object,
-unfinished multipart upload, everything published under `media/<id>/`), then appends
-`MediaDeleted(ERASED)`. The deletions are level-triggered, not remembered: what is to do is
-"every media of an erased person that is not DELETED", refolded from both topics at each
-start, so a sweeper killed midway finishes the job, and a media whose objects a previous run
-already deleted is deleted again harmlessly (a missing object is no error) before its event.
+Two ways lead to them, because the media topic keeps only 7 days:
+- The erasure closes the account with `AccountErased` on the accounts topic; the media
+  sweeper follows that topic, and for each erased person it finds every media they declared
+  that the media topic still holds (its whole retention, read from its beginning: the
+  sweeper's own book holds only a day), attached or not.
+- The erasure lists every media the person ever attached from the history view and appends
+  `MediaErasureRequested` for each to the media topic (edge/erasure.py): those declared
+  before the topic's retention are known by nothing else.
+Each is deleted as the unattached sweep does (staging object, unfinished multipart upload,
+everything published under `media/<id>/`), then `MediaDeleted(ERASED)` is appended. The
+deletions are level-triggered, not remembered: what is to do is "every media of an erased
+person that is not DELETED" and "every request no MediaDeleted has answered", refolded from
+the topics at each start, so a sweeper killed midway finishes the job, and a media whose
+objects a previous run already deleted is deleted again harmlessly (a missing object is no
+error) before its event. A request is found again after a restart while it is within the
+sweeper's window of the media topic (a day and more): a sweeper down for longer than that
+misses the requests of that time (docs/compliance.md, "Files").
 """
 
 from __future__ import annotations
@@ -42,6 +50,20 @@ def erased_user(event: AvroRecord) -> str | None:
 def to_erase(records: Iterable[MediaRecord], erased: set[str]) -> list[MediaRecord]:
     """The media of erased people that still have files (everything not yet DELETED)."""
     return [r for r in records if r.owner_id in erased and r.status is not MediaStatus.DELETED]
+
+
+class ErasureRequests:
+    """The media an erasure asked to delete that no `MediaDeleted` has answered yet, folded
+    from the media topic in its order."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, m.MediaEventMeta] = {}
+
+    def apply(self, event: m.MediaEvent) -> None:
+        if isinstance(event, m.MediaErasureRequested):
+            self.pending[event.meta.media_id] = event.meta
+        elif isinstance(event, m.MediaDeleted):
+            self.pending.pop(event.meta.media_id, None)
 
 
 class ErasedPeople:

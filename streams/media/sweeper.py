@@ -13,7 +13,8 @@ the window's start (kafkalog/window.py), so a sweeper may be restarted at any ti
 no position, so a record it cannot decode is skipped and counted (kafkalog's policy).
 
 It also deletes the files of erased people (streams/media/erasure.py): between sweeps it
-reads the accounts topic on every `erasure_every_s`, so an erasure's files go within seconds.
+reads the accounts topic and the media topic (an erasure's requests) on every
+`erasure_every_s`, so an erasure's files go within seconds.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from schemas.record import AvroRecord
 from schemas.topics import Topics
 from streams import metrics as stream_metrics
 from streams.media import metrics
-from streams.media.erasure import ErasedPeople, to_erase
+from streams.media.erasure import ErasedPeople, ErasureRequests, to_erase
 
 log = logging.getLogger("parley.media.sweeper")
 decode_event: Decoder[AvroRecord] = avro_decoder(get_args(m.Event), "an event")
@@ -106,6 +107,7 @@ class Sweeper:
         accounts topic whole, and deleted what was due (its readiness)."""
         self.skip = Skip(lambda topic: stream_metrics.skipped.labels(topic).inc())
         self.erasures = ErasedPeople(bootstrap, topics, self.skip)
+        self.requests = ErasureRequests()
 
     @property
     def window(self) -> timedelta:
@@ -114,30 +116,33 @@ class Sweeper:
         return timedelta(seconds=s.unattached_ttl_s + s.sweep_grace_s) + timedelta(hours=1)
 
     def catch_up(self) -> None:
-        since = self.clock() - self.window
-
-        def fold_media(item: Decoded[m.MediaEvent]) -> None:
-            self.book.apply(item.value, (item.partition, item.offset))
+        self.catch_up_media()
 
         def fold_events(item: Decoded[AvroRecord]) -> None:
             self.attached.update(attached_media(item.value))
+
+        self.event_positions = read_window(
+            self.bootstrap,
+            self.topics.events,
+            positions=self.event_positions,
+            since=self.clock() - self.window,
+            decode=decode_event,
+            apply=fold_events,
+            unusable=self.skip,
+        )
+
+    def catch_up_media(self) -> None:
+        def fold_media(item: Decoded[m.MediaEvent]) -> None:
+            self.book.apply(item.value, (item.partition, item.offset))
+            self.requests.apply(item.value)
 
         self.book.positions = read_window(
             self.bootstrap,
             self.topics.media,
             positions=self.book.positions,
-            since=since,
+            since=self.clock() - self.window,
             decode=decode_media_event,
             apply=fold_media,
-            unusable=self.skip,
-        )
-        self.event_positions = read_window(
-            self.bootstrap,
-            self.topics.events,
-            positions=self.event_positions,
-            since=since,
-            decode=decode_event,
-            apply=fold_events,
             unusable=self.skip,
         )
 
@@ -165,30 +170,70 @@ class Sweeper:
 
     def erase(self) -> list[str]:
         """Delete the media of people erased since the last look (the whole media topic is
-        searched for theirs) and any media of an erased person in the book (declared in a
-        race with the erasure); returns the media ids deleted."""
+        searched for theirs), any media of an erased person in the book (declared in a race
+        with the erasure), and every media an erasure asked for by id (attached before the
+        media topic's retention); returns the media ids deleted."""
         new = self.erasures.catch_up()
+        self.catch_up_media()
         found = {r.media_id: r for r in self.erasures.media_of(new)} if new else {}
         found |= {r.media_id: r for r in to_erase(self.book.records.values(), self.erasures.erased)}
+        asked = [a for a in self.requests.pending.values() if a.media_id not in found]
         for record in found.values():
             self._delete(record, m.MediaDeletionReason.ERASED)
-            metrics.erased.inc()
+        for request in asked:
+            self._delete_asked(request)
         self.erasures.looked_for(new)
-        if found:
-            log.info("deleted %d media of %d erased people", len(found), len(new))
-        return list(found)
+        if found or asked:
+            log.info(
+                "deleted %d media of %d newly erased people, %d asked for by an erasure",
+                len(found),
+                len(new),
+                len(asked),
+            )
+        return [*found, *(a.media_id for a in asked)]
+
+    def _delete_asked(self, asked: m.MediaEventMeta) -> None:
+        """A media an erasure asked for: its record if the book holds one, else what its id
+        names (a media past the book's window has no open multipart upload left)."""
+        record = self.book.get(asked.media_id)
+        if record is None:
+            staging = keys.upload_key(asked.media_id)
+            self._delete_media(
+                asked.media_id, asked.owner_id, m.MediaDeletionReason.ERASED, staging
+            )
+        elif record.status is MediaStatus.DELETED:
+            self.requests.pending.pop(asked.media_id, None)
+        else:
+            self._delete(record, m.MediaDeletionReason.ERASED)
 
     def _delete(self, record: MediaRecord, reason: m.MediaDeletionReason) -> None:
-        """Every object of the media, then its event: a crash in between leaves the media
-        to be deleted again (each delete finds nothing), never an event without the deletion."""
         declared = record.declared
-        if declared.upload_id is not None:
-            self.store.abort_multipart(declared.object_key, declared.upload_id)
-        self.store.delete(declared.object_key)
-        self.store.delete_prefix(keys.media_prefix(record.media_id))
-        meta = event_meta(record.media_id, record.owner_id, self.clock())
-        event = m.MediaDeleted(meta=meta, reason=reason)
-        self.book.apply(event, self.out.append(event))
+        self._delete_media(
+            record.media_id, record.owner_id, reason, declared.object_key, declared.upload_id
+        )
+
+    def _delete_media(
+        self,
+        media_id: str,
+        owner_id: str,
+        reason: m.MediaDeletionReason,
+        staging_key: str,
+        upload_id: str | None = None,
+    ) -> None:
+        """Every object of the media, then its event: a crash in between leaves the media
+        to be deleted again (each delete finds nothing), never an event without the deletion.
+        The event is folded at once, without moving the book's read positions past records
+        others appended meanwhile (read back later, it changes nothing)."""
+        if upload_id is not None:
+            self.store.abort_multipart(staging_key, upload_id)
+        self.store.delete(staging_key)
+        self.store.delete_prefix(keys.media_prefix(media_id))
+        event = m.MediaDeleted(meta=event_meta(media_id, owner_id, self.clock()), reason=reason)
+        self.out.append(event)
+        self.book.apply(event)
+        self.requests.apply(event)
+        if reason is m.MediaDeletionReason.ERASED:
+            metrics.erased.inc()
 
     def run(self) -> None:
         log.info(

@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from yarl import URL
 
 from client.errors import ApiError
@@ -53,6 +54,7 @@ from objectstore.settings import S3Settings
 from projections.archive.scrub import EMPTY_BODY
 from schemas import codec
 from schemas import models as m
+from schemas.topics import TopicSpec
 from sealing.bodies import BodyOpener
 from sealing.envelope import Sealer
 from sealing.keystore import SqliteKeyStore
@@ -143,16 +145,31 @@ def archived_through(cluster: ParleyCluster, highs: dict[int, int]) -> bool:
     return all(high == 0 or (chains[p].end or 0) >= high - 1 for p, high in highs.items())
 
 
-def high_watermarks(cluster: ParleyCluster) -> dict[int, int]:
-    events = cluster.topics.events
+def high_watermarks(cluster: ParleyCluster, topic: TopicSpec | None = None) -> dict[int, int]:
+    """The end of each partition of `topic` (the events topic unless named)."""
+    spec = topic or cluster.topics.events
     consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"{cluster.prefix}-probe"})
     try:
         return {
-            p: consumer.get_watermark_offsets(TopicPartition(events.name, p), timeout=10)[1]
-            for p in range(events.partitions)
+            p: consumer.get_watermark_offsets(TopicPartition(spec.name, p), timeout=10)[1]
+            for p in range(spec.partitions)
         }
     finally:
         consumer.close()
+
+
+def past_the_media_topics_retention(cluster: ParleyCluster) -> None:
+    """The media topic drops every record it holds, as its 7 days of retention would, and
+    the media sweeper starts again: nothing it reads knows the media declared so far."""
+    ends = high_watermarks(cluster, cluster.topics.media)
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    deleting = admin.delete_records(
+        [TopicPartition(cluster.topics.media.name, p, end) for p, end in ends.items()]
+    )
+    for future in deleting.values():
+        future.result(30)
+    cluster.stop_process("media-sweep")
+    cluster.start_media("media-sweep")
 
 
 def person_key(cluster: ParleyCluster, user: str) -> bytes:
@@ -308,10 +325,11 @@ def test_an_erased_persons_files_are_deleted_and_never_served_again(
 
 
 async def erased_files(cluster: ParleyCluster) -> None:
-    """Ann's attached photo, her upload left half-way (a staging object only) and her upload
-    completed but never attached: after her erasure, no object of any of them is in the
-    bucket, the media topic says `MediaDeleted(ERASED)` of each, Bo is refused a link to her
-    photo (`not_found`) and a link he had before reads nothing; Bo's own photo in the same
+    """Ann's attached photo (from before the media topic's retention: the topic no longer
+    holds it), her upload left half-way (a staging object only) and her upload completed
+    but never attached: after her erasure, no object of any of them is in the bucket, the
+    media topic says `MediaDeleted(ERASED)` of each, Bo is refused a link to her photo
+    (`not_found`) and a link he had before reads nothing; Bo's own photo in the same
     conversation is still served."""
     base = cluster.url(0)
     ann = ParleyClient(base, request_timeout=30.0)
@@ -325,6 +343,7 @@ async def erased_files(cluster: ParleyCluster) -> None:
     his = await bo.send_file(cid, f.image_bytes("PNG", 200, 100), file_name="his.png")
     (photo,) = await attached(bo, cid, hers)
     (own,) = await attached(bo, cid, his)
+    await asyncio.to_thread(past_the_media_topics_retention, cluster)
     unattached = (await ann.upload_file(b"kept aside\n", content_type="text/plain")).media_id
     staged = await half_uploaded(base, ann, b"never completed\n")
     ann_media = {photo, unattached, staged}
@@ -333,32 +352,7 @@ async def erased_files(cluster: ParleyCluster) -> None:
     for media_id in ann_media:
         assert await asyncio.to_thread(objects_of, media_id), f"{media_id} has objects first"
 
-    case = f"CASE-{uuid.uuid4().hex[:8]}"
-    async with aiohttp.ClientSession() as http:
-        _, token = await officer(http, cluster, case)
-        url = f"{cluster.url(1)}/v1/compliance/erasures"
-        for bad, refused_as in (
-            ({"case_ref": case, "user_id": f"nobody{uuid.uuid4().hex[:6]}"}, (400, "invalid")),
-            ({"user_id": names[0]}, (400, "invalid")),
-            ({"case_ref": case, "user_id": names[0], "erasure_id": "../x"}, (400, "invalid")),
-        ):
-            status, refused = await call(http, "POST", url, token, bad)
-            assert (status, refused["error"]["code"]) == refused_as, (bad, refused)
-        erase = {"case_ref": case, "user_id": names[0]}
-        status, report = await call(http, "POST", url, token, erase)
-        assert status == 200, report
-        assert report["account_seq"] is not None and report["key_destroyed"] is True, report
-        assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
-        repeat = {"case_ref": case, "user_id": names[0], "erasure_id": report["erasure_id"]}
-        status, again = await call(http, "POST", url, token, repeat)
-        assert status == 200, again
-        # A repeat does nothing twice: the same events (their seqs), no key left to destroy.
-        assert again == {**report, "key_destroyed": False}, again
-        entries = await all_entries(http, cluster.url(0), token, case, target=f"user:{names[0]}")
-        assert [(e["action"], e["phase"], e.get("outcome")) for e in entries] == [
-            ("erasure.create", "started", None),
-            ("erasure.create", "ended", "succeeded"),
-        ] * 2, entries
+    await officer_erases(cluster, names[0], cid, photo)
 
     async def erased() -> bool:
         return await asyncio.to_thread(erased_media, cluster) >= ann_media
@@ -381,6 +375,41 @@ async def erased_files(cluster: ParleyCluster) -> None:
     assert {await fetched(v.url) for v in kept.variants} == {200}, "bo's photo is still served"
     await ann.close()
     await bo.close()
+
+
+async def officer_erases(cluster: ParleyCluster, user: str, cid: str, photo: str) -> None:
+    """An officer erases `user` through the REST (bad requests refused first), then again
+    with the report's erasure id; both audited."""
+    case = f"CASE-{uuid.uuid4().hex[:8]}"
+    async with aiohttp.ClientSession() as http:
+        _, token = await officer(http, cluster, case)
+        url = f"{cluster.url(1)}/v1/compliance/erasures"
+        for bad, refused_as in (
+            ({"case_ref": case, "user_id": f"nobody{uuid.uuid4().hex[:6]}"}, (400, "invalid")),
+            ({"user_id": user}, (400, "invalid")),
+            ({"case_ref": case, "user_id": user, "erasure_id": "../x"}, (400, "invalid")),
+        ):
+            status, refused = await call(http, "POST", url, token, bad)
+            assert (status, refused["error"]["code"]) == refused_as, (bad, refused)
+        erase = {"case_ref": case, "user_id": user}
+        status, report = await call(http, "POST", url, token, erase)
+        assert status == 200, report
+        assert report["account_seq"] is not None and report["key_destroyed"] is True, report
+        assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
+        assert report["media"] == [photo], "the files she attached, asked of the sweeper"
+        repeat = {"case_ref": case, "user_id": user, "erasure_id": report["erasure_id"]}
+        status, again = await call(http, "POST", url, token, repeat)
+        assert status == 200, again
+        # A repeat does nothing twice: the same events (their seqs), no key left to destroy;
+        # it asks again for the files the history view still lists (none once it applied
+        # the erasure).
+        assert again["media"] in ([], [photo]), again
+        assert again == {**report, "key_destroyed": False, "media": again["media"]}, again
+        entries = await all_entries(http, cluster.url(0), token, case, target=f"user:{user}")
+        assert [(e["action"], e["phase"], e.get("outcome")) for e in entries] == [
+            ("erasure.create", "started", None),
+            ("erasure.create", "ended", "succeeded"),
+        ] * 2, entries
 
 
 async def attached(reader: ParleyClient, cid: str, seq: int) -> list[str]:

@@ -6,17 +6,19 @@ some objects already gone and neither fails nor writes an event twice."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Message, Producer
 
-from media.keys import media_prefix, upload_key
-from media.log import KafkaMediaLog
+from media.keys import media_prefix, new_media_id, upload_key
+from media.lifecycle import event_meta
+from media.log import KafkaMediaLog, MediaLog
 from schemas import codec
 from schemas import models as m
+from schemas.partitioning import partition_for
 from streams.media.sweeper import Sweeper
 from tests import media_files as f
 from tests.integration.log import BOOTSTRAP
@@ -37,6 +39,9 @@ class DiesAfter:
             raise SystemExit("killed")
         self.left -= 1
         return self.log.append(event)
+
+    def append_all(self, events: Sequence[m.MediaEvent]) -> list[Message]:
+        raise NotImplementedError("a sweeper appends its events one by one")
 
 
 @pytest.fixture
@@ -64,7 +69,7 @@ def erase(env: MediaEnv, user: str) -> None:
     assert producer.flush(10) == 0
 
 
-def sweeper(env: MediaEnv, log: KafkaMediaLog | DiesAfter) -> Sweeper:
+def sweeper(env: MediaEnv, log: MediaLog) -> Sweeper:
     return Sweeper(
         bootstrap=BOOTSTRAP,
         topics=env.topics,
@@ -119,3 +124,66 @@ def test_a_sweeper_killed_midway_through_an_erasure_is_finished_by_the_next(
     deleted = [e for e in env.events(expected=9) if isinstance(e, m.MediaDeleted)]
     assert sorted(e.meta.media_id for e in deleted) == sorted([photo, half_sent]), "once each"
     assert {e.reason for e in deleted} == {m.MediaDeletionReason.ERASED}
+
+
+class AppendsFirst:
+    """A media log that, on the sweeper's first append, lets another writer's record land
+    first in the same partition: what an edge appending a request meanwhile does."""
+
+    def __init__(self, log: KafkaMediaLog, first: m.MediaEvent) -> None:
+        self.log = log
+        self.first: m.MediaEvent | None = first
+
+    def append(self, event: m.MediaEvent) -> tuple[int, int]:
+        if self.first is not None:
+            self.log.append(self.first)
+            self.first = None
+        return self.log.append(event)
+
+    def append_all(self, events: Sequence[m.MediaEvent]) -> list[Message]:
+        raise NotImplementedError("a sweeper appends its events one by one")
+
+
+def old_media(env: MediaEnv, partition: int) -> str:
+    """A media published before the media topic's retention: its renditions are in the
+    bucket, and the topic holds nothing of it."""
+    while partition_for(media_id := new_media_id(), env.topics.media.partitions) != partition:
+        pass
+    for name in ("original.png", "thumb-small.webp"):
+        env.store.client.put_object(
+            Bucket=env.store.bucket,
+            Key=media_prefix(media_id) + name,
+            Body=b"bytes of " + name.encode(),
+        )
+    return media_id
+
+
+def requested(media_id: str, owner: m.Actor) -> m.MediaErasureRequested:
+    meta = event_meta(media_id, owner.user_id, datetime.now(UTC))
+    return m.MediaErasureRequested(meta=meta, erasure_id="erasure-1")
+
+
+def test_files_older_than_the_media_topic_are_deleted_when_an_erasure_asks(
+    env: MediaEnv,
+) -> None:
+    """The sweeper's own fold of the media topic cannot find media declared before its 7
+    days of retention: the erasure names them (`MediaErasureRequested`), and the sweeper
+    deletes every object and answers `MediaDeleted(ERASED)`, once each, however the request
+    interleaves with its own appends."""
+    first, second, kept = old_media(env, 0), old_media(env, 0), old_media(env, 0)
+    log = KafkaMediaLog(BOOTSTRAP, env.topics.media)
+    log.append(requested(first, ANA))
+    erasing = sweeper(env, AppendsFirst(log, requested(second, ANA)))
+
+    assert erasing.erase() == [first]
+    assert objects(env, first) == []
+    assert erasing.erase() == [second], "a request that landed before the sweeper's own event"
+    assert erasing.erase() == []
+    assert objects(env, second) == []
+    assert len(objects(env, kept)) == 2, "a media nobody asked for stays"
+    deleted = [e for e in env.events(expected=4) if isinstance(e, m.MediaDeleted)]
+    assert [(e.meta.media_id, e.meta.owner_id, e.reason) for e in deleted] == [
+        (first, ANA.user_id, m.MediaDeletionReason.ERASED),
+        (second, ANA.user_id, m.MediaDeletionReason.ERASED),
+    ]
+    assert sweeper(env, log).erase() == [], "a restarted sweeper finds every request answered"

@@ -84,6 +84,9 @@ def door(tmp_path: Path) -> tuple[ComplianceService, Audit, Gateway, SqliteKeySt
     async def conversations(user_id: str) -> list[str]:
         return ["dm-a", "g-b"]
 
+    async def no_media(user_id: str, conversation_id: str) -> set[str]:
+        return set()
+
     unused = cast(Any, None)
     service = ComplianceService(
         roles=roles,
@@ -92,7 +95,12 @@ def door(tmp_path: Path) -> tuple[ComplianceService, Audit, Gateway, SqliteKeySt
         exports=unused,
         jobs=unused,
         erasures=Erasures(
-            submitter=submitter, keys=keys, conversations=conversations, forget=lambda u: None
+            submitter=submitter,
+            keys=keys,
+            conversations=conversations,
+            media_sent_by=no_media,
+            request_media_erasures=unused,
+            forget=lambda u: None,
         ),
         redactions=Redactions(submitter=submitter),
         retentions=Retentions(submitter=submitter),

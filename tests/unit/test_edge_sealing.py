@@ -6,13 +6,14 @@ and a sealing after it is refused, never sent plain (docs/compliance.md)."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from edge.accounts import AccountDirectory
 from edge.command_service import CommandService
-from edge.erasure import Erasures
+from edge.erasure import Conversations, Erasures
 from edge.errors import ClientError, ErrorCode
 from edge.inbox_entries import inbox_entry
 from edge.protocol import frames as f
@@ -44,11 +45,7 @@ class RecordingGateway:
     async def submit(
         self, topic: TopicSpec, key: str, command: AvroRecord, command_id: str, timeout_s: float
     ) -> AvroRecord:
-        try:
-            alive = self.store.get(person_key_id("alice")) is not None
-        except KeyDestroyedError:
-            alive = False
-        self.sent.append((command, alive))
+        self.sent.append((command, self.key_alive()))
         seq = len(self.sent)
         if isinstance(command, m.EraseAccount):
             return m.AccountCommandAccepted(command_id=command_id, user_id=key, seq=seq)
@@ -60,6 +57,42 @@ class RecordingGateway:
             client_msg_id=meta.client_msg_id,
             seq=seq,
         )
+
+
+    async def request_media_erasures(self, requests: list[m.MediaErasureRequested]) -> None:
+        """The erasure's requests to the media sweeper, recorded in the same order."""
+        self.sent += [(request, self.key_alive()) for request in requests]
+
+    def key_alive(self) -> bool:
+        try:
+            return self.store.get(person_key_id("alice")) is not None
+        except KeyDestroyedError:
+            return False
+
+
+def erasures(
+    gateway: RecordingGateway,
+    submitter: Submitter,
+    store: SqliteKeyStore,
+    conversations: Conversations,
+    *,
+    forget: Callable[[str], None] = print,
+    media: dict[str, set[str]] | None = None,
+) -> Erasures:
+    """An erasure over the recording gateway; `media`: what the person attached, by
+    conversation."""
+
+    async def media_sent_by(user: str, conversation_id: str) -> set[str]:
+        return (media or {}).get(conversation_id, set())
+
+    return Erasures(
+        submitter=submitter,
+        keys=store,
+        conversations=conversations,
+        media_sent_by=media_sent_by,
+        request_media_erasures=gateway.request_media_erasures,
+        forget=forget,
+    )
 
 
 @pytest.fixture
@@ -158,22 +191,33 @@ async def test_an_erasure_goes_account_then_key_then_conversations(
         forgotten.append(user)
         sealer.ring.forget_person(user)
 
-    erasures = Erasures(submitter=submitter, keys=store, conversations=conversations, forget=forget)
-    report = await erasures.erase("op1", "Alice", "C-1", "erasure-1")
+    attached = {CID: {"m-photo", "m-video"}, "dm-1": {"m-video", "m-file"}}
+    erasing = erasures(gateway, submitter, store, conversations, forget=forget, media=attached)
+    report = await erasing.erase("op1", "Alice", "C-1", "erasure-1")
     kinds = [(type(c).__name__, alive) for c, alive in gateway.sent]
     assert kinds == [
         ("EraseAccount", True),
+        ("MediaErasureRequested", False),
+        ("MediaErasureRequested", False),
+        ("MediaErasureRequested", False),
         ("EraseSenderContent", False),
         ("EraseSenderContent", False),
     ]
+    requests = [c for c, _ in gateway.sent if isinstance(c, m.MediaErasureRequested)]
+    assert [(r.meta.media_id, r.meta.owner_id, r.erasure_id) for r in requests] == [
+        ("m-file", "alice", "erasure-1"),
+        ("m-photo", "alice", "erasure-1"),
+        ("m-video", "alice", "erasure-1"),
+    ]
+    assert report.media == ["m-file", "m-photo", "m-video"]
     assert forgotten == ["alice"]
     assert report.key_destroyed and report.account_seq == 1
-    assert [(c.conversation_id, c.seq) for c in report.conversations] == [("dm-1", 2), (CID, 3)]
-    actors = {c.meta.actor.user_id for c, _ in gateway.sent[1:]}  # type: ignore[attr-defined]
+    assert [(c.conversation_id, c.seq) for c in report.conversations] == [("dm-1", 5), (CID, 6)]
+    actors = {c.meta.actor.user_id for c, _ in gateway.sent[4:]}  # type: ignore[attr-defined]
     assert actors == {"compliance:op1"}
     with pytest.raises(KeyDestroyedError):
         sealing.seal(m.PlainBody(text="after"), CID, "alice", None)
-    again = await erasures.erase("op1", "alice", "C-1", "erasure-1")
+    again = await erasing.erase("op1", "alice", "C-1", "erasure-1")
     assert not again.key_destroyed  # a repeat destroys nothing twice
 
 
@@ -187,8 +231,9 @@ async def test_a_person_in_thousands_of_conversations_can_be_erased(
     async def conversations(user: str) -> list[str]:
         return [f"conversation-{i:05d}-{'x' * 20}" for i in range(5_000)]
 
-    erasures = Erasures(submitter=submitter, keys=store, conversations=conversations, forget=print)
-    report = await erasures.erase("op1", "alice", "C-1", "erasure-1")
+    report = await erasures(gateway, submitter, store, conversations).erase(
+        "op1", "alice", "C-1", "erasure-1"
+    )
     account = gateway.sent[0][0]
     assert isinstance(account, m.EraseAccount)
     assert len(codec.encode(account)) < MAX_ACCOUNT_COMMAND_BYTES
@@ -197,14 +242,13 @@ async def test_a_person_in_thousands_of_conversations_can_be_erased(
 
 
 async def test_an_erasure_needs_a_case(store: SqliteKeyStore) -> None:
-    _, submitter, _ = services(store)
+    gateway, submitter, _ = services(store)
 
     async def conversations(user: str) -> list[str]:
         return []
 
-    erasures = Erasures(submitter=submitter, keys=store, conversations=conversations, forget=print)
     with pytest.raises(ClientError) as refused:
-        await erasures.erase("op1", "alice", " ")
+        await erasures(gateway, submitter, store, conversations).erase("op1", "alice", " ")
     assert refused.value.code == ErrorCode.INVALID
 
 

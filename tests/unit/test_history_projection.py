@@ -20,6 +20,7 @@ from projections.history.layout import (
     last_seq_key,
     member_key,
     membership_key,
+    sent_media_key,
     tenure_key,
 )
 from projections.history.projection import Delete, Put, apply
@@ -425,3 +426,55 @@ def test_a_message_going_takes_its_edits_own_events_along(
     assert seqs(reader.page("c1")) == [1, 6, 7, 9]
     assert reader.content_of("alice", "c1") == 0
     assert reader.content_of("bob", "c1") == 1
+
+
+def attaching(cid: str, seq: int, user: str, *media_ids: str) -> m.MessageSent:
+    return m.MessageSent(
+        meta=meta(cid, seq, user),
+        body=m.PlainBody(text="look"),
+        attachments=tuple(
+            m.Attachment(media_id=i, content_type="image/png", size_bytes=1, sha256="0")
+            for i in media_ids
+        ),
+    )
+
+
+def test_the_media_a_person_attached_outlive_their_messages_until_their_erasure(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    """What an erasure asks the media sweeper to delete: every file the person attached,
+    those of messages deleted for everyone, redacted or expired too (their objects are in
+    the bucket still), and nothing of anyone else's."""
+    write(
+        store,
+        [
+            created("c1", "bob"),
+            attaching("c1", 2, "bob", "m-kept", "m-two"),
+            attaching("c1", 3, "bob", "m-deleted"),
+            attaching("c1", 4, "alice", "m-alices"),
+            m.MessageDeleted(
+                meta=meta("c1", 5, "bob"), target_seq=3, scope=m.DeleteScope.FOR_EVERYONE
+            ),
+            m.MessageRedacted(meta=meta("c1", 6, "compliance:o"), target_seq=2, reason="r"),
+        ],
+    )
+    assert reader.media_sent_by("bob", "c1") == {"m-kept", "m-two", "m-deleted"}
+    assert reader.media_sent_by("alice", "c1") == {"m-alices"}
+    assert reader.media_sent_by("bob", "c2") == set()
+    erased = m.SenderContentErased(
+        meta=meta("c1", 7, "compliance:o"), user_id="bob", erasure_id="e"
+    )
+    write(store, [erased], offset=6)
+    assert reader.media_sent_by("bob", "c1") == set(), "asked for once, then forgotten"
+    assert reader.media_sent_by("alice", "c1") == {"m-alices"}
+
+
+def test_a_store_written_before_the_media_index_finds_them_through_standing_messages(
+    store: HistoryStore, reader: HistoryReader
+) -> None:
+    write(store, [created("c1", "bob"), attaching("c1", 2, "bob", "m-old")])
+    before_the_index = HistoryBatch(store)
+    before_the_index.extend([Delete(sent_media_key("c1", "bob", "m-old"))])
+    before_the_index.advance(0, 3)
+    before_the_index.commit()
+    assert reader.media_sent_by("bob", "c1") == {"m-old"}

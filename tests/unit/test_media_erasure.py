@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from media.lifecycle import MediaStatus
 from schemas import models as m
-from streams.media.erasure import erased_user, to_erase
+from streams.media.erasure import ErasureRequests, erased_user, to_erase
 from tests.media_events import account_erased, book_of, declared, meta, uploaded
 
 
@@ -34,3 +34,21 @@ def test_only_an_erasure_names_an_erased_person() -> None:
     assert erased_user(erased) == "ana"
     revoked = m.DeviceRevoked(meta=erased.meta, target_device_id="phone")
     assert erased_user(revoked) is None
+
+
+def test_a_request_is_pending_until_a_deletion_answers_it() -> None:
+    requests = ErasureRequests()
+    early = m.MediaDeleted(meta=meta("m0"), reason=m.MediaDeletionReason.UNATTACHED)
+    for event in (
+        early,
+        m.MediaErasureRequested(meta=meta("m0"), erasure_id="e"),
+        m.MediaErasureRequested(meta=meta("m1"), erasure_id="e"),
+        m.MediaErasureRequested(meta=meta("m2"), erasure_id="e"),
+        m.MediaDeleted(meta=meta("m1"), reason=m.MediaDeletionReason.ERASED),
+        declared("m3"),
+    ):
+        requests.apply(event)
+    assert sorted(requests.pending) == ["m0", "m2"], (
+        "m0's deletion came before the request: the sweeper decides (its book knows)"
+    )
+    assert requests.pending["m2"].owner_id == "ana"
