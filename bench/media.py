@@ -56,6 +56,7 @@ from schemas import codec
 from schemas import models as m
 from schemas.topics import Topics, declare_topics
 from streams.media.images import ImageMaker
+from tests.integration.media_env import scratch_names
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
@@ -126,6 +127,7 @@ def _service(settings: PlatformSettings, topics: Topics, store: ObjectStore) -> 
         book=MediaBook(),
         log=KafkaMediaLog(settings.bootstrap, topics.media),
         settings=MediaSettings(quota_bytes_per_day=1 << 40),
+        names=scratch_names(),
     )
 
 

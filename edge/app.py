@@ -118,7 +118,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     tracing = app[TRACING]
     loop = asyncio.get_running_loop()
     topics = declare_topics(settings.topic_prefix, partitions=settings.partitions)
-    directory, opener = _sealed_directory(settings)
+    directory, opener, names = _sealed_directory(settings)
     roles = ComplianceRoles()
     metrics = EdgeMetrics(settings.edge_node)
 
@@ -201,7 +201,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         lag=lag(),
     )
     accounts_service, commands, reads = _services(settings, topics, gateway, directory, opener)
-    media, media_follower, stop_media = await _media(settings, topics, reads, metrics, lag())
+    media, media_follower, stop_media = await _media(
+        settings, topics, reads, metrics, lag(), names=names
+    )
     commands.check_attachments = media.check_attachable
     inbox_writes = ViewWrites(view_path(settings, "inbox"))
     hub.on_delivered = InboxNotifier(reads.fresh_inbox_entry, hub.devices_of, inbox_writes).changed
@@ -261,12 +263,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         part.close()
 
 
-def _sealed_directory(settings: EdgeSettings) -> tuple[AccountDirectory, BodyOpener]:
-    """The account directory, opening sealed names, and the opener of sealed bodies: both
-    over this host's key store."""
+def _sealed_directory(settings: EdgeSettings) -> tuple[AccountDirectory, BodyOpener, Names]:
+    """The account directory, opening sealed names, the opener of sealed bodies, and the
+    sealing of names (files' too): all over this host's key store."""
     sealer = settings.open_sealer()
     names = Names(sealer, sealing=settings.sealing == "on")
-    return AccountDirectory(names=names), BodyOpener(sealer)
+    return AccountDirectory(names=names), BodyOpener(sealer), names
 
 
 def _lifetimes(settings: EdgeSettings, reads: ReadService) -> MessageLifetimes:
@@ -327,6 +329,8 @@ async def _media(
     reads: ReadService,
     metrics: EdgeMetrics,
     lag: LagSampler,
+    *,
+    names: Names,
 ) -> tuple[MediaService, LogFollower[m.MediaEvent], Callable[[], None]]:
     """Uploads and downloads: the upload service over this edge's book of the media topic
     (a follower from the window's start), the download authorization over the history
@@ -363,7 +367,9 @@ async def _media(
     media_log = KafkaMediaLog(settings.kafka_bootstrap, topics.media)
     history_writes = ViewWrites(view_path(settings, "history"))
     service = MediaService(
-        uploads=UploadService(store=store, book=book, log=media_log, settings=media_settings),
+        uploads=UploadService(
+            store=store, book=book, log=media_log, settings=media_settings, names=names
+        ),
         watch=watch,
         reads=reads,
         history_writes=history_writes,

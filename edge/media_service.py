@@ -42,6 +42,7 @@ from media.storage import ObjectStore
 from media.uploads import UploadRequest, UploadService
 from media.uploads import UploadTicket as Ticket
 from schemas import models as m
+from sealing.names import Names
 
 T = TypeVar("T")
 SETTLED = frozenset({MediaStatus.READY, MediaStatus.REJECTED, MediaStatus.DELETED})
@@ -104,7 +105,7 @@ class MediaService:
             if left <= 0 or not await self.watch.changed(media_id, left):
                 break
             record = await self._owned(user_id, media_id)
-        return _info(record)
+        return _info(record, self.uploads.names)
 
     async def check_attachable(self, user_id: str, media_ids: list[str]) -> None:
         """Before a message attaching these media is sent: each is the sender's, ready and
@@ -133,7 +134,8 @@ class MediaService:
             raise NO_SUCH_MEDIA
         ttl = self.settings.download_url_ttl_s
         expires = self.clock() + timedelta(seconds=ttl)
-        disposition = content_disposition(found.kind in INLINE, found.file_name)
+        file_name = found.file_name
+        disposition = content_disposition(found.kind in INLINE, file_name)
 
         def sign() -> list[DownloadLink]:
             return [
@@ -150,7 +152,7 @@ class MediaService:
 
         return MediaDownload(
             media_id=media_id,
-            file_name=found.file_name,
+            file_name=file_name,
             kind=found.kind.value,
             expires_at_ms=_millis(expires),
             variants=await asyncio.to_thread(sign),
@@ -222,8 +224,12 @@ def _ticket(ticket: Ticket) -> UploadTicket:
     )
 
 
-def _info(record: MediaRecord) -> MediaInfo:
+def _info(record: MediaRecord, names: Names) -> MediaInfo:
+    """What the owner is told of their media (its name opened)."""
     declared, processed, rejected = record.declared, record.processed, record.rejected
+    file_name = names.open_file_name(
+        record.owner_id, record.media_id, declared.file_name, declared.sealed_file_name
+    )
     kind = processed.kind if processed else record.uploaded.kind if record.uploaded else None
     error = None
     if rejected is not None:
@@ -231,7 +237,7 @@ def _info(record: MediaRecord) -> MediaInfo:
     return MediaInfo(
         media_id=record.media_id,
         status=record.status.value,
-        file_name=declared.file_name,
+        file_name=file_name,
         size_bytes=declared.size_bytes,
         content_type=processed.content_type if processed else declared.content_type,
         kind=kind.value if kind else None,

@@ -149,10 +149,14 @@ class ReadService:
                 sent = cast(m.MessageSent, codec.decode(raw))
                 for attachment in sent.attachments:
                     if attachment.media_id == media_id:
-                        return attachment
+                        return self._opened(attachment, sent.meta.actor.user_id)
             return None
 
         return await self._read(find)
+
+    def _opened(self, attachment: m.Attachment, sender: str) -> m.Attachment:
+        """Its file name opened, when this service opens sealed values."""
+        return attachment if self.opener is None else self.opener.attachment(attachment, sender)
 
     async def lifetime(self, cid: str, *, fresh: bool = False) -> tuple[Lifetime, int]:
         """The conversation's lifetime settings, and the seq of the view's last event there

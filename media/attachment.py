@@ -59,6 +59,7 @@ def attachment(
         sha256=declared.sha256,
         kind=processed.kind,
         file_name=declared.file_name,
+        sealed_file_name=declared.sealed_file_name,
         width=processed.width,
         height=processed.height,
         duration_ms=processed.duration_ms,

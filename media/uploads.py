@@ -29,6 +29,7 @@ from media.settings import MediaSettings
 from media.storage import ObjectStore
 from schemas import models as m
 from schemas.models import MediaErrorCode, MediaKind
+from sealing.names import Names
 
 QUOTA_WINDOW = timedelta(days=1)
 _HEX = frozenset("0123456789abcdef")
@@ -91,12 +92,16 @@ class UploadService:
         book: MediaBook,
         log: MediaLog,
         settings: MediaSettings,
+        names: Names,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`names` seals a file's name under its owner's key before it reaches the media
+        topic, and from there every attachment of the events topic (docs/compliance.md)."""
         self.store = store
         self.book = book
         self.log = log
         self.settings = settings
+        self.names = names
         self.clock = clock
 
     def declare(self, owner: m.Actor, request: UploadRequest) -> UploadTicket:
@@ -120,6 +125,7 @@ class UploadService:
             reason = f"{used} of {s.quota_bytes_per_day} bytes declared in the last 24 hours"
             raise MediaError(MediaErrorCode.OVER_QUOTA, reason)
         media_id = keys.new_media_id()
+        plain_name, sealed_name = self.names.file_name(owner.user_id, media_id, file_name)
         key = keys.upload_key(media_id)
         plan = parts.plan(request.size_bytes, s.part_bytes)
         upload_id = self.store.create_multipart(key, content_type) if plan.multipart else None
@@ -129,7 +135,8 @@ class UploadService:
             size_bytes=request.size_bytes,
             sha256=digest,
             content_type=content_type,
-            file_name=file_name,
+            file_name=plain_name,
+            sealed_file_name=sealed_name,
             encrypted=request.encrypted,
             object_key=key,
             upload_id=upload_id,

@@ -59,11 +59,22 @@ def default_expr(schema: Any, value: Any) -> str:
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
-def is_record_union(schema: Any) -> bool:
+def record_branches(schema: Any) -> int:
     defs = definitions()
-    return isinstance(schema, list) and any(
-        isinstance(b, str) and defs.get(b, {}).get("type") == "record" for b in schema
-    )
+    if not isinstance(schema, list):
+        return 0
+    return sum(1 for b in schema if isinstance(b, str) and defs.get(b, {}).get("type") == "record")
+
+
+def is_record_union(schema: Any) -> bool:
+    return record_branches(schema) > 0
+
+
+def is_named_union(schema: Any) -> bool:
+    """A union whose record the codec reads as `(full name, datum)`: one of several records
+    (it reads with `return_record_name_override`, so a lone record, such as a nullable
+    sealed value, comes back as its datum, wherever it is nested)."""
+    return record_branches(schema) > 1
 
 
 def dependencies(schema: Any) -> set[str]:
@@ -105,10 +116,11 @@ def render_enum(schema: dict[str, Any]) -> list[str]:
 def render_record(schema: dict[str, Any]) -> list[str]:
     lines = [f"class {schema['name']}(AvroRecord):", f'    """{schema.get("doc", "")}"""', ""]
     lines.append(f'    avro_name: ClassVar[str] = "{full_name(schema)}"')
+    wire = full_name(schema).rsplit(".", 1)[0] in WIRE_NAMESPACES
     unions = sorted(f["name"] for f in schema["fields"] if is_record_union(f["type"]))
-    if unions and full_name(schema).rsplit(".", 1)[0] not in WIRE_NAMESPACES:
-        raise ValueError(f"{full_name(schema)}: unions of records belong in wire types only")
-    if unions:
+    if not wire and any(is_named_union(f["type"]) for f in schema["fields"]):
+        raise ValueError(f"{full_name(schema)}: unions of several records belong in wire types")
+    if unions and wire:
         lines.append(
             f"    record_union_fields: ClassVar[frozenset[str]] = frozenset({json.dumps(unions)})"
         )

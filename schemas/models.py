@@ -76,6 +76,16 @@ class MediaVariant(AvroRecord):
     height: int | None = None
 
 
+class SealedBody(AvroRecord):
+    """Text the server encrypted under a key id; deleting the key erases it (crypto-shredding)."""
+
+    avro_name: ClassVar[str] = "parley.SealedBody"
+    key_id: str
+    algorithm: str
+    nonce: bytes
+    ciphertext: bytes
+
+
 class Attachment(AvroRecord):
     """Media a message carries, filled by the sequencer from the media topic (never the sender)."""
 
@@ -91,6 +101,7 @@ class Attachment(AvroRecord):
     duration_ms: int | None = None
     placeholder: str | None = None
     variants: tuple[MediaVariant, ...] = Field(default_factory=tuple)
+    sealed_file_name: SealedBody | None = None
 
 
 class CommandMeta(AvroRecord):
@@ -231,16 +242,6 @@ class RejectionCode(StrEnum):
     NO_SUCH_MESSAGE = "NO_SUCH_MESSAGE"
     NO_SUCH_MEDIA = "NO_SUCH_MEDIA"
     MEDIA_NOT_READY = "MEDIA_NOT_READY"
-
-
-class SealedBody(AvroRecord):
-    """Text the server encrypted under a key id; deleting the key erases it (crypto-shredding)."""
-
-    avro_name: ClassVar[str] = "parley.SealedBody"
-    key_id: str
-    algorithm: str
-    nonce: bytes
-    ciphertext: bytes
 
 
 class AddDevice(AvroRecord):
@@ -737,6 +738,7 @@ class MediaDeclared(AvroRecord):
     """An upload was declared and opened in the object store: what the bytes must be."""
 
     avro_name: ClassVar[str] = "parley.media.MediaDeclared"
+    record_union_fields: ClassVar[frozenset[str]] = frozenset(["sealed_file_name"])
     meta: MediaEventMeta
     device_id: str
     size_bytes: int
@@ -747,6 +749,7 @@ class MediaDeclared(AvroRecord):
     object_key: str
     upload_id: str | None = None
     part_bytes: int
+    sealed_file_name: SealedBody | None = None
 
 
 class MediaDeleted(AvroRecord):
@@ -936,6 +939,7 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     AccountEventMeta.avro_name: AccountEventMeta,
     Actor.avro_name: Actor,
     MediaVariant.avro_name: MediaVariant,
+    SealedBody.avro_name: SealedBody,
     Attachment.avro_name: Attachment,
     CommandMeta.avro_name: CommandMeta,
     EncryptedBody.avro_name: EncryptedBody,
@@ -943,7 +947,6 @@ RECORD_TYPES: dict[str, type[AvroRecord]] = {
     MediaEventMeta.avro_name: MediaEventMeta,
     Member.avro_name: Member,
     PlainBody.avro_name: PlainBody,
-    SealedBody.avro_name: SealedBody,
     AddDevice.avro_name: AddDevice,
     ChangeProfile.avro_name: ChangeProfile,
     EraseAccount.avro_name: EraseAccount,

@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 
 from schemas import models as m
 from sealing.envelope import Context, MissingKeyError, Purpose, Sealer, UnreadableError
+from sealing.names import Names
 
 Body = m.PlainBody | m.SealedBody | m.EncryptedBody
 EventT = TypeVar("EventT", bound=m.Event)
@@ -58,6 +59,7 @@ class PlainMessages:
 class BodyOpener:
     def __init__(self, sealer: Sealer) -> None:
         self.sealer = sealer
+        self.names = Names(sealer)
         self.missing_said = False
 
     def text(self, body: Body, conversation_id: str, sender: str) -> str | None:
@@ -94,17 +96,32 @@ class BodyOpener:
         """The person was erased: nothing derived from their key stays in this process."""
         self.sealer.ring.forget_person(user_id)
 
+    def attachment(self, attachment: m.Attachment, owner: str) -> m.Attachment:
+        """The attachment with its file name opened (empty once `owner`'s key is gone)."""
+        if attachment.sealed_file_name is None:
+            return attachment
+        name = self.names.open_file_name(
+            owner, attachment.media_id, attachment.file_name, attachment.sealed_file_name
+        )
+        return attachment.model_copy(update={"file_name": name, "sealed_file_name": None})
+
     def event(self, event: EventT) -> EventT:
-        """The event with its body opened (a send or an edit); any other event as it is."""
+        """The event with its body and its attachments' names opened (a send or an edit);
+        any other event as it is."""
         if not isinstance(event, m.MessageSent | m.MessageEdited):
             return event
-        if not isinstance(event.body, m.SealedBody):
-            return event
         meta = event.meta
-        opened = self.body(event.body, meta.conversation_id, meta.actor.user_id)
-        if opened is event.body:
-            return event
-        return event.model_copy(update={"body": opened})  # type: ignore[return-value]
+        update: dict[str, object] = {}
+        if isinstance(event.body, m.SealedBody):
+            opened = self.body(event.body, meta.conversation_id, meta.actor.user_id)
+            if opened is not event.body:
+                update["body"] = opened
+        if isinstance(event, m.MessageSent) and any(
+            a.sealed_file_name is not None for a in event.attachments
+        ):
+            sender = meta.actor.user_id
+            update["attachments"] = tuple(self.attachment(a, sender) for a in event.attachments)
+        return event.model_copy(update=update) if update else event  # type: ignore[return-value]
 
 
 __all__ = [

@@ -1,6 +1,7 @@
-"""Display names and device names, sealed under their person's key before they reach the
-account commands and the accounts topic, and opened by the edge that folds them
-(docs/compliance.md, "Sealing"). With sealing off they travel plain, as they used to."""
+"""Display names, device names and file names, sealed under their person's key before they
+reach a command or a topic (the accounts topic, the media topic and from there every
+attachment in the events topic), and opened by the edge that shows them (docs/compliance.md,
+"Sealing"). With sealing off they travel plain, as they used to."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ class Names:
         self, user_id: str, device_id: str, name: str
     ) -> tuple[str, m.SealedBody | None]:
         return self._seal(name, Context(Purpose.DEVICE_NAME, device_id, user_id))
+
+    def file_name(self, owner: str, media_id: str, name: str) -> tuple[str, m.SealedBody | None]:
+        return self._seal(name, Context(Purpose.FILE_NAME, media_id, owner))
+
+    def open_file_name(
+        self, owner: str, media_id: str, plain: str, sealed: m.SealedBody | None
+    ) -> str:
+        """The file's name; empty once its owner's key is gone (erased)."""
+        return self._open(plain, sealed, Context(Purpose.FILE_NAME, media_id, owner))
 
     def open_display_name(self, user_id: str, plain: str, sealed: m.SealedBody | None) -> str:
         """The name; empty once the person's key is gone."""

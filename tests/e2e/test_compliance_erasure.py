@@ -505,7 +505,7 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
         for i, cid in enumerate((direct, group)):
             answer = await bob.devices[0].request(send_frame(cid, f"yo {kept} {i}", f"b{i}"))
             assert answer["type"] == "response", answer
-        file_id = await file_of(base, (ann, bob), direct, filed_secret)
+        file_id = await file_of(base, (ann, bob), direct, filed_secret, f"id-{secret}.txt")
 
         # Sealed in the log, opened on the way out: the search view indexed the opened text,
         # bob reads it in plain, and the broker's files never saw it.
@@ -569,18 +569,24 @@ async def erasure_proof(cluster: ParleyCluster) -> None:
     nothing_left(cluster, ann.name, (secret, kept, filed_secret), key, {direct, group})
 
 
-async def file_of(base: str, sender_reader: tuple[Person, Person], cid: str, secret: str) -> str:
-    """A file the sender sends to `cid` (with a caption, so that the message has a sealed
-    body), whose bytes hold `secret`: its media id, as the reader sees it attached. The
-    secret is not in its name: file names are plain in the media and events topics
-    (docs/compliance.md, "The honest limits")."""
+async def file_of(
+    base: str, sender_reader: tuple[Person, Person], cid: str, secret: str, name: str
+) -> str:
+    """A file named `name` the sender sends to `cid` (with a caption, so that the message
+    has a sealed body), whose bytes hold `secret`: its media id, as the reader sees it
+    attached, with its name (sealed in the media and events topics, opened by the edge)."""
     sender, reader = sender_reader
     async with (
         ParleyClient(base, sender.tokens[0], request_timeout=30.0) as sending,
         ParleyClient(base, reader.tokens[0], request_timeout=30.0) as reading,
     ):
-        seq = await sending.send_file(cid, f"notes {secret}\n".encode(), caption="the notes")
+        data = f"notes {secret}\n".encode()
+        seq = await sending.send_file(cid, data, caption="the notes", file_name=name)
         (media_id,) = await attached(reading, cid, seq)
+        page = await reading.fetch_history(cid, after=seq - 1, limit=1)
+        sent = page.events[0].event
+        assert isinstance(sent, MessageSent) and sent.attachments[0].file_name == name, sent
+        assert (await reading.download_links(media_id)).file_name == name
     return media_id
 
 

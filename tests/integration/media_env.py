@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,10 @@ from objectstore.client import connect
 from objectstore.settings import S3Settings
 from schemas import models as m
 from schemas.topics import Topics
+from sealing.envelope import Sealer
+from sealing.keystore import SqliteKeyStore
+from sealing.names import Names
+from sealing.ring import KeyRing
 from streams.media.av import AvMaker
 from streams.media.images import ImageMaker
 from streams.media.job import MediaJob
@@ -27,6 +32,13 @@ from streams.media.scan import BuiltinScanner, Scanners
 from tests.integration.log import BOOTSTRAP, decoded, fresh_topics, read_committed
 from tests.integration.uploader import send
 from tests.media_files import digest
+
+
+def scratch_names() -> Names:
+    """Names sealed under the keys of a key store of their own, in a temporary directory."""
+    store = SqliteKeyStore(Path(tempfile.mkdtemp(prefix="parley-names-")) / "keys.sqlite")
+    return Names(Sealer(KeyRing(store)))
+
 
 ANA = m.Actor(user_id="ana", device_id="ana-phone")
 BO = m.Actor(user_id="bo", device_id="bo-laptop")
@@ -51,6 +63,7 @@ class MediaEnv:
             book=book or MediaBook(),
             log=KafkaMediaLog(BOOTSTRAP, self.topics.media),
             settings=settings,
+            names=scratch_names(),
             clock=clock,
         )
 

@@ -64,7 +64,8 @@ def test_a_photo_goes_up_in_one_put_and_is_verified(env: MediaEnv) -> None:
     declared, uploaded = env.events(expected=2)
     assert isinstance(declared, m.MediaDeclared) and isinstance(uploaded, m.MediaUploaded)
     assert declared.meta.owner_id == "ana" and declared.device_id == "ana-phone"
-    assert declared.file_name == "IMG_0001.JPG"
+    assert declared.file_name == "", "the name is sealed under its owner's key"
+    assert opened_name(service, declared) == "IMG_0001.JPG"
     assert uploaded.sha256 == f.digest(photo) and uploaded.kind is m.MediaKind.IMAGE
 
 
@@ -188,10 +189,22 @@ def test_file_names_are_stored_cleaned_and_unicode_is_kept(
     env: MediaEnv, given: str, stored: str
 ) -> None:
     photo = f.camera_jpeg()
-    ticket = env.service().declare(ANA, request(photo, "image/jpeg", given))
+    service = env.service()
+    ticket = service.declare(ANA, request(photo, "image/jpeg", given))
     (declared,) = env.events(expected=1)
     assert declared.meta.media_id == ticket.media_id
-    assert declared.file_name == stored
+    assert opened_name(service, declared) == stored
+
+
+def opened_name(service: UploadService, declared: m.MediaDeclared) -> str:
+    """The declared name as the edge shows it: sealed on the topic, opened with the key."""
+    assert declared.sealed_file_name is not None
+    return service.names.open_file_name(
+        declared.meta.owner_id,
+        declared.meta.media_id,
+        declared.file_name,
+        declared.sealed_file_name,
+    )
 
 
 def complete_refusal(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.catalog import definitions
+from schemas.codegen import is_named_union
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, 123000, tzinfo=UTC)
 
@@ -29,8 +30,8 @@ def sample(schema: Any, branch: int = 0) -> Any:
     if isinstance(schema, list):
         choices = [b for b in schema if b != "null"]
         chosen = choices[branch % len(choices)]
-        if isinstance(chosen, str) and defs.get(chosen, {}).get("type") == "record":
-            return (chosen, sample(chosen))
+        if isinstance(chosen, str) and is_named_union(schema):
+            return (chosen, sample(chosen))  # as the codec reads it: one of several records
         return sample(chosen)
     kind = schema["type"]
     if schema.get("logicalType") == "timestamp-millis":

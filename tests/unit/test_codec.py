@@ -8,7 +8,7 @@ import pytest
 
 from schemas import codec
 from schemas.catalog import definitions, expanded, wire_type_names
-from schemas.codegen import is_record_union
+from schemas.codegen import is_named_union
 from schemas.errors import MalformedRecordError, UnknownSchemaError
 from tests.unit.samples import sample
 
@@ -65,7 +65,7 @@ def test_no_record_with_named_unions_is_nested_in_another() -> None:
         name
         for name, schema in defs.items()
         if schema.get("type") == "record"
-        and any(is_record_union(f["type"]) for f in schema["fields"])
+        and any(is_named_union(f["type"]) for f in schema["fields"])
     }
     nested = [
         (name, f["name"], inner)

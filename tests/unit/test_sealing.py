@@ -12,6 +12,7 @@ from sealing.bodies import BodyOpener, SealedMessages, message_context
 from sealing.envelope import ALGORITHM, Context, Expiry, Purpose, Sealer, UnreadableError
 from sealing.keyids import ContentKeyId, bucket_for, bucket_key_id, person_key_id
 from sealing.keystore import KeyDestroyedError, SqliteKeyStore
+from sealing.names import Names
 from sealing.ring import KeyRing
 from tests.unit.samples import NOW
 
@@ -161,3 +162,37 @@ def test_the_opener_gives_plain_bodies_back_and_leaves_the_rest(
     seal.ring.forget_person("ann")
     assert opener.event(event) is event
     assert opener.text(sealed, "c1", "ann") is None
+
+
+def test_a_file_name_is_sealed_to_its_media_and_owner_and_shredded_with_them(
+    store: SqliteKeyStore, wall: Clock
+) -> None:
+    seal = sealer(store, wall)
+    names = Names(seal)
+    plain, sealed = names.file_name("ann", "m-1", "passport-ann.jpg")
+    assert plain == "" and sealed is not None
+    assert b"passport" not in sealed.ciphertext
+    assert names.open_file_name("ann", "m-1", plain, sealed) == "passport-ann.jpg"
+    assert names.open_file_name("ann", "m-2", plain, sealed) == "", "moved to another media"
+    assert names.open_file_name("bob", "m-1", plain, sealed) == "", "claimed by another owner"
+    attachment = m.Attachment(
+        media_id="m-1",
+        content_type="image/jpeg",
+        size_bytes=1,
+        sha256="0" * 64,
+        file_name=plain,
+        sealed_file_name=sealed,
+    )
+    body = SealedMessages(seal).seal(m.PlainBody(text="look"), "c1", "ann", None)
+    event = m.MessageSent(meta=sample_meta("c1", 2, "ann"), body=body, attachments=(attachment,))
+    assert codec.decode(codec.encode(event)) == event, "a sealed name nested in an event"
+    opened = BodyOpener(seal).event(event)
+    assert opened.body == m.PlainBody(text="look")
+    assert [(a.file_name, a.sealed_file_name) for a in opened.attachments] == [
+        ("passport-ann.jpg", None)
+    ]
+    store.destroy(person_key_id("ann"))
+    seal.ring.forget_person("ann")
+    gone = BodyOpener(seal).event(event)
+    assert [(a.file_name, a.sealed_file_name) for a in gone.attachments] == [("", None)]
+    assert Names(seal, sealing=False).file_name("ann", "m-3", "plain.txt") == ("plain.txt", None)

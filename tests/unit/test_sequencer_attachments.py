@@ -80,6 +80,14 @@ def test_a_ready_photo_is_attached_as_the_book_knows_it_and_needs_no_caption() -
     assert attached.variants[0].object_key.startswith(f"media/{PHOTO}/")
 
 
+def test_a_sealed_file_name_is_carried_sealed_into_the_attachment() -> None:
+    name = m.SealedBody(key_id="p/ana", algorithm="x", nonce=b"n", ciphertext=b"c")
+    declaration = declared(PHOTO).model_copy(update={"file_name": "", "sealed_file_name": name})
+    chat = Attaching(book_of(declaration, *ready(PHOTO)[1:]))
+    (attached,) = sent(chat.attach(PHOTO)).attachments
+    assert (attached.file_name, attached.sealed_file_name) == ("", name)
+
+
 def test_text_is_still_needed_without_attachments() -> None:
     chat = Attaching(book_of(*ready(PHOTO)))
     assert "text or an attachment" in refused(chat.attach(), RejectionCode.INVALID)
