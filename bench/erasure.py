@@ -56,8 +56,7 @@ from edge.views import LazyHistory
 from infra.settings import PlatformSettings
 from media.log import KafkaMediaLog
 from projections.reader import ViewReader
-from projections.search import layout
-from projections.search.query import SearchReader
+from projections.search.query import SearchReader, documents_by
 from schemas.topics import declare_topics
 from sealing.keyids import person_key_id
 from sealing.keystore import KeyStore, SqliteKeyStore
@@ -202,9 +201,6 @@ def matches(reader: SearchReader, query: Query) -> int:
     return int(cast(Any, found).count or 0)
 
 
-def documents_of(reader: SearchReader, user: str) -> int:
-    return matches(reader, Query.term_query(layout.SCHEMA, layout.SENDER, user))
-
 
 async def populate(http: aiohttp.ClientSession, base: str, load: ErasureLoad) -> People:
     tag = uuid.uuid4().hex[:8]
@@ -297,7 +293,7 @@ def wait_caught_up(
         search = SearchReader(view_path(edge_settings(settings), "search"))
         while True:
             if caught_up(history.positions(), highs) and caught_up(search.positions(), highs):
-                indexed = documents_of(search, user)
+                indexed = documents_by(search, user)
                 if indexed >= messages:
                     return round(time.monotonic() - began, 1)
             if time.monotonic() - began > deadline_s:
@@ -346,7 +342,7 @@ async def watch_search(
     reader: SearchReader, user: str, began: float, watch: Watch, deadline: float
 ) -> float:
     while True:
-        left = await asyncio.to_thread(documents_of, reader, user)
+        left = await asyncio.to_thread(documents_by, reader, user)
         watch.search_left.append((round(time.monotonic() - began, 3), left))
         if left == 0:
             return time.monotonic() - began
@@ -388,7 +384,7 @@ async def erase(
             keys.close()
             media_log.close()
     answer, report_s = report
-    kept_docs = await asyncio.to_thread(documents_of, search, people.bob)
+    kept_docs = await asyncio.to_thread(documents_by, search, people.bob)
     return {
         "key_destroyed_s": round((keys.destroyed_at or began) - began, 3),
         "key_held_bytes": answer.key_destroyed,

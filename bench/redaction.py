@@ -32,7 +32,7 @@ import orjson
 from pydantic import BaseModel
 
 from bench.device import Device, call, sign_up
-from bench.erasure import IN_FLIGHT, documents_of, edge_settings, matches
+from bench.erasure import IN_FLIGHT, edge_settings, matches
 from bench.services import edge_port, parley_running
 from bench.stats import latency_summary
 from edge.app import view_path
@@ -41,7 +41,7 @@ from edge.redaction import Redactions
 from edge.submission import Submitter
 from infra.settings import PlatformSettings
 from projections.search.documents import message_query
-from projections.search.query import SearchReader
+from projections.search.query import SearchReader, documents_by
 
 FILLER = "a message of typical length about sixty bytes of text"
 POLL_S = 0.01
@@ -279,7 +279,7 @@ async def measure(settings: PlatformSettings, base: str, load: RedactionLoad) ->
 
 async def _indexed(reader: SearchReader, user: str, count: int, deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
-    while await asyncio.to_thread(documents_of, reader, user) < count:
+    while await asyncio.to_thread(documents_by, reader, user) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the messages not indexed after {deadline_s:.0f} s")
         await asyncio.sleep(0.2)

@@ -83,6 +83,20 @@ class Account:
     devices: dict[str, Device] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ErasedAccount:
+    """An erasure as `AccountErased` states it: what its report starts from (ids only)."""
+
+    erasure_id: str
+    user_id: str
+    officer: str
+    case_ref: str
+    account_seq: int
+    erased_at_ms: int
+    devices: int
+    """The devices the account had, every one revoked by the erasure."""
+
+
 @dataclass
 class AccountDirectory:
     names: Names | None = None
@@ -91,6 +105,8 @@ class AccountDirectory:
     device_owner: dict[str, str] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)
     """People erased: their user names stay taken, and nothing of them is kept here."""
+    erasures: dict[str, ErasedAccount] = field(default_factory=dict)
+    """Erasure id -> what its `AccountErased` said: an officer reads the report by it."""
     versions: Progress[str] = field(default_factory=Progress)
     """User id -> the seq of the last account event applied."""
     arrivals: Progress[str] = field(default_factory=Progress)
@@ -111,6 +127,16 @@ class AccountDirectory:
                 self.accounts.setdefault(user, Account(user, name, event.password_hash))
             return []
         account = self.accounts.get(user)
+        if isinstance(event, m.AccountErased):
+            self.erasures[event.erasure_id] = ErasedAccount(
+                erasure_id=event.erasure_id,
+                user_id=user,
+                officer=event.officer,
+                case_ref=event.case_ref,
+                account_seq=meta.seq,
+                erased_at_ms=int(meta.occurred_at.timestamp() * 1000),
+                devices=0 if account is None else len(account.devices),
+            )
         if account is None:
             return []
         if isinstance(event, m.DeviceAdded):

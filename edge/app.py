@@ -26,6 +26,7 @@ from edge.compliance.service import ComplianceService
 from edge.compliance.settings import ComplianceSettings
 from edge.connection import ConnectionState, DeviceConnection
 from edge.erasure import Erasures
+from edge.erasure_status import ErasureStatuses
 from edge.hub import ConnectionHub, decode_delivery
 from edge.inbox_push import InboxNotifier
 from edge.lifetimes import MessageLifetimes
@@ -223,7 +224,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         tracing=tracing,
     )
     compliance = _compliance(
-        settings, topics, roles, _remedies(settings, topics, gateway, reads, opener, media=media)
+        settings,
+        topics,
+        roles,
+        _remedies(settings, topics, gateway, reads, opener, media=media, directory=directory),
     )
     for follower in (accounts, deliveries, sessions, media_follower):
         follower.start()
@@ -298,12 +302,14 @@ def _services(
     timeout_s = settings.request_timeout_s
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=timeout_s)
     history = LazyHistory(view_path(settings, "history"))
-    search = MessageSearch(LazySearch(view_path(settings, "search")), history)
+    index = LazySearch(view_path(settings, "search"))
+    search = MessageSearch(index, history)
     reads = ReadService(
         opener=opener,
         history=history,
         inbox=LazyInbox(view_path(settings, "inbox")),
         searches=SearchExecutor(search.search, budget_s=settings.search_budget_s),
+        index=index,
     )
     return (
         AccountService(
@@ -402,6 +408,7 @@ class Remedies:
     line runs (edge/operator.py)."""
 
     erasures: Erasures
+    erasure_statuses: ErasureStatuses
     redactions: Redactions
     retentions: Retentions
 
@@ -414,10 +421,12 @@ def _remedies(
     opener: BodyOpener,
     *,
     media: MediaService,
+    directory: AccountDirectory,
 ) -> Remedies:
     """An erasure lists the person's conversations and files from the history view,
     destroys the key in this host's key store and drops it from this node's cache at once,
-    and asks the media sweeper to delete the files through the media topic."""
+    and asks the media sweeper to delete the files through the media topic; its report is
+    read back from the accounts topic's fold and counted in the views and the bucket."""
     submitter = Submitter(topics=topics, gateway=gateway, timeout_s=settings.request_timeout_s)
     return Remedies(
         erasures=Erasures(
@@ -427,6 +436,12 @@ def _remedies(
             media_sent_by=reads.media_sent_by,
             request_media_erasures=media.request_erasures,
             forget=opener.forget,
+        ),
+        erasure_statuses=ErasureStatuses(
+            erasures=directory.erasures.get,
+            keys=opener.sealer.ring.store,
+            reads=reads,
+            files=media.store,
         ),
         redactions=Redactions(submitter=submitter),
         retentions=Retentions(submitter=submitter),
@@ -448,6 +463,7 @@ def _compliance(
         exports=exports,
         jobs=ExportJobs(store=exports, audit=audit),
         erasures=remedies.erasures,
+        erasure_statuses=remedies.erasure_statuses,
         redactions=remedies.redactions,
         retentions=remedies.retentions,
         origin=f"edge-{settings.edge_node}",

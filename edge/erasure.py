@@ -13,9 +13,9 @@ repeated after a crash finishes what the first began and does nothing twice:
 2. The person key is destroyed in the key store: from then on every sealed copy of their
    messages and names, in every topic and archive object, is noise.
 3. `MediaErasureRequested` on the media topic for every media the person attached, listed
-   from the history view before step 4 drops that list: the media sweeper deletes the
+   from the history view (which keeps that list, ids only): the media sweeper deletes the
    files, however old (its own fold of the media topic reaches back only the topic's 7 days
-   of retention). A repeat after step 4 began finds fewer, all of them asked for already.
+   of retention). A repeat asks again; the sweeper deletes nothing twice.
 4. `EraseSenderContent` to each conversation the person was ever in: the sequencer writes
    `SenderContentErased` there, and every view drops the person's content (history bytes,
    inbox previews, search documents with a purge of their segments).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol, TypeVar, cast
 
 from edge.errors import search_error
@@ -26,8 +27,10 @@ from edge.protocol.answers import (
 from edge.protocol.frames import SearchParameters
 from edge.search_hits import search_page, search_request
 from projections.history.layout import Lifetime, Tenures
+from projections.inbox.layout import Preview
 from projections.search.errors import SearchError
 from projections.search.executor import SearchExecutor
+from projections.search.query import Indexed, documents_by
 from schemas import codec
 from schemas import models as m
 from sealing.bodies import BodyOpener
@@ -48,6 +51,8 @@ class History(HistoryView, Protocol):
 
     def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]: ...
 
+    def content_of(self, user_id: str, conversation_id: str) -> int: ...
+
     def lifetime(self, conversation_id: str) -> Lifetime: ...
 
     def refresh(self) -> None: ...
@@ -59,6 +64,23 @@ class InboxReads(InboxView, Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class PersonTraces:
+    """What the views hold of a person's content, counted at one moment: an erasure's
+    report (edge/erasure_status.py)."""
+
+    conversations: int
+    """Conversations the person was ever in (their tenures)."""
+    messages: int
+    """Their messages that still hold their content in the history view."""
+    previews: int
+    """Inbox previews of a message of theirs that still hold its text."""
+    documents: int | None
+    """Search documents of theirs (None: this edge reads no search index)."""
+    media: list[str]
+    """Every media they attached (the history view's ids)."""
+
+
 class ReadService:
     def __init__(
         self,
@@ -67,11 +89,14 @@ class ReadService:
         inbox: InboxReads,
         searches: SearchExecutor,
         opener: BodyOpener | None = None,
+        index: Indexed | None = None,
     ) -> None:
-        """`opener` opens sealed bodies and previews for the answers (None: a log with none)."""
+        """`opener` opens sealed bodies and previews for the answers (None: a log with none);
+        `index`: the search index, where an erasure's report counts documents."""
         self.history = history
         self.inbox_view = inbox
         self.searches = searches
+        self.index = index
         self.opener = opener
         self.pages = HistoryPages(history, inbox, opener)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
@@ -211,6 +236,26 @@ class ReadService:
         an erasure reaches."""
         return await self._read(lambda: sorted(self.history.tenures(user_id)))
 
+    async def traces_of(self, user_id: str) -> PersonTraces:
+        """What the views still hold of the person, counted now (fresh)."""
+
+        def count() -> PersonTraces:
+            self.history.refresh()
+            conversations = sorted(self.history.tenures(user_id))
+            media: set[str] = set()
+            for cid in conversations:
+                media |= self.history.media_sent_by(user_id, cid)
+            previews = [e.summary.preview for e in self.inbox_view.entries(user_id)]
+            return PersonTraces(
+                conversations=len(conversations),
+                messages=sum(self.history.content_of(user_id, c) for c in conversations),
+                previews=sum(1 for p in previews if p is not None and _holds(p, user_id)),
+                documents=None if self.index is None else documents_by(self.index, user_id),
+                media=sorted(media),
+            )
+
+        return await self._read(count)
+
     async def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
         """Every media the person attached in the conversation (deleted messages' too):
         the files their erasure deletes."""
@@ -218,3 +263,9 @@ class ReadService:
 
     async def _read(self, read: Callable[[], T], thread: ThreadPoolExecutor | None = None) -> T:
         return await asyncio.get_running_loop().run_in_executor(thread or self.thread, read)
+
+
+def _holds(preview: Preview, user_id: str) -> bool:
+    """The preview is of a message of the person's and still holds its text (plain or
+    sealed): what an erasure must have dropped."""
+    return preview.sender_id == user_id and (preview.text is not None or preview.sealed is not None)

@@ -294,6 +294,12 @@ class RestApi:
     ) -> compliance_protocol.ErasureReport:
         return await self._compliance().erase(_caller(call), call.body)
 
+    async def compliance_erasure_status(
+        self, call: Call[NoBody]
+    ) -> compliance_protocol.ErasureStatus:
+        erasure_id = call.request.match_info["erasure_id"]
+        return await self._compliance().erasure_status(_caller(call), erasure_id)
+
     async def compliance_redact(
         self, call: Call[compliance_protocol.RedactionRequest]
     ) -> Sequenced:
@@ -514,6 +520,15 @@ ENDPOINTS: tuple[Endpoint[Any, Any], ...] = (
         RestApi.compliance_erase,
         compliance_protocol.ErasureRequest,
         compliance_protocol.ErasureReport,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/compliance/erasures/{erasure_id}",
+        "An erasure's report, store by store: what it reached, and what of the person is "
+        "left readable, counted now (compliance officers of its case).",
+        RestApi.compliance_erasure_status,
+        NoBody,
+        compliance_protocol.ErasureStatus,
     ),
     Endpoint(
         "POST",

@@ -93,6 +93,9 @@ class LazyHistory(LazyView[HistoryReader]):
     def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
         return self.open().media_sent_by(user_id, conversation_id)
 
+    def content_of(self, user_id: str, conversation_id: str) -> int:
+        return self.open().content_of(user_id, conversation_id)
+
     def lifetime(self, conversation_id: str) -> Lifetime:
         return self.open().lifetime(conversation_id)
 

@@ -132,6 +132,12 @@ class ObjectStore:
                 CacheControl=CACHE_CONTROL,
             )
 
+    def holds(self, prefix: str) -> bool:
+        """Some object's key starts with `prefix`."""
+        with _translated(prefix):
+            listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+        return bool(listed.get("Contents"))
+
     def delete(self, key: str) -> None:
         with _translated(key, missing_ok=True):
             self.client.delete_object(Bucket=self.bucket, Key=key)

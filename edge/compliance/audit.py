@@ -47,6 +47,7 @@ class ComplianceAction(StrEnum):
     ROLE_GRANT = "role.grant"
     ROLE_REVOKE = "role.revoke"
     ERASURE_CREATE = "erasure.create"
+    ERASURE_STATUS = "erasure.status"
     REDACTION_CREATE = "redaction.create"
     RETENTION_SET = "retention.set"
 

@@ -36,6 +36,7 @@ from edge.compliance.exports import ExportStore
 from edge.compliance.jobs import ExportJobs
 from edge.compliance.roles import ComplianceRoles
 from edge.erasure import Erasures
+from edge.erasure_status import ErasureStatuses
 from edge.errors import ClientError, ErrorCode
 from edge.protocol.answers import Sequenced
 from edge.protocol.compliance import (
@@ -43,6 +44,7 @@ from edge.protocol.compliance import (
     AuditQuery,
     ErasureReport,
     ErasureRequest,
+    ErasureStatus,
     ExportRequest,
     ExportStatus,
     RedactionRequest,
@@ -62,6 +64,7 @@ AUDIT_DOWN = ClientError(
     ErrorCode.UNAVAILABLE, "the audit log did not take the record; nothing was done"
 )
 NO_SUCH_EXPORT = ClientError(ErrorCode.NOT_FOUND, "no such export")
+NO_SUCH_ERASURE = ClientError(ErrorCode.NOT_FOUND, "no such erasure")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class ComplianceService:
         exports: ExportStore,
         jobs: ExportJobs,
         erasures: Erasures,
+        erasure_statuses: ErasureStatuses,
         redactions: Redactions,
         retentions: Retentions,
         origin: str,
@@ -93,6 +97,7 @@ class ComplianceService:
         self.exports = exports
         self.jobs = jobs
         self.erasures = erasures
+        self.erasure_statuses = erasure_statuses
         self.redactions = redactions
         self.retentions = retentions
         self.origin = origin
@@ -203,6 +208,34 @@ class ComplianceService:
                 f"erasure_id={report.erasure_id} account_seq={report.account_seq} "
                 f"key_destroyed={report.key_destroyed} "
                 f"conversations={len(report.conversations)}"
+            ),
+        )
+
+    async def erasure_status(self, caller: Caller, erasure_id: str) -> ErasureStatus:
+        """An erasure's report, store by store, counted now (edge/erasure_status.py), for
+        officers of its case; an unknown erasure is `not_found` to every officer."""
+        if not self.roles.cases_of(caller.user_id):
+            await self._refuse(
+                caller, "-", ComplianceAction.ERASURE_STATUS, f"erasure:{erasure_id}"
+            )
+            raise NOT_AN_OFFICER
+        erasure = self.erasure_statuses.find(erasure_id)
+        if erasure is None:
+            raise NO_SUCH_ERASURE
+
+        async def read(_: AuditedAction) -> ErasureStatus:
+            return await self.erasure_statuses.status(erasure)
+
+        return await self._act(
+            caller,
+            case=erasure.case_ref,
+            action=ComplianceAction.ERASURE_STATUS,
+            target=f"user:{erasure.user_id}",
+            parameters={"erasure_id": erasure_id},
+            perform=read,
+            detail=lambda found: (
+                f"complete={found.complete} "
+                + " ".join(f"{s.store}={s.left}" for s in found.stores)
             ),
         )
 

@@ -166,6 +166,47 @@ class ErasureReport(ServerModel):
     (`MediaErasureRequested`; the sweeper's `MediaDeleted(ERASED)` says it did)."""
 
 
+ErasureStore = Literal[
+    "accounts",
+    "key_store",
+    "log",
+    "history_view",
+    "inbox_view",
+    "search_index",
+    "media",
+    "archive",
+]
+
+
+class StoreReport(ServerModel):
+    """One store, as the erasure left it: what it reached there, what is left readable now."""
+
+    store: ErasureStore
+    found: int
+    """What the erasure reached in this store: devices (accounts), the person key, the
+    person's conversations (log, views, archive), the files they attached (media)."""
+    left: int
+    """What of the person this store still holds readable, counted when asked: 0 once
+    clean (messages with their content, previews, search documents, files with objects)."""
+    done: str
+    """What the erasure did here, in words."""
+
+
+class ErasureStatus(ServerModel):
+    """An erasure's report read back later, store by store, counted when asked: what is
+    true now, not only what was done. `complete` once every store has nothing left."""
+
+    erasure_id: str
+    user_id: str
+    officer: str
+    case_ref: str
+    account_seq: int
+    """The seq of `AccountErased`."""
+    erased_at_ms: int
+    complete: bool
+    stores: list[StoreReport]
+
+
 class RedactionRequest(RequestBody):
     """Remove one message's content everywhere; the seq stays, so the order stays dense.
     `reason` is written into the log's `MessageRedacted` with the case: no content in it."""

@@ -131,8 +131,8 @@ def sent_by_key(conversation_id: str, user_id: str, seq: int) -> bytes:
 
 def sent_media_prefix(conversation_id: str, user_id: str) -> bytes:
     """Under it, one key per media the user attached in the conversation, kept when the
-    message is deleted, redacted or expires: the files an erasure of that person deletes,
-    wherever they went (docs/compliance.md, "Files")."""
+    message is deleted, redacted or expires, and after the person's erasure: the files that
+    erasure deletes and its report checks (docs/compliance.md, "Erasure of a person")."""
     return SENT_MEDIA + id_bytes(conversation_id) + id_bytes(user_id)
 
 

@@ -29,7 +29,6 @@ from projections.history.layout import (
     sent_by_key,
     sent_by_prefix,
     sent_media_key,
-    sent_media_prefix,
     seq_of_event_key,
     tenure_key,
 )
@@ -56,7 +55,8 @@ def apply(
     the erased person in the conversation. Each media a message attaches is indexed to it
     (media id -> conversation, seq): what the edge's download authorization reads; the index
     entry of a deleted message stays, and leads to no stored message. Each is also indexed to
-    its sender (until their erasure here): the files that erasure must delete. A message's latest
+    its sender, and stays (random ids, no content): the files an erasure of that sender
+    deletes, and its report checks. A message's latest
     edit, its reactions and who deleted it for themselves are kept beside it, so a page shows
     each message as it is now.
     """
@@ -101,7 +101,6 @@ def apply(
             raise TypeError("an erasure needs the store's scan")
         for key, _ in list(scan(sent_by_prefix(cid, event.user_id))):
             changes += _drop(cid, seq_of_event_key(key), get, scan)
-        changes += [Delete(key) for key, _ in scan(sent_media_prefix(cid, event.user_id))]
     elif isinstance(event, m.DisappearingMessagesSet | m.RetentionSet):
         changes.append(_lifetime(cid, event, get))
     elif isinstance(event, m.MessageDeleted):

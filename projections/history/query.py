@@ -161,7 +161,8 @@ class HistoryReader(ViewReader):
 
     def media_sent_by(self, user_id: str, conversation_id: str) -> set[str]:
         """Every media the user attached in the conversation, in messages since deleted,
-        redacted or expired too: the files an erasure of that person deletes. A store
+        redacted or expired too, and after their erasure: the files an erasure of that
+        person deletes and its report checks. A store
         written before that index also finds them through the messages that still hold
         their content (their attachments), so nothing attached before an upgrade is missed
         while its message stands."""

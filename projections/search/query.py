@@ -252,6 +252,13 @@ class MessageSearch:
             raise SearchTimeoutError("the search ran past its time budget")
 
 
+def documents_by(index: Indexed, user_id: str) -> int:
+    """Documents of the index, as last committed, that the person sent: 0 once their erasure
+    reached search (an erasure's report, the erasure benchmark)."""
+    sender = Query.term_query(f.SCHEMA, f.SENDER, user_id)
+    return _count(index.searcher().search(sender, 1, count=True))
+
+
 def _count(result: SearchResult) -> int:
     """The number of matches tantivy counted (its type stub omits the attribute)."""
     return int(cast(Any, result).count or 0)

@@ -102,6 +102,7 @@ def door(tmp_path: Path) -> tuple[ComplianceService, Audit, Gateway, SqliteKeySt
             request_media_erasures=unused,
             forget=lambda u: None,
         ),
+        erasure_statuses=unused,
         redactions=Redactions(submitter=submitter),
         retentions=Retentions(submitter=submitter),
         origin="edge-0",

@@ -439,12 +439,12 @@ def attaching(cid: str, seq: int, user: str, *media_ids: str) -> m.MessageSent:
     )
 
 
-def test_the_media_a_person_attached_outlive_their_messages_until_their_erasure(
+def test_the_media_a_person_attached_outlive_their_messages_and_their_erasure(
     store: HistoryStore, reader: HistoryReader
 ) -> None:
-    """What an erasure asks the media sweeper to delete: every file the person attached,
-    those of messages deleted for everyone, redacted or expired too (their objects are in
-    the bucket still), and nothing of anyone else's."""
+    """What an erasure asks the media sweeper to delete, and its report checks: every file
+    the person attached, those of messages deleted for everyone, redacted or expired too
+    (their objects are in the bucket still), and nothing of anyone else's."""
     write(
         store,
         [
@@ -465,7 +465,9 @@ def test_the_media_a_person_attached_outlive_their_messages_until_their_erasure(
         meta=meta("c1", 7, "compliance:o"), user_id="bob", erasure_id="e"
     )
     write(store, [erased], offset=6)
-    assert reader.media_sent_by("bob", "c1") == set(), "asked for once, then forgotten"
+    assert reader.media_sent_by("bob", "c1") == {"m-kept", "m-two", "m-deleted"}, (
+        "kept for the erasure's report, which checks the files are gone"
+    )
     assert reader.media_sent_by("alice", "c1") == {"m-alices"}
 
 
