@@ -19,6 +19,7 @@ from edge.protocol.compliance import (
     AuditQuery,
     ErasureReport,
     ErasureRequest,
+    ErasureStatus,
     ExportFile,
     ExportRequest,
     ExportStatus,
@@ -55,6 +56,10 @@ class ComplianceApi(RestApi):
         body = request.model_dump(exclude_none=True)
         data = await self._call("POST", "/v1/compliance/erasures", body, timeout=ERASE_TIMEOUT_S)
         return parse_answer(ErasureReport, data, what="erase a person")
+
+    async def erasure_status(self, erasure_id: str) -> ErasureStatus:
+        data = await self._call("GET", f"/v1/compliance/erasures/{quote(erasure_id, safe='')}")
+        return parse_answer(ErasureStatus, data, what="an erasure's report")
 
     async def redact(self, request: RedactionRequest) -> Sequenced:
         data = await self._call("POST", "/v1/compliance/redactions", request.model_dump())

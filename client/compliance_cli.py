@@ -12,13 +12,15 @@ never chats; and the people who chat never see compliance in their command's hel
     parley-compliance audit --case REF [--officer U] [--action A] [--about-case REF]
                             [--target T] [--since WHEN] [--until WHEN] [--limit N] [--all]
     parley-compliance erase --case REF --user ID [--erasure-id E]
+    parley-compliance erasure ERASURE_ID
     parley-compliance redact --case REF --conversation ID --seq N --reason TEXT
     parley-compliance retention --case REF --conversation ID (--keep-days N | --none)
 
 WHEN is an ISO 8601 instant (2026-01-05T10:00:00Z) or milliseconds since the epoch. An
 export is a job on the server: the command shows its progress, then downloads its files
 and checks each against its SHA-256 and against the manifest. `erase` prints the erasure's
-report as JSON (run it again with its `--erasure-id` to finish an interrupted one).
+report as JSON (run it again with its `--erasure-id` to finish an interrupted one);
+`erasure` reads that erasure's report back, store by store (exit 0 once nothing is left).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--user", required=True)
     sub.add_argument("--erasure-id", help="finish an interrupted erasure")
     sub.set_defaults(run=erase)
+    sub = commands.add_parser("erasure", help="an erasure's report: each store, what is left")
+    sub.add_argument("erasure_id")
+    sub.set_defaults(run=erasure)
     sub = commands.add_parser("redact", help="remove one message's content everywhere")
     sub.add_argument("--case", required=True)
     sub.add_argument("--conversation", required=True)
@@ -277,6 +282,15 @@ async def erase(args: argparse.Namespace, officer: Officer) -> int:
     report = await officer.api().erase(request)
     print(report.model_dump_json(indent=2))
     return EXIT_OK
+
+
+async def erasure(args: argparse.Namespace, officer: Officer) -> int:
+    """One line per store (found, left, what was done); exit 0 once nothing is left."""
+    report = await officer.api().erasure_status(args.erasure_id)
+    print(f"{report.erasure_id}\t{report.user_id}\t{report.case_ref}\tcomplete={report.complete}")
+    for store in report.stores:
+        print(f"{store.store}\tfound {store.found}\tleft {store.left}\t{store.done}")
+    return EXIT_OK if report.complete else EXIT_ERROR
 
 
 async def redact(args: argparse.Namespace, officer: Officer) -> int:

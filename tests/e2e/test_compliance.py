@@ -6,6 +6,7 @@ digests, a transcript that keeps `<script>` as text, and the officers' command l
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +400,22 @@ def audit_records(cluster: ParleyCluster) -> list[bytes]:
         reader.close()
 
 
+async def erasure_reads_complete(
+    cli: Callable[..., subprocess.CompletedProcess[str]], erasure_id: str
+) -> None:
+    """`parley-compliance erasure ID` until it exits 0: every store, nothing left."""
+    reports: list[subprocess.CompletedProcess[str]] = []
+
+    async def complete() -> bool:
+        reports.append(await asyncio.to_thread(cli, "erasure", erasure_id))
+        return reports[-1].returncode == 0
+
+    await eventually(complete, "the erasure's report complete", 60)
+    lines = reports[-1].stdout.splitlines()
+    assert lines[0].endswith("complete=True") and len(lines) == 9, reports[-1].stdout
+    assert all("\tleft 0\t" in line for line in lines[1:]), reports[-1].stdout
+
+
 async def test_the_officers_command_line_exports_and_checks_the_files(
     cluster: ParleyCluster, tmp_path: Path
 ) -> None:
@@ -469,6 +487,7 @@ async def test_the_officers_command_line_exports_and_checks_the_files(
     assert report["key_destroyed"] is True, report
     assert [c["conversation_id"] for c in report["conversations"]] == [cid], report
     assert f"--erasure-id {report['erasure_id']}" in erased.stderr, "said before it is asked"
+    await erasure_reads_complete(cli, report["erasure_id"])
     audit = cli("audit", "--case", case, "--officer", name, "--action", "redaction.create")
     fields = [line.split("\t") for line in audit.stdout.splitlines()]
     assert [(f[2], f[8] if len(f) > 8 else "") for f in fields] == [
