@@ -38,6 +38,7 @@ from infra.settings import REPO_ROOT, PlatformSettings
 from projections.history.query import MAX_PAGE, HistoryReader
 from projections.inbox.query import InboxReader
 from projections.reader import ViewUnavailableError
+from projections.search.query import SearchReader
 from schemas import codec
 from schemas import models as m
 
@@ -50,8 +51,24 @@ class LastSeqs(Protocol):
     def close(self) -> None: ...
 
 
-VIEWS: dict[str, Callable[[Path], LastSeqs]] = {"history": HistoryReader, "inbox": InboxReader}
-PROCESSORS = ("sequencer", "accounts", "fanout", "history", "inbox", "edge-1")
+VIEWS: dict[str, Callable[[Path], LastSeqs]] = {
+    "history": HistoryReader,
+    "inbox": InboxReader,
+    "search": SearchReader,
+}
+PROCESSORS = (
+    "sequencer",
+    "accounts",
+    "fanout",
+    "history",
+    "inbox",
+    "search",
+    "archive",
+    "expiry",
+    "media-process",
+    "media-sweep",
+    "edge-1",
+)
 FLOWING_S = 5.0
 
 
