@@ -81,6 +81,10 @@ def decide(
             return Accepted(_register(command, account, limits, _event_meta(meta, 1, now)))
         if account is None:
             raise RejectedError(RejectionCode.INVALID, "no such account")
+        if account.erased and isinstance(command, m.EraseAccount):
+            # A new erasure of an erased person (a repeat of the same one is a duplicate,
+            # above): not a refusal of the officer, whose role the edge checked.
+            raise RejectedError(RejectionCode.CONFLICT, "this account was already erased")
         if account.erased:
             raise RejectedError(RejectionCode.FORBIDDEN, "this account was erased")
         event_meta = _event_meta(meta, account.last_seq + 1, now)

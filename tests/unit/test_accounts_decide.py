@@ -353,3 +353,25 @@ def test_evolve_refuses_a_gap_a_headless_log_and_a_second_registration() -> None
     second = registered.model_copy(update={"meta": phone.meta})
     with pytest.raises(ValueError, match="registered again"):
         evolve(state, second)
+
+
+def test_an_erased_account_takes_no_command_and_a_second_erasure_is_a_conflict() -> None:
+    r = Registry()
+    r.register("alice")
+    r.add_device("alice", "phone")
+
+    def erase(erasure_id: str) -> Decision:
+        return r.run(
+            m.EraseAccount(
+                meta=r.meta("alice", "compliance", key=erasure_id),
+                erasure_id=erasure_id,
+                officer="compliance:op1",
+                case_ref="C-1",
+            )
+        )
+
+    first = erase("erasure-1")
+    assert isinstance(first, Accepted) and isinstance(first.event, m.AccountErased)
+    assert erase("erasure-1") == Duplicate(seq_of(first)), "a repeat of the same erasure"
+    assert "already erased" in rejected(erase("erasure-2"), RejectionCode.CONFLICT)
+    assert "was erased" in rejected(r.rename("alice", "Al"), RejectionCode.FORBIDDEN)
