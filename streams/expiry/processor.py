@@ -30,12 +30,10 @@ from datetime import UTC, datetime
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from kafkalog.cold.reader import ArchiveReader
-from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import decode_event
-from kafkalog.follower import Follower, Park
 from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
-from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
+from kafkalog.presets import IMMEDIATE, producer
 from kafkalog.records import next_offsets
 from schemas import codec
 from schemas import models as m
@@ -46,7 +44,7 @@ from sealing.keystore import KeyStore, KeyStoreError
 from streams import metrics
 from streams.expiry.book import ExpiryBook
 from streams.expiry.due import Resends, batches, ended_buckets
-from telemetry.lag import LagSampler
+from streams.group import parked_member
 
 log = logging.getLogger("parley.expiry")
 ACTOR = m.Actor(user_id="compliance:expiry", device_id="expiry")
@@ -85,23 +83,13 @@ class ExpiryProcessor:
         self.resends = Resends(retry_ms=int(config.retry_s * 1000))
         self.stopping = threading.Event()
         self.output = AckedOutput(Producer(producer(config.bootstrap, IMMEDIATE)))
-        self.events = Consumer(
-            group_consumer(
-                config.bootstrap,
-                PROCESSOR,
-                group_id=config.group_id,
-                instance_id=config.instance_id,
-            )
-        )
-        dead_letters = DeadLetters(
-            config.topics.dead_letters.name, config.group_id, metrics.dead_letters
-        )
-        self.follower = Follower(
-            self.events,
-            decode_event,
-            Park(dead_letters, self.output),
-            kafka_errors=metrics.kafka_errors,
-            lag=LagSampler(metrics.consumer_lag, config.group_id),
+        self.events, self.follower = parked_member(
+            config.bootstrap,
+            group_id=config.group_id,
+            instance_id=config.instance_id,
+            dead_letters_topic=config.topics.dead_letters.name,
+            parking=self.output,
+            decode=decode_event,
         )
         self.next_tick = 0.0
 

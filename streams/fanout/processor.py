@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
 from kafkalog.cold.reader import ArchiveReader
-from kafkalog.dead_letters import DeadLetters
 from kafkalog.decoding import decode_event
-from kafkalog.follower import Decoded, Follower, Park
+from kafkalog.follower import Decoded
 from kafkalog.history import Resume, archived, log_starts, plan
 from kafkalog.output import AckedOutput
-from kafkalog.presets import IMMEDIATE, PROCESSOR, group_consumer, producer
+from kafkalog.presets import IMMEDIATE, producer
 from kafkalog.records import Headers, header_pairs, next_offsets
 from schemas import codec
 from schemas import models as m
@@ -34,7 +33,7 @@ from streams import metrics
 from streams.fanout.memberships import Memberships
 from streams.fanout.routing import RecentEvents, SessionDirectory
 from streams.fanout.sessions import SessionFeed
-from telemetry.lag import LagSampler
+from streams.group import parked_member
 from telemetry.tracing import Tracing, annotate, inject
 
 log = logging.getLogger("parley.fanout")
@@ -79,23 +78,13 @@ class FanOut:
         self.stopping = threading.Event()
         self.producer = Producer(producer(config.bootstrap, IMMEDIATE))
         self.output = AckedOutput(self.producer)
-        self.events = Consumer(
-            group_consumer(
-                config.bootstrap,
-                PROCESSOR,
-                group_id=config.group_id,
-                instance_id=config.instance_id,
-            )
-        )
-        dead_letters = DeadLetters(
-            self.topics.dead_letters.name, config.group_id, metrics.dead_letters
-        )
-        self.follower = Follower(
-            self.events,
-            decode_event,
-            Park(dead_letters, self.output),
-            kafka_errors=metrics.kafka_errors,
-            lag=LagSampler(metrics.consumer_lag, config.group_id),
+        self.events, self.follower = parked_member(
+            config.bootstrap,
+            group_id=config.group_id,
+            instance_id=config.instance_id,
+            dead_letters_topic=self.topics.dead_letters.name,
+            parking=self.output,
+            decode=decode_event,
         )
         self.sessions = SessionFeed(
             config.bootstrap, self.topics.sessions, self.directory, self._replay_recent

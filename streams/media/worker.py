@@ -32,24 +32,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer, TopicPartition
 
-from kafkalog.dead_letters import DeadLetters
-from kafkalog.follower import Follower, Park
 from kafkalog.output import AckedOutput
-from kafkalog.presets import JOB, PARKING, group_consumer, producer
+from kafkalog.presets import JOB, PARKING, producer
 from kafkalog.records import next_offsets
 from media.errors import MediaError
 from media.log import MediaLog, decode_media_event
 from media.storage import ObjectStore
 from schemas import models as m
 from schemas.topics import Topics
-from streams import metrics as stream_metrics
+from streams.group import parked_member
 from streams.media import metrics
 from streams.media.job import MediaJob
 from streams.media.scan import ScannerUnavailableError
 from streams.media.settings import LANE_KINDS, Lane
-from telemetry.lag import LagSampler
 
 log = logging.getLogger("parley.media")
 FIRST_BACKOFF_S = 1.0
@@ -85,21 +82,15 @@ class MediaWorker:
         self.kinds = LANE_KINDS[config.lane]
         self.stopping = threading.Event()
         preset = replace(JOB, max_poll_interval_ms=int(config.max_job_s * 1000) + 60_000)
-        self.consumer = Consumer(
-            group_consumer(
-                config.bootstrap, preset, group_id=config.group_id, instance_id=config.instance_id
-            )
-        )
         self.parked = AckedOutput(Producer(producer(config.bootstrap, PARKING)))
-        parking = DeadLetters(
-            config.topics.dead_letters.name, config.group_id, stream_metrics.dead_letters
-        )
-        self.follower = Follower(
-            self.consumer,
-            decode_media_event,
-            Park(parking, self.parked),
-            kafka_errors=stream_metrics.kafka_errors,
-            lag=LagSampler(stream_metrics.consumer_lag, config.group_id),
+        self.consumer, self.follower = parked_member(
+            config.bootstrap,
+            group_id=config.group_id,
+            instance_id=config.instance_id,
+            dead_letters_topic=config.topics.dead_letters.name,
+            parking=self.parked,
+            decode=decode_media_event,
+            preset=preset,
         )
 
     def run(self) -> None:
